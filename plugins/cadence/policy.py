@@ -1,0 +1,69 @@
+"""Policy: segments, cadences, caps, rules and providers are data in ``include/config``.
+
+The YAML is validated on load with pydantic; an error names the bad key
+(``policy.yml: health.weights.usage: Input should be a valid number``). Every section
+forbids unknown keys, so a typo fails instead of being ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class PolicyError(ValueError):
+    """The policy file is missing, unreadable or breaks a rule; the message names the key."""
+
+
+class Section(BaseModel):
+    """Base of every policy section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class QualityPolicy(Section):
+    """Validation thresholds (DESIGN §4)."""
+
+    reject_rate_threshold: float = Field(0.05, ge=0, le=1)
+    # Per-entity override of the threshold, e.g. {usage_daily: 0.02}.
+    entity_thresholds: dict[str, float] = Field(default_factory=dict)
+
+    def threshold(self, entity: str) -> float:
+        """The reject-rate threshold that fails a run for ``entity``."""
+        return self.entity_thresholds.get(entity, self.reject_rate_threshold)
+
+
+class Policy(Section):
+    """The whole policy file."""
+
+    quality: QualityPolicy = QualityPolicy()
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Read and validate the policy YAML (default: the ``CADENCE_POLICY`` setting)."""
+    if path is None:
+        from cadence.settings import load_settings
+
+        path = load_settings().policy_path
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError as exc:
+        raise PolicyError(f"policy file not found: {path}") from exc
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path.name}: not valid YAML: {exc}") from exc
+    return parse_policy(data, source=path.name)
+
+
+def parse_policy(data: dict, source: str = "policy") -> Policy:
+    """Validate a policy mapping; errors name each bad key with a dotted path."""
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        lines = [
+            f"{source}: {'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        raise PolicyError("invalid policy\n" + "\n".join(lines)) from None

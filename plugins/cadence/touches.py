@@ -1,0 +1,110 @@
+"""Touches: the columns of the planning tables (DESIGN §5) and deterministic touch ids.
+
+Shared by candidates, the planner, CSM tasks and the hourly handoff so every part reads
+and writes the same shapes. The warehouse tables are created empty with these types so
+SQL models and the hourly DAG can read them before the first plan exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+
+from cadence.warehouse import Warehouse
+
+# column -> portable SQL type
+TOUCH_CANDIDATES: dict[str, str] = {
+    "touch_id": "text",
+    "plan_date": "date",  # the logical date whose plan produced the candidate (partition)
+    "contact_id": "text",
+    "account_id": "text",
+    "csm_id": "text",
+    "team": "text",
+    "message_type": "text",  # transactional, educational, relationship, promotional, operational
+    "category": "text",  # preference category: educational, relationship, promotional, operational
+    "channel": "text",  # email, in_app, sms, call, meeting
+    "template_id": "text",
+    "intent": "text",
+    "source": "text",  # cadence, lifecycle, renewal, trigger, campaign
+    "rule_id": "text",
+    "earliest_at": "timestamp with time zone",
+    "latest_at": "timestamp with time zone",
+    "priority": "bigint",  # larger wins (DESIGN §8 rule 10 order mapped to numbers)
+    "urgent": "boolean",  # may go on weekends/holidays
+    "payload": "text",  # personalization JSON
+}
+
+COMMUNICATION_CALENDAR: dict[str, str] = {
+    "touch_id": "text",
+    "plan_date": "date",
+    "contact_id": "text",
+    "account_id": "text",
+    "csm_id": "text",
+    "team": "text",
+    "message_type": "text",
+    "category": "text",
+    "channel": "text",
+    "template_id": "text",
+    "intent": "text",
+    "source": "text",
+    "rule_id": "text",
+    "scheduled_at": "timestamp with time zone",  # UTC
+    "local_send_at": "timestamp",  # wall clock in the contact's zone, no zone
+    "timezone": "text",
+    "status": "text",  # scheduled, sent, cancelled, failed, unknown, deferred, dropped, suppressed
+    "reason": "text",
+    "priority": "bigint",
+    "payload": "text",
+    "batch_id": "text",
+    "provider_message_id": "text",
+    "updated_at": "timestamp with time zone",
+}
+
+CALENDAR_DECISIONS: dict[str, str] = {
+    "touch_id": "text",
+    "plan_date": "date",
+    "contact_id": "text",
+    "account_id": "text",
+    "decision": "text",  # scheduled, deferred, merged, suppressed, dropped, cancelled
+    "rule": "text",  # e.g. "4.frequency_cap"
+    "detail": "text",  # human-readable why
+    "decided_at": "timestamp with time zone",
+}
+
+CSM_TASKS: dict[str, str] = {
+    "task_id": "text",
+    "plan_date": "date",
+    "touch_id": "text",
+    "csm_id": "text",
+    "account_id": "text",
+    "contact_id": "text",
+    "due_date": "date",
+    "task_type": "text",
+    "context": "text",
+    "priority": "bigint",
+    "status": "text",
+}
+
+PLANNING_TABLES: dict[str, dict[str, str]] = {
+    "touch_candidates": TOUCH_CANDIDATES,
+    "communication_calendar": COMMUNICATION_CALENDAR,
+    "calendar_decisions": CALENDAR_DECISIONS,
+    "csm_tasks": CSM_TASKS,
+}
+
+
+def touch_id(contact_id: str, rule_or_campaign: str, intended: date | datetime) -> str:
+    """Deterministic id of a touch: the same contact, rule and intended date give the same id,
+    so re-planning the same inputs yields the same calendar (DESIGN §5)."""
+    day = intended.date() if isinstance(intended, datetime) else intended
+    raw = f"{contact_id}|{rule_or_campaign}|{day.isoformat()}"
+    return "t_" + hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+
+def ensure_planning_tables(warehouse: Warehouse) -> None:
+    """Create the planning tables empty when missing, so readers never meet a missing table."""
+    for table, columns in PLANNING_TABLES.items():
+        if warehouse.table_exists(table):
+            continue
+        ddl = ", ".join(f"{name} {sql_type}" for name, sql_type in columns.items())
+        warehouse.execute(f"create table {table} ({ddl})")

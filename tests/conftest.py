@@ -1,0 +1,97 @@
+"""Shared fixtures. Airflow's home and DAG folder are set before anything imports Airflow."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="cadence-airflow-"))
+os.environ.setdefault("AIRFLOW_HOME", str(_AIRFLOW_HOME))
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
+
+POSTGRES_URL = os.environ.get(
+    "CADENCE_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture
+def policy():
+    """The shipped policy file, validated."""
+    from cadence.policy import load_policy
+
+    return load_policy(ROOT / "include" / "config" / "policy.yml")
+
+
+@pytest.fixture
+def duckdb_url(tmp_path) -> str:
+    """URL of an empty DuckDB warehouse file for one test."""
+    return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+
+
+@pytest.fixture
+def warehouse(duckdb_url):
+    """An empty embedded (DuckDB) warehouse."""
+    from cadence.warehouse import Warehouse
+
+    wh = Warehouse(duckdb_url)
+    yield wh
+    wh.engine.dispose()
+
+
+def postgres_available() -> str | None:
+    """None when the test Postgres answers, else the reason it does not."""
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"PostgreSQL not reachable at {POSTGRES_URL}: {type(exc).__name__}"
+
+
+@pytest.fixture
+def pg_schema():
+    """A fresh PostgreSQL schema name, dropped afterwards. Skips locally, fails in CI."""
+    import sqlalchemy as sa
+
+    reason = postgres_available()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    schema = f"cadence_t_{uuid.uuid4().hex[:10]}"
+    yield schema
+    engine = sa.create_engine(POSTGRES_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"drop schema if exists {schema} cascade"))
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_warehouse(pg_schema):
+    """An empty PostgreSQL warehouse in its own schema."""
+    from cadence.warehouse import Warehouse
+
+    wh = Warehouse(POSTGRES_URL, schema=pg_schema)
+    yield wh
+    wh.engine.dispose()
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def any_warehouse(request, tmp_path):
+    """The same test on the embedded DuckDB warehouse and on PostgreSQL."""
+    if request.param == "duckdb":
+        yield request.getfixturevalue("warehouse")
+    else:
+        yield request.getfixturevalue("pg_warehouse")
