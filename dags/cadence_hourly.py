@@ -1,0 +1,71 @@
+"""
+### cadence_hourly
+
+Every hour, and whenever `cadence_nightly` publishes a new calendar: sync consent
+(preferences, suppressions, provider unsubscribes and bounces) and cancel every scheduled
+touch it now forbids, so an unsubscribe is honoured within the hour; hand the touches due
+in the next window to the email and in-app providers in batches (outbox protocol: never
+lost, never sent twice); ingest engagement events and update `engagement_metrics`.
+
+A run whose window is in the past (backfill, catchup, a rerun of an old run) sends
+nothing through a real provider; only the `outbox` provider with `simulation=true`
+replays the past. `dry_run=true` renders and records batches without sending.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, chain, dag, task
+
+from cadence.orchestration import COMMUNICATION_CALENDAR, HOURLY_PARAMS, current_run, dag_kwargs
+
+
+@dag(
+    dag_id="cadence_hourly",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+        assets=[COMMUNICATION_CALENDAR],
+    ),
+    params=HOURLY_PARAMS,
+    **dag_kwargs(__doc__, tags=["hourly"]),
+)
+def cadence_hourly():
+    @task
+    def sync_consent() -> dict:
+        from cadence import hourly
+
+        return hourly.sync_consent(current_run())
+
+    @task
+    def cancel_forbidden_touches() -> dict:
+        from cadence import hourly
+
+        return hourly.cancel_forbidden_touches(current_run())
+
+    @task
+    def dispatch_due_touches() -> dict:
+        from cadence import hourly
+
+        return hourly.dispatch_due_touches(current_run())
+
+    @task
+    def ingest_engagement() -> dict:
+        from cadence import hourly
+
+        return hourly.ingest_engagement(current_run())
+
+    @task
+    def compute_engagement_metrics() -> dict:
+        from cadence import hourly
+
+        return hourly.compute_engagement_metrics(current_run())
+
+    chain(
+        sync_consent(),
+        cancel_forbidden_touches(),
+        dispatch_due_touches(),
+        ingest_engagement(),
+        compute_engagement_metrics(),
+    )
+
+
+cadence_hourly()

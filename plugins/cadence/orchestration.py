@@ -1,0 +1,120 @@
+"""Airflow wiring shared by every cadence DAG: defaults, assets, the failure callback and
+the translation of Airflow's task context into a :class:`cadence.runs.Run`.
+
+Kept light (no pandas, SQLAlchemy or HTTP imports) because DAG files import it at parse
+time.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import Asset, Param
+
+from cadence.settings import INCLUDE_DIR
+
+log = logging.getLogger(__name__)
+
+OWNER = "cadence"
+WAREHOUSE_POOL = "cadence_warehouse"  # one slot on DuckDB (single writer), wider on Postgres
+
+# Assets the nightly run produces and the hourly run consumes.
+ACCOUNT_HEALTH = Asset("cadence://warehouse/account_health")
+SEGMENT_MEMBERSHIP = Asset("cadence://warehouse/segment_membership")
+COMMUNICATION_CALENDAR = Asset("cadence://warehouse/communication_calendar")
+CSM_TASKS = Asset("cadence://warehouse/csm_tasks")
+
+
+def notify_failure(context: dict[str, Any]) -> None:
+    """Failure callback: one structured line naming the DAG, task, run and error type.
+
+    The exception text is left out on purpose: it may carry row values (emails, names).
+    """
+    ti = context.get("task_instance") or context.get("ti")
+    exc = context.get("exception")
+    log.error(
+        "cadence task failed: dag=%s task=%s run=%s try=%s error=%s",
+        getattr(ti, "dag_id", "?"),
+        getattr(ti, "task_id", "?"),
+        context.get("run_id"),
+        getattr(ti, "try_number", "?"),
+        type(exc).__name__ if exc else "unknown",
+    )
+
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": OWNER,
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=20),
+    "execution_timeout": timedelta(hours=1),
+    "on_failure_callback": notify_failure,
+    "pool": WAREHOUSE_POOL,
+}
+
+
+def dag_kwargs(doc: str | None, tags: list[str], **overrides: Any) -> dict[str, Any]:
+    """The keyword arguments every cadence DAG shares; DAG files add their schedule."""
+    kwargs: dict[str, Any] = {
+        "start_date": datetime(2026, 1, 1, tzinfo=UTC),
+        "catchup": False,  # explicit: history is recomputed with `airflow backfill create`
+        "max_active_runs": 1,
+        "default_args": DEFAULT_ARGS,
+        "doc_md": doc,
+        "tags": ["cadence", *tags],
+        "template_searchpath": [str(INCLUDE_DIR)],
+        "dagrun_timeout": timedelta(hours=6),
+    }
+    kwargs.update(overrides)
+    return kwargs
+
+
+NIGHTLY_PARAMS = {
+    "horizon_days": Param(28, type="integer", minimum=1, maximum=90,
+                          description="Days ahead the calendar is planned"),
+}
+
+HOURLY_PARAMS = {
+    "dry_run": Param(False, type="boolean",
+                     description="Render and record batches, send nothing"),
+    "simulation": Param(False, type="boolean",
+                        description="Replay a past window through the outbox provider only"),
+}
+
+
+def current_run():
+    """The :class:`cadence.runs.Run` of the task being executed, from Airflow's context."""
+    from airflow.sdk import get_current_context
+
+    from cadence.runs import Run
+
+    context = get_current_context()
+    dag_run = context["dag_run"]
+    # Asset-triggered runs have no logical date in Airflow 3: they are about run_after.
+    start = (context.get("data_interval_start") or context.get("logical_date")
+             or dag_run.run_after)
+    end = context.get("data_interval_end") or start
+    run_type = str(getattr(dag_run, "run_type", "manual")).split(".")[-1].lower()
+    now = datetime.now(UTC)  # the only clock read: is this run about the present?
+    started = getattr(dag_run, "start_date", None) or now
+    return Run(
+        run_id=context["run_id"],
+        run_type=run_type,
+        data_interval_start=start,
+        data_interval_end=end,
+        started_at=started,
+        is_live=is_live_run(run_type, end, now),
+        params=dict(context.get("params") or {}),
+    )
+
+
+def is_live_run(run_type: str, data_interval_end: datetime, now: datetime,
+                staleness: timedelta = timedelta(hours=2)) -> bool:
+    """A run may send through a real provider only when it is not a backfill and its window
+    ended no longer than ``staleness`` ago (catchup and reruns of old runs are not live)."""
+    if run_type == "backfill":
+        return False
+    return now - data_interval_end <= staleness
