@@ -144,9 +144,8 @@ class Warehouse:
             else:
                 missing = [c for c in frame.columns if c not in existing]
                 for column in missing:
-                    conn.execute(
-                        sa.text(f"alter table {table} add column {column} {sql_type(frame[column])}")
-                    )
+                    column_type = sql_type(frame[column])
+                    conn.execute(sa.text(f"alter table {table} add column {column} {column_type}"))
                 existing += missing
             if replace_all:
                 conn.execute(sa.text(f"delete from {table}"))

@@ -12,7 +12,9 @@ def _frame(as_of: date) -> pd.DataFrame:
             "account_id": ["a1", "a2"],
             "as_of_date": [as_of, as_of],
             "score": [71.5, None],
-            "opened_at": pd.to_datetime(["2026-01-01T10:00:00Z", "2026-01-02T09:30:00+02:00"], utc=True),
+            "opened_at": pd.to_datetime(
+                ["2026-01-01T10:00:00Z", "2026-01-02T09:30:00+02:00"], utc=True
+            ),
             "band": ["green", ""],
         }
     )
