@@ -35,10 +35,16 @@ class QualityPolicy(Section):
         return self.entity_thresholds.get(entity, self.reject_rate_threshold)
 
 
+from cadence.account_health import HealthPolicy  # noqa: E402 - kept with the sections
+from cadence.segments import SegmentPolicy  # noqa: E402 - kept with the sections
+
+
 class Policy(Section):
     """The whole policy file."""
 
     quality: QualityPolicy = QualityPolicy()
+    health: HealthPolicy = HealthPolicy()
+    segments: SegmentPolicy = SegmentPolicy()
 
 
 def load_policy(path: str | Path | None = None) -> Policy:

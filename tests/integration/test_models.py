@@ -1,0 +1,249 @@
+"""The warehouse models on hand-made accounts: staging types, account health, SCD2 segments,
+idempotent reruns, backfills in any order, and the same numbers on DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from cadence.account_health import score_account_health
+from cadence.entities import ENTITIES
+from cadence.models import build_staging
+from cadence.segments import assign_segments, segments_at
+
+AS_OF = date(2026, 6, 15)
+
+
+def _day(offset: int) -> str:
+    return (AS_OF + timedelta(days=offset)).isoformat()
+
+
+def _at(offset: int, hour: int = 12) -> str:
+    """An ISO-8601 timestamp ``offset`` days from AS_OF, with a UTC offset like the sources."""
+    moment = datetime.combine(AS_OF + timedelta(days=offset), datetime.min.time())
+    return (moment + timedelta(hours=hour)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def _account(account_id, arr, contract_start, renewal_date, status="active",
+             renewal_status="open", seats="10"):
+    return {
+        "account_id": account_id, "name": f"Company {account_id}", "country": "US",
+        "timezone": "America/New_York", "arr": str(arr), "plan": "pro", "csm_id": "csm1",
+        "contract_start": contract_start, "renewal_date": renewal_date,
+        "seats_purchased": seats, "status": status, "renewal_status": renewal_status,
+        "updated_at": "2026-06-01T08:00:00Z",
+    }
+
+
+def _contact(contact_id, account_id):
+    return {"contact_id": contact_id, "account_id": account_id,
+            "email": f"{contact_id}@example.com", "role": "admin", "is_primary": "yes",
+            "updated_at": "2026-06-01T08:00:00Z"}
+
+
+def _usage(account_id, first: int, last: int, active_users: int, logins: int, seats_used: int):
+    rows = []
+    for offset in range(first, last + 1):
+        rows.append({"account_id": account_id, "usage_date": _day(offset),
+                     "active_users": str(active_users), "logins": f"{logins}.0",
+                     "events": "100", "feature": None, "seats_used": str(seats_used)})
+        for feature in ("reports", "alerts"):
+            rows.append({"account_id": account_id, "usage_date": _day(offset),
+                         "active_users": "1", "logins": None, "events": "5",
+                         "feature": feature, "seats_used": None})
+    return rows
+
+
+SOURCES: dict[str, list[dict]] = {
+    "csms": [{"csm_id": "csm1", "name": "Casey", "email": "casey@example.com",
+              "timezone": "Europe/Berlin", "weekly_capacity": "25"}],
+    "accounts": [
+        # strategic by ARR, renewal in 80 days and still open
+        _account("strat", 800000, "2024-01-01", _day(80), seats="100"),
+        # mid-market, renewal committed; two P1 tickets and a poor NPS in the last 14 days
+        _account("risky", 30000, "2025-01-01", _day(300), renewal_status="committed"),
+        # small and new: 20 days into its contract
+        _account("onboard", 8000, _day(-20), _day(345), seats="5"),
+        # enterprise whose admin answered NPS 10 yesterday
+        _account("promo", 150000, "2025-03-01", _day(200), renewal_status="renewed"),
+        # starts adoption on AS_OF: onboarding the day before
+        _account("grad", 2000, _day(-90), _day(275)),
+        _account("gone", 50000, "2024-05-01", _day(-10), status="churned",
+                 renewal_status="lost"),
+    ],
+    "contacts": [_contact("c_strat", "strat"), _contact("c_risky", "risky"),
+                 _contact("c_onboard", "onboard"), _contact("c_promo", "promo")],
+    "usage_daily": (
+        _usage("strat", -59, 0, active_users=60, logins=200, seats_used=95)
+        + _usage("onboard", -19, 0, active_users=3, logins=4, seats_used=3)
+        + _usage("promo", -40, -20, active_users=5, logins=5, seats_used=5)
+    ),
+    "support_tickets": [
+        {"ticket_id": "t1", "account_id": "risky", "contact_id": "c_risky",
+         "opened_at": _at(-3), "closed_at": None, "priority": "p1", "status": "open",
+         "csat": None},
+        {"ticket_id": "t2", "account_id": "risky", "contact_id": "c_risky",
+         "opened_at": _at(-2), "closed_at": None, "priority": "p1", "status": "open",
+         "csat": None},
+        # closed long ago: neither open nor recent
+        {"ticket_id": "t3", "account_id": "strat", "contact_id": "c_strat",
+         "opened_at": _at(-100), "closed_at": _at(-95), "priority": "p1", "status": "closed",
+         "csat": "1"},
+    ],
+    "nps_responses": [
+        {"response_id": "n1", "contact_id": "c_risky", "score": "10", "responded_at": _at(-40)},
+        {"response_id": "n2", "contact_id": "c_risky", "score": "5", "responded_at": _at(-5)},
+        {"response_id": "n3", "contact_id": "c_promo", "score": "10", "responded_at": _at(-1)},
+    ],
+}
+
+
+def load_validated(warehouse, sources: dict[str, list[dict]] = SOURCES) -> None:
+    """Write ``validated_<entity>`` tables as the quality step does: text columns."""
+    for entity, rows in sources.items():
+        columns = ENTITIES[entity].column_names
+        frame = pd.DataFrame(rows).reindex(columns=columns).astype("object")
+        frame = frame.where(frame.notna(), None)
+        frame["_loaded_at"] = pd.Timestamp("2026-06-15T01:00:00Z")
+        frame["_run_id"] = "test_run"
+        warehouse.write_frame(f"validated_{entity}", frame, replace_all=True)
+
+
+def run_nightly(warehouse, policy, as_of: date) -> None:
+    build_staging(warehouse, policy, as_of)
+    score_account_health(warehouse, policy, as_of)
+    assign_segments(warehouse, policy, as_of)
+
+
+def _health(warehouse, as_of: date = AS_OF) -> pd.DataFrame:
+    return warehouse.read_frame(
+        "select * from account_health where as_of_date = :d order by account_id", {"d": as_of}
+    ).set_index("account_id")
+
+
+def _segments(warehouse, as_of: date = AS_OF) -> dict[str, set[str]]:
+    frame = segments_at(warehouse, as_of)
+    return {acc: set(rows["segment_key"]) for acc, rows in frame.groupby("account_id")}
+
+
+def _membership(warehouse) -> pd.DataFrame:
+    return warehouse.read_frame(
+        "select * from segment_membership"
+        " order by account_id, segment_type, segment_key, valid_from"
+    )
+
+
+@pytest.fixture
+def nightly(any_warehouse, policy):
+    """The sources loaded and the models built for the day before AS_OF and for AS_OF."""
+    load_validated(any_warehouse)
+    run_nightly(any_warehouse, policy, AS_OF - timedelta(days=1))
+    run_nightly(any_warehouse, policy, AS_OF)
+    return any_warehouse
+
+
+def test_staging_keeps_contract_names_and_types_every_value(nightly):
+    accounts = nightly.read_frame("select * from stg_accounts order by account_id")
+    assert list(accounts.columns) == ENTITIES["accounts"].column_names + ["_loaded_at", "_run_id"]
+    strat = accounts.set_index("account_id").loc["strat"]
+    assert strat["arr"] == 800000.0
+    assert strat["seats_purchased"] == 100
+    assert strat["renewal_date"] == AS_OF + timedelta(days=80)
+    assert strat["updated_at"] == pd.Timestamp("2026-06-01T08:00:00Z")
+    usage = nightly.read_frame("select logins from stg_usage_daily where logins is not null")
+    assert set(usage["logins"]) == {200, 4, 5}  # "200.0" in the source
+    contacts = nightly.read_frame("select is_primary from stg_contacts")
+    assert contacts["is_primary"].tolist() == [True] * 4
+    assert nightly.count("stg_engagement_events") == 0  # no file yet: an empty table
+
+
+def test_strategic_account_renewing_in_80_days_is_strategic_and_renewal(nightly):
+    segments = _segments(nightly)
+    assert {"strategic", "renewal"} <= segments["strat"]
+    assert "expansion_ready" in segments["strat"]  # 95 of 100 seats in use
+    health = _health(nightly).loc["strat"]
+    assert health["band"] == "green"
+    assert health["commercial"] < 100  # open renewal inside the 90-day risk window
+
+
+def test_red_account_that_dropped_20_points_is_at_risk(nightly, policy):
+    health = _health(nightly).loc["risky"]
+    weights = policy.health.weights
+    # two open P1 tickets take support from 100 to 20; the latest NPS (5) replaces a 10
+    expected_delta = weights.support * (20 - 100) + weights.sentiment * (50 - 100)
+    assert health["score_delta_14d"] == pytest.approx(expected_delta, abs=0.05)
+    assert health["score_delta_14d"] == pytest.approx(-19.5, abs=0.05)
+    assert health["band"] == "red"
+    assert {"at_risk", "detractor", "mid_market", "mature"} <= _segments(nightly)["risky"]
+
+
+def test_new_small_account_is_onboarding_smb(nightly):
+    assert {"smb", "onboarding"} <= _segments(nightly)["onboard"]
+    assert "inactive" not in _segments(nightly)["onboard"]
+
+
+def test_fresh_nps_10_makes_a_promoter_and_old_usage_makes_inactive(nightly):
+    segments = _segments(nightly)["promo"]
+    assert {"enterprise", "promoter", "inactive", "silent", "mature"} <= segments
+    assert "detractor" not in segments
+
+
+def test_churned_account_gets_no_score_but_the_churned_stage(nightly):
+    assert "gone" not in _health(nightly).index
+    assert _segments(nightly)["gone"] == {"mid_market", "churned"}
+
+
+def test_account_leaving_a_segment_gets_valid_to(nightly):
+    rows = _membership(nightly)
+    grad = rows[(rows.account_id == "grad") & (rows.segment_type == "stage")]
+    onboarding = grad[grad.segment_key == "onboarding"].iloc[0]
+    adoption = grad[grad.segment_key == "adoption"].iloc[0]
+    assert onboarding["valid_from"] == AS_OF - timedelta(days=1)
+    assert onboarding["valid_to"] == AS_OF
+    assert not onboarding["is_current"]
+    assert adoption["valid_from"] == AS_OF
+    assert pd.isna(adoption["valid_to"]) and adoption["is_current"]
+    assert _segments(nightly, AS_OF - timedelta(days=1))["grad"] >= {"onboarding"}
+
+
+def test_rerunning_a_date_leaves_identical_tables(nightly, policy):
+    tables = ["account_health", "int_segment_daily", "segment_membership", "int_account_facts"]
+    before = {t: nightly.read_table(t) for t in tables}
+    run_nightly(nightly, policy, AS_OF)
+    for table in tables:
+        after = nightly.read_table(table)
+        keys = list(after.columns)
+        pd.testing.assert_frame_equal(
+            before[table].sort_values(keys).reset_index(drop=True),
+            after.sort_values(keys).reset_index(drop=True),
+        )
+
+
+def test_backfill_in_reverse_order_gives_the_same_history(warehouse, policy):
+    days = [AS_OF - timedelta(days=n) for n in range(3)]
+    load_validated(warehouse)
+    for day in days:  # newest first
+        run_nightly(warehouse, policy, day)
+    reverse = _membership(warehouse)
+    health_reverse = warehouse.read_table("account_health")
+    for day in sorted(days):
+        run_nightly(warehouse, policy, day)
+    pd.testing.assert_frame_equal(reverse, _membership(warehouse))
+    keys = ["account_id", "as_of_date"]
+    pd.testing.assert_frame_equal(
+        health_reverse.sort_values(keys).reset_index(drop=True),
+        warehouse.read_table("account_health").sort_values(keys).reset_index(drop=True),
+    )
+
+
+def test_duckdb_and_postgres_give_the_same_numbers(warehouse, pg_warehouse, policy):
+    results = []
+    for wh in (warehouse, pg_warehouse):
+        load_validated(wh)
+        run_nightly(wh, policy, AS_OF)
+        results.append((_health(wh), _membership(wh)))
+    (duck_health, duck_segments), (pg_health, pg_segments) = results
+    pd.testing.assert_frame_equal(duck_health, pg_health, check_dtype=False)
+    pd.testing.assert_frame_equal(duck_segments, pg_segments, check_dtype=False)
