@@ -1,0 +1,98 @@
+"""Segment policy and the SCD2 history built from daily segment snapshots."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+
+from cadence.models import build_models
+from cadence.policy import PolicyError, parse_policy
+from cadence.segments import segments_at, write_named_strategic_accounts
+
+DAY1 = date(2026, 3, 1)
+
+
+def _days(*offsets: int) -> list[date]:
+    return [DAY1 + timedelta(days=n) for n in offsets]
+
+
+def _snapshots(warehouse, memberships: dict[tuple[str, str], list[date]], days: list[date]):
+    """Write int_segment_daily as the daily model would: one partition per snapshot day, in
+    which every account has its tier (so a built day is never empty) plus its signals."""
+    for day in days:
+        rows = [
+            {"as_of_date": day, "account_id": account, "segment_type": "tier",
+             "segment_key": "smb"}
+            for account in sorted({account for account, _ in memberships})
+        ] + [
+            {"as_of_date": day, "account_id": account, "segment_type": "signal",
+             "segment_key": key}
+            for (account, key), member_days in memberships.items()
+            if day in member_days
+        ]
+        frame = pd.DataFrame(rows)
+        warehouse.write_frame("int_segment_daily", frame, replace_where={"as_of_date": day})
+
+
+def _history(warehouse, policy, as_of: date) -> list[tuple]:
+    build_models(warehouse, policy, as_of, ["segment_membership"])
+    frame = warehouse.read_frame(
+        "select account_id, segment_key, valid_from, valid_to, is_current"
+        " from segment_membership where segment_type = 'signal'"
+        " order by account_id, segment_key, valid_from"
+    )
+    return [
+        (r.account_id, r.segment_key, r.valid_from,
+         None if pd.isna(r.valid_to) else r.valid_to, bool(r.is_current))
+        for r in frame.itertuples()
+    ]
+
+
+def test_tier_thresholds_out_of_order_name_the_section():
+    with pytest.raises(PolicyError, match=r"segments: .*tier ARR thresholds"):
+        parse_policy({"segments": {"smb_min_arr": 200000}})
+
+
+def test_unknown_segment_key_is_an_error():
+    with pytest.raises(PolicyError, match=r"segments\.vip_accounts"):
+        parse_policy({"segments": {"vip_accounts": ["a1"]}})
+
+
+def test_leaving_and_returning_gives_two_rows_and_only_the_last_is_current(warehouse, policy):
+    days = _days(0, 1, 2, 3, 4, 5)
+    _snapshots(warehouse, {("a1", "at_risk"): _days(0, 1, 2, 4, 5),
+                           ("a2", "silent"): _days(0, 1)}, days)
+    assert _history(warehouse, policy, days[-1]) == [
+        ("a1", "at_risk", _days(0)[0], _days(3)[0], False),
+        ("a1", "at_risk", _days(4)[0], None, True),
+        ("a2", "silent", _days(0)[0], _days(2)[0], False),
+    ]
+
+
+def test_a_day_never_built_does_not_split_a_membership(warehouse, policy):
+    days = _days(0, 1, 3)  # day 2 was never built
+    _snapshots(warehouse, {("a1", "inactive"): days}, days)
+    assert _history(warehouse, policy, days[-1]) == [
+        ("a1", "inactive", _days(0)[0], None, True)
+    ]
+
+
+def test_segments_at_a_date_follow_the_validity_intervals(warehouse, policy):
+    days = _days(0, 1, 2, 3)
+    _snapshots(warehouse, {("a1", "promoter"): _days(1, 2)}, days)
+    _history(warehouse, policy, days[-1])
+    on = {d: set(segments_at(warehouse, d)["segment_key"]) for d in days}
+    assert on == {days[0]: {"smb"}, days[1]: {"smb", "promoter"}, days[2]: {"smb", "promoter"},
+                  days[3]: {"smb"}}
+
+
+def test_named_strategic_accounts_are_written_and_replaced(warehouse):
+    policy = parse_policy({"segments": {"strategic_accounts": ["a7", "a9"]}})
+    write_named_strategic_accounts(warehouse, policy)
+    write_named_strategic_accounts(warehouse, policy)
+    names = warehouse.read_table("segment_named_strategic_accounts")
+    assert sorted(names["account_id"]) == ["a7", "a9"]
+    write_named_strategic_accounts(warehouse, parse_policy({}))
+    assert warehouse.count("segment_named_strategic_accounts") == 0
