@@ -1,0 +1,3 @@
+update handoff_batches
+set status = :status, response_summary = :summary, updated_at = :now
+where batch_id = :batch_id

@@ -1,0 +1,3 @@
+select email, contact_id, reason, scope, source, created_at, synced_at
+from consent_suppressions
+where created_at <= :now

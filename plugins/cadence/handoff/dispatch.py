@@ -1,0 +1,263 @@
+"""Dispatch: hand the touches due in a window to their providers, never losing one and
+never sending one twice (the outbox protocol, DESIGN §9.3).
+
+1. Record: each batch (id and idempotency key derived from provider and touch ids) and its
+   deliveries, with the rendered messages, are committed *before* any call; the calendar
+   rows get the batch id.
+2. Send: the batch is marked ``sending`` (attempt + 1) and committed, then handed over.
+3. Mark: the outcome per message (sent, failed with reason, unknown) is committed to the
+   batch, the deliveries and the calendar.
+
+A rerun after a crash first finishes what is pending: ``recorded`` batches are sent under
+the same key; ``sending``/``unknown`` ones are reconciled by their provider (outbox: the
+file exists; webhook: resent under the same Idempotency-Key; SendGrid/Intercom: only
+engagement events prove acceptance, otherwise the batch stays unknown and is reported,
+never resent blindly).
+
+A run that is not live (backfill, catchup, a past logical date) sends nothing through a
+real provider; with ``simulation`` every channel goes to the outbox provider instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from cadence.handoff import consent, store
+from cadence.providers import build_provider
+from cadence.providers.base import ACCEPTED, FAILED, Batch, BatchResult, Message, Provider
+from cadence.providers.outbox import OutboxProvider
+from cadence.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+# provider outcome -> delivery and calendar status
+CALENDAR_STATUS = {ACCEPTED: "sent", FAILED: "failed", "unknown": "unknown"}
+
+
+def batch_id(provider: str, touch_ids: list[str]) -> str:
+    """Deterministic: the same provider and touches always give the same batch id."""
+    raw = provider + "|" + ",".join(sorted(touch_ids))
+    return "b_" + hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def render_messages(touches: pd.DataFrame, contacts: pd.DataFrame
+                    ) -> tuple[list[Message], dict[str, str]]:
+    """Messages for due touches (payload JSON plus first/last name, company and CSM), and
+    the touches that cannot be rendered with the reason (unknown contact, bad payload,
+    an email without address)."""
+    details = contacts.drop_duplicates("contact_id").set_index("contact_id")
+    messages: list[Message] = []
+    problems: dict[str, str] = {}
+    for touch in touches.itertuples(index=False):
+        if touch.contact_id not in details.index:
+            problems[touch.touch_id] = "contact not found in stg_contacts"
+            continue
+        contact = details.loc[touch.contact_id]
+        try:
+            payload = json.loads(touch.payload) if isinstance(touch.payload, str) else {}
+        except json.JSONDecodeError:
+            problems[touch.touch_id] = "payload is not valid JSON"
+            continue
+        if touch.channel == "email" and not isinstance(contact["email"], str):
+            problems[touch.touch_id] = "contact has no email address"
+            continue
+        names = {"first_name": contact["first_name"], "last_name": contact["last_name"],
+                 "company": contact["account_name"], "csm_name": contact["csm_name"],
+                 "csm_email": contact["csm_email"]}
+        data = {**payload, **{k: v for k, v in names.items() if isinstance(v, str)}}
+        messages.append(Message(
+            touch_id=touch.touch_id, contact_id=touch.contact_id,
+            email=contact["email"] if isinstance(contact["email"], str) else None,
+            channel=touch.channel, message_type=touch.message_type,
+            category=touch.category if isinstance(touch.category, str) else None,
+            template_id=touch.template_id, data=data))
+    return messages, problems
+
+
+def plan_batches(messages: list[Message], provider_of_channel: dict[str, str],
+                 providers: dict[str, Provider], send_date) -> list[Batch]:
+    """Group messages per provider and the provider's batch key, in batches of at most
+    the provider's size; batch ids are deterministic."""
+    groups: dict[tuple, list[Message]] = {}
+    for message in sorted(messages, key=lambda m: m.touch_id):
+        name = provider_of_channel[message.channel]
+        key = (name, *providers[name].batch_key(message))
+        groups.setdefault(key, []).append(message)
+    batches = []
+    for (name, *_), members in sorted(groups.items()):
+        size = providers[name].max_batch_size
+        for start in range(0, len(members), size):
+            chunk = tuple(members[start:start + size])
+            bid = batch_id(name, [m.touch_id for m in chunk])
+            batches.append(Batch(bid, name, f"cadence-{bid}", send_date, chunk))
+    return batches
+
+
+# -- commit points (each its own transaction; tests inject crashes here) -----------------
+def _record(warehouse: Warehouse, batches: list[Batch], plan_date, now: datetime) -> None:
+    batch_rows = [{"batch_id": b.batch_id, "provider": b.provider,
+                   "idempotency_key": b.idempotency_key, "plan_date": plan_date,
+                   "send_date": b.send_date, "touch_count": len(b.messages), "now": now}
+                  for b in batches]
+    delivery_rows = [{"touch_id": m.touch_id, "batch_id": b.batch_id, "plan_date": plan_date,
+                      "provider": b.provider, "message": json.dumps(asdict(m), default=str),
+                      "now": now} for b in batches for m in b.messages]
+    with warehouse.engine.begin() as conn:
+        store.run_many(conn, warehouse, "insert_batch", batch_rows)
+        store.run_many(conn, warehouse, "insert_delivery", delivery_rows)
+        store.run_many(conn, warehouse, "assign_batch", delivery_rows)
+
+
+def _mark_sending(warehouse: Warehouse, batch: Batch, now: datetime) -> None:
+    warehouse.execute(store.sql(warehouse, "mark_sending"), {"batch_id": batch.batch_id,
+                                                            "now": now})
+
+
+def _record_outcome(warehouse: Warehouse, batch: Batch, plan_date, result: BatchResult,
+                    now: datetime) -> None:
+    rows = [{"batch_id": batch.batch_id, "plan_date": plan_date, "touch_id": o.touch_id,
+             "status": CALENDAR_STATUS[o.status], "reason": o.reason,
+             "provider_message_id": o.provider_message_id, "now": now}
+            for o in result.outcomes]
+    with warehouse.engine.begin() as conn:
+        store.run_many(conn, warehouse, "batch_outcome",
+                       [{"batch_id": batch.batch_id, "status": result.status,
+                         "summary": result.summary[:500], "now": now}])
+        store.run_many(conn, warehouse, "delivery_outcome", rows)
+        store.run_many(conn, warehouse, "calendar_outcome", rows)
+
+
+def _send(warehouse: Warehouse, provider: Provider, batch: Batch, plan_date,
+          now: datetime) -> BatchResult:
+    _mark_sending(warehouse, batch, now)
+    result = provider.send_batch(batch)
+    _record_outcome(warehouse, batch, plan_date, result, now)
+    return result
+
+
+def _resume(warehouse: Warehouse, providers: dict[str, Provider], now: datetime,
+            tally: dict) -> None:
+    pending = store.read(warehouse, "pending_batches")
+    for row in pending.itertuples(index=False):
+        provider = providers.get(row.provider)
+        if provider is None:
+            continue  # a real provider's batch in a simulation: left for a live run
+        stored = store.read(warehouse, "batch_messages", batch_id=row.batch_id)
+        messages = tuple(Message(**json.loads(m)) for m in stored["message"])
+        batch = Batch(row.batch_id, row.provider, row.idempotency_key,
+                      pd.Timestamp(row.send_date).date(), messages)
+        plan_date = pd.Timestamp(row.plan_date).date()
+        if row.status == "recorded":
+            result = _send(warehouse, provider, batch, plan_date, now)
+        else:
+            seen = store.read(warehouse, "seen_touches", provider=row.provider)
+            known = dict(zip(seen["touch_id"], seen["provider_message_id"], strict=True))
+            result = provider.reconcile(batch, known) or BatchResult.uniform(
+                batch, "unknown", "outcome unknown: not seen by the provider's events yet")
+            _record_outcome(warehouse, batch, plan_date, result, now)
+        tally["resumed_batches"] += 1
+        _count(result, tally)
+
+
+def _count(result: BatchResult, tally: dict) -> None:
+    for outcome in result.outcomes:
+        tally[CALENDAR_STATUS[outcome.status]] += 1
+
+
+def _mark_touches(warehouse: Warehouse, name: str, plan_date, touches: pd.DataFrame,
+                  reasons: list[str], now: datetime, decision: dict | None = None) -> None:
+    rows = [{"touch_id": t.touch_id, "plan_date": plan_date, "reason": r, "now": now,
+             "contact_id": t.contact_id, "account_id": t.account_id, "detail": r,
+             **(decision or {})}
+            for t, r in zip(touches.itertuples(index=False), reasons, strict=True)]
+    with warehouse.engine.begin() as conn:
+        store.run_many(conn, warehouse, name, rows)
+        if decision:
+            store.run_many(conn, warehouse, "insert_decision", rows)
+
+
+def dispatch_due(warehouse: Warehouse, policy, window_start: datetime, window_end: datetime,
+                 run_is_live: bool, simulation: bool = False, dry_run: bool = False,
+                 out_dir: Path | None = None,
+                 providers: dict[str, Provider] | None = None) -> dict:
+    """Hand every scheduled touch due before ``window_end`` (and not older than the
+    staleness bound) to its provider; returns counts per outcome.
+
+    ``providers`` overrides the providers built from policy (tests, benchmarks).
+    """
+    if out_dir is None:
+        from cadence.settings import load_settings
+
+        out_dir = load_settings().out_dir
+    handoff = policy.handoff
+    tally = {"sent": 0, "failed": 0, "unknown": 0, "cancelled": 0, "stale": 0,
+             "unrenderable": 0, "batches": 0, "resumed_batches": 0,
+             "mode": "simulation" if simulation else "dry_run" if dry_run else "live"}
+    if not run_is_live and not simulation:
+        log.warning("run is not live (backfill, catchup or a past date): nothing is sent; "
+                    "use simulation=true to replay through the outbox provider")
+        return {**tally, "mode": "not_live"}
+    now = window_end  # the run's clock: the end of its window
+    store.ensure_handoff_tables(warehouse)
+    plan_date = store.latest_plan_date(warehouse, window_start.date())
+    channel_providers = dict(handoff.channel_providers)
+    if simulation:
+        channel_providers = dict.fromkeys(channel_providers, "outbox")
+    if providers is None:
+        providers = {name: build_provider(name, handoff, out_dir)
+                     for name in sorted(set(channel_providers.values()))}
+    if simulation:
+        providers = {"outbox": providers.get("outbox")
+                     or OutboxProvider(out_dir, handoff.outbox.batch_size)}
+    if dry_run:
+        providers = {name: OutboxProvider(Path(out_dir) / "dry_run", p.max_batch_size)
+                     for name, p in providers.items()}
+    else:
+        _resume(warehouse, providers, now, tally)
+    tally["plan_date"] = plan_date.isoformat() if plan_date else None
+    if plan_date is None:
+        return tally
+    warehouse.execute(store.sql(warehouse, "carry_over_deliveries"),
+                      {"plan_date": plan_date, "now": now})
+    due = store.read(warehouse, "due_touches", plan_date=plan_date, window_end=window_end)
+    due = due[due["channel"].isin(list(channel_providers))]
+    scheduled_at = pd.to_datetime(due["scheduled_at"], utc=True)
+    oldest = pd.Timestamp(window_end) - timedelta(hours=handoff.staleness_hours)
+    stale = due[scheduled_at < oldest]
+    due = due[scheduled_at >= oldest]
+    contacts = consent.read_contacts(warehouse)
+    forbidden = consent.forbidden_reasons(due, contacts,
+                                          consent.read_suppressions(warehouse, now))
+    blocked, due = due[forbidden.notna()], due[forbidden.isna()]
+    messages, problems = render_messages(due, contacts)
+    batches = plan_batches(messages, channel_providers, providers, window_start.date())
+    tally.update(stale=len(stale), cancelled=len(blocked), unrenderable=len(problems),
+                 batches=len(batches))
+    if dry_run:
+        for batch in batches:
+            providers[batch.provider].send_batch(batch)
+        tally["rendered"] = len(messages)
+        log.info("dry run: %d messages in %d batches written under %s/dry_run, none sent",
+                 len(messages), len(batches), out_dir)
+        return tally
+    stale_reason = f"stale: scheduled more than {handoff.staleness_hours:g}h before the run"
+    _mark_touches(warehouse, "drop_stale", plan_date, stale, [stale_reason] * len(stale),
+                  now, {"decision": "dropped", "rule": "9.staleness"})
+    _mark_touches(warehouse, "cancel_touch", plan_date, blocked,
+                  [f"consent: {r}" for r in forbidden[forbidden.notna()]], now,
+                  {"decision": "suppressed", "rule": "1.consent"})
+    unrenderable = due[due["touch_id"].isin(list(problems))]
+    _mark_touches(warehouse, "fail_touch", plan_date, unrenderable,
+                  [problems[t] for t in unrenderable["touch_id"]], now)
+    _record(warehouse, batches, plan_date, now)
+    for batch in batches:
+        _count(_send(warehouse, providers[batch.provider], batch, plan_date, now), tally)
+    log.info("dispatch %s: %s", plan_date, {k: v for k, v in tally.items()})
+    return tally

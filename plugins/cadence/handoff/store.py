@@ -1,0 +1,63 @@
+"""Warehouse access shared by the handoff steps: its tables and SQL files.
+
+SQL lives in ``include/sql/handoff``; statements run with bound parameters, several rows at
+a time inside one transaction when they must commit together.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from cadence.touches import ensure_planning_tables
+from cadence.warehouse import Warehouse, split_statements
+
+log = logging.getLogger(__name__)
+
+
+def sql(warehouse: Warehouse, name: str) -> str:
+    """The rendered text of ``include/sql/handoff/<name>.sql``."""
+    return warehouse.render(f"handoff/{name}.sql")
+
+
+def ensure_handoff_tables(warehouse: Warehouse) -> None:
+    """Create the planning and handoff tables when missing."""
+    ensure_planning_tables(warehouse)
+    warehouse.execute(sql(warehouse, "create_handoff_tables"))
+
+
+def run_many(conn: sa.Connection, warehouse: Warehouse, name: str,
+             rows: Iterable[Mapping[str, Any]]) -> None:
+    """Run the one-statement SQL file ``name`` once per row on an open transaction."""
+    rows = list(rows)
+    if rows:
+        (statement,) = split_statements(sql(warehouse, name))
+        conn.execute(sa.text(statement), [dict(r) for r in rows])
+
+
+def read(warehouse: Warehouse, name: str, **params: Any) -> pd.DataFrame:
+    """Rows of the query ``name`` with bound parameters."""
+    return warehouse.read_frame(sql(warehouse, name), params)
+
+
+def read_if_present(warehouse: Warehouse, table: str, name: str, columns: list[str],
+                    **params: Any) -> pd.DataFrame:
+    """Rows of query ``name`` over ``table``, or no rows (with a log line) when the table
+    does not exist yet (e.g. the hourly run before the first nightly staging)."""
+    if not warehouse.table_exists(table):
+        log.info("%s does not exist yet; reading it as empty", table)
+        return pd.DataFrame(columns=columns)
+    return read(warehouse, name, **params)
+
+
+def latest_plan_date(warehouse: Warehouse, day: date) -> date | None:
+    """The plan_date the hourly run works from: the latest on or before ``day``."""
+    value = read(warehouse, "latest_plan_date", day=day)["plan_date"].iloc[0]
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).date()

@@ -1,0 +1,32 @@
+"""Providers the hourly handoff sends through: ``outbox``, ``sendgrid``, ``intercom``,
+``webhook``. Each is one module implementing :class:`cadence.providers.base.Provider`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cadence.handoff.policy import HandoffPolicy
+from cadence.providers.base import Provider
+
+PROVIDERS = ("outbox", "sendgrid", "intercom", "webhook")
+
+
+def build_provider(name: str, policy: HandoffPolicy, out_dir: Path) -> Provider:
+    """The provider called ``name``, configured from the ``handoff`` policy section."""
+    if name == "outbox":
+        from cadence.providers.outbox import OutboxProvider
+
+        return OutboxProvider(out_dir, policy.outbox.batch_size)
+    if name == "sendgrid":
+        from cadence.providers.sendgrid import SendGridProvider
+
+        return SendGridProvider.from_connection(policy.sendgrid, policy.retry)
+    if name == "intercom":
+        from cadence.providers.intercom import IntercomProvider
+
+        return IntercomProvider.from_connection(policy.intercom, policy.retry)
+    if name == "webhook":
+        from cadence.providers.webhook import WebhookProvider
+
+        return WebhookProvider.from_connection(policy.webhook, policy.retry)
+    raise ValueError(f"unknown provider {name!r}; known: {list(PROVIDERS)}")

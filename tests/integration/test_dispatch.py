@@ -1,0 +1,108 @@
+"""Dispatch through the outbox protocol: every due touch ends sent exactly once or failed
+with a reason, whatever crashes in between; past runs send nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from handoff_fixtures import at, calendar, seed_calendar, seed_people, touch
+
+from cadence.handoff import dispatch
+from cadence.handoff.dispatch import dispatch_due
+
+
+def _due_touches(count: int = 3, channel: str = "email") -> list[dict]:
+    return [touch(f"t{i}", f"c{i}", at("10:30"), channel=channel) for i in range(1, count + 1)]
+
+
+def test_outbox_dispatch_writes_each_due_touch_once(warehouse, policy, tmp_path):
+    seed_people(warehouse)
+    seed_calendar(warehouse, [*_due_touches(), touch("later", "c1", at("15:00"))])
+    result = dispatch_due(warehouse, policy, at("10:00"), at("11:00"), run_is_live=True,
+                          out_dir=tmp_path)
+    assert result["sent"] == 3 and result["failed"] == 0
+    files = list((tmp_path / "outbox" / "2026-11-23").glob("*.jsonl"))
+    lines = [json.loads(line) for f in files for line in f.read_text().splitlines()]
+    assert sorted(m["touch_id"] for m in lines) == ["t1", "t2", "t3"]
+    assert lines[0]["data"]["company"] == "Acme" and lines[0]["data"]["csm_name"] == "Sam CSM"
+    cal = calendar(warehouse)
+    assert set(cal.loc[["t1", "t2", "t3"], "status"]) == {"sent"}
+    assert cal.loc["later", "status"] == "scheduled"
+
+    again = dispatch_due(warehouse, policy, at("10:00"), at("11:00"), run_is_live=True,
+                         out_dir=tmp_path)
+    assert again["sent"] == 0 and warehouse.count("deliveries") == 3
+
+
+def test_a_backfill_sends_nothing_and_simulation_replays_through_the_outbox(
+        warehouse, policy, tmp_path):
+    seed_people(warehouse)
+    seed_calendar(warehouse, _due_touches())
+    live_policy = policy.model_copy(update={"handoff": policy.handoff.model_copy(
+        update={"channel_providers": {"email": "sendgrid"}})})
+    result = dispatch_due(warehouse, live_policy, at("10:00"), at("11:00"), run_is_live=False,
+                          out_dir=tmp_path)
+    assert result["mode"] == "not_live" and result["sent"] == 0
+    assert set(calendar(warehouse)["status"]) == {"scheduled"}
+
+    replay = dispatch_due(warehouse, live_policy, at("10:00"), at("11:00"), run_is_live=False,
+                          simulation=True, out_dir=tmp_path)
+    assert replay["sent"] == 3
+    assert set(warehouse.read_table("deliveries")["provider"]) == {"outbox"}
+
+
+def test_stale_touches_are_dropped_with_a_reason(warehouse, policy, tmp_path):
+    seed_people(warehouse)
+    seed_calendar(warehouse, [touch("old", "c1", at("01:00")), touch("new", "c2", at("10:30"))])
+    result = dispatch_due(warehouse, policy, at("10:00"), at("11:00"), run_is_live=True,
+                          out_dir=tmp_path)
+    assert result["stale"] == 1 and result["sent"] == 1
+    cal = calendar(warehouse)
+    assert cal.loc["old", "status"] == "dropped" and "stale" in cal.loc["old", "reason"]
+    decisions = warehouse.read_table("calendar_decisions")
+    assert list(decisions["rule"]) == ["9.staleness"]
+
+
+def test_unrenderable_touch_fails_with_a_reason(warehouse, policy, tmp_path):
+    seed_people(warehouse)
+    seed_calendar(warehouse, [touch("ghost", "nobody", at("10:30"))])
+    dispatch_due(warehouse, policy, at("10:00"), at("11:00"), run_is_live=True,
+                 out_dir=tmp_path)
+    cal = calendar(warehouse)
+    assert cal.loc["ghost", "status"] == "failed"
+    assert cal.loc["ghost", "reason"] == "contact not found in stg_contacts"
+
+
+def test_dry_run_renders_files_and_changes_nothing(warehouse, policy, tmp_path):
+    seed_people(warehouse)
+    seed_calendar(warehouse, _due_touches())
+    result = dispatch_due(warehouse, policy, at("10:00"), at("11:00"), run_is_live=True,
+                          dry_run=True, out_dir=tmp_path)
+    assert result["rendered"] == 3
+    assert list((tmp_path / "dry_run" / "outbox").rglob("*.jsonl"))
+    assert set(calendar(warehouse)["status"]) == {"scheduled"}
+    assert warehouse.count("deliveries") == 0
+
+
+@pytest.mark.parametrize("crash_point", ["_mark_sending", "_record_outcome"])
+def test_outbox_crash_then_rerun_neither_loses_nor_doubles(warehouse, policy, tmp_path,
+                                                            monkeypatch, crash_point):
+    seed_people(warehouse)
+    seed_calendar(warehouse, _due_touches())
+    original = getattr(dispatch, crash_point)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(dispatch, crash_point, crash)
+    with pytest.raises(RuntimeError):
+        dispatch_due(warehouse, policy, at("10:00"), at("11:00"), run_is_live=True,
+                     out_dir=tmp_path)
+    monkeypatch.setattr(dispatch, crash_point, original)
+    result = dispatch_due(warehouse, policy, at("10:00"), at("11:00"), run_is_live=True,
+                          out_dir=tmp_path)
+    assert result["resumed_batches"] == 1 and result["sent"] == 3
+    assert set(calendar(warehouse)["status"]) == {"sent"}
+    files = list((tmp_path / "outbox").rglob("*.jsonl"))
+    assert len(files) == 1 and len(files[0].read_text().splitlines()) == 3
