@@ -1,0 +1,111 @@
+"""What a source is: something that reads one DESIGN §4 entity as a frame of text columns.
+
+The files source is the embedded default; a CRM connector registers itself under its own
+name and serves the entities the policy section ``sources`` assigns to it, producing the
+same frames (contract column names, every value a string or NULL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import pandas as pd
+from pydantic import Field, field_validator
+
+from cadence.entities import ENTITIES, Entity
+from cadence.policy import Section
+
+
+class SourceError(RuntimeError):
+    """A source cannot deliver an entity: missing file, missing required column, unknown
+    source name. The message names the entity, the file and the column."""
+
+
+class SourcesPolicy(Section):
+    """Which source serves which entity (policy section ``sources``)."""
+
+    default: str = "files"
+    # Per-entity override, e.g. {accounts: hubspot, contacts: hubspot}.
+    entities: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("entities")
+    @classmethod
+    def _known_entities(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(ENTITIES))
+        if unknown:
+            raise ValueError(f"unknown entities {unknown}; known: {sorted(ENTITIES)}")
+        return value
+
+    def source_for(self, entity: str) -> str:
+        """The registered source name that serves ``entity``."""
+        return self.entities.get(entity, self.default)
+
+
+@runtime_checkable
+class Source(Protocol):
+    """Reads one entity as a frame whose columns are the contract names, all text."""
+
+    def read(self, entity: Entity) -> pd.DataFrame:
+        """Every row of ``entity`` as strings (NULL for empty), contract column names."""
+        ...
+
+
+# A factory builds a source for one extract; it receives the source folder as keyword
+# ``source_dir`` (connectors that do not read files ignore it).
+SourceFactory = Callable[..., Source]
+
+_REGISTRY: dict[str, SourceFactory] = {}
+
+
+def register_source(name: str, factory: SourceFactory) -> None:
+    """Make a source available to the policy under ``name`` (re-registering replaces it)."""
+    _REGISTRY[name] = factory
+
+
+def registered_sources() -> list[str]:
+    """Names of every registered source."""
+    return sorted(_REGISTRY)
+
+
+def build_source(name: str, source_dir: Path) -> Source:
+    """A ready source registered as ``name``."""
+    try:
+        factory = _REGISTRY[name]
+    except KeyError:
+        raise SourceError(
+            f"unknown source {name!r} in policy sources (registered: {registered_sources()})"
+        ) from None
+    return factory(source_dir=source_dir)
+
+
+def check_columns(entity: Entity, columns, origin: str) -> None:
+    """Raise :class:`SourceError` naming entity, origin and column when a required column
+    is missing."""
+    for column in entity.required:
+        if column not in columns:
+            raise SourceError(f"{entity.name}: required column {column!r} missing in {origin}")
+
+
+def conform(entity: Entity, frame: pd.DataFrame, origin: str) -> pd.DataFrame:
+    """Check a frame against the contract and return it with exactly the contract columns
+    as text: a missing required column raises, a missing optional one becomes NULL, extra
+    columns are left out (they are not part of the contract)."""
+    check_columns(entity, frame.columns, origin)
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    for column in entity.column_names:
+        if column in frame.columns:
+            values = frame[column].reset_index(drop=True)
+            out[column] = values.where(values.isna(), values.astype(str)).astype(object)
+        else:
+            out[column] = pd.Series([None] * len(frame), dtype=object)
+    return out.where(out.notna(), None)
+
+
+def entity(name: str) -> Entity:
+    """The contract of entity ``name``."""
+    try:
+        return ENTITIES[name]
+    except KeyError:
+        raise SourceError(f"unknown entity {name!r}") from None
