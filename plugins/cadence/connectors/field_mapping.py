@@ -1,0 +1,155 @@
+"""Field mapping: CRM records -> rows of a DESIGN §4 entity, as the policy says.
+
+Values are normalised to the contract's text forms (dates ``YYYY-MM-DD``, timestamps ISO
+UTC); a record whose id is missing or whose date does not parse is rejected with the rule
+it broke, never dropped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from cadence.connectors.policy import ObjectMapping
+from cadence.entities import Entity
+
+
+class MappingError(ValueError):
+    """The policy maps a column to a property the CRM does not have, or to an unknown
+    cadence column."""
+
+
+class MalformedRecord(ValueError):
+    """A CRM record that cannot become a row; the message is the rule it broke."""
+
+
+@dataclass
+class CrmRecord:
+    """One CRM object as fetched: id, last-modified time, properties, associated ids."""
+
+    record_id: str
+    modified_at: pd.Timestamp
+    properties: dict[str, str | None]
+    associations: dict[str, list[str]] = field(default_factory=dict)
+
+
+def check_mapping(
+    mapping: ObjectMapping, available: Iterable[str], entity: Entity, policy_key: str
+) -> None:
+    """Raise :class:`MappingError` naming the policy key when a mapped property is not
+    among ``available`` (what the CRM describes) or a column is not in the contract."""
+    known = set(available)
+    for column, prop in mapping.columns.items():
+        if column not in entity.column_names:
+            raise MappingError(
+                f"{policy_key}.columns.{column}: {entity.name} has no column {column!r}"
+                f" (columns: {entity.column_names})"
+            )
+        if prop not in known:
+            raise MappingError(
+                f"{policy_key}.columns.{column}: the CRM has no property {prop!r}"
+                f" ({len(known)} properties described)"
+            )
+    for prop in mapping.only:
+        if prop not in known:
+            raise MappingError(f"{policy_key}.only.{prop}: the CRM has no property {prop!r}")
+
+
+def parse_time(value: object, what: str) -> pd.Timestamp:
+    """A CRM timestamp (ISO-8601 or epoch milliseconds) in UTC; :class:`MalformedRecord`
+    naming ``what`` when it does not parse."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        raise MalformedRecord(f"{what} is missing")
+    try:
+        if text.isdigit():
+            return pd.Timestamp(int(text), unit="ms", tz="UTC")
+        stamp = pd.Timestamp(text)
+    except (ValueError, OverflowError):
+        raise MalformedRecord(f"{what} {text!r} is not a date or timestamp") from None
+    if pd.isna(stamp):
+        raise MalformedRecord(f"{what} is missing")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _normalise(value: object, kind: str, what: str) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if kind == "date":
+        return parse_time(value, what).date().isoformat()
+    if kind == "timestamp":
+        return parse_time(value, what).isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def keep(record: CrmRecord, mapping: ObjectMapping) -> bool:
+    """Whether the record passes the mapping's ``only`` filter (case-insensitive)."""
+    return all(
+        str(record.properties.get(prop, "")).lower() == wanted.lower()
+        for prop, wanted in mapping.only.items()
+    )
+
+
+def map_record(
+    record: CrmRecord, mapping: ObjectMapping, entity: Entity, fixed: dict[str, str | None]
+) -> dict[str, str | None]:
+    """One entity row from a record: ``fixed`` columns (ids, associations) plus every mapped
+    property, translated by ``values`` and normalised to the column's kind."""
+    row: dict[str, str | None] = dict(fixed)
+    for column, prop in mapping.columns.items():
+        raw = record.properties.get(prop)
+        if raw is not None:
+            raw = mapping.values.get(column, {}).get(str(raw), raw)
+        row[column] = _normalise(raw, entity.column(column).kind, f"{prop} ({column})")
+    return row
+
+
+def map_records(
+    records: Iterable[CrmRecord],
+    mapping: ObjectMapping,
+    entity: Entity,
+    fixed: Callable[[CrmRecord], dict[str, str | None]],
+) -> tuple[pd.DataFrame, list[tuple[CrmRecord, str]]]:
+    """Rows of ``entity`` (every contract column, text; unmapped ones NULL) and the records
+    rejected with their rule. ``fixed`` gives the columns that do not come from properties
+    (ids, associations)."""
+    rows, rejected = [], []
+    for record in records:
+        if not keep(record, mapping):
+            continue
+        try:
+            rows.append(map_record(record, mapping, entity, fixed(record)))
+        except MalformedRecord as exc:
+            rejected.append((record, str(exc)))
+    frame = pd.DataFrame(rows, columns=entity.column_names, dtype=object)
+    return frame.where(frame.notna(), None), rejected
+
+
+RENEWAL_COLUMNS = ("renewal_date", "arr", "renewal_status", "contract_start")
+_OPEN = ("open", "committed")
+
+
+def join_renewals(accounts: pd.DataFrame, renewals: pd.DataFrame) -> pd.DataFrame:
+    """Accounts with the columns of their current renewal (deal or opportunity): the open
+    one closing first, else the one that closed last. Renewal values win where present."""
+    if renewals.empty or "account_id" not in renewals:
+        return accounts
+    ranked = renewals.assign(
+        _closed=~renewals.get("renewal_status", pd.Series(index=renewals.index)).isin(_OPEN),
+        _date=renewals.get("renewal_date", pd.Series(index=renewals.index)).fillna(""),
+    )
+    # Open renewals first by nearest date; closed ones after, most recent first.
+    ranked["_order"] = ranked["_date"].where(~ranked["_closed"], "")
+    ranked = ranked.sort_values(["_closed", "_order", "_date"], ascending=[True, True, False])
+    current = ranked.drop_duplicates("account_id").set_index("account_id")
+    out = accounts.copy()
+    for column in RENEWAL_COLUMNS:
+        if column not in current:
+            continue
+        from_renewal = out["account_id"].map(current[column])
+        out[column] = from_renewal.where(from_renewal.notna(), out.get(column))
+    return out.astype(object).where(out.notna(), None)

@@ -1,0 +1,333 @@
+"""HubSpot CRM v3 connector: companies + renewal deals -> accounts, contacts, owners -> csms.
+
+The first load lists every object (``GET /crm/v3/objects/{type}`` paged with ``after``);
+later loads search what changed (``POST .../search`` on the last-modified property, GTE
+the watermark in epoch milliseconds), re-anchoring the watermark at the search API's
+10,000-result limit. Archived objects and contacts merged into another are removed.
+The private-app token comes from the Airflow connection ``hubspot_default``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from cadence.connectors.field_mapping import (
+    CrmRecord,
+    MalformedRecord,
+    check_mapping,
+    join_renewals,
+    map_records,
+    parse_time,
+)
+from cadence.connectors.http import (
+    ConnectorError,
+    Credentials,
+    airflow_credentials,
+    check,
+    retrying_session,
+)
+from cadence.connectors.policy import HttpPolicy, HubSpotPolicy, ObjectMapping
+from cadence.connectors.records import Batch, Quarantine, sync_object
+from cadence.entities import ENTITIES, Entity
+from cadence.sources.base import SourceError, conform
+from cadence.warehouse import Warehouse
+
+SOURCE = "hubspot"
+MERGED_IDS = "hs_merged_object_ids"
+PRIMARY_COMPANY = "associatedcompanyid"
+
+
+class HubSpotClient:
+    """The few HubSpot CRM v3 calls cadence makes, with retries and bearer auth."""
+
+    def __init__(self, credentials: Credentials, http: HttpPolicy, page_size: int = 100,
+                 search_limit: int = 10_000) -> None:
+        self.base_url = credentials.host or "https://api.hubapi.com"
+        self.timeout = http.timeout_seconds
+        self.page_size = page_size
+        self.search_limit = search_limit
+        self.session = retrying_session(http)
+        self.writer = retrying_session(http, creates=True)
+        for session in (self.session, self.writer):
+            session.headers["Authorization"] = f"Bearer {credentials.secret}"
+
+    def _call(self, method: str, path: str, what: str, *, creates: bool = False, **kwargs):
+        session = self.writer if creates else self.session
+        response = session.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
+        return check(response, what).json()
+
+    def _pages(self, path: str, params: dict, what: str) -> Iterator[dict]:
+        after = None
+        while True:
+            page = self._call("GET", path, what, params={**params, **({"after": after} if after
+                                                                        else {})})
+            yield from page.get("results", [])
+            after = (page.get("paging") or {}).get("next", {}).get("after")
+            if not after:
+                return
+
+    def list_objects(self, object_type: str, properties: list[str],
+                     associations: tuple[str, ...] = (), archived: bool = False) -> list[dict]:
+        """Every (or every archived) object of a type with the given properties."""
+        params = {"limit": self.page_size, "properties": ",".join(properties),
+                  "archived": str(archived).lower()}
+        if associations:
+            params["associations"] = ",".join(associations)
+        return list(self._pages(f"/crm/v3/objects/{object_type}", params,
+                                f"HubSpot list {object_type}"))
+
+    def get_object(self, object_type: str, object_id: str, properties: list[str],
+                   associations: tuple[str, ...]) -> dict:
+        """One object with its associations (the search API does not return them)."""
+        params = {"properties": ",".join(properties), "associations": ",".join(associations)}
+        return self._call("GET", f"/crm/v3/objects/{object_type}/{object_id}",
+                          f"HubSpot get {object_type}", params=params)
+
+    def search_changed(self, object_type: str, modified_property: str, since_ms: int,
+                       properties: list[str]) -> list[dict]:
+        """Objects modified at or after ``since_ms``, oldest first. A query stops at the
+        search limit, so the next query starts from the newest time seen so far."""
+        results: list[dict] = []
+        anchor = since_ms
+        while True:
+            fetched, newest, after = 0, anchor, "0"
+            while True:
+                body = search_body(modified_property, anchor, properties, after, self.page_size)
+                page = self._call("POST", f"/crm/v3/objects/{object_type}/search",
+                                  f"HubSpot search {object_type}", json=body)
+                rows = page.get("results", [])
+                results.extend(rows)
+                fetched += len(rows)
+                for row in rows:
+                    value = (row.get("properties") or {}).get(modified_property)
+                    if value and str(value).isdigit():
+                        newest = max(newest, int(value))
+                    elif value:
+                        newest = max(newest, int(parse_time(value, modified_property).value
+                                                 // 1_000_000))
+                after = (page.get("paging") or {}).get("next", {}).get("after")
+                if not after or fetched + self.page_size > self.search_limit:
+                    break
+            if not after:
+                return results
+            if newest <= anchor:
+                raise ConnectorError(
+                    f"HubSpot search {object_type}: more than {self.search_limit} objects"
+                    f" modified at {anchor} ms; cannot page past the search limit"
+                )
+            anchor = newest
+
+    def property_names(self, object_type: str) -> list[str]:
+        """Names of every property the portal defines for an object type."""
+        page = self._call("GET", f"/crm/v3/properties/{object_type}",
+                          f"HubSpot properties {object_type}")
+        return [p["name"] for p in page.get("results", [])]
+
+    def owners(self, archived: bool = False) -> list[dict]:
+        """Every (or every archived) owner: the CSMs."""
+        return list(self._pages("/crm/v3/owners", {"limit": self.page_size,
+                                                   "archived": str(archived).lower()},
+                                "HubSpot owners"))
+
+    def create_task(self, body: dict) -> str:
+        """Create a task; its HubSpot id."""
+        return str(self._call("POST", "/crm/v3/objects/tasks", "HubSpot create task",
+                              creates=True, json=body)["id"])
+
+    def update_task(self, task_id: str, body: dict) -> None:
+        """Update a task's properties."""
+        self._call("PATCH", f"/crm/v3/objects/tasks/{task_id}", "HubSpot update task",
+                   json=body)
+
+
+def search_body(modified_property: str, since_ms: int, properties: list[str], after: str,
+                limit: int) -> dict:
+    """A PublicObjectSearchRequest for objects modified at or after ``since_ms``."""
+    return {
+        "filterGroups": [{"filters": [
+            {"propertyName": modified_property, "operator": "GTE", "value": str(since_ms)}
+        ]}],
+        "sorts": [modified_property],
+        "properties": properties,
+        "limit": limit,
+        "after": after,
+    }
+
+
+def epoch_ms(stamp: pd.Timestamp) -> str:
+    """A watermark as HubSpot filters take it: epoch milliseconds in a string."""
+    return str(stamp.value // 1_000_000)
+
+
+def _first(ids: list[str] | None) -> str | None:
+    return ids[0] if ids else None
+
+
+class HubSpotSource:
+    """A :class:`cadence.sources.Source` serving accounts, contacts and csms from HubSpot."""
+
+    entities = ("accounts", "contacts", "csms")
+
+    def __init__(self, warehouse: Warehouse, policy: HubSpotPolicy, client: HubSpotClient,
+                 run_id: str, loaded_at: datetime) -> None:
+        self.warehouse = warehouse
+        self.policy = policy
+        self.client = client
+        self.loaded_at = loaded_at
+        self.quarantine = Quarantine(run_id=run_id, as_of=loaded_at.date())
+        self._synced: dict[str, dict[str, CrmRecord]] = {}
+
+    @classmethod
+    def from_settings(cls, **_: object) -> HubSpotSource:
+        """The source as the extract builds it: warehouse, policy and connection from the
+        settings; run id and load time from the wall clock of the extract."""
+        from cadence.policy import load_policy
+        from cadence.warehouse import connect
+
+        policy = load_policy().connectors
+        credentials = airflow_credentials(policy.hubspot.conn_id)
+        loaded_at = datetime.now(UTC)
+        client = HubSpotClient(credentials, policy.http, policy.hubspot.page_size,
+                               policy.hubspot.search_limit)
+        return cls(connect(), policy.hubspot, client, f"hubspot__{loaded_at:%Y%m%dT%H%M%S}",
+                   loaded_at)
+
+    def read(self, entity: Entity) -> pd.DataFrame:
+        """Every live row of ``entity`` (contract columns, text)."""
+        readers: dict[str, Callable[[], pd.DataFrame]] = {
+            "accounts": self._accounts, "contacts": self._contacts, "csms": self._csms,
+        }
+        if entity.name not in readers:
+            raise SourceError(
+                f"{entity.name}: the hubspot source serves {list(self.entities)};"
+                " assign another source to it in policy sources.entities"
+            )
+        frame = readers[entity.name]()
+        self.quarantine.write(self.warehouse)
+        return conform(entity, frame, "hubspot")
+
+    # -- objects ------------------------------------------------------------------------
+    def _properties(self, object_type: str, mapping: ObjectMapping, extra: list[str],
+                    policy_key: str) -> list[str]:
+        check_mapping(mapping, self.client.property_names(object_type), ENTITIES[
+            "contacts" if object_type == "contacts" else "accounts"], policy_key)
+        modified = self.policy.modified_property[object_type]
+        return sorted({*mapping.columns.values(), *mapping.only, modified, *extra})
+
+    def _sync(self, object_type: str, mapping: ObjectMapping, policy_key: str,
+              extra: list[str], associations: tuple[str, ...] = ()) -> dict[str, CrmRecord]:
+        if object_type in self._synced:
+            return self._synced[object_type]
+        properties = self._properties(object_type, mapping, extra, policy_key)
+        modified = self.policy.modified_property[object_type]
+
+        def fetch(since: pd.Timestamp | None) -> Batch:
+            archived = {r["id"] for r in self.client.list_objects(
+                object_type, ["hs_object_id"], archived=True) if r.get("id")}
+            if since is None:
+                records = self.client.list_objects(object_type, properties, associations)
+                return Batch(records, archived | _merged(records), full=True)
+            records = self.client.search_changed(object_type, modified, int(epoch_ms(since)),
+                                                 properties)
+            if associations:
+                # Search results carry no associations: read them for the changed few.
+                records = [self.client.get_object(object_type, r["id"], properties,
+                                                  associations) if r.get("id") else r
+                           for r in records]
+            return Batch(records, archived | _merged(records))
+
+        self._synced[object_type] = sync_object(
+            self.warehouse, SOURCE, object_type, fetch, lambda raw: parse_object(raw, modified),
+            epoch_ms, self.quarantine, self.loaded_at)
+        return self._synced[object_type]
+
+    def _reject(self, object_type: str, rejected: list[tuple[CrmRecord, str]]) -> None:
+        for record, rule in rejected:
+            self.quarantine.add(f"{SOURCE}.{object_type}",
+                                {"id": record.record_id, **record.properties}, rule)
+
+    # -- entities -----------------------------------------------------------------------
+    def _accounts(self) -> pd.DataFrame:
+        accounts = ENTITIES["accounts"]
+        companies = self._sync("companies", self.policy.company, "connectors.hubspot.company",
+                               [])
+        deals = self._sync("deals", self.policy.deal, "connectors.hubspot.deal", [],
+                           ("companies",))
+        rows, rejected = map_records(companies.values(), self.policy.company, accounts,
+                                     lambda r: {"account_id": r.record_id})
+        self._reject("companies", rejected)
+        renewals, rejected = map_records(
+            deals.values(), self.policy.deal, accounts,
+            lambda r: {"account_id": _first(r.associations.get("companies"))})
+        self._reject("deals", rejected)
+        return join_renewals(rows, renewals[renewals["account_id"].notna()])
+
+    def _contacts(self) -> pd.DataFrame:
+        records = self._sync("contacts", self.policy.contact, "connectors.hubspot.contact",
+                             [MERGED_IDS, PRIMARY_COMPANY], ("companies",))
+        rows, rejected = map_records(
+            records.values(), self.policy.contact, ENTITIES["contacts"],
+            lambda r: {"contact_id": r.record_id,
+                       "account_id": _first(r.associations.get("companies"))
+                       or r.properties.get(PRIMARY_COMPANY)})
+        self._reject("contacts", rejected)
+        return rows
+
+    def _csms(self) -> pd.DataFrame:
+        def fetch(_since: pd.Timestamp | None) -> Batch:
+            return Batch(self.client.owners(), full=True)
+
+        owners = sync_object(self.warehouse, SOURCE, "owners", fetch, parse_owner, epoch_ms,
+                             self.quarantine, self.loaded_at)
+        rows = [
+            {"csm_id": o.record_id,
+             "name": " ".join(p for p in (o.properties.get("firstName"),
+                                          o.properties.get("lastName")) if p) or None,
+             "email": o.properties.get("email")}
+            for o in owners.values()
+        ]
+        return pd.DataFrame(rows, columns=ENTITIES["csms"].column_names, dtype=object)
+
+
+def _merged(records: list[dict]) -> set[str]:
+    # A merged contact lives on in the survivor, which lists the ids it absorbed.
+    ids: set[str] = set()
+    for raw in records:
+        value = (raw.get("properties") or {}).get(MERGED_IDS)
+        if value:
+            ids.update(part.strip() for part in str(value).split(";") if part.strip())
+    return ids
+
+
+def parse_object(raw: dict, modified_property: str) -> CrmRecord:
+    """A HubSpot object as a :class:`CrmRecord`; :class:`MalformedRecord` when the id is
+    missing or the last-modified time does not parse."""
+    record_id = str(raw.get("id") or "").strip()
+    if not record_id:
+        raise MalformedRecord("id is missing")
+    properties = dict(raw.get("properties") or {})
+    modified = properties.get(modified_property) or raw.get("updatedAt")
+    return CrmRecord(
+        record_id=record_id,
+        modified_at=parse_time(modified, modified_property),
+        properties=properties,
+        associations={
+            name: [str(a["id"]) for a in (assoc.get("results") or []) if a.get("id")]
+            for name, assoc in (raw.get("associations") or {}).items()
+        },
+    )
+
+
+def parse_owner(raw: dict) -> CrmRecord:
+    """A HubSpot owner as a :class:`CrmRecord` (name and email kept as properties)."""
+    record_id = str(raw.get("id") or "").strip()
+    if not record_id:
+        raise MalformedRecord("id is missing")
+    return CrmRecord(
+        record_id=record_id,
+        modified_at=parse_time(raw.get("updatedAt"), "updatedAt"),
+        properties={k: raw.get(k) for k in ("firstName", "lastName", "email")},
+    )

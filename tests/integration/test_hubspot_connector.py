@@ -1,0 +1,344 @@
+"""The HubSpot connector against a local stand-in serving HubSpot's real response shapes."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from cadence.connectors.field_mapping import MappingError
+from cadence.connectors.http import Credentials
+from cadence.connectors.hubspot import HubSpotClient, HubSpotSource
+from cadence.connectors.policy import HttpPolicy, HubSpotPolicy
+from cadence.connectors.watermarks import get_watermark, reset_watermark
+from cadence.entities import ENTITIES
+
+TOKEN = "pat-na1-test-token"
+MODIFIED = {"companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate",
+            "contacts": "lastmodifieddate"}
+PROPERTIES = {
+    "companies": {"name", "industry", "country", "hubspot_owner_id", "lifecyclestage",
+                  "hs_lifecyclestage_customer_date", "hs_lastmodifieddate", "hs_object_id"},
+    "deals": {"closedate", "amount", "dealstage", "pipeline", "hs_lastmodifieddate",
+              "hs_object_id"},
+    "contacts": {"email", "firstname", "lastname", "hs_language", "lastmodifieddate",
+                 "hs_merged_object_ids", "associatedcompanyid", "hs_object_id"},
+    "tasks": {"hs_timestamp", "hs_task_subject", "hs_task_body", "hs_task_status",
+              "hs_task_priority", "hubspot_owner_id", "hs_task_type"},
+}
+
+
+class FakeHubSpot:
+    """In-memory HubSpot: objects, archived objects, owners, tasks, and injected faults."""
+
+    def __init__(self, search_limit: int = 10_000) -> None:
+        self.objects: dict[str, dict[str, dict]] = {t: {} for t in PROPERTIES}
+        self.archived: dict[str, set[str]] = {t: set() for t in PROPERTIES}
+        self.owners: list[dict] = []
+        self.faults: list[tuple[str, str, int, dict]] = []  # method, path prefix, status, headers
+        self.requests: list[tuple[str, str, dict | None]] = []
+        self.responses: list[tuple[str, dict]] = []  # (path, body) of every 2xx JSON answer
+        self.search_limit = search_limit
+        self.next_id = 1000
+
+    def put(self, object_type: str, object_id: str, modified_ms: int, companies=(), **props):
+        stamp = datetime.fromtimestamp(modified_ms / 1000, UTC).isoformat().replace("+00:00", "Z")
+        self.objects[object_type][object_id] = {
+            "id": object_id, "createdAt": "2025-01-01T00:00:00Z", "updatedAt": stamp,
+            "archived": False, "companies": list(companies),
+            "properties": {**props, MODIFIED.get(object_type, "hs_lastmodifieddate"):
+                           str(modified_ms), "hs_object_id": object_id},
+        }
+
+    def shape(self, obj: dict, wanted: list[str], associations: list[str]) -> dict:
+        props = {p: obj["properties"].get(p) for p in wanted if p in PROPERTIES[self.type_of(obj)]}
+        out = {k: obj[k] for k in ("id", "createdAt", "updatedAt", "archived")}
+        out["properties"] = props
+        if "companies" in associations and obj["companies"]:
+            out["associations"] = {"companies": {"results": [
+                {"id": c, "type": "contact_to_company"} for c in obj["companies"]]}}
+        return out
+
+    def type_of(self, obj: dict) -> str:
+        return next(t for t, objs in self.objects.items() if obj["id"] in objs)
+
+
+def _handler(fake: FakeHubSpot):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # keep test output quiet
+            pass
+
+        def _send(self, status: int, body: dict | None = None, headers: dict | None = None):
+            payload = json.dumps(body).encode() if body is not None else b""
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(payload)
+            if body is not None and status < 300:
+                fake.responses.append((urlparse(self.path).path, body))
+
+        def _handle(self, method: str):
+            url = urlparse(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else None
+            fake.requests.append((method, url.path, body))
+            for i, (m, prefix, status, headers) in enumerate(fake.faults):
+                if m == method and url.path.startswith(prefix):
+                    fake.faults.pop(i)
+                    return self._send(status, {"status": "error", "message": "injected",
+                                               "category": "RATE_LIMITS"}, headers)
+            if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                return self._send(401, {"status": "error", "message": "bad token",
+                                        "category": "INVALID_AUTHENTICATION"})
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            parts = url.path.strip("/").split("/")
+            return self._route(method, parts, query, body)
+
+        def _route(self, method, parts, query, body):
+            if parts[:3] == ["crm", "v3", "properties"]:
+                return self._send(200, {"results": [{"name": n} for n in
+                                                    sorted(PROPERTIES[parts[3]])]})
+            if parts[:3] == ["crm", "v3", "owners"]:
+                return self._page(fake.owners, query)
+            object_type = parts[3]
+            objects = fake.objects[object_type]
+            if method == "POST" and len(parts) == 5 and parts[4] == "search":
+                return self._search(object_type, body)
+            if method == "POST" and len(parts) == 4:
+                fake.next_id += 1
+                task_id = str(fake.next_id)
+                objects[task_id] = {"id": task_id, "properties": body["properties"],
+                                    "associations": body["associations"]}
+                return self._send(201, {"id": task_id, "properties": body["properties"],
+                                        "createdAt": "2026-11-23T00:00:00Z",
+                                        "updatedAt": "2026-11-23T00:00:00Z",
+                                        "archived": False})
+            if method == "PATCH":
+                objects[parts[4]]["properties"].update(body["properties"])
+                return self._send(200, {"id": parts[4], "properties": body["properties"],
+                                        "createdAt": "2026-11-23T00:00:00Z",
+                                        "updatedAt": "2026-11-23T00:00:00Z",
+                                        "archived": False})
+            wanted = query.get("properties", "").split(",")
+            associations = query.get("associations", "").split(",")
+            if len(parts) == 5:
+                return self._send(200, fake.shape(objects[parts[4]], wanted, associations))
+            archived = query.get("archived") == "true"
+            rows = [fake.shape(o, wanted, associations) for i, o in sorted(objects.items())
+                    if (i in fake.archived[object_type]) == archived]
+            return self._page(rows, query)
+
+        def _page(self, rows, query):
+            start = int(query.get("after") or 0)
+            limit = int(query.get("limit") or 100)
+            page = {"results": rows[start:start + limit]}
+            if start + limit < len(rows):
+                page["paging"] = {"next": {"after": str(start + limit),
+                                           "link": f"?after={start + limit}"}}
+            return self._send(200, page)
+
+        def _search(self, object_type, body):
+            start, limit = int(body["after"]), body["limit"]
+            if start + limit > fake.search_limit:
+                return self._send(400, {"status": "error", "message": "search limit",
+                                        "category": "VALIDATION_ERROR"})
+            flt = body["filterGroups"][0]["filters"][0]
+            prop, since = flt["propertyName"], int(flt["value"])
+            live = [o for i, o in fake.objects[object_type].items()
+                    if i not in fake.archived[object_type]
+                    and int(o["properties"][prop]) >= since]
+            live.sort(key=lambda o: (int(o["properties"][prop]), o["id"]))
+            rows = [fake.shape(o, body["properties"], []) for o in live]
+            page = {"total": len(rows), "results": rows[start:start + limit]}
+            if start + limit < len(rows):
+                page["paging"] = {"next": {"after": str(start + limit)}}
+            return self._send(200, page)
+
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            self._handle("GET")
+
+        def do_POST(self):  # noqa: N802
+            self._handle("POST")
+
+        def do_PATCH(self):  # noqa: N802
+            self._handle("PATCH")
+
+    return Handler
+
+
+@pytest.fixture
+def hubspot():
+    """A running stand-in HubSpot and its base URL."""
+    fake = FakeHubSpot()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+FAST = HttpPolicy(retries=3, backoff_seconds=0, max_backoff_seconds=0, timeout_seconds=5)
+
+
+def make_source(fake, warehouse, policy=None, when="2026-11-20T02:00:00+00:00", run="r1"):
+    policy = policy or HubSpotPolicy(page_size=2)
+    client = HubSpotClient(Credentials(fake.url, None, TOKEN, {}), FAST, policy.page_size,
+                           policy.search_limit)
+    return HubSpotSource(warehouse, policy, client, run, datetime.fromisoformat(when))
+
+
+def seed(fake: FakeHubSpot) -> None:
+    fake.owners = [{"id": "o1", "firstName": "Ada", "lastName": "Lovelace",
+                    "email": "ada@example.com", "type": "PERSON", "archived": False,
+                    "createdAt": "2025-01-01T00:00:00Z", "updatedAt": "2025-01-01T00:00:00Z"}]
+    for n in range(1, 6):
+        fake.put("companies", f"c{n}", 1_700_000_000_000 + n, name=f"Company {n}",
+                 industry="software", country="DE", hubspot_owner_id="o1",
+                 lifecyclestage="customer", hs_lifecyclestage_customer_date="2025-03-01")
+        fake.put("deals", f"d{n}", 1_700_000_000_000 + n, companies=[f"c{n}"],
+                 closedate="2027-03-01T00:00:00Z", amount="12000", dealstage="qualifiedtobuy",
+                 pipeline="default")
+        fake.put("contacts", f"p{n}", 1_700_000_000_000 + n, companies=[f"c{n}"],
+                 email=f"person{n}@example.com", firstname="Pat", lastname=None,
+                 associatedcompanyid=f"c{n}")
+
+
+def test_full_load_pages_and_maps_companies_deals_contacts_owners(hubspot, warehouse):
+    seed(hubspot)
+    source = make_source(hubspot, warehouse)
+    accounts = source.read(ENTITIES["accounts"]).set_index("account_id")
+    contacts = source.read(ENTITIES["contacts"]).set_index("contact_id")
+    csms = source.read(ENTITIES["csms"])
+
+    assert sorted(accounts.index) == ["c1", "c2", "c3", "c4", "c5"]
+    c1 = accounts.loc["c1"]
+    assert (c1["name"], c1["arr"], c1["renewal_date"], c1["renewal_status"], c1["status"]) == (
+        "Company 1", "12000", "2027-03-01", "open", "active")
+    assert c1["contract_start"] == "2025-03-01" and c1["csm_id"] == "o1"
+    assert contacts.loc["p3", "account_id"] == "c3"
+    assert contacts.loc["p3", "last_name"] is None
+    assert csms.to_dict("records")[0]["name"] == "Ada Lovelace"
+    # Five objects at two per page: three list pages per object type.
+    company_pages = [r for r in hubspot.requests if r[1] == "/crm/v3/objects/companies"]
+    assert len(company_pages) == 3 + 1  # + the archived listing
+    assert get_watermark(warehouse, "hubspot", "companies") == "1700000000005"
+
+
+def test_incremental_load_fetches_only_changes_and_removes_archived_and_merged(hubspot,
+                                                                               warehouse):
+    seed(hubspot)
+    make_source(hubspot, warehouse).read(ENTITIES["contacts"])
+    hubspot.requests.clear()
+    hubspot.put("contacts", "p2", 1_700_000_100_000, companies=["c2"], email="new@example.com",
+                firstname="Pat", hs_merged_object_ids="p4", associatedcompanyid="c2")
+    hubspot.archived["contacts"].add("p5")
+    hubspot.objects["contacts"].pop("p4")
+
+    contacts = make_source(hubspot, warehouse, run="r2").read(ENTITIES["contacts"])
+
+    assert sorted(contacts["contact_id"]) == ["p1", "p2", "p3"]
+    assert contacts.set_index("contact_id").loc["p2", "email"] == "new@example.com"
+    searches = [r for r in hubspot.requests if r[1].endswith("/search")]
+    assert searches and searches[0][2]["filterGroups"][0]["filters"][0]["value"] == \
+        "1700000000005"
+    assert not [r for r in hubspot.requests
+                if r[1] == "/crm/v3/objects/contacts" and r[0] == "GET"
+                and "archived=false" in r[1]]
+    assert get_watermark(warehouse, "hubspot", "contacts") == "1700000100000"
+
+
+def test_search_limit_reanchors_the_watermark(hubspot, warehouse):
+    seed(hubspot)
+    policy = HubSpotPolicy(page_size=2, search_limit=4)
+    hubspot.search_limit = 4
+    make_source(hubspot, warehouse, policy).read(ENTITIES["contacts"])
+    for n in range(1, 6):
+        hubspot.put("contacts", f"p{n}", 1_700_000_200_000 + n, companies=[f"c{n}"],
+                    email=f"changed{n}@example.com")
+
+    contacts = make_source(hubspot, warehouse, policy, run="r2").read(ENTITIES["contacts"])
+
+    assert sorted(contacts["email"]) == [f"changed{n}@example.com" for n in range(1, 6)]
+    anchors = {r[2]["filterGroups"][0]["filters"][0]["value"]
+               for r in hubspot.requests if r[1].endswith("/search")}
+    assert len(anchors) == 2
+
+
+def test_throttling_and_server_errors_are_retried(hubspot, warehouse):
+    seed(hubspot)
+    hubspot.faults = [("GET", "/crm/v3/objects/companies", 429, {"Retry-After": "0"}),
+                      ("GET", "/crm/v3/objects/companies", 503, {}),
+                      ("GET", "/crm/v3/owners", 502, {})]
+    source = make_source(hubspot, warehouse)
+    assert len(source.read(ENTITIES["accounts"])) == 5
+    assert len(source.read(ENTITIES["csms"])) == 1
+    assert not hubspot.faults
+
+
+def test_persistent_errors_fail_and_keep_the_last_good_watermark(hubspot, warehouse):
+    seed(hubspot)
+    make_source(hubspot, warehouse).read(ENTITIES["contacts"])
+    hubspot.put("contacts", "p1", 1_700_000_300_000, email="x@example.com")
+    hubspot.faults = [("POST", "/crm/v3/objects/contacts/search", 500, {})] * 10
+    with pytest.raises(Exception, match="500"):
+        make_source(hubspot, warehouse, run="r2").read(ENTITIES["contacts"])
+    assert get_watermark(warehouse, "hubspot", "contacts") == "1700000000005"
+    hubspot.faults.clear()
+    contacts = make_source(hubspot, warehouse, run="r3").read(ENTITIES["contacts"])
+    assert "x@example.com" in set(contacts["email"])
+
+
+def test_malformed_records_are_quarantined_and_the_rest_load(hubspot, warehouse):
+    seed(hubspot)
+    hubspot.put("deals", "d9", 1_700_000_000_009, companies=["c1"], closedate="next spring",
+                amount="1", dealstage="closedwon")
+    hubspot.objects["contacts"]["p3"]["properties"]["lastmodifieddate"] = "garbage"
+    hubspot.objects["contacts"]["p3"]["updatedAt"] = "garbage"
+    source = make_source(hubspot, warehouse)
+    accounts = source.read(ENTITIES["accounts"])
+    contacts = source.read(ENTITIES["contacts"])
+
+    assert len(accounts) == 5 and sorted(contacts["contact_id"]) == ["p1", "p2", "p4", "p5"]
+    quarantine = warehouse.read_table("quarantine").set_index("entity")
+    assert "closedate" in quarantine.loc["hubspot.deals", "rule"]
+    assert json.loads(quarantine.loc["hubspot.deals", "row"])["id"] == "d9"
+    assert "lastmodifieddate" in quarantine.loc["hubspot.contacts", "rule"]
+    assert set(quarantine["run_id"]) == {"r1"}
+
+
+def test_unknown_property_in_policy_fails_naming_the_key(hubspot, warehouse):
+    seed(hubspot)
+    policy = HubSpotPolicy.model_validate(
+        {"contact": {"columns": {"email": "email", "role": "cadence_role"}}})
+    with pytest.raises(MappingError, match=r"connectors\.hubspot\.contact\.columns\.role"):
+        make_source(hubspot, warehouse, policy).read(ENTITIES["contacts"])
+
+
+def test_reset_watermark_reloads_everything(hubspot, warehouse):
+    seed(hubspot)
+    make_source(hubspot, warehouse).read(ENTITIES["contacts"])
+    reset_watermark(warehouse, "hubspot", "contacts", None)
+    hubspot.requests.clear()
+    contacts = make_source(hubspot, warehouse, run="r2").read(ENTITIES["contacts"])
+    assert len(contacts) == 5
+    assert not [r for r in hubspot.requests if r[1].endswith("/search")]
+
+
+def test_token_comes_from_the_airflow_connection_and_is_not_shown(monkeypatch):
+    from cadence.connectors.http import airflow_credentials
+
+    monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT",
+                       json.dumps({"conn_type": "http", "host": "api.hubapi.com",
+                                   "password": TOKEN}))
+    credentials = airflow_credentials("hubspot_default")
+    assert credentials.host == "https://api.hubapi.com" and credentials.secret == TOKEN
+    assert TOKEN not in repr(credentials)
