@@ -7,11 +7,14 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pytest
+import yaml
 
 from cadence.account_health import score_account_health
 from cadence.entities import ENTITIES
-from cadence.models import build_staging
+from cadence.models import build_staging, discover_models
 from cadence.segments import assign_segments, segments_at
+from cadence.settings import SQL_DIR
+from cadence.touches import ensure_planning_tables
 
 AS_OF = date(2026, 6, 15)
 
@@ -37,9 +40,9 @@ def _account(account_id, arr, contract_start, renewal_date, status="active",
     }
 
 
-def _contact(contact_id, account_id):
+def _contact(contact_id, account_id, is_primary):
     return {"contact_id": contact_id, "account_id": account_id,
-            "email": f"{contact_id}@example.com", "role": "admin", "is_primary": "yes",
+            "email": f"{contact_id}@example.com", "role": "admin", "is_primary": is_primary,
             "updated_at": "2026-06-01T08:00:00Z"}
 
 
@@ -73,8 +76,8 @@ SOURCES: dict[str, list[dict]] = {
         _account("gone", 50000, "2024-05-01", _day(-10), status="churned",
                  renewal_status="lost"),
     ],
-    "contacts": [_contact("c_strat", "strat"), _contact("c_risky", "risky"),
-                 _contact("c_onboard", "onboard"), _contact("c_promo", "promo")],
+    "contacts": [_contact("c_strat", "strat", "yes"), _contact("c_risky", "risky", "0"),
+                 _contact("c_onboard", "onboard", "True"), _contact("c_promo", "promo", None)],
     "usage_daily": (
         _usage("strat", -59, 0, active_users=60, logins=200, seats_used=95)
         + _usage("onboard", -19, 0, active_users=3, logins=4, seats_used=3)
@@ -89,7 +92,8 @@ SOURCES: dict[str, list[dict]] = {
          "csat": None},
         # closed long ago: neither open nor recent
         {"ticket_id": "t3", "account_id": "strat", "contact_id": "c_strat",
-         "opened_at": _at(-100), "closed_at": _at(-95), "priority": "p1", "status": "closed",
+         "opened_at": "2026-03-07T14:00:00.250+02:00", "closed_at": "2026-03-12T09:00:00Z",
+         "priority": "p1", "status": "closed",
          "csat": "1"},
     ],
     "nps_responses": [
@@ -98,6 +102,23 @@ SOURCES: dict[str, list[dict]] = {
         {"response_id": "n3", "contact_id": "c_promo", "score": "10", "responded_at": _at(-1)},
     ],
 }
+
+
+def record_sent_touches(warehouse) -> None:
+    """Two touches sent to the onboarding account this week, one opened."""
+    ensure_planning_tables(warehouse)
+    sent = pd.DataFrame({
+        "touch_id": ["t_a", "t_b"], "plan_date": [AS_OF - timedelta(days=6)] * 2,
+        "contact_id": ["c_onboard"] * 2, "account_id": ["onboard"] * 2,
+        "channel": ["email"] * 2, "status": ["sent"] * 2,
+        "scheduled_at": pd.to_datetime([_at(-5), _at(-3)], utc=True),
+    })
+    warehouse.write_frame("communication_calendar", sent, replace_all=True)
+    events = [{"provider": "outbox", "provider_message_id": f"m_{t}", "touch_id": t,
+               "event": event, "occurred_at": _at(offset, 13)}
+              for t, event, offset in [("t_a", "delivered", -5), ("t_a", "open", -4),
+                                       ("t_b", "delivered", -3)]]
+    load_validated(warehouse, {"engagement_events": events})
 
 
 def load_validated(warehouse, sources: dict[str, list[dict]] = SOURCES) -> None:
@@ -139,6 +160,7 @@ def _membership(warehouse) -> pd.DataFrame:
 def nightly(any_warehouse, policy):
     """The sources loaded and the models built for the day before AS_OF and for AS_OF."""
     load_validated(any_warehouse)
+    record_sent_touches(any_warehouse)
     run_nightly(any_warehouse, policy, AS_OF - timedelta(days=1))
     run_nightly(any_warehouse, policy, AS_OF)
     return any_warehouse
@@ -154,9 +176,14 @@ def test_staging_keeps_contract_names_and_types_every_value(nightly):
     assert strat["updated_at"] == pd.Timestamp("2026-06-01T08:00:00Z")
     usage = nightly.read_frame("select logins from stg_usage_daily where logins is not null")
     assert set(usage["logins"]) == {200, 4, 5}  # "200.0" in the source
-    contacts = nightly.read_frame("select is_primary from stg_contacts")
-    assert contacts["is_primary"].tolist() == [True] * 4
-    assert nightly.count("stg_engagement_events") == 0  # no file yet: an empty table
+    contacts = nightly.read_frame("select contact_id, is_primary from stg_contacts")
+    assert dict(zip(contacts["contact_id"], contacts["is_primary"], strict=True)) == {
+        "c_strat": True, "c_risky": False, "c_onboard": True, "c_promo": None}
+    ticket = nightly.read_frame("select * from stg_support_tickets where ticket_id = 't3'")
+    assert ticket["opened_at"].iloc[0] == pd.Timestamp("2026-03-07T12:00:00.250Z")
+    assert ticket["closed_at"].iloc[0] == pd.Timestamp("2026-03-12T09:00:00Z")
+    assert ticket["csat"].iloc[0] == 1
+    assert nightly.count("stg_engagement_events") == 3
 
 
 def test_strategic_account_renewing_in_80_days_is_strategic_and_renewal(nightly):
@@ -181,7 +208,14 @@ def test_red_account_that_dropped_20_points_is_at_risk(nightly, policy):
 
 def test_new_small_account_is_onboarding_smb(nightly):
     assert {"smb", "onboarding"} <= _segments(nightly)["onboard"]
-    assert "inactive" not in _segments(nightly)["onboard"]
+    assert not {"inactive", "silent"} & _segments(nightly)["onboard"]
+
+
+def test_opened_messages_count_toward_engagement(nightly, policy):
+    share = policy.health.message_engagement_share
+    # logins alone score 100; one of the two delivered messages was opened (50)
+    assert _health(nightly).loc["onboard", "engagement"] == pytest.approx(
+        (1 - share) * 100 + share * 50, abs=0.05)
 
 
 def test_fresh_nps_10_makes_a_promoter_and_old_usage_makes_inactive(nightly):
@@ -247,3 +281,16 @@ def test_duckdb_and_postgres_give_the_same_numbers(warehouse, pg_warehouse, poli
     (duck_health, duck_segments), (pg_health, pg_segments) = results
     pd.testing.assert_frame_equal(duck_health, pg_health, check_dtype=False)
     pd.testing.assert_frame_equal(duck_segments, pg_segments, check_dtype=False)
+
+
+def test_every_table_has_exactly_the_documented_columns(warehouse, policy):
+    load_validated(warehouse)
+    run_nightly(warehouse, policy, AS_OF)
+    assert warehouse.count("stg_preferences") == 0  # no file yet: staged as an empty table
+    catalog = discover_models()
+    for layer in ("staging", "intermediate", "marts"):
+        documented = yaml.safe_load((SQL_DIR / layer / "schema.yml").read_text())["models"]
+        for entry in documented:
+            assert entry["name"] in catalog
+            columns = list(warehouse.read_frame(f"select * from {entry['name']} limit 0").columns)
+            assert columns == list(entry["columns"]), entry["name"]
