@@ -59,3 +59,21 @@ def seed_calendar(warehouse, rows: list[dict], plan_date: date = PLAN_DATE) -> N
 def calendar(warehouse) -> pd.DataFrame:
     """The calendar rows by touch id."""
     return warehouse.read_table("communication_calendar").set_index("touch_id")
+
+
+def fast_policy(policy, **channel_providers: str):
+    """The shipped policy with tiny timeouts and backoffs, and the given channel providers."""
+    from cadence.handoff.policy import RetryPolicy
+
+    retry = RetryPolicy(max_attempts=4, initial_backoff_seconds=0.01, max_backoff_seconds=0.05,
+                        max_total_seconds=5, connect_timeout_seconds=1,
+                        read_timeout_seconds=0.3)
+    handoff = policy.handoff.model_copy(update={
+        "retry": retry,
+        "channel_providers": {**policy.handoff.channel_providers, **channel_providers},
+        "sendgrid": policy.handoff.sendgrid.model_copy(
+            update={"requests_per_second": 1000, "asm_groups": {"educational": 42}}),
+        "intercom": policy.handoff.intercom.model_copy(update={"requests_per_second": 1000}),
+        "webhook": policy.handoff.webhook.model_copy(update={"requests_per_second": 1000}),
+    })
+    return policy.model_copy(update={"handoff": handoff})

@@ -187,7 +187,8 @@ class HttpClient:
                                           max=self.retry.max_backoff_seconds)(state)
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Retryable) and exc.retry_after is not None:
-            return min(exc.retry_after, self.retry.max_backoff_seconds)
+            # The provider's own wait wins over our backoff; the total bound still holds.
+            return min(exc.retry_after, self.retry.max_total_seconds)
         return backoff
 
     def request(self, method: str, path: str, *, json: Any = None, data: bytes | None = None,

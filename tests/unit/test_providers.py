@@ -1,0 +1,162 @@
+"""Providers against local stand-in servers: retries only before acceptance, clear
+refusals fail with the provider's reason, lost answers are unknown, never resent blindly."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from datetime import date
+
+import pytest
+
+from cadence.handoff.policy import (
+    IntercomPolicy,
+    RetryPolicy,
+    SendGridPolicy,
+    WebhookPolicy,
+)
+from cadence.providers.base import Batch, HttpClient, Message
+from cadence.providers.intercom import IntercomProvider
+from cadence.providers.outbox import OutboxProvider
+from cadence.providers.sendgrid import SendGridProvider
+from cadence.providers.stand_in import StandIn, accept, hang, status
+from cadence.providers.webhook import WebhookProvider
+
+RETRY = RetryPolicy(max_attempts=4, initial_backoff_seconds=0.01, max_backoff_seconds=0.05,
+                    max_total_seconds=5, connect_timeout_seconds=1, read_timeout_seconds=0.3)
+
+
+def _message(i: int, channel: str = "email", **data) -> Message:
+    return Message(f"t{i}", f"c{i}", f"c{i}@example.com", channel, "educational",
+                   "educational", "d-tips", {"first_name": f"F{i}", **data})
+
+
+def _batch(provider: str, count: int = 2, channel: str = "email", **data) -> Batch:
+    messages = tuple(_message(i, channel, **data) for i in range(count))
+    return Batch(f"b-{provider}", provider, f"key-{provider}", date(2026, 11, 23), messages)
+
+
+@pytest.fixture
+def server(request):
+    stand_in = StandIn(request.param).start()
+    yield stand_in
+    stand_in.stop()
+
+
+def _sendgrid(server, rps: float = 1000) -> SendGridProvider:
+    client = HttpClient(server.url, {"Authorization": "Bearer k"}, RETRY, rps)
+    return SendGridProvider(client, SendGridPolicy(asm_groups={"educational": 7}))
+
+
+def test_outbox_writes_atomically_and_rewrites_identically(tmp_path):
+    provider = OutboxProvider(tmp_path)
+    batch = _batch("outbox", 3)
+    first = provider.send_batch(batch)
+    content = provider.path(batch).read_text()
+    second = provider.send_batch(batch)
+    assert first.status == second.status == "accepted"
+    assert provider.path(batch).read_text() == content and len(content.splitlines()) == 3
+    assert [p.name for p in provider.path(batch).parent.iterdir()] == ["b-outbox.jsonl"]
+    assert provider.reconcile(batch, {}).status == "accepted"
+
+
+@pytest.mark.parametrize("server", ["sendgrid"], indirect=True)
+def test_sendgrid_retries_throttling_and_server_errors_then_accepts(server):
+    server.script = [status(429, Retry_After="0"), status(500), status(503)]
+    result = _sendgrid(server).send_batch(_batch("sendgrid", 2))
+    assert result.status == "accepted" and len(server.received) == 4
+    assert len(server.accepted) == 1
+    message_ids = {o.provider_message_id for o in result.outcomes}
+    assert len(message_ids) == 1 and None not in message_ids  # X-Message-Id of the request
+    body = server.accepted[0].body
+    assert [p["custom_args"]["touch_id"] for p in body["personalizations"]] == ["t0", "t1"]
+    assert body["asm"] == {"group_id": 7}
+
+
+@pytest.mark.parametrize("server", ["sendgrid"], indirect=True)
+def test_sendgrid_honours_retry_after(server):
+    server.script = [status(429, Retry_After="0.3")]
+    started = time.monotonic()
+    assert _sendgrid(server).send_batch(_batch("sendgrid")).status == "accepted"
+    assert time.monotonic() - started >= 0.25
+
+
+@pytest.mark.parametrize("server", ["sendgrid"], indirect=True)
+def test_sendgrid_clear_refusal_is_a_dead_letter_never_retried(server):
+    server.script = [status(400, {"errors": [{"message": "The template_id is invalid",
+                                              "field": "template_id"}]})]
+    result = _sendgrid(server).send_batch(_batch("sendgrid"))
+    assert result.status == "failed" and len(server.received) == 1
+    assert all("template_id is invalid" in o.reason for o in result.outcomes)
+
+
+@pytest.mark.parametrize("server", ["sendgrid"], indirect=True)
+def test_sendgrid_gives_up_after_bounded_attempts(server):
+    server.script = [status(503)] * 10
+    result = _sendgrid(server).send_batch(_batch("sendgrid"))
+    assert result.status == "failed" and len(server.received) == RETRY.max_attempts
+    assert "not accepted after 4 attempts" in result.summary
+
+
+@pytest.mark.parametrize("server", ["sendgrid"], indirect=True)
+def test_sendgrid_read_timeout_is_unknown_and_not_resent(server):
+    server.script = [hang(1.0)]
+    result = _sendgrid(server).send_batch(_batch("sendgrid"))
+    assert result.status == "unknown" and len(server.received) == 1
+    time.sleep(0.8)  # the stand-in still acts on the request after the client gave up
+    assert len(server.accepted) == 1
+
+
+@pytest.mark.parametrize("server", ["sendgrid"], indirect=True)
+def test_rate_limit_spaces_requests(server):
+    provider = _sendgrid(server, rps=20)
+    started = time.monotonic()
+    for _ in range(5):
+        provider.send_batch(_batch("sendgrid", 1))
+    assert time.monotonic() - started >= 0.19
+
+
+@pytest.mark.parametrize("server", ["webhook"], indirect=True)
+def test_webhook_resends_a_lost_answer_under_the_same_key_and_signs(server):
+    client = HttpClient(server.url, {"Content-Type": "application/json"}, RETRY, 1000)
+    provider = WebhookProvider(client, WebhookPolicy(), "shh-secret")
+    server.script = [hang(0.5), accept()]
+    result = provider.send_batch(_batch("webhook"))
+    assert result.status == "accepted" and len(server.received) == 2
+    assert len(server.accepted) == 1
+    keys = {r.headers["Idempotency-Key"] for r in server.received}
+    assert keys == {"key-webhook"}
+    request = server.received[-1]
+    raw = json.dumps(request.body, sort_keys=True).encode()
+    expected = "sha256=" + hmac.new(b"shh-secret", raw, hashlib.sha256).hexdigest()
+    assert request.headers["X-Cadence-Signature"] == expected
+
+
+@pytest.mark.parametrize("server", ["intercom"], indirect=True)
+def test_intercom_sends_one_request_per_message_and_checks_email_subjects(server):
+    client = HttpClient(server.url, {"Intercom-Version": "2.14"}, RETRY, 1000)
+    provider = IntercomProvider(client, IntercomPolicy(admin_id=99))
+    in_app = provider.send_batch(_batch("intercom", 1, channel="in_app"))
+    assert in_app.status == "accepted" and in_app.outcomes[0].provider_message_id == "1"
+    assert server.received[0].body["from"] == {"type": "admin", "id": 99}
+    no_subject = provider.send_batch(_batch("intercom", 1, channel="email"))
+    assert no_subject.status == "failed" and "subject" in no_subject.outcomes[0].reason
+    assert len(server.received) == 1
+
+
+def test_unreachable_provider_fails_after_bounded_attempts_without_leaking_token():
+    client = HttpClient("http://127.0.0.1:9", {"Authorization": "Bearer sekret-token"},
+                        RETRY, 1000)
+    result = SendGridProvider(client, SendGridPolicy()).send_batch(_batch("sendgrid"))
+    assert result.status == "failed" and "connection error" in result.summary
+    assert "sekret" not in result.summary and "@" not in result.summary
+
+
+@pytest.mark.parametrize("server", ["sendgrid"], indirect=True)
+def test_provider_reads_host_and_key_from_the_airflow_connection(server, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_CADENCE_SENDGRID", server.connection_env("SG.key-123"))
+    provider = SendGridProvider.from_connection(SendGridPolicy(), RETRY)
+    assert provider.send_batch(_batch("sendgrid")).status == "accepted"
+    assert server.received[0].headers["Authorization"] == "Bearer SG.key-123"
