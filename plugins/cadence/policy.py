@@ -36,6 +36,7 @@ class QualityPolicy(Section):
 
 
 from cadence.account_health import HealthPolicy  # noqa: E402 - kept with the sections
+from cadence.candidates.policy import CandidatesPolicy  # noqa: E402 - needs Section above
 from cadence.segments import SegmentPolicy  # noqa: E402 - kept with the sections
 
 
@@ -45,6 +46,7 @@ class Policy(Section):
     quality: QualityPolicy = QualityPolicy()
     health: HealthPolicy = HealthPolicy()
     segments: SegmentPolicy = SegmentPolicy()
+    candidates: CandidatesPolicy = CandidatesPolicy()
 
 
 def load_policy(path: str | Path | None = None) -> Policy:

@@ -1,0 +1,2 @@
+select csm_id, name, timezone, weekly_capacity
+from stg_csms

@@ -1,0 +1,11 @@
+"""Touch candidates: every touch each team wants to send, before the planner decides.
+
+One module per candidate source (tier cadences, onboarding journey, renewal timeline,
+behaviour triggers, campaigns, minimum cadence); :mod:`cadence.candidates.generate` joins
+them into the ``touch_candidates`` frame. Every rule comes from the ``candidates`` policy
+section (:mod:`cadence.candidates.policy`).
+"""
+
+# The policy module imports this package's section; loading it first keeps that import
+# cycle in one order whichever module is imported first.
+import cadence.policy  # noqa: E402, F401

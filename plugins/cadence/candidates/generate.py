@@ -1,0 +1,76 @@
+"""All touch candidates of one plan date: the domain function and its warehouse glue."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from cadence.candidates.assembly import PAYLOAD_EXTRAS, PlanContext, empty_candidates
+from cadence.candidates.behaviour_triggers import behaviour_trigger_candidates
+from cadence.candidates.campaign_touches import campaign_candidates, split_campaign_audiences
+from cadence.candidates.inputs import CandidateInputs, read_candidate_inputs
+from cadence.candidates.minimum_cadence import minimum_cadence_candidates
+from cadence.candidates.onboarding_journey import onboarding_journey_candidates
+from cadence.candidates.personalization import personalization_payloads
+from cadence.candidates.renewal_timeline import renewal_timeline_candidates
+from cadence.candidates.tier_cadence import tier_cadence_candidates
+from cadence.touches import TOUCH_CANDIDATES, ensure_planning_tables
+from cadence.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from cadence.policy import Policy
+
+SOURCES = (
+    tier_cadence_candidates,
+    onboarding_journey_candidates,
+    renewal_timeline_candidates,
+    behaviour_trigger_candidates,
+    campaign_candidates,
+)
+AUDIENCE_REJECTS = "campaigns_audience"  # quarantine entity of campaign rows with bad audiences
+
+
+def generate_candidates(inputs: CandidateInputs, policy: Policy, as_of: date,
+                        horizon_days: int = 28) -> pd.DataFrame:
+    """Every touch each team wants to send in the ``horizon_days`` from ``as_of``, with the
+    ``touch_candidates`` columns, sorted by touch_id. Touches already sent (history) are
+    facts and are not proposed again; campaign rows whose audience does not parse are left
+    out here and reported by :func:`cadence.candidates.campaign_touches
+    .split_campaign_audiences`."""
+    inputs = inputs.normalized()
+    ctx = PlanContext(inputs, policy.candidates, as_of, horizon_days)
+    frames = [frame for source in SOURCES if len(frame := source(ctx))]
+    planned = pd.concat(frames, ignore_index=True) if frames else empty_candidates()
+    extra = minimum_cadence_candidates(ctx, planned)
+    if len(extra):
+        planned = pd.concat([planned, extra], ignore_index=True)
+    sent = inputs.history.loc[inputs.history["status"] == "sent", "touch_id"]
+    planned = planned[~planned["touch_id"].isin(sent)]
+    planned = planned.sort_values("touch_id", kind="stable").reset_index(drop=True)
+    planned["payload"] = personalization_payloads(planned, inputs, policy.candidates)
+    return planned.drop(columns=list(PAYLOAD_EXTRAS))[list(TOUCH_CANDIDATES)]
+
+
+def generate_touch_candidates(warehouse: Warehouse, policy: Policy, as_of: date,
+                              horizon_days: int = 28, run_id: str | None = None) -> dict:
+    """Nightly task: read the inputs, write ``touch_candidates`` (partition plan_date) and
+    campaign rows with unparseable audiences to ``quarantine`` (partition as_of_date and
+    entity ``campaigns_audience``). Returns counts for the task log."""
+    ensure_planning_tables(warehouse)
+    inputs = read_candidate_inputs(warehouse, as_of)
+    candidates = generate_candidates(inputs, policy, as_of, horizon_days)
+    _, rejects = split_campaign_audiences(inputs.campaigns)
+    warehouse.write_frame("touch_candidates", candidates, replace_where={"plan_date": as_of})
+    rejects = rejects.assign(entity=AUDIENCE_REJECTS, run_id=run_id, as_of_date=as_of)
+    # An empty frame cannot type a new table; with no table there is nothing to replace.
+    if len(rejects) or warehouse.table_exists("quarantine"):
+        warehouse.write_frame("quarantine", rejects,
+                              replace_where={"as_of_date": as_of, "entity": AUDIENCE_REJECTS})
+    return {
+        "plan_date": as_of.isoformat(),
+        "candidates": len(candidates),
+        "by_source": {k: int(v) for k, v in candidates["source"].value_counts().items()},
+        "audience_rejects": len(rejects),
+    }

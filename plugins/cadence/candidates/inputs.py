@@ -1,0 +1,130 @@
+"""The data candidates are generated from, read from the warehouse marts in one place.
+
+:class:`CandidateInputs` is plain DataFrames so the domain functions are testable with
+small hand-made frames; :func:`read_candidate_inputs` is the warehouse side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, date, datetime, time, timedelta
+
+import pandas as pd
+
+from cadence.warehouse import Warehouse
+
+SQL = "candidates/{}.sql"
+HISTORY_DAYS = 120  # longer than the longest cooldown (promoter asks: 90 days)
+
+# Columns each frame must have and the type the domain functions expect.
+COLUMNS: dict[str, dict[str, str]] = {
+    "accounts": {"account_id": "str", "name": "str", "country": "str", "timezone": "str",
+                 "arr": "float", "plan": "str", "csm_id": "str", "contract_start": "date",
+                 "renewal_date": "date", "seats_purchased": "float", "status": "str",
+                 "renewal_status": "str"},
+    "contacts": {"contact_id": "str", "account_id": "str", "first_name": "str", "role": "str",
+                 "timezone": "str", "is_primary": "bool"},
+    "health": {"account_id": "str", "score": "float", "band": "str",
+               "score_delta_14d": "float"},
+    "segments": {"account_id": "str", "segment_type": "str", "segment_key": "str",
+                 "valid_from": "date"},
+    "usage": {"account_id": "str", "active_users": "float", "seats_used": "float",
+              "logins": "float"},
+    "campaigns": {"campaign_id": "str", "team": "str", "message_type": "str", "channel": "str",
+                  "template_id": "str", "audience": "str", "window_start": "timestamp",
+                  "window_end": "timestamp", "intent": "str", "priority": "float",
+                  "event_at": "timestamp", "approved": "bool"},
+    "csms": {"csm_id": "str", "name": "str", "timezone": "str", "weekly_capacity": "float"},
+    "open_tickets": {"ticket_id": "str", "account_id": "str", "contact_id": "str",
+                     "priority": "str", "opened_at": "timestamp"},
+    "latest_nps": {"contact_id": "str", "score": "float", "responded_at": "timestamp"},
+    "history": {"touch_id": "str", "contact_id": "str", "account_id": "str", "rule_id": "str",
+                "intent": "str", "channel": "str", "scheduled_at": "timestamp",
+                "status": "str"},
+}
+
+
+@dataclass(frozen=True)
+class CandidateInputs:
+    """Everything candidates depend on, as of one plan date.
+
+    ``segments`` holds the segment keys current at the plan date (with ``valid_from``,
+    which anchors signal-triggered touches); ``usage`` is the 30-day summary per account
+    (max active users, max seats used, sum of logins); ``history`` the touches already
+    planned or sent.
+    """
+
+    accounts: pd.DataFrame
+    contacts: pd.DataFrame
+    health: pd.DataFrame
+    segments: pd.DataFrame
+    usage: pd.DataFrame
+    campaigns: pd.DataFrame
+    csms: pd.DataFrame
+    open_tickets: pd.DataFrame
+    latest_nps: pd.DataFrame
+    history: pd.DataFrame
+
+    def normalized(self) -> CandidateInputs:
+        """The same inputs with the expected columns and types (missing optional columns
+        become nulls; dates as midnight timestamps; timestamps in UTC)."""
+        return replace(self, **{f.name: _conform(getattr(self, f.name), COLUMNS[f.name])
+                                for f in fields(self)})
+
+
+def _conform(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    frame = frame.copy()
+    for column, kind in columns.items():
+        values = frame[column] if column in frame.columns else pd.Series(None, index=frame.index,
+                                                                          dtype=object)
+        if kind == "date":
+            parsed = pd.to_datetime(values)
+            if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+                parsed = parsed.dt.tz_localize(None)
+            frame[column] = parsed.astype("datetime64[ns]").dt.normalize()
+        elif kind == "timestamp":
+            frame[column] = pd.to_datetime(values, utc=True, format="ISO8601")
+        elif kind == "float":
+            frame[column] = pd.to_numeric(values).astype("float64")
+        elif kind == "bool":
+            frame[column] = values.map(_truthy).astype(bool)
+        else:
+            frame[column] = values.astype(object).where(values.notna(), None)
+    return frame
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "t", "1", "yes", "y"}
+    return bool(value) if value is not None and not pd.isna(value) else False
+
+
+def day_start(day: date) -> datetime:
+    """Midnight UTC at the start of ``day``."""
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def read_candidate_inputs(warehouse: Warehouse, as_of: date) -> CandidateInputs:
+    """Read every input of :func:`generate_candidates` for plan date ``as_of``."""
+    params = {
+        "as_of": as_of,
+        "since": as_of - timedelta(days=30),
+        "day_end": day_start(as_of + timedelta(days=1)),
+    }
+    history_params = {"as_of": as_of, "since": day_start(as_of - timedelta(days=HISTORY_DAYS))}
+
+    def read(name: str, query_params: dict | None = None) -> pd.DataFrame:
+        return warehouse.read_frame(warehouse.render(SQL.format(name)), query_params or params)
+
+    return CandidateInputs(
+        accounts=read("accounts"),
+        contacts=read("contacts"),
+        health=read("health"),
+        segments=read("segments"),
+        usage=read("usage_summary"),
+        campaigns=read("campaigns"),
+        csms=read("csms"),
+        open_tickets=read("open_tickets"),
+        latest_nps=read("latest_nps"),
+        history=read("history", history_params),
+    )

@@ -1,0 +1,347 @@
+"""The ``candidates`` policy section: every cadence, journey, timeline, trigger and campaign
+rule that turns data into touch candidates (DESIGN §7).
+
+Defaults are drawn from DESIGN §7; ``include/config/policy.yml`` spells them out so CS ops
+can change a cadence, a template or a priority without a code change. Each rule's key is
+the ``rule_id`` its candidates carry.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from cadence.candidates.audience import AudienceError, parse_audience
+from cadence.policy import Section
+
+Channel = Literal["email", "in_app", "sms", "call", "meeting"]
+MessageType = Literal["transactional", "educational", "relationship", "promotional", "operational"]
+Category = Literal["educational", "relationship", "promotional", "operational"]
+Team = Literal["marketing", "sales", "support", "cs", "product", "leadership"]
+Recipients = Literal["primary", "audience", "nps_respondent"]
+
+HUMAN_CHANNELS = ("call", "meeting")
+
+# DESIGN §8 rule 10: transactional > operational critical > renewal > relationship (human)
+# > at_risk support > educational > promotional. Relationship and operational emails sit
+# between at_risk support and educational.
+DEFAULT_PRIORITIES = {
+    "transactional": 100,
+    "operational_critical": 90,
+    "renewal": 80,
+    "relationship_human": 70,
+    "at_risk_support": 60,
+    "relationship": 50,
+    "operational": 45,
+    "educational": 40,
+    "promotional": 20,
+}
+
+
+class TouchSpec(Section):
+    """What one rule's touches are: who sends what, on which channel, with which window."""
+
+    team: Team = "cs"
+    message_type: MessageType = "relationship"
+    category: Category | None = None  # preference category; defaults from message_type
+    channel: Channel = "email"
+    # When given, occurrences (or sequence steps) cycle through these channels in order.
+    channels: list[Channel] = Field(default_factory=list)
+    template_id: str
+    intent: str | None = None  # defaults to the rule key
+    priority_class: str = "relationship"
+    priority_boost: int = Field(0, ge=0, le=9)  # within its class, e.g. QBRs over check-ins
+    lead_days: int = Field(0, ge=0)  # may go this many days before the intended date
+    window_days: int = Field(7, ge=0)  # may go until this many days after the intended date
+    urgent: bool = False  # may go on weekends and holidays
+    recipients: Recipients = "audience"  # human channels always go to the primary contact
+    audience: str = "all"  # audience expression over the account's segments and the role
+    task_type: str | None = None  # CSM task type of the human touches of this rule
+
+    @field_validator("audience")
+    @classmethod
+    def _audience_parses(cls, value: str) -> str:
+        try:
+            parse_audience(value)
+        except AudienceError as exc:
+            raise ValueError(f"does not parse: {exc}") from None
+        return value
+
+    def resolved_category(self) -> str:
+        """The preference category (transactional messages count as operational)."""
+        if self.category:
+            return self.category
+        return "operational" if self.message_type == "transactional" else self.message_type
+
+
+class CadenceRule(TouchSpec):
+    """A recurring touch per tier, anchored on the account's contract start so every night
+    proposes the same intended dates (and therefore the same touch ids)."""
+
+    tiers: list[str]
+    every_days: int | None = Field(None, ge=1)
+    every_months: int | None = Field(None, ge=1)
+    offset_days: int = 0  # first occurrence this many days after contract_start
+    from_day: int = Field(0, ge=0)  # active from this many days after contract_start
+    until_day: int | None = None  # ... until this day (inclusive); None = for ever
+
+    @model_validator(mode="after")
+    def _one_interval(self) -> CadenceRule:
+        if (self.every_days is None) == (self.every_months is None):
+            raise ValueError("give exactly one of every_days and every_months")
+        return self
+
+
+class OnboardingStep(TouchSpec):
+    """A touch this many days after contract_start."""
+
+    day: int = Field(ge=0)
+
+
+class OnboardingJourney(Section):
+    """The lifecycle journey of a new account (DESIGN §7)."""
+
+    steps: dict[str, OnboardingStep] = Field(default_factory=lambda: {
+        "welcome": OnboardingStep(day=1, template_id="onboarding_welcome",
+                                  message_type="operational", priority_class="operational",
+                                  window_days=2),
+        "setup_reminder": OnboardingStep(day=3, template_id="onboarding_setup_reminder",
+                                         message_type="operational",
+                                         priority_class="operational", window_days=2,
+                                         audience="role:admin or role:champion"),
+        "training_webinar_invite": OnboardingStep(day=7, template_id="training_webinar_invite",
+                                                  message_type="educational",
+                                                  priority_class="educational", window_days=3),
+        "check_in": OnboardingStep(day=14, template_id="onboarding_check_in",
+                                   recipients="primary", window_days=5),
+    })
+
+
+class RenewalStep(TouchSpec):
+    """A touch this many days before renewal_date."""
+
+    days_before: int = Field(ge=0)
+    to_manager: bool = False  # the task goes to the CSM's manager (renewal_timeline.managers)
+
+
+class RenewalTimeline(Section):
+    """The renewal timeline; it stops once the renewal is committed or renewed."""
+
+    stop_statuses: list[str] = Field(default_factory=lambda: ["committed", "renewed"])
+    # csm_id -> manager's csm_id for escalations; a CSM without an entry escalates to
+    # themself with the escalation in the task context.
+    managers: dict[str, str] = Field(default_factory=dict)
+    steps: dict[str, RenewalStep] = Field(default_factory=lambda: {
+        "value_summary": RenewalStep(days_before=90, template_id="renewal_value_summary",
+                                     priority_class="renewal", window_days=14,
+                                     audience="role:admin or role:executive or role:champion"),
+        "renewal_discussion": RenewalStep(days_before=60, channel="call",
+                                          template_id="renewal_discussion",
+                                          priority_class="renewal", window_days=14,
+                                          task_type="renewal_discussion"),
+        "proposal": RenewalStep(days_before=30, team="sales", template_id="renewal_proposal",
+                                priority_class="renewal", window_days=7,
+                                audience="role:executive or role:billing or role:champion"),
+        "urgent_message": RenewalStep(days_before=14, template_id="renewal_urgent",
+                                      priority_class="renewal", window_days=3, urgent=True,
+                                      recipients="primary"),
+        "escalation": RenewalStep(days_before=7, channel="call", template_id="renewal_escalation",
+                                  priority_class="renewal", priority_boost=5, window_days=3,
+                                  urgent=True, to_manager=True, task_type="renewal_escalation"),
+    })
+
+
+class TriggerRule(TouchSpec):
+    """Touches started by a behaviour signal (a segment key) or by an NPS response."""
+
+    signal: str | None = None  # segment key whose start anchors the sequence
+    tiers: list[str] | None = None  # None = every tier
+    steps_days: list[int] = Field(default_factory=lambda: [0])  # days after the signal start
+    cooldown_days: int = Field(0, ge=0)  # no episode when one was planned or sent this recently
+    cooldown_scope: Literal["contact", "account"] = "contact"
+    require_bands: list[str] | None = None  # health bands the account must be in
+    require_no_open_ticket: bool = False
+    nps_min_score: int = Field(9, ge=0, le=10)  # nps_respondent recipients only
+    nps_within_hours: int = Field(48, ge=1)
+
+    @model_validator(mode="after")
+    def _anchor(self) -> TriggerRule:
+        if self.signal is None and self.recipients != "nps_respondent":
+            raise ValueError("a trigger needs a signal unless it answers NPS responses")
+        return self
+
+
+def _default_triggers() -> dict[str, TriggerRule]:
+    human_tiers = ["strategic", "enterprise", "mid_market", "smb"]
+    return {
+        "at_risk_csm_alert": TriggerRule(signal="at_risk", tiers=human_tiers, channel="call",
+                                         template_id="risk_outreach",
+                                         priority_class="relationship_human", window_days=3,
+                                         cooldown_days=14, cooldown_scope="account",
+                                         task_type="risk_outreach"),
+        "at_risk_check_in": TriggerRule(signal="at_risk", template_id="supportive_check_in",
+                                        priority_class="at_risk_support", window_days=3,
+                                        cooldown_days=14,
+                                        audience="role:admin or role:champion"),
+        "inactive_re_engagement": TriggerRule(signal="inactive", message_type="educational",
+                                              channels=["email", "in_app", "email"],
+                                              steps_days=[0, 7, 14], template_id="re_engagement",
+                                              priority_class="educational", window_days=4,
+                                              cooldown_days=30),
+        "expansion_email": TriggerRule(signal="expansion_ready", team="sales",
+                                       message_type="promotional", template_id="expansion_offer",
+                                       priority_class="promotional", window_days=7,
+                                       cooldown_days=30, cooldown_scope="account",
+                                       audience="role:admin or role:executive or role:billing"),
+        "expansion_csm_task": TriggerRule(signal="expansion_ready",
+                                          tiers=["strategic", "enterprise", "mid_market"],
+                                          channel="call", template_id="expansion_conversation",
+                                          priority_class="relationship_human", window_days=7,
+                                          cooldown_days=30, cooldown_scope="account",
+                                          task_type="expansion_conversation"),
+        "promoter_advocacy_ask": TriggerRule(recipients="nps_respondent",
+                                             template_id="advocacy_ask", window_days=2,
+                                             cooldown_days=90, require_bands=["green"],
+                                             require_no_open_ticket=True),
+        "onboarding_milestone_celebration": TriggerRule(signal="adoption",
+                                                        template_id="onboarding_celebration",
+                                                        window_days=7,
+                                                        audience="role:admin or role:champion"),
+    }
+
+
+def _default_tier_cadences() -> dict[str, CadenceRule]:
+    top = ["strategic", "enterprise"]
+    buyers = "role:admin or role:executive or role:champion"
+    return {
+        "strategic_check_in_call": CadenceRule(tiers=top, every_days=14, channel="call",
+                                               template_id="csm_check_in",
+                                               priority_class="relationship_human",
+                                               lead_days=2, window_days=4,
+                                               task_type="check_in_call"),
+        "strategic_qbr": CadenceRule(tiers=top, every_months=3, offset_days=21, channel="meeting",
+                                     template_id="qbr", priority_class="relationship_human",
+                                     priority_boost=5, lead_days=7, window_days=21,
+                                     task_type="qbr"),
+        "strategic_value_report": CadenceRule(tiers=top, every_months=1, offset_days=7,
+                                              template_id="monthly_value_report",
+                                              priority_class="relationship", window_days=5,
+                                              audience=buyers),
+        "mid_market_check_in": CadenceRule(tiers=["mid_market"], every_months=1,
+                                           channels=["call", "email"],
+                                           template_id="mid_market_check_in",
+                                           priority_class="relationship_human", window_days=7,
+                                           recipients="primary", task_type="check_in_call"),
+        "mid_market_business_review": CadenceRule(tiers=["mid_market"], every_months=6,
+                                                  offset_days=45, channel="meeting",
+                                                  template_id="business_review",
+                                                  priority_class="relationship_human",
+                                                  priority_boost=5, lead_days=7, window_days=21,
+                                                  task_type="business_review"),
+        "mid_market_nurture": CadenceRule(tiers=["mid_market"], every_months=1, offset_days=14,
+                                          message_type="educational", team="marketing",
+                                          template_id="nurture", priority_class="educational",
+                                          window_days=7),
+        "smb_onboarding_daily": CadenceRule(tiers=["smb"], every_days=1, from_day=1, until_day=7,
+                                            message_type="educational",
+                                            template_id="smb_onboarding_daily",
+                                            priority_class="educational", window_days=0),
+        "smb_onboarding_weekly": CadenceRule(tiers=["smb"], every_days=7, from_day=14,
+                                             until_day=90, message_type="educational",
+                                             template_id="smb_onboarding_weekly",
+                                             priority_class="educational", window_days=3),
+        "smb_quarterly_check_in": CadenceRule(tiers=["smb"], every_months=3, from_day=90,
+                                              template_id="smb_quarterly_check_in",
+                                              priority_class="relationship", window_days=7,
+                                              audience="role:admin or role:champion"),
+        "tech_touch_product_tips": CadenceRule(tiers=["tech_touch"], every_months=1,
+                                               offset_days=10, channel="in_app", team="product",
+                                               message_type="educational",
+                                               template_id="product_tips",
+                                               priority_class="educational", window_days=7),
+    }
+
+
+class WebinarStep(Section):
+    """An invitation or reminder sent this many days before a campaign's event."""
+
+    days_before: int = Field(ge=0)
+    window_days: int = Field(ge=0)
+    intent_suffix: str = ""  # reminders are their own intents, or dedup would merge them
+
+
+class CampaignRules(Section):
+    """How approved campaign rows become candidates."""
+
+    require_approval: bool = True
+    # A campaign's own priority (0..n) orders it within its message type's class.
+    max_priority_boost: int = Field(9, ge=0, le=9)
+    webinar_steps: dict[str, WebinarStep] = Field(default_factory=lambda: {
+        "webinar_invite": WebinarStep(days_before=14, window_days=6),
+        "webinar_reminder_7d": WebinarStep(days_before=7, window_days=5,
+                                           intent_suffix=":reminder_7d"),
+        "webinar_reminder_1d": WebinarStep(days_before=1, window_days=0,
+                                           intent_suffix=":reminder_1d"),
+    })
+
+
+class MinimumCadence(TouchSpec):
+    """A light value touch for every contact of a paying account nobody else touches."""
+
+    period_days: int = Field(30, ge=1)
+    paying_statuses: list[str] = Field(default_factory=lambda: ["active"])
+
+
+class CandidatesPolicy(Section):
+    """The ``candidates`` policy section (DESIGN §7)."""
+
+    priorities: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_PRIORITIES))
+    # Accounts in these statuses get cadences, journeys, timelines and triggers.
+    active_statuses: list[str] = Field(default_factory=lambda: ["active", "trial"])
+    # Who answers for an account when no contact is flagged primary, in this order.
+    primary_roles: list[str] = Field(
+        default_factory=lambda: ["champion", "admin", "executive", "user", "billing"])
+    # History statuses that count as a touch (cooldowns, minimum cadence); sent ones are
+    # facts and never proposed again.
+    counted_statuses: list[str] = Field(default_factory=lambda: ["scheduled", "sent"])
+    minutes_saved_per_login: float = Field(6.0, ge=0)  # payload's hours-saved estimate
+    tier_cadences: dict[str, CadenceRule] = Field(default_factory=_default_tier_cadences)
+    onboarding_journey: OnboardingJourney = OnboardingJourney()
+    renewal_timeline: RenewalTimeline = RenewalTimeline()
+    behaviour_triggers: dict[str, TriggerRule] = Field(default_factory=_default_triggers)
+    campaigns: CampaignRules = CampaignRules()
+    minimum_cadence: MinimumCadence = MinimumCadence(
+        template_id="value_digest", message_type="educational", priority_class="educational",
+        window_days=5)
+
+    @model_validator(mode="after")
+    def _known_priority_classes(self) -> CandidatesPolicy:
+        for key, spec in self.specs().items():
+            if spec.priority_class not in self.priorities:
+                raise ValueError(f"{key}: priority_class {spec.priority_class!r} is not one of"
+                                 f" priorities ({', '.join(self.priorities)})")
+        missing = [t for t in ("transactional", "educational", "relationship", "promotional",
+                               "operational") if t not in self.priorities]
+        if missing:
+            raise ValueError(f"priorities: campaigns need a class per message type: {missing}")
+        return self
+
+    def specs(self) -> dict[str, TouchSpec]:
+        """Every rule by its rule_id (``tier_cadences.x``, ``renewal_timeline.y``, ...)."""
+        specs: dict[str, TouchSpec] = {}
+        specs.update({f"tier_cadences.{k}": v for k, v in self.tier_cadences.items()})
+        specs.update({f"onboarding_journey.{k}": v
+                      for k, v in self.onboarding_journey.steps.items()})
+        specs.update({f"renewal_timeline.{k}": v for k, v in self.renewal_timeline.steps.items()})
+        specs.update({f"behaviour_triggers.{k}": v for k, v in self.behaviour_triggers.items()})
+        specs["minimum_cadence"] = self.minimum_cadence
+        return specs
+
+    def priority(self, spec: TouchSpec) -> int:
+        """The candidate priority of a rule: its class number plus its boost."""
+        return self.priorities[spec.priority_class] + spec.priority_boost
+
+    def task_types(self) -> dict[str, str]:
+        """rule_id -> CSM task type of every rule that has human touches."""
+        return {key: spec.task_type for key, spec in self.specs().items() if spec.task_type}
