@@ -3,18 +3,23 @@ idempotent reruns, backfills in any order, and the same numbers on DuckDB and Po
 
 from __future__ import annotations
 
+import os
+import uuid
 from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pytest
 import yaml
+from conftest import POSTGRES_URL, ROOT, postgres_available
 
 from cadence.account_health import score_account_health
 from cadence.entities import ENTITIES
 from cadence.models import build_staging, discover_models
+from cadence.policy import load_policy
 from cadence.segments import assign_segments, segments_at
 from cadence.settings import SQL_DIR
 from cadence.touches import ensure_planning_tables
+from cadence.warehouse import Warehouse
 
 AS_OF = date(2026, 6, 15)
 
@@ -156,14 +161,30 @@ def _membership(warehouse) -> pd.DataFrame:
     )
 
 
-@pytest.fixture
-def nightly(any_warehouse, policy):
-    """The sources loaded and the models built for the day before AS_OF and for AS_OF."""
-    load_validated(any_warehouse)
-    record_sent_touches(any_warehouse)
-    run_nightly(any_warehouse, policy, AS_OF - timedelta(days=1))
-    run_nightly(any_warehouse, policy, AS_OF)
-    return any_warehouse
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def nightly(request, tmp_path_factory):
+    """The sources loaded and the models built for the day before AS_OF and for AS_OF, once
+    per engine for the whole module (the tests only read, or rerun idempotently)."""
+    policy = load_policy(ROOT / "include" / "config" / "policy.yml")
+    schema = None
+    if request.param == "duckdb":
+        wh = Warehouse(f"duckdb:///{tmp_path_factory.mktemp('models') / 'warehouse.duckdb'}")
+    else:
+        reason = postgres_available()
+        if reason:
+            if os.environ.get("CI"):
+                pytest.fail(reason)
+            pytest.skip(reason)
+        schema = f"cadence_t_{uuid.uuid4().hex[:10]}"
+        wh = Warehouse(POSTGRES_URL, schema=schema)
+    load_validated(wh)
+    record_sent_touches(wh)
+    run_nightly(wh, policy, AS_OF - timedelta(days=1))
+    run_nightly(wh, policy, AS_OF)
+    yield wh
+    if schema:
+        wh.execute(f"drop schema {schema} cascade")
+    wh.engine.dispose()
 
 
 def test_staging_keeps_contract_names_and_types_every_value(nightly):
