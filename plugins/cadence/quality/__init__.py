@@ -1,0 +1,84 @@
+"""Quality: Great Expectations validation of the raw sources (DESIGN §4).
+
+``raw_<entity>`` -> ``validated_<entity>`` (rows that passed, same text columns),
+``quarantine`` (every rejected row with the rules it broke) and ``validation_results``
+(one row per entity and expectation). A run fails, after quarantine is written, when an
+entity's reject rate passes its policy threshold.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+import pandas as pd
+
+from cadence.entities import ENTITY_ORDER
+from cadence.quality.validation import (
+    EntityValidation,
+    ValidationFailed,
+    validate_entities,
+)
+
+__all__ = [
+    "EntityValidation",
+    "QualityError",
+    "ValidationFailed",
+    "reject_rate_breaches",
+    "validate_entities",
+    "validate_sources",
+    "validated_table",
+]
+
+log = logging.getLogger(__name__)
+
+TABLES_SQL = "quality/quality_tables.sql"
+
+
+class QualityError(RuntimeError):
+    """An entity's reject rate passed its threshold; the message names entity, rate and
+    threshold, and the rejected rows are already in ``quarantine``."""
+
+
+def validated_table(entity: str) -> str:
+    """Name of the table holding the validated rows of ``entity``."""
+    return f"validated_{entity}"
+
+
+def reject_rate_breaches(outcomes: dict[str, EntityValidation], policy) -> list[str]:
+    """One message per entity whose reject rate passes ``policy.quality.threshold``."""
+    return [
+        f"{name}: {o.rejected} of {o.rows} rows rejected ({o.rate:.2%}), threshold "
+        f"{policy.quality.threshold(name):.2%}; see quarantine"
+        for name, o in outcomes.items()
+        if o.rate > policy.quality.threshold(name)
+    ]
+
+
+def validate_sources(warehouse, policy, run_id: str, as_of: date) -> dict[str, dict]:
+    """Validate every ``raw_<entity>`` and write ``validated_<entity>``, ``quarantine`` and
+    ``validation_results`` (partition ``as_of_date`` + entity). Per entity: rows, valid,
+    rejected, rate. Raises :class:`QualityError` after writing when a threshold is passed.
+    """
+    raw = {}
+    for name in ENTITY_ORDER:
+        table = f"raw_{name}"
+        if not warehouse.table_exists(table):
+            raise ValidationFailed(f"{name}: table {table} missing; run the extract first")
+        raw[name] = warehouse.read_table(table)
+    outcomes = validate_entities(raw, run_id, as_of)
+    warehouse.execute(warehouse.render(TABLES_SQL))
+    summary: dict[str, dict] = {}
+    for name, outcome in outcomes.items():
+        valid = outcome.valid.copy()
+        valid["_loaded_at"] = pd.to_datetime(valid["_loaded_at"], utc=True)
+        warehouse.write_frame(validated_table(name), valid, replace_all=True)
+        partition = {"as_of_date": as_of, "entity": name}
+        warehouse.write_frame("quarantine", outcome.quarantine, replace_where=partition)
+        warehouse.write_frame("validation_results", outcome.results, replace_where=partition)
+        summary[name] = {"rows": outcome.rows, "valid": len(outcome.valid),
+                         "rejected": outcome.rejected, "rate": round(outcome.rate, 6)}
+    breaches = reject_rate_breaches(outcomes, policy)
+    if breaches:
+        raise QualityError("reject rate above threshold\n" + "\n".join(breaches))
+    return summary

@@ -1,0 +1,168 @@
+"""The Great Expectations suite of each entity, derived from the source contract.
+
+Every rule of :mod:`cadence.entities` becomes one expectation: required columns present
+and not null, unique keys, value sets, formats (email, ISO dates and timestamps, numbers,
+booleans, IANA timezones, ISO-3166 countries), numeric ranges and references to the
+validated rows of the parent entity. Checks GX cannot express on the text column itself
+run on a computed helper column (``__<column>__<check>``); each :class:`Check` remembers the
+contract column and says what failed, so quarantine rules name the column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from zoneinfo import available_timezones
+
+import pandas as pd
+
+from cadence.entities import Column, Entity
+
+# Any mailbox name without blanks or "@", then a dotted ASCII domain.
+EMAIL = (r"^[^@\s]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+         r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+# Non-capturing groups only: GX runs these through pandas ``str.contains``.
+DATE = r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])$"
+TIMESTAMP = (r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[T ](?:[01]\d|2[0-3]):[0-5]\d"
+             r"(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?)?$")
+NUMBER = r"^-?\d+(?:\.\d+)?$"
+INTEGER = r"^-?\d+$"
+BOOLEAN = r"^(?i:true|false|yes|no|1|0)$"
+FORMATS = {"email": (EMAIL, "email address"), "date": (DATE, "ISO-8601 date"),
+           "timestamp": (TIMESTAMP, "ISO-8601 timestamp"), "number": (NUMBER, "number"),
+           "integer": (INTEGER, "integer"), "bool": (BOOLEAN, "boolean")}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation and the contract column (or columns) it guards."""
+
+    expectation: object  # a great_expectations expectation
+    columns: tuple[str, ...]
+    detail: str = ""  # what a helper-column check means, e.g. "valid calendar date"
+    keep_first: bool = False  # a uniqueness check: the first row of a key stays valid
+
+    @property
+    def type(self) -> str:
+        """The expectation type, e.g. ``expect_column_values_to_match_regex``."""
+        return self.expectation.expectation_type
+
+    def rule(self, entity: str) -> str:
+        """The quarantine rule: ``contacts.email: expect_column_values_to_match_regex``."""
+        column = "+".join(self.columns)
+        suffix = f" ({self.detail})" if self.detail else ""
+        return f"{entity}.{column}: {self.type}{suffix}"
+
+
+@cache
+def iso_countries() -> frozenset[str]:
+    """ISO-3166 alpha-2 country codes, from the tz database's own ``iso3166.tab``."""
+    text = resources.files("tzdata").joinpath("zoneinfo", "iso3166.tab").read_text("utf-8")
+    return frozenset(line.split("\t", 1)[0] for line in text.splitlines()
+                     if line and not line.startswith("#"))
+
+
+@cache
+def iana_timezones() -> frozenset[str]:
+    """Every IANA zone name this Python knows."""
+    return frozenset(available_timezones())
+
+
+def _helper(column: str, check: str) -> str:
+    return f"__{column}__{check}"
+
+
+def add_helper_columns(entity: Entity, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` plus the computed columns the helper checks of :func:`checks_for` read."""
+    out = frame.copy()
+    for column in entity.columns:
+        values = frame[column.name]
+        if column.kind in ("date", "timestamp"):
+            # The format regex catches the shape; this catches days that do not exist.
+            parsed = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
+            out[_helper(column.name, "calendar")] = _yes_no(values, parsed.notna())
+        if column.min is not None or column.max is not None:
+            out[_helper(column.name, "value")] = pd.to_numeric(values, errors="coerce")
+    if entity.one_of:
+        present = frame[list(entity.one_of)].notna().any(axis=1)
+        out[_helper("_".join(entity.one_of), "present")] = present.where(present, None)
+    return out
+
+
+def _yes_no(values: pd.Series, ok: pd.Series) -> pd.Series:
+    result = pd.Series("yes", index=values.index, dtype=object)
+    result[~ok] = "no"
+    result[values.isna()] = None  # empty values are the not-null check's business
+    return result
+
+
+def checks_for(entity: Entity, parent_ids: dict[str, set[str]]) -> list[Check]:
+    """The checks of ``entity``; ``parent_ids`` maps "entity.column" to validated ids."""
+    import great_expectations as gx
+
+    expect = gx.expectations
+    checks: list[Check] = []
+    for column in entity.columns:
+        name = column.name
+        checks.append(Check(expect.ExpectColumnToExist(column=name), (name,)))
+        if column.required:
+            checks.append(Check(expect.ExpectColumnValuesToNotBeNull(column=name), (name,)))
+        checks.extend(_value_checks(column, parent_ids))
+    if len(entity.key) == 1:
+        checks.append(Check(expect.ExpectColumnValuesToBeUnique(column=entity.key[0]),
+                            entity.key, keep_first=True))
+    elif entity.key:
+        checks.append(Check(expect.ExpectCompoundColumnsToBeUnique(column_list=list(entity.key)),
+                            entity.key, keep_first=True))
+    if entity.one_of:
+        helper = _helper("_".join(entity.one_of), "present")
+        checks.append(Check(expect.ExpectColumnValuesToNotBeNull(column=helper), entity.one_of,
+                            detail=" or ".join(entity.one_of) + " required"))
+    return checks
+
+
+def _value_checks(column: Column, parent_ids: dict[str, set[str]]) -> list[Check]:
+    import great_expectations as gx
+
+    expect = gx.expectations
+    name = column.name
+    checks: list[Check] = []
+    if column.values:
+        checks.append(Check(expect.ExpectColumnValuesToBeInSet(
+            column=name, value_set=list(column.values)), (name,)))
+    if column.kind in FORMATS:
+        regex, what = FORMATS[column.kind]
+        checks.append(Check(expect.ExpectColumnValuesToMatchRegex(column=name, regex=regex),
+                            (name,), detail=what))
+    if column.kind in ("date", "timestamp"):
+        checks.append(Check(expect.ExpectColumnValuesToBeInSet(
+            column=_helper(name, "calendar"), value_set=["yes"]), (name,),
+            detail="valid calendar date"))
+    if column.kind == "timezone":
+        checks.append(Check(expect.ExpectColumnValuesToBeInSet(
+            column=name, value_set=sorted(iana_timezones())), (name,), detail="IANA timezone"))
+    if column.kind == "country":
+        checks.append(Check(expect.ExpectColumnValuesToBeInSet(
+            column=name, value_set=sorted(iso_countries())), (name,),
+            detail="ISO-3166 alpha-2"))
+    if column.min is not None or column.max is not None:
+        checks.append(Check(expect.ExpectColumnValuesToBeBetween(
+            column=_helper(name, "value"), min_value=column.min, max_value=column.max), (name,),
+            detail=_range(column)))
+    if column.references:
+        checks.append(Check(expect.ExpectColumnValuesToBeInSet(
+            column=name, value_set=sorted(parent_ids.get(column.references, set()))), (name,),
+            detail=f"references validated {column.references}"))
+    return checks
+
+
+def _range(column: Column) -> str:
+    def fmt(x: float) -> str:
+        return str(int(x)) if float(x).is_integer() else str(x)
+
+    if column.max is None:
+        return f">= {fmt(column.min)}"
+    if column.min is None:
+        return f"<= {fmt(column.max)}"
+    return f"{fmt(column.min)}..{fmt(column.max)}"
