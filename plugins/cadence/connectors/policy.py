@@ -194,6 +194,9 @@ class CrmTasksPolicy(Section):
     # HubSpot-defined association type ids of a task to its company and contact.
     hubspot_company_association: int = 192
     hubspot_contact_association: int = 204
+    # csm_tasks.priority (candidates.priorities numbers) at or above: high; below low: low.
+    high_priority_min: int = 80
+    low_priority_below: int = 50
 
 
 class ConnectorsPolicy(Section):
