@@ -15,7 +15,7 @@ from conftest import POSTGRES_URL, ROOT, postgres_available
 from cadence.account_health import score_account_health
 from cadence.entities import ENTITIES
 from cadence.models import build_staging, discover_models
-from cadence.policy import load_policy
+from cadence.policy import load_policy, parse_policy
 from cadence.segments import assign_segments, segments_at
 from cadence.settings import SQL_DIR
 from cadence.touches import ensure_planning_tables
@@ -315,3 +315,12 @@ def test_every_table_has_exactly_the_documented_columns(warehouse, policy):
             assert entry["name"] in catalog
             columns = list(warehouse.read_frame(f"select * from {entry['name']} limit 0").columns)
             assert columns == list(entry["columns"]), entry["name"]
+
+
+def test_an_account_named_in_policy_is_strategic_whatever_its_arr(warehouse):
+    policy = parse_policy({"segments": {"strategic_accounts": ["onboard"]}})
+    load_validated(warehouse)
+    run_nightly(warehouse, policy, AS_OF)
+    tiers = segments_at(warehouse, AS_OF).query("segment_type == 'tier'")
+    assert dict(zip(tiers["account_id"], tiers["segment_key"], strict=True))["onboard"] == (
+        "strategic")
