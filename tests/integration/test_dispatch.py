@@ -16,7 +16,8 @@ def _due_touches(count: int = 3, channel: str = "email") -> list[dict]:
     return [touch(f"t{i}", f"c{i}", at("10:30"), channel=channel) for i in range(1, count + 1)]
 
 
-def test_outbox_dispatch_writes_each_due_touch_once(warehouse, policy, tmp_path):
+def test_outbox_dispatch_writes_each_due_touch_once(any_warehouse, policy, tmp_path):
+    warehouse = any_warehouse
     seed_people(warehouse)
     seed_calendar(warehouse, [*_due_touches(), touch("later", "c1", at("15:00"))])
     result = dispatch_due(warehouse, policy, at("10:00"), at("11:00"), run_is_live=True,

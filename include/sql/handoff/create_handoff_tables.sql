@@ -18,4 +18,13 @@ create table if not exists consent_watermarks (
 create table if not exists engagement_events (
   provider text, provider_message_id text, touch_id text, event text,
   occurred_at timestamp with time zone, source text
+);
+create table if not exists engagement_metrics (
+  week_start date, template_id text, team text, segment text, sent bigint, delivered bigint,
+  open_rate double precision, click_rate double precision,
+  unsubscribe_rate double precision, bounce_rate double precision
+);
+create table if not exists engagement_flags (
+  contact_id text, as_of_date date, sends_without_open bigint,
+  last_open_at timestamp with time zone, flag text
 )

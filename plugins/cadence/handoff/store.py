@@ -20,9 +20,9 @@ from cadence.warehouse import Warehouse, split_statements
 log = logging.getLogger(__name__)
 
 
-def sql(warehouse: Warehouse, name: str) -> str:
-    """The rendered text of ``include/sql/handoff/<name>.sql``."""
-    return warehouse.render(f"handoff/{name}.sql")
+def sql(warehouse: Warehouse, name: str, **context: Any) -> str:
+    """The rendered text of ``include/sql/handoff/<name>.sql`` (Jinja ``context``)."""
+    return warehouse.render(f"handoff/{name}.sql", **context)
 
 
 def ensure_handoff_tables(warehouse: Warehouse) -> None:
@@ -40,9 +40,10 @@ def run_many(conn: sa.Connection, warehouse: Warehouse, name: str,
         conn.execute(sa.text(statement), [dict(r) for r in rows])
 
 
-def read(warehouse: Warehouse, name: str, **params: Any) -> pd.DataFrame:
-    """Rows of the query ``name`` with bound parameters."""
-    return warehouse.read_frame(sql(warehouse, name), params)
+def read(warehouse: Warehouse, name: str, context: Mapping[str, Any] | None = None,
+         **params: Any) -> pd.DataFrame:
+    """Rows of the query ``name`` with bound parameters (and Jinja ``context``)."""
+    return warehouse.read_frame(sql(warehouse, name, **dict(context or {})), params)
 
 
 def read_if_present(warehouse: Warehouse, table: str, name: str, columns: list[str],
