@@ -13,7 +13,9 @@ from cadence.candidates.assembly import DAY, PlanContext, assemble, empty_candid
 from cadence.candidates.audience import AudienceError, parse_audience
 from cadence.candidates.policy import HUMAN_CHANNELS
 
-REJECT_ENTITY = "campaigns"
+# Quarantine entity of campaign rows whose audience does not parse: its own partition key,
+# so validation's "campaigns" rejects and these are replaced independently.
+AUDIENCE_REJECTS = "campaigns_audience"
 
 
 def split_campaign_audiences(campaigns: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -25,7 +27,7 @@ def split_campaign_audiences(campaigns: pd.DataFrame) -> tuple[pd.DataFrame, pd.
             parse_audience(row["audience"] if isinstance(row["audience"], str) else "")
         except AudienceError as exc:
             bad.append(index)
-            rejects.append({"entity": REJECT_ENTITY,
+            rejects.append({"entity": AUDIENCE_REJECTS,
                             "row": json.dumps(row.to_dict(), default=str, sort_keys=True),
                             "rule": f"campaigns.audience: does not parse: {exc}"})
     return campaigns.drop(index=bad), pd.DataFrame(rejects, columns=["entity", "row", "rule"])

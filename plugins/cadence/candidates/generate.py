@@ -9,7 +9,11 @@ import pandas as pd
 
 from cadence.candidates.assembly import PAYLOAD_EXTRAS, PlanContext, empty_candidates
 from cadence.candidates.behaviour_triggers import behaviour_trigger_candidates
-from cadence.candidates.campaign_touches import campaign_candidates, split_campaign_audiences
+from cadence.candidates.campaign_touches import (
+    AUDIENCE_REJECTS,
+    campaign_candidates,
+    split_campaign_audiences,
+)
 from cadence.candidates.inputs import CandidateInputs, read_candidate_inputs
 from cadence.candidates.minimum_cadence import minimum_cadence_candidates
 from cadence.candidates.onboarding_journey import onboarding_journey_candidates
@@ -29,7 +33,6 @@ SOURCES = (
     behaviour_trigger_candidates,
     campaign_candidates,
 )
-AUDIENCE_REJECTS = "campaigns_audience"  # quarantine entity of campaign rows with bad audiences
 
 
 def generate_candidates(inputs: CandidateInputs, policy: Policy, as_of: date,
@@ -63,7 +66,7 @@ def generate_touch_candidates(warehouse: Warehouse, policy: Policy, as_of: date,
     candidates = generate_candidates(inputs, policy, as_of, horizon_days)
     _, rejects = split_campaign_audiences(inputs.campaigns)
     warehouse.write_frame("touch_candidates", candidates, replace_where={"plan_date": as_of})
-    rejects = rejects.assign(entity=AUDIENCE_REJECTS, run_id=run_id, as_of_date=as_of)
+    rejects = rejects.assign(run_id=run_id, as_of_date=as_of)
     # An empty frame cannot type a new table; with no table there is nothing to replace.
     if len(rejects) or warehouse.table_exists("quarantine"):
         warehouse.write_frame("quarantine", rejects,

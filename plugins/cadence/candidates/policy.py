@@ -293,6 +293,17 @@ class MinimumCadence(TouchSpec):
     paying_statuses: list[str] = Field(default_factory=lambda: ["active"])
 
 
+class CsmTaskRules(Section):
+    """How scheduled human touches become CSM task lists."""
+
+    default_task_type: str = "follow_up"  # human touches of rules without a task_type
+    # Minutes a task blocks in the CSM's calendar, per task type.
+    minutes: dict[str, int] = Field(default_factory=lambda: {
+        "qbr": 60, "business_review": 60, "renewal_discussion": 45})
+    default_minutes: int = Field(30, ge=5)
+    last_touches: int = Field(3, ge=0)  # recent touches listed in a task's context
+
+
 class CandidatesPolicy(Section):
     """The ``candidates`` policy section (DESIGN §7)."""
 
@@ -311,6 +322,7 @@ class CandidatesPolicy(Section):
     renewal_timeline: RenewalTimeline = RenewalTimeline()
     behaviour_triggers: dict[str, TriggerRule] = Field(default_factory=_default_triggers)
     campaigns: CampaignRules = CampaignRules()
+    csm_tasks: CsmTaskRules = CsmTaskRules()
     minimum_cadence: MinimumCadence = MinimumCadence(
         template_id="value_digest", message_type="educational", priority_class="educational",
         window_days=5)

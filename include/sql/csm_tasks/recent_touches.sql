@@ -1,0 +1,7 @@
+-- Touches sent to accounts before the plan date: the "last touches" of a task's context.
+-- A sent touch appears in every later plan, hence distinct.
+select distinct touch_id, account_id, channel, template_id, scheduled_at
+from communication_calendar
+where status = 'sent'
+  and scheduled_at >= :since
+  and scheduled_at < :plan_start
