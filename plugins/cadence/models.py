@@ -134,20 +134,36 @@ def materialize(warehouse: Warehouse, model: Model, params: dict[str, Any]) -> i
         return warehouse.count(name)
     if not warehouse.table_exists(name):
         warehouse.execute(f"create table {name} as\n{select}", params)
-    elif model.materialized == "table":
-        warehouse.execute(
-            f"delete from {name};\ninsert into {name}\nselect * from (\n{select}\n) as model_rows",
-            params,
-        )
     else:
+        _check_columns(warehouse, model, select, params)
+        replaced = (
+            f"delete from {name} where {PARTITION_COLUMN} = cast(:as_of as date)"
+            if model.materialized == "partition"
+            else f"delete from {name}"
+        )
         warehouse.execute(
-            f"delete from {name} where {PARTITION_COLUMN} = cast(:as_of as date);\n"
-            f"insert into {name}\nselect * from (\n{select}\n) as model_rows",
+            f"{replaced};\ninsert into {name}\nselect * from (\n{select}\n) as model_rows",
             params,
         )
     if model.materialized == "partition":
         return warehouse.count(name, {PARTITION_COLUMN: params["as_of"]})
     return warehouse.count(name)
+
+
+def _check_columns(
+    warehouse: Warehouse, model: Model, select: str, params: dict[str, Any]
+) -> None:
+    # Rows are inserted by position: a model whose columns changed since its table was
+    # created must not be written into the old shape.
+    table = list(warehouse.read_frame(f"select * from {model.name} limit 0").columns)
+    wanted = list(
+        warehouse.read_frame(f"select * from (\n{select}\n) as model_rows limit 0", params).columns
+    )
+    if table != wanted:
+        raise ModelError(
+            f"model {model.name}: its columns {wanted} differ from table {model.name} "
+            f"{table}; drop the table to rebuild it (partitioned models: rebuild every date)"
+        )
 
 
 def build_models(

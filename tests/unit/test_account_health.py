@@ -8,7 +8,15 @@ from datetime import date
 import pytest
 
 from cadence.account_health import HEALTH_MODELS
-from cadence.models import LAYERS, ModelError, build_order, discover_models, model_params
+from cadence.models import (
+    LAYERS,
+    ModelError,
+    build_models,
+    build_order,
+    discover_models,
+    ensure_validated_tables,
+    model_params,
+)
 from cadence.policy import PolicyError, parse_policy
 from cadence.segments import SEGMENT_MODELS
 from cadence.settings import SQL_DIR
@@ -80,3 +88,10 @@ def test_a_dependency_cycle_is_refused(tmp_path):
         (tmp_path / "marts" / f"{name}.sql").write_text("select 1 as x\n")
     with pytest.raises(ModelError, match="dependency cycle"):
         build_order(discover_models(tmp_path), ["a", "b"])
+
+
+def test_a_model_whose_columns_changed_is_not_written_into_the_old_table(warehouse, policy):
+    warehouse.execute("create table stg_csms (csm_id text, name text)")
+    ensure_validated_tables(warehouse)
+    with pytest.raises(ModelError, match=r"model stg_csms: its columns .* drop the table"):
+        build_models(warehouse, policy, date(2026, 6, 15), ["stg_csms"])
