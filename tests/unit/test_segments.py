@@ -6,10 +6,13 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cadence.models import build_models
 from cadence.policy import PolicyError, parse_policy
 from cadence.segments import segments_at, write_named_strategic_accounts
+from cadence.warehouse import Warehouse
 
 DAY1 = date(2026, 3, 1)
 
@@ -96,3 +99,23 @@ def test_named_strategic_accounts_are_written_and_replaced(warehouse):
     assert sorted(names["account_id"]) == ["a7", "a9"]
     write_named_strategic_accounts(warehouse, parse_policy({}))
     assert warehouse.count("segment_named_strategic_accounts") == 0
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    built=st.lists(st.booleans(), min_size=2, max_size=10).filter(any),
+    member=st.lists(st.booleans(), min_size=10, max_size=10),
+)
+def test_history_gives_back_every_built_days_segments(tmp_path_factory, policy, built, member):
+    """Whatever days were built and whenever the account was in the segment, reading the
+    SCD2 history on a built day gives exactly that day's snapshot."""
+    warehouse = Warehouse(f"duckdb:///{tmp_path_factory.mktemp('scd2') / 'w.duckdb'}")
+    days = [DAY1 + timedelta(days=n) for n, was_built in enumerate(built) if was_built]
+    in_segment = [d for d in days if member[(d - DAY1).days]]
+    _snapshots(warehouse, {("a1", "at_risk"): in_segment}, days)
+    _history(warehouse, policy, days[-1])
+    for day in days:
+        keys = set(segments_at(warehouse, day)["segment_key"])
+        assert ("at_risk" in keys) == (day in in_segment)
+    warehouse.engine.dispose()
