@@ -160,3 +160,11 @@ def test_provider_reads_host_and_key_from_the_airflow_connection(server, monkeyp
     provider = SendGridProvider.from_connection(SendGridPolicy(), RETRY)
     assert provider.send_batch(_batch("sendgrid")).status == "accepted"
     assert server.received[0].headers["Authorization"] == "Bearer SG.key-123"
+
+
+def test_dispatch_bench_batches_1000_per_request_and_stops_itself():
+    from cadence.handoff.bench import dispatch_bench
+
+    figures = dispatch_bench(2500)
+    assert figures["requests"] == 3 and figures["accepted"] == 2500
+    assert figures["messages_per_second"] > 0 and not figures["stopped_early"]
