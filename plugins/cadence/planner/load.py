@@ -1,0 +1,159 @@
+"""What a contact or an account already receives: sorted day logs the cap, spacing and mix
+rules count in, with the touch ids so a decision can name the touches that blocked it.
+
+Days are integers relative to the plan date in the contact's local calendar.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from datetime import date, timedelta
+
+Blockers = list[tuple[int, str]]
+# A rule's refusal: (rule, what was reached, the touches that reached it).
+Block = tuple[str, str, Blockers]
+
+
+def describe(block: Block, as_of: date) -> str:
+    """Human-readable refusal, e.g. "email cap 2 per 7 days reached (2 already: t_a on
+    2026-11-24, t_b on 2026-11-26)"."""
+    _, what, blockers = block
+    if not blockers:
+        return what
+    listed = ", ".join(f"{tid} on {(as_of + timedelta(days=day)).isoformat()}"
+                       for day, tid in blockers)
+    return f"{what} ({len(blockers)} already: {listed})"
+
+
+class DayLog:
+    """Days of touches of one kind (sorted), with their touch ids."""
+
+    __slots__ = ("days", "ids")
+
+    def __init__(self) -> None:
+        self.days: list[int] = []
+        self.ids: list[str] = []
+
+    def add(self, day: int, touch_id: str) -> None:
+        """Record a touch on ``day``."""
+        position = bisect_right(self.days, day)
+        self.days.insert(position, day)
+        self.ids.insert(position, touch_id)
+
+    def remove(self, touch_id: str) -> None:
+        """Forget a touch (it moved or was dropped)."""
+        position = self.ids.index(touch_id)
+        del self.days[position]
+        del self.ids[position]
+
+    def between(self, first: int, last: int) -> list[tuple[int, str]]:
+        """(day, touch_id) of the touches from ``first`` to ``last`` inclusive."""
+        lo = bisect_left(self.days, first)
+        hi = bisect_right(self.days, last)
+        return list(zip(self.days[lo:hi], self.ids[lo:hi], strict=True))
+
+    def count(self, first: int, last: int) -> int:
+        """Number of touches from ``first`` to ``last`` inclusive."""
+        return bisect_right(self.days, last) - bisect_left(self.days, first)
+
+    def window_full(self, day: int, width: int, limit: int) -> list[tuple[int, str]] | None:
+        """The touches of the fullest ``width``-day window containing ``day`` when one more
+        touch on ``day`` would exceed ``limit`` in it, else None."""
+        if width <= 0:
+            return None
+        lo = bisect_left(self.days, day - width + 1)
+        hi = bisect_right(self.days, day + width - 1)
+        if hi - lo < limit:  # fewer touches nearby than the limit: no window can overflow
+            return None
+        near = self.days[lo:hi]
+        merged = sorted([*near, day])
+        for start in merged:
+            if start > day:
+                break
+            if start < day - width + 1:
+                continue
+            inside = bisect_right(merged, start + width - 1) - bisect_left(merged, start)
+            if inside > limit:
+                return self.between(start, start + width - 1)
+        return None
+
+    def nearest_within(self, day: int, gap: int) -> tuple[int, str] | None:
+        """A touch closer than ``gap`` days to ``day``, if any."""
+        if gap <= 0:
+            return None
+        found = self.between(day - gap + 1, day + gap - 1)
+        return found[0] if found else None
+
+
+class ContactLoad:
+    """Everything non-transactional a contact receives, by the keys the rules count."""
+
+    __slots__ = ("all", "channels", "promotional", "categories", "checkins", "announcements")
+
+    def __init__(self) -> None:
+        self.all = DayLog()
+        self.channels: dict[str, DayLog] = {}
+        self.promotional = DayLog()
+        self.categories: dict[tuple[str, str], DayLog] = {}
+        self.checkins = DayLog()
+        self.announcements = DayLog()
+
+    def channel(self, channel: str) -> DayLog:
+        """The log of one channel."""
+        log = self.channels.get(channel)
+        if log is None:
+            log = self.channels[channel] = DayLog()
+        return log
+
+    def category(self, category: str, channel: str) -> DayLog:
+        """The log of a preference key: (category, channel) or (category, "*")."""
+        key = (category, channel)
+        log = self.categories.get(key)
+        if log is None:
+            log = self.categories[key] = DayLog()
+        return log
+
+    def add(self, touch: Touch, day: int) -> None:
+        """Record a non-transactional touch on ``day``."""
+        self.all.add(day, touch.touch_id)
+        self.channel(touch.channel).add(day, touch.touch_id)
+        self.category(touch.category, touch.channel).add(day, touch.touch_id)
+        self.category(touch.category, "*").add(day, touch.touch_id)
+        if touch.promotional:
+            self.promotional.add(day, touch.touch_id)
+        if touch.checkin:
+            self.checkins.add(day, touch.touch_id)
+        if touch.announcement:
+            self.announcements.add(day, touch.touch_id)
+
+    def remove(self, touch: Touch) -> None:
+        """Forget a touch (CSM levelling moves or drops it)."""
+        self.all.remove(touch.touch_id)
+        self.channel(touch.channel).remove(touch.touch_id)
+        self.category(touch.category, touch.channel).remove(touch.touch_id)
+        self.category(touch.category, "*").remove(touch.touch_id)
+        if touch.promotional:
+            self.promotional.remove(touch.touch_id)
+        if touch.checkin:
+            self.checkins.remove(touch.touch_id)
+        if touch.announcement:
+            self.announcements.remove(touch.touch_id)
+
+
+class Touch:
+    """The facts about one touch the sequential rules need."""
+
+    __slots__ = ("touch_id", "channel", "category", "promotional", "checkin", "announcement",
+                 "frequencies")
+
+    def __init__(self, touch_id: str, channel: str, category: str, promotional: bool,
+                 checkin: bool, announcement: bool,
+                 frequencies: list[tuple[str, int]] | None = None) -> None:
+        self.touch_id = touch_id
+        self.channel = channel
+        self.category = category
+        self.promotional = promotional
+        self.checkin = checkin
+        self.announcement = announcement
+        # The contact's preference frequencies for this touch: (channel or "*", days).
+        self.frequencies = frequencies or []
