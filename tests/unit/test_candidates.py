@@ -354,3 +354,25 @@ def test_glue_writes_candidates_and_audience_rejects_idempotently(any_warehouse,
     assert len(quarantine) == 1 and quarantine["run_id"].tolist() == ["run-1"]
     assert quarantine["rule"].iloc[0].startswith("campaigns.audience: does not parse: ")
     assert json.loads(quarantine["row"].iloc[0])["campaign_id"] == "bad"
+
+
+def test_mid_market_check_in_alternates_call_and_email_month_to_month(policy):
+    candidates = generate_candidates(make_inputs([account("a1", "mid_market")]), policy, AS_OF,
+                                     horizon_days=62)
+    check_ins = rule(candidates, "tier_cadences.mid_market_check_in")
+    assert check_ins["channel"].tolist() in (["call", "email"], ["email", "call"])
+    assert set(check_ins["contact_id"]) == {"a1-champ"}
+    call = check_ins[check_ins["channel"] == "call"]
+    assert call["csm_id"].tolist() == ["csm1"]
+    assert check_ins.loc[check_ins["channel"] == "email", "csm_id"].isna().all()
+
+
+def test_smb_onboarding_is_daily_in_week_one_then_weekly(policy):
+    candidates = generate_candidates(
+        make_inputs([account("a1", "smb", contract_start="2026-02-27")]), policy, AS_OF)
+    daily = rule(candidates, "tier_cadences.smb_onboarding_daily")
+    assert days(daily.drop_duplicates("earliest_at")["earliest_at"]) == [
+        date(2026, 3, d) for d in range(2, 7)]  # days 3..7 after 27 Feb
+    weekly = rule(candidates, "tier_cadences.smb_onboarding_weekly")
+    assert days(weekly["earliest_at"]) == [date(2026, 3, 13), date(2026, 3, 20),
+                                           date(2026, 3, 27)]  # day 14, 21, 28

@@ -116,8 +116,9 @@ def test_rerun_overwrites_without_stale_files(calendar, context, policy, tmp_pat
     assert on_disk == sorted(paths) and not any("03-03" in p.name for p in on_disk)
 
 
-def test_glue_writes_table_and_files_idempotently(warehouse, calendar, context, policy,
+def test_glue_writes_table_and_files_idempotently(any_warehouse, calendar, context, policy,
                                                   tmp_path):
+    warehouse = any_warehouse
     ensure_planning_tables(warehouse)
     rows = calendar.reindex(columns=list(COMMUNICATION_CALENDAR))
     warehouse.write_frame("communication_calendar", rows, replace_where={"plan_date": AS_OF})

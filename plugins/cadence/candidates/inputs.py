@@ -87,7 +87,10 @@ def _conform(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
         elif kind == "float":
             frame[column] = pd.to_numeric(values).astype("float64")
         elif kind == "bool":
-            frame[column] = values.map(_truthy).astype(bool)
+            # Typed booleans from the marts pass as they are; text from hand-made frames
+            # ("true", "1") and nulls (false) are converted.
+            frame[column] = values.fillna(False).astype(bool) \
+                if pd.api.types.is_bool_dtype(values) else values.map(_truthy).astype(bool)
         else:
             frame[column] = values.astype(object).where(values.notna(), None)
     return frame
