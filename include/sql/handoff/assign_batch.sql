@@ -1,3 +1,8 @@
+-- The calendar rows of a recorded batch point at it (set-based: one statement per batch).
 update communication_calendar
-set batch_id = :batch_id, updated_at = :now
-where plan_date = :plan_date and touch_id = :touch_id and status = 'scheduled'
+set batch_id = d.batch_id, updated_at = :now
+from deliveries d
+where d.batch_id = :batch_id
+  and communication_calendar.plan_date = d.plan_date
+  and communication_calendar.touch_id = d.touch_id
+  and communication_calendar.status = 'scheduled'

@@ -1,4 +1,9 @@
+-- Copy a batch's delivery outcomes onto its calendar rows.
 update communication_calendar
-set status = :status, provider_message_id = :provider_message_id, reason = :reason,
+set status = d.status, provider_message_id = d.provider_message_id, reason = d.reason,
     updated_at = :now
-where plan_date = :plan_date and touch_id = :touch_id and batch_id = :batch_id
+from deliveries d
+where d.batch_id = :batch_id
+  and communication_calendar.plan_date = d.plan_date
+  and communication_calendar.touch_id = d.touch_id
+  and communication_calendar.batch_id = d.batch_id

@@ -1,4 +1,5 @@
-update deliveries
-set status = :status, provider_message_id = :provider_message_id, reason = :reason,
-    updated_at = :now
-where batch_id = :batch_id and touch_id = :touch_id
+insert into deliveries
+  (touch_id, batch_id, plan_date, provider, provider_message_id, status, reason, message,
+   updated_at)
+values (:touch_id, :batch_id, :plan_date, :provider, :provider_message_id, :status, :reason,
+        :message, :now)

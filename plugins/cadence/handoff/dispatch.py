@@ -112,7 +112,7 @@ def _record(warehouse: Warehouse, batches: list[Batch], plan_date, now: datetime
     with warehouse.engine.begin() as conn:
         store.run_many(conn, warehouse, "insert_batch", batch_rows)
         store.run_many(conn, warehouse, "insert_delivery", delivery_rows)
-        store.run_many(conn, warehouse, "assign_batch", delivery_rows)
+        store.run_many(conn, warehouse, "assign_batch", batch_rows)
 
 
 def _mark_sending(warehouse: Warehouse, batch: Batch, now: datetime) -> None:
@@ -122,16 +122,19 @@ def _mark_sending(warehouse: Warehouse, batch: Batch, now: datetime) -> None:
 
 def _record_outcome(warehouse: Warehouse, batch: Batch, plan_date, result: BatchResult,
                     now: datetime) -> None:
+    messages = {m.touch_id: json.dumps(asdict(m), default=str) for m in batch.messages}
     rows = [{"batch_id": batch.batch_id, "plan_date": plan_date, "touch_id": o.touch_id,
-             "status": CALENDAR_STATUS[o.status], "reason": o.reason,
-             "provider_message_id": o.provider_message_id, "now": now}
+             "provider": batch.provider, "status": CALENDAR_STATUS[o.status],
+             "reason": o.reason, "provider_message_id": o.provider_message_id,
+             "message": messages[o.touch_id], "now": now}
             for o in result.outcomes]
+    key = [{"batch_id": batch.batch_id, "status": result.status,
+            "summary": result.summary[:500], "now": now}]
     with warehouse.engine.begin() as conn:
-        store.run_many(conn, warehouse, "batch_outcome",
-                       [{"batch_id": batch.batch_id, "status": result.status,
-                         "summary": result.summary[:500], "now": now}])
+        store.run_many(conn, warehouse, "batch_outcome", key)
+        store.run_many(conn, warehouse, "delete_batch_deliveries", key)
         store.run_many(conn, warehouse, "delivery_outcome", rows)
-        store.run_many(conn, warehouse, "calendar_outcome", rows)
+        store.run_many(conn, warehouse, "calendar_outcome", key)
 
 
 def _send(warehouse: Warehouse, provider: Provider, batch: Batch, plan_date,
