@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from cadence.connectors.field_mapping import MappingError
-from cadence.connectors.http import Credentials
+from cadence.connectors.http import Credentials, airflow_credentials
 from cadence.connectors.hubspot import HubSpotClient, HubSpotSource
 from cadence.connectors.policy import HttpPolicy, HubSpotPolicy
 from cadence.connectors.watermarks import get_watermark, reset_watermark
@@ -233,8 +233,9 @@ def test_full_load_pages_and_maps_companies_deals_contacts_owners(hubspot, wareh
     assert get_watermark(warehouse, "hubspot", "companies") == "1700000000005"
 
 
-def test_incremental_load_fetches_only_changes_and_removes_archived_and_merged(hubspot,
-                                                                               warehouse):
+def test_incremental_load_fetches_only_changes_and_removes_archived_and_merged(
+        hubspot, any_warehouse):
+    warehouse = any_warehouse
     seed(hubspot)
     make_source(hubspot, warehouse).read(ENTITIES["contacts"])
     hubspot.requests.clear()
@@ -333,12 +334,16 @@ def test_reset_watermark_reloads_everything(hubspot, warehouse):
     assert not [r for r in hubspot.requests if r[1].endswith("/search")]
 
 
-def test_token_comes_from_the_airflow_connection_and_is_not_shown(monkeypatch):
-    from cadence.connectors.http import airflow_credentials
+def test_registered_source_reads_through_the_airflow_connection(hubspot, duckdb_url,
+                                                                monkeypatch, tmp_path):
+    """What the nightly extract does with policy ``sources.entities.accounts: hubspot``."""
+    from cadence.sources import build_source
 
+    seed(hubspot)
     monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT",
-                       json.dumps({"conn_type": "http", "host": "api.hubapi.com",
-                                   "password": TOKEN}))
-    credentials = airflow_credentials("hubspot_default")
-    assert credentials.host == "https://api.hubapi.com" and credentials.secret == TOKEN
-    assert TOKEN not in repr(credentials)
+                       json.dumps({"conn_type": "http", "host": hubspot.url, "password": TOKEN}))
+    monkeypatch.setenv("CADENCE_WAREHOUSE_URL", duckdb_url)
+    source = build_source("hubspot", tmp_path)
+    assert len(source.read(ENTITIES["accounts"])) == 5
+    assert TOKEN not in repr(airflow_credentials("hubspot_default"))
+    source.warehouse.engine.dispose()

@@ -71,7 +71,8 @@ def test_rows_without_account_or_with_a_bad_date_are_quarantined(warehouse, tmp_
     assert {json.loads(r)["active_users"] for r in quarantine["row"]} == {"3"}
 
 
-def test_warehouse_query_binds_since(warehouse, tmp_path):
+def test_warehouse_query_binds_since(any_warehouse, tmp_path):
+    warehouse = any_warehouse
     days = [date(2026, 11, d) for d in (1, 5, 9)]
     warehouse.write_frame("product_events_daily", pd.DataFrame({
         "account": ["a1", "a1", "a2"], "day": days, "users": [2, 3, 4],
