@@ -4,11 +4,14 @@ with a reason, whatever crashes in between; past runs send nothing."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
+import pandas as pd
 import pytest
-from handoff_fixtures import at, calendar, seed_calendar, seed_people, touch
+from handoff_fixtures import PLAN_DATE, at, calendar, seed_calendar, seed_people, touch
 
 from cadence.handoff import dispatch
+from cadence.handoff.consent import add_suppressions, normalise_suppressions
 from cadence.handoff.dispatch import dispatch_due
 
 
@@ -107,3 +110,32 @@ def test_outbox_crash_then_rerun_neither_loses_nor_doubles(warehouse, policy, tm
     assert set(calendar(warehouse)["status"]) == {"sent"}
     files = list((tmp_path / "outbox").rglob("*.jsonl"))
     assert len(files) == 1 and len(files[0].read_text().splitlines()) == 3
+
+
+def test_a_touch_sent_under_yesterdays_plan_is_not_sent_again_when_replanned(
+        warehouse, policy, tmp_path):
+    seed_people(warehouse)
+    seed_calendar(warehouse, [touch("t1", "c1", at("23:30"))])
+    dispatch_due(warehouse, policy, at("23:00"), at("23:59"), run_is_live=True,
+                 out_dir=tmp_path)
+    next_day = PLAN_DATE + timedelta(days=1)
+    seed_calendar(warehouse, [touch("t1", "c1", at("23:30"), plan_date=next_day)],
+                  plan_date=next_day)
+    result = dispatch_due(warehouse, policy, at("00:00", next_day), at("01:00", next_day),
+                          run_is_live=True, out_dir=tmp_path)
+    assert result["sent"] == 0 and warehouse.count("deliveries") == 1
+    replanned = warehouse.read_table("communication_calendar", {"plan_date": next_day})
+    assert list(replanned["status"]) == ["sent"]
+
+
+def test_consent_is_rechecked_at_send_time(warehouse, policy, tmp_path):
+    seed_people(warehouse)
+    seed_calendar(warehouse, _due_touches(2))
+    add_suppressions(warehouse, normalise_suppressions(pd.DataFrame({
+        "email": [None], "contact_id": ["c1"], "reason": ["do_not_contact"],
+        "scope": [None], "created_at": [at("10:20")]}), "files", at("10:20")))
+    result = dispatch_due(warehouse, policy, at("10:00"), at("11:00"), run_is_live=True,
+                          out_dir=tmp_path)
+    assert result["cancelled"] == 1 and result["sent"] == 1
+    assert calendar(warehouse).loc["t1", "status"] == "cancelled"
+    assert list(warehouse.read_table("calendar_decisions")["rule"]) == ["1.consent"]
