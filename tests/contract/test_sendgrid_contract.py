@@ -29,7 +29,8 @@ def _provider(url: str = "http://127.0.0.1:9") -> SendGridProvider:
 def _messages(count: int, message_type: str = "promotional") -> list[Message]:
     return [Message(f"t{i:05d}", f"c{i}", f"c{i}@example.com", "email", message_type,
                     "promotional", "d-newsletter",
-                    {"first_name": "Ada", "company": "Acme", "active_users": 12})
+                    {"first_name": "Ada", "company": "Acme", "active_users": 12},
+                    send_at=1795000000 + i)
             for i in range(count)]
 
 

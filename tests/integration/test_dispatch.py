@@ -133,7 +133,7 @@ def test_consent_is_rechecked_at_send_time(warehouse, policy, tmp_path):
     seed_calendar(warehouse, _due_touches(2))
     add_suppressions(warehouse, normalise_suppressions(pd.DataFrame({
         "email": [None], "contact_id": ["c1"], "reason": ["do_not_contact"],
-        "scope": [None], "created_at": [at("10:20")]}), "files", at("10:20")))
+        "scope": [None], "created_at": [at("09:50")]}), "files", at("09:50")))
     result = dispatch_due(warehouse, policy, at("10:00"), at("11:00"), run_is_live=True,
                           out_dir=tmp_path)
     assert result["cancelled"] == 1 and result["sent"] == 1

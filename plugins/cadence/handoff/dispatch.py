@@ -77,7 +77,8 @@ def render_messages(touches: pd.DataFrame, contacts: pd.DataFrame
             email=contact["email"] if isinstance(contact["email"], str) else None,
             channel=touch.channel, message_type=touch.message_type,
             category=touch.category if isinstance(touch.category, str) else None,
-            template_id=touch.template_id, data=data))
+            template_id=touch.template_id, data=data,
+            send_at=int(pd.Timestamp(touch.scheduled_at).timestamp())))
     return messages, problems
 
 
@@ -191,8 +192,11 @@ def dispatch_due(warehouse: Warehouse, policy, window_start: datetime, window_en
                  out_dir: Path | None = None,
                  providers: dict[str, Provider] | None = None) -> dict:
     """Hand every scheduled touch due before ``window_end`` (and not older than the
-    staleness bound) to its provider; returns counts per outcome.
+    staleness bound before ``window_start``) to its provider; returns counts per outcome.
 
+    ``window_start`` is the run's present (the end of the hourly data interval) and
+    ``window_end`` that plus the lookahead: touches of the coming hour are handed over
+    early (SendGrid holds them until ``send_at``) and missed ones still go while fresh.
     ``providers`` overrides the providers built from policy (tests, benchmarks).
     """
     if out_dir is None:
@@ -207,7 +211,7 @@ def dispatch_due(warehouse: Warehouse, policy, window_start: datetime, window_en
         log.warning("run is not live (backfill, catchup or a past date): nothing is sent; "
                     "use simulation=true to replay through the outbox provider")
         return {**tally, "mode": "not_live"}
-    now = window_end  # the run's clock: the end of its window
+    now = window_start  # the run's clock
     store.ensure_handoff_tables(warehouse)
     plan_date = store.latest_plan_date(warehouse, window_start.date())
     channel_providers = dict(handoff.channel_providers)
@@ -232,7 +236,7 @@ def dispatch_due(warehouse: Warehouse, policy, window_start: datetime, window_en
     due = store.read(warehouse, "due_touches", plan_date=plan_date, window_end=window_end)
     due = due[due["channel"].isin(list(channel_providers))]
     scheduled_at = pd.to_datetime(due["scheduled_at"], utc=True)
-    oldest = pd.Timestamp(window_end) - timedelta(hours=handoff.staleness_hours)
+    oldest = pd.Timestamp(window_start) - timedelta(hours=handoff.staleness_hours)
     stale = due[scheduled_at < oldest]
     due = due[scheduled_at >= oldest]
     contacts = consent.read_contacts(warehouse)

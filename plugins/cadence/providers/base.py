@@ -49,6 +49,7 @@ class Message:
     category: str | None
     template_id: str
     data: dict[str, Any]  # personalization: payload plus names, company, CSM
+    send_at: int | None = None  # scheduled time (unix seconds) for providers that can wait
 
 
 @dataclass(frozen=True)

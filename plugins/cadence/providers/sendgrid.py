@@ -66,11 +66,15 @@ class SendGridProvider:
         for message in batch.messages:
             if not message.email:
                 raise ProviderError(f"touch {message.touch_id}: contact has no email")
-            personalizations.append({
+            personalization = {
                 "to": [{"email": message.email}],
                 "dynamic_template_data": message.data,
                 "custom_args": {"touch_id": message.touch_id, "batch_id": batch.batch_id},
-            })
+            }
+            if message.send_at is not None:
+                # Handed over up to the lookahead early; SendGrid holds it until then.
+                personalization["send_at"] = message.send_at
+            personalizations.append(personalization)
         body: dict[str, Any] = {
             "personalizations": personalizations,
             "from": {"email": self.policy.from_email, "name": self.policy.from_name},

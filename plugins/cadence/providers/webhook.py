@@ -63,7 +63,8 @@ class WebhookProvider:
             "messages": [{"touch_id": m.touch_id, "contact_id": m.contact_id,
                           "email": m.email, "channel": m.channel,
                           "message_type": m.message_type, "category": m.category,
-                          "template_id": m.template_id, "data": m.data}
+                          "template_id": m.template_id, "send_at": m.send_at,
+                          "data": m.data}
                          for m in batch.messages],
         }
 
