@@ -83,8 +83,9 @@ def test_crash_between_recorded_and_sent_then_rerun(warehouse, policy, tmp_path,
 
 
 @pytest.mark.parametrize("provider_server", ["sendgrid", "intercom"], indirect=True)
-def test_crash_after_sending_leaves_unknown_and_never_resends(warehouse, policy, tmp_path,
+def test_crash_after_sending_leaves_unknown_and_never_resends(any_warehouse, policy, tmp_path,
                                                              provider_server, monkeypatch):
+    warehouse = any_warehouse
     live = _setup(warehouse, policy, provider_server.kind, count=1)
     real = dispatch._record_outcome
     monkeypatch.setattr(dispatch, "_record_outcome", _crash)
@@ -107,8 +108,10 @@ def test_crash_after_sending_leaves_unknown_and_never_resends(warehouse, policy,
 
 
 @pytest.mark.parametrize("provider_server", ["webhook"], indirect=True)
-def test_webhook_crash_after_sending_resends_under_the_same_key(warehouse, policy, tmp_path,
-                                                                provider_server, monkeypatch):
+def test_webhook_crash_after_sending_resends_under_the_same_key(any_warehouse, policy,
+                                                                tmp_path, provider_server,
+                                                                monkeypatch):
+    warehouse = any_warehouse
     live = _setup(warehouse, policy, "webhook")
     real = dispatch._record_outcome
     monkeypatch.setattr(dispatch, "_record_outcome", _crash)

@@ -28,9 +28,10 @@ def _event(event: str, touch_id: str, hhmm: str, email: str, **extra) -> dict:
 
 
 @pytest.fixture
-def sent_world(warehouse, policy, tmp_path):
+def sent_world(any_warehouse, policy, tmp_path):
     """Four emails sent through the outbox at 10:00–11:00 (c3 got two), and one scheduled
-    for later to c2."""
+    for later to c2; on DuckDB and on PostgreSQL."""
+    warehouse = any_warehouse
     seed_people(warehouse)
     seed_calendar(warehouse, [touch("t1", "c1", at("10:30")), touch("t2", "c2", at("10:30")),
                               touch("t3", "c3", at("10:30")), touch("t4", "c3", at("10:45")),
