@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+import pandas as pd
 import pytest
 
 from cadence.connectors.field_mapping import MappingError
@@ -225,7 +226,7 @@ def test_full_load_pages_and_maps_companies_deals_contacts_owners(hubspot, wareh
         "Company 1", "12000", "2027-03-01", "open", "active")
     assert c1["contract_start"] == "2025-03-01" and c1["csm_id"] == "o1"
     assert contacts.loc["p3", "account_id"] == "c3"
-    assert contacts.loc["p3", "last_name"] is None
+    assert pd.isna(contacts.loc["p3", "last_name"])
     assert csms.to_dict("records")[0]["name"] == "Ada Lovelace"
     # Five objects at two per page: three list pages per object type.
     company_pages = [r for r in hubspot.requests if r[1] == "/crm/v3/objects/companies"]

@@ -69,6 +69,7 @@ def test_rows_without_account_or_with_a_bad_date_are_quarantined(warehouse, tmp_
     assert sorted(quarantine["rule"]) == ["account_id is missing",
                                           "usage_date 'yesterday' is not a date or timestamp"]
     assert {json.loads(r)["active_users"] for r in quarantine["row"]} == {"3"}
+    assert None in {json.loads(r)["account_id"] for r in quarantine["row"]}
 
 
 def test_warehouse_query_binds_since(any_warehouse, tmp_path):

@@ -57,10 +57,16 @@ def check_mapping(
             raise MappingError(f"{policy_key}.only.{prop}: the CRM has no property {prop!r}")
 
 
+def is_missing(value: object) -> bool:
+    """Whether a scalar is NULL in any of pandas' spellings (None, NaN, NA, NaT)."""
+    return value is None or (isinstance(value, float | type(pd.NA) | type(pd.NaT))
+                             and bool(pd.isna(value)))
+
+
 def parse_time(value: object, what: str) -> pd.Timestamp:
     """A CRM timestamp (ISO-8601 or epoch milliseconds) in UTC; :class:`MalformedRecord`
     naming ``what`` when it does not parse."""
-    text = "" if value is None else str(value).strip()
+    text = "" if is_missing(value) else str(value).strip()
     if not text:
         raise MalformedRecord(f"{what} is missing")
     try:
@@ -75,7 +81,7 @@ def parse_time(value: object, what: str) -> pd.Timestamp:
 
 
 def _normalise(value: object, kind: str, what: str) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if is_missing(value) or (isinstance(value, str) and not value.strip()):
         return None
     if kind == "date":
         return parse_time(value, what).date().isoformat()

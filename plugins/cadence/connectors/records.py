@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from cadence.connectors.field_mapping import CrmRecord, MalformedRecord
+from cadence.connectors.field_mapping import CrmRecord, MalformedRecord, is_missing
 from cadence.connectors.watermarks import get_watermark, set_watermark
 from cadence.warehouse import Warehouse
 
@@ -41,8 +41,10 @@ class Quarantine:
 
     def add(self, entity: str, row: dict, rule: str) -> None:
         """Reject ``row`` of ``entity`` (``<source>.<object>``) for ``rule``."""
+        clean = {k: None if is_missing(v) else v for k, v in row.items()}  # JSON has no NaN
         self.rows.setdefault(entity, []).append(
-            {"entity": entity, "row": json.dumps(row, default=str, sort_keys=True), "rule": rule}
+            {"entity": entity, "row": json.dumps(clean, default=str, sort_keys=True),
+             "rule": rule}
         )
 
     def write(self, warehouse: Warehouse) -> int:

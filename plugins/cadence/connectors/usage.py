@@ -8,14 +8,13 @@ text), which is what :meth:`UsageSource.read` returns whole.
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 
-from cadence.connectors.field_mapping import MalformedRecord, parse_time
+from cadence.connectors.field_mapping import MalformedRecord, is_missing, parse_time
 from cadence.connectors.policy import UsagePolicy
 from cadence.connectors.records import Quarantine
 from cadence.connectors.watermarks import get_watermark, set_watermark
@@ -31,7 +30,7 @@ USAGE = ENTITIES["usage_daily"]
 
 def _text(value: object) -> str | None:
     # Typed query results and Parquet carry numbers and dates; the raw contract is text.
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+    if is_missing(value):
         return None
     if isinstance(value, datetime | pd.Timestamp):
         return value.isoformat()
@@ -84,7 +83,7 @@ def split_malformed(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[dict,
     good, rejected = [], []
     for row in frame.to_dict("records"):
         try:
-            if not row.get("account_id"):
+            if is_missing(row.get("account_id")) or not str(row["account_id"]).strip():
                 raise MalformedRecord("account_id is missing")
             row["usage_date"] = parse_time(row.get("usage_date"), "usage_date").date().isoformat()
             good.append(row)
