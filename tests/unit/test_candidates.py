@@ -6,9 +6,10 @@ import json
 from datetime import date, timedelta
 
 import pandas as pd
+import pytest
 
 from cadence.candidates.generate import generate_candidates, generate_touch_candidates
-from cadence.candidates.inputs import COLUMNS, CandidateInputs
+from cadence.candidates.inputs import COLUMNS, CandidateInputs, InputError
 from cadence.policy import parse_policy
 from cadence.touches import TOUCH_CANDIDATES, touch_id
 
@@ -376,3 +377,13 @@ def test_smb_onboarding_is_daily_in_week_one_then_weekly(policy):
     weekly = rule(candidates, "tier_cadences.smb_onboarding_weekly")
     assert days(weekly["earliest_at"]) == [date(2026, 3, 13), date(2026, 3, 20),
                                            date(2026, 3, 27)]  # day 14, 21, 28
+
+
+def test_bad_input_names_frame_row_and_column(policy):
+    inputs = make_inputs([account("a1", "smb"), account("a2", "smb", contract_start="soon")])
+    with pytest.raises(InputError, match=r"accounts row 1 \(account_id='a2'\): contract_start"
+                                         r" 'soon' is not a date"):
+        generate_candidates(inputs, policy, AS_OF)
+    missing = make_inputs([account("a1", "smb", renewal_date=None)])
+    with pytest.raises(InputError, match="accounts row 0 .*renewal_date None is empty"):
+        generate_candidates(missing, policy, AS_OF)

@@ -44,6 +44,22 @@ COLUMNS: dict[str, dict[str, str]] = {
 }
 
 
+# Columns that must be present and non-empty in every row.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "accounts": ("account_id", "contract_start", "renewal_date", "status"),
+    "contacts": ("contact_id", "account_id"),
+    "health": ("account_id",),
+    "segments": ("account_id", "segment_type", "segment_key", "valid_from"),
+    "usage": ("account_id",),
+    "campaigns": ("campaign_id", "team", "message_type", "channel", "template_id",
+                  "window_start", "window_end"),
+    "csms": ("csm_id",),
+    "open_tickets": ("account_id",),
+    "latest_nps": ("contact_id", "score", "responded_at"),
+    "history": ("touch_id", "contact_id", "status"),
+}
+
+
 @dataclass(frozen=True)
 class CandidateInputs:
     """Everything candidates depend on, as of one plan date.
@@ -66,34 +82,55 @@ class CandidateInputs:
     history: pd.DataFrame
 
     def normalized(self) -> CandidateInputs:
-        """The same inputs with the expected columns and types (missing optional columns
-        become nulls; dates as midnight timestamps; timestamps in UTC)."""
-        return replace(self, **{f.name: _conform(getattr(self, f.name), COLUMNS[f.name])
+        """The same inputs with the expected columns and types (dates as midnight
+        timestamps, timestamps in UTC; missing optional columns become nulls). A missing
+        required column, an empty required value or a value of the wrong type raises
+        :class:`InputError` naming the frame, row and column."""
+        return replace(self, **{f.name: _conform(f.name, getattr(self, f.name))
                                 for f in fields(self)})
 
 
-def _conform(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
-    frame = frame.copy()
-    for column, kind in columns.items():
+class InputError(ValueError):
+    """An input frame breaks its contract; the message names frame, row and column."""
+
+
+def _conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.reset_index(drop=True)
+    for column in REQUIRED[name]:
+        if column not in frame.columns:
+            raise InputError(f"{name}: required column {column} is missing")
+        _check(name, frame, column, frame[column].isna(), "is empty (required)")
+    for column, kind in COLUMNS[name].items():
         values = frame[column] if column in frame.columns else pd.Series(None, index=frame.index,
                                                                           dtype=object)
         if kind == "date":
-            parsed = pd.to_datetime(values)
+            parsed = pd.to_datetime(values, errors="coerce")
             if isinstance(parsed.dtype, pd.DatetimeTZDtype):
                 parsed = parsed.dt.tz_localize(None)
-            frame[column] = parsed.astype("datetime64[ns]").dt.normalize()
+            parsed = parsed.astype("datetime64[ns]").dt.normalize()
         elif kind == "timestamp":
-            frame[column] = pd.to_datetime(values, utc=True, format="ISO8601")
+            parsed = pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
         elif kind == "float":
-            frame[column] = pd.to_numeric(values).astype("float64")
+            parsed = pd.to_numeric(values, errors="coerce").astype("float64")
         elif kind == "bool":
             # Typed booleans from the marts pass as they are; text from hand-made frames
             # ("true", "1") and nulls (false) are converted.
-            frame[column] = values.fillna(False).astype(bool) \
+            parsed = values.fillna(False).astype(bool) \
                 if pd.api.types.is_bool_dtype(values) else values.map(_truthy).astype(bool)
         else:
-            frame[column] = values.astype(object).where(values.notna(), None)
+            parsed = values.astype(object).where(values.notna(), None)
+        if kind in ("date", "timestamp", "float"):
+            _check(name, frame, column, parsed.isna() & values.notna(), f"is not a {kind}")
+        frame[column] = parsed
     return frame
+
+
+def _check(name: str, frame: pd.DataFrame, column: str, bad: pd.Series, problem: str) -> None:
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        key = frame.columns[0]
+        raise InputError(f"{name} row {row} ({key}={frame[key].iloc[row]!r}): {column}"
+                         f" {frame[column].iloc[row]!r} {problem}")
 
 
 def _truthy(value: object) -> bool:
