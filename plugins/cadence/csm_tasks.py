@@ -148,7 +148,6 @@ def _calendar(day: pd.DataFrame, owner: str, as_of: date) -> Calendar:
         event.add("summary", f"{task.task_type.replace('_', ' ').capitalize()}:"
                              f" {task.account_name}")
         event.add("description", task.context)
-        event.add("priority", 1 if task.priority >= 80 else 5)
         calendar.add_component(event)
     calendar.add_missing_timezones()
     return calendar

@@ -45,6 +45,8 @@ class AudienceError(ValueError):
 
 @dataclass(frozen=True)
 class Token:
+    """A word or parenthesis and its character offset."""
+
     text: str
     position: int
 
@@ -59,11 +61,15 @@ class Atom:
 
 @dataclass(frozen=True)
 class Not:
+    """``not <operand>``."""
+
     operand: Node
 
 
 @dataclass(frozen=True)
 class BinaryOp:
+    """``<left> and <right>`` or ``<left> or <right>``."""
+
     operator: str  # and, or
     left: Node
     right: Node
