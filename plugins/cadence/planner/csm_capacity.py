@@ -22,7 +22,6 @@ from cadence.planner.promotional_mix import mix_exceeded
 from cadence.planner.send_timing import utc_of_local
 from cadence.planner.touch_facts import (
     counted_history,
-    epoch_seconds,
     history_loads,
     new_account_log,
     new_contact_load,
@@ -65,36 +64,35 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
     capacity = _capacities(context.csms, planner.csm_capacity.default_weekly_capacity)
     first_templates = set(planner.csm_capacity.first_templates)
 
+    col = {c: calendar[c].to_numpy(dtype=object) for c in
+           ("touch_id", "contact_id", "account_id", "channel", "csm_id", "template_id",
+            "source")}
     rows = np.flatnonzero(human.to_numpy())
     first_class = np.array([
-        0 if (calendar.at[r, "template_id"] in first_templates
-              or calendar.at[r, "source"] == "renewal") else 1 for r in rows])
-    latest = epoch_seconds(candidates.set_index("touch_id").loc[
-        calendar.loc[rows, "touch_id"], "latest_at"].reset_index(drop=True))
-    order = np.lexsort((calendar.loc[rows, "touch_id"].to_numpy(dtype=object).astype(str),
-                        latest, -calendar.loc[rows, "priority"].to_numpy(np.int64), first_class,
-                        calendar.loc[rows, "csm_id"].to_numpy(dtype=object).astype(str)))
+        0 if (col["template_id"][r] in first_templates or col["source"][r] == "renewal")
+        else 1 for r in rows])
+    at = np.array([position[t] for t in col["touch_id"][rows]], dtype=np.int64)
+    order = np.lexsort((at, facts.latest_s[at], -calendar["priority"].to_numpy(np.int64)[rows],
+                        first_class, col["csm_id"][rows].astype(str)))
     send = planner.timing.send_hour * 3600
-    moved: dict[int, int] = {}
+    moved: dict[int, tuple[int, int]] = {}
     dropped: dict[int, str] = {}
     week_load: dict[tuple[str, int], int] = {}
     touched_contacts: set[str] = set()
-    for r in rows[order]:
-        row = calendar.loc[r]
-        i = position[row["touch_id"]]
-        csm = row["csm_id"]
+    reasons = calendar["reason"].to_numpy(dtype=object, copy=True)
+    for r, i in zip(rows[order], at[order], strict=True):
+        csm, contact, account = col["csm_id"][r], col["contact_id"][r], col["account_id"][r]
         limit = capacity.get(csm, planner.csm_capacity.default_weekly_capacity)
         current = int(day_of[r])
         first, last = int(facts.first_day[i]), int(facts.last_day[i])
-        weeks = sorted({week_of(as_of, d) for d in range(min(first, current),
-                                                          max(last, current) + 1)}
-                       | {week_of(as_of, current)})
         current_week = week_of(as_of, current)
+        weeks = set(range(week_of(as_of, min(first, current)),
+                          week_of(as_of, max(last, current)) + 1))
         ranked = sorted(weeks, key=lambda w: (week_load.get((csm, w), 0), w != current_week, w))
-        load = loads[row["contact_id"]]
-        touch = Touch(row["touch_id"], row["channel"], facts.category[i], False,
+        load = loads[contact]
+        touch = Touch(col["touch_id"][r], col["channel"][r], facts.category[i], False,
                       bool(facts.checkin[i]), bool(facts.announcement[i]),
-                      frequencies.get((row["contact_id"], facts.category[i])))
+                      frequencies.get((contact, facts.category[i])))
         chosen = None
         for week in ranked:
             if week_load.get((csm, week), 0) >= limit:
@@ -103,31 +101,41 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
                 chosen = current
                 break
             chosen = _day_in_week(touch, week, first, last, current, facts, i, load,
-                                  account_logs[row["account_id"]], policy, as_of)
+                                  account_logs[account], policy, as_of)
             if chosen is not None:
                 break
         if chosen is None:
             load.remove(touch)
-            account_logs[row["account_id"]].remove(touch.touch_id)
+            account_logs[account].remove(touch.touch_id)
             dropped[r] = (f"CSM {csm} is at weekly capacity {limit} in every week from "
                           f"{day_text(as_of, first)} to {day_text(as_of, last)}")
-            touched_contacts.add(row["contact_id"])
+            touched_contacts.add(contact)
             continue
-        week_load[(csm, week_of(as_of, chosen))] = week_load.get(
-            (csm, week_of(as_of, chosen)), 0) + 1
+        week = week_of(as_of, chosen)
+        week_load[(csm, week)] = week_load.get((csm, week), 0) + 1
         if chosen != current:
             moved[r] = (current, chosen)
-            touched_contacts.add(row["contact_id"])
-            day_of[r] = chosen
-            second = facts.first_second[i] if chosen == first else send
-            utc, wall = utc_of_local(np.array([chosen]), np.array([second]),
-                                     facts.zone[i:i + 1], facts.zones, as_of)
-            calendar.at[r, "scheduled_at"] = pd.Timestamp(int(utc[0]) * 10**9, tz="UTC")
-            calendar.at[r, "local_send_at"] = pd.Timestamp(int(wall[0]) * 10**9)
-            calendar.at[r, "reason"] = (f"levelled to {day_text(as_of, chosen)}: CSM {csm} "
-                                        f"capacity {limit} a week, QBRs and renewals first")
+            touched_contacts.add(contact)
+            reasons[r] = (f"levelled to {day_text(as_of, chosen)}: CSM {csm} "
+                          f"capacity {limit} a week, QBRs and renewals first")
+    calendar["reason"] = reasons
+    if moved:
+        _move(calendar, moved, facts, position, send, as_of)
     mix_drops = _restore_mix(loads, touched_contacts, calendar, policy)
     return _apply(calendar, decisions, moved, dropped, mix_drops, as_of)
+
+
+def _move(calendar: pd.DataFrame, moved: dict[int, tuple[int, int]], facts,
+          position: dict[str, int], send: int, as_of: date) -> None:
+    # New UTC and local send times of the moved rows, computed together per timezone.
+    rows = np.array(sorted(moved), dtype=np.int64)
+    at = np.array([position[t] for t in calendar["touch_id"].to_numpy(dtype=object)[rows]],
+                  dtype=np.int64)
+    day = np.array([moved[r][1] for r in rows], dtype=np.int64)
+    second = np.where(day == facts.first_day[at], facts.first_second[at], send)
+    utc, wall = utc_of_local(day, second, facts.zone[at], facts.zones, as_of)
+    calendar.loc[rows, "scheduled_at"] = pd.to_datetime(utc, unit="s", utc=True).to_numpy()
+    calendar.loc[rows, "local_send_at"] = pd.to_datetime(wall, unit="s").to_numpy()
 
 
 def _day_in_week(touch: Touch, week: int, first: int, last: int, current: int, facts,
@@ -169,18 +177,20 @@ def _loads(calendar, day_of, contacts, context, policy, as_of):
     loads = {c: new_contact_load(contact_history.get(c, ())) for c in sorted(contacts)}
     logs = {a: new_account_log(account_history.get(a, ())) for a in sorted(accounts)}
     conflicts = policy.planner.conflicts
-    planned = calendar[(calendar["message_type"] != "transactional")
-                       & calendar["account_id"].isin(accounts)]
-    for r in planned.index:
-        row = calendar.loc[r]
-        if row["account_id"] in logs:
-            logs[row["account_id"]].add(int(day_of[r]), row["touch_id"])
-        if row["contact_id"] in loads:
-            promotional = "promotional" in (row["message_type"], row["category"])
-            touch = Touch(row["touch_id"], row["channel"], row["category"], promotional,
-                          row["template_id"] in conflicts.checkin_templates,
-                          row["template_id"] in conflicts.announcement_templates)
-            loads[row["contact_id"]].add(touch, int(day_of[r]))
+    planned = np.flatnonzero(((calendar["message_type"] != "transactional")
+                              & calendar["account_id"].isin(accounts)).to_numpy())
+    col = {c: calendar[c].to_numpy(dtype=object)[planned] for c in
+           ("touch_id", "contact_id", "account_id", "channel", "message_type", "category",
+            "template_id")}
+    for k, r in enumerate(planned):
+        day = int(day_of[r])
+        logs[col["account_id"][k]].add(day, col["touch_id"][k])
+        if col["contact_id"][k] in loads:
+            promotional = "promotional" in (col["message_type"][k], col["category"][k])
+            touch = Touch(col["touch_id"][k], col["channel"][k], col["category"][k],
+                          promotional, col["template_id"][k] in conflicts.checkin_templates,
+                          col["template_id"][k] in conflicts.announcement_templates)
+            loads[col["contact_id"][k]].add(touch, day)
     return loads, logs
 
 
@@ -206,20 +216,26 @@ def _restore_mix(loads, contacts, calendar, policy) -> dict[str, str]:
 
 def _apply(calendar, decisions, moved, dropped, mix_drops, as_of):
     # Replace the decision of every moved or dropped touch; drop them from the calendar.
-    decisions = decisions.copy()
-    index = {tid: i for i, tid in enumerate(decisions["touch_id"])}
+    touch_ids = calendar["touch_id"].to_numpy(dtype=object)
+    reasons = calendar["reason"].to_numpy(dtype=object)
+    updates: dict[str, tuple[str, str, str]] = {}
     for r, (before, day) in moved.items():
-        i = index[calendar.at[r, "touch_id"]]
-        decisions.at[i, "decision"] = "deferred" if day > before else "scheduled"
-        decisions.at[i, "rule"] = RULE
-        decisions.at[i, "detail"] = f"{calendar.at[r, 'reason']}; planned {day_text(as_of, day)}"
-    gone = set()
+        updates[touch_ids[r]] = ("deferred" if day > before else "scheduled", RULE,
+                                 f"{reasons[r]}; planned {day_text(as_of, day)}")
     for r, detail in dropped.items():
-        tid = calendar.at[r, "touch_id"]
-        gone.add(tid)
-        decisions.loc[index[tid], ["decision", "rule", "detail"]] = ["dropped", RULE, detail]
-    for tid, detail in mix_drops.items():
-        gone.add(tid)
-        decisions.loc[index[tid], ["decision", "rule", "detail"]] = ["dropped", MIX, detail]
+        updates[touch_ids[r]] = ("dropped", RULE, detail)
+    for touch_id, detail in mix_drops.items():
+        updates[touch_id] = ("dropped", MIX, detail)
+    if not updates:
+        return calendar, decisions
+    decisions = decisions.copy()
+    keys = sorted(updates)
+    where = pd.Series(np.arange(len(decisions)), index=decisions["touch_id"].to_numpy(object))
+    rows = where.loc[keys].to_numpy()
+    for k, column in enumerate(("decision", "rule", "detail")):
+        values = decisions[column].to_numpy(dtype=object, copy=True)
+        values[rows] = [updates[t][k] for t in keys]
+        decisions[column] = values
+    gone = [t for t in keys if updates[t][0] == "dropped"]
     calendar = calendar[~calendar["touch_id"].isin(gone)].reset_index(drop=True)
     return calendar, decisions

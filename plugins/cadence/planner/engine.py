@@ -161,7 +161,6 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
     contacts = frame["contact_id"].to_numpy(dtype=object)
     accounts = frame["account_id"].to_numpy(dtype=object)
     channels = frame["channel"].to_numpy(dtype=object)
-    latest = frame["latest_at"]
     first_day, last_day, group = facts.first_day, facts.last_day, facts.group
     first_second, tier, category = facts.first_second, facts.tier, facts.category
     promotional, checkin, announcement = facts.promotional, facts.checkin, facts.announcement
@@ -187,7 +186,7 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
         day, refusals = place(touch, first, last, rules, load, account_log, limits_of[tier[i]],
                               caps_of[tier[i]])
         if day is None:
-            latest_text = pd.Timestamp(latest.iat[i]).isoformat()
+            latest_text = datetime.fromtimestamp(int(facts.latest_s[i]), UTC).isoformat()
             rule, detail = dropped_detail(as_of, rules, first, last, refusals, latest_text)
             if facts.delayed_by_conflict[i] and not refusals:
                 rule = CONFLICTS
