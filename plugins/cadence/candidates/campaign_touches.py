@@ -28,9 +28,15 @@ def split_campaign_audiences(campaigns: pd.DataFrame) -> tuple[pd.DataFrame, pd.
         except AudienceError as exc:
             bad.append(index)
             rejects.append({"entity": AUDIENCE_REJECTS,
-                            "row": json.dumps(row.to_dict(), default=str, sort_keys=True),
+                            "row": json.dumps(_as_text(row.to_dict()), sort_keys=True),
                             "rule": f"campaigns.audience: does not parse: {exc}"})
     return campaigns.drop(index=bad), pd.DataFrame(rejects, columns=["entity", "row", "rule"])
+
+
+def _as_text(row: dict) -> dict:
+    # Quarantine rows hold every value as text, like the raw source row.
+    return {k: None if pd.isna(v) else str(v)
+            for k, v in row.items()}
 
 
 def campaign_candidates(ctx: PlanContext) -> pd.DataFrame:

@@ -66,7 +66,8 @@ def generate_touch_candidates(warehouse: Warehouse, policy: Policy, as_of: date,
     candidates = generate_candidates(inputs, policy, as_of, horizon_days)
     _, rejects = split_campaign_audiences(inputs.campaigns)
     warehouse.write_frame("touch_candidates", candidates, replace_where={"plan_date": as_of})
-    rejects = rejects.assign(run_id=run_id, as_of_date=as_of)
+    # Outside Airflow (CLI, tests) the plan date names the run.
+    rejects = rejects.assign(run_id=run_id or f"plan__{as_of.isoformat()}", as_of_date=as_of)
     # An empty frame cannot type a new table; with no table there is nothing to replace.
     if len(rejects) or warehouse.table_exists("quarantine"):
         warehouse.write_frame("quarantine", rejects,
