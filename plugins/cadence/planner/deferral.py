@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from datetime import date, timedelta
+from functools import lru_cache
 
 from cadence.planner.conflicts import announcement_block
 from cadence.planner.frequency_cap import cap_block
@@ -50,6 +51,7 @@ def place(touch: Touch, first: int, last: int, rules: DayRules, contact: Contact
     return None, refusals
 
 
+@lru_cache(maxsize=4096)
 def day_text(as_of: date, day: int) -> str:
     """"Tue 2026-11-24" for a day relative to the plan date."""
     when = as_of + timedelta(days=day)

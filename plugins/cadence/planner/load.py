@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from datetime import date, timedelta
+from functools import lru_cache
 
 Blockers = list[tuple[int, str]]
 # A rule's refusal: (rule, what was reached, the touches that reached it).
 Block = tuple[str, str, Blockers]
+
+
+@lru_cache(maxsize=4096)
+def iso_day(as_of: date, day: int) -> str:
+    """ISO date of a day relative to the plan date."""
+    return (as_of + timedelta(days=day)).isoformat()
 
 
 def describe(block: Block, as_of: date) -> str:
@@ -20,8 +27,7 @@ def describe(block: Block, as_of: date) -> str:
     _, what, blockers = block
     if not blockers:
         return what
-    listed = ", ".join(f"{tid} on {(as_of + timedelta(days=day)).isoformat()}"
-                       for day, tid in blockers)
+    listed = ", ".join(f"{tid} on {iso_day(as_of, day)}" for day, tid in blockers)
     return f"{what} ({len(blockers)} already: {listed})"
 
 
