@@ -17,6 +17,7 @@ from cadence.connectors.hubspot import HubSpotClient, HubSpotSource
 from cadence.connectors.policy import HttpPolicy, HubSpotPolicy
 from cadence.connectors.watermarks import get_watermark, reset_watermark
 from cadence.entities import ENTITIES
+from cadence.sources.base import SourceError
 
 TOKEN = "pat-na1-test-token"
 MODIFIED = {"companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate",
@@ -190,11 +191,13 @@ def hubspot():
 FAST = HttpPolicy(retries=3, backoff_seconds=0, max_backoff_seconds=0, timeout_seconds=5)
 
 
-def make_source(fake, warehouse, policy=None, when="2026-11-20T02:00:00+00:00", run="r1"):
+def make_source(fake, warehouse, policy=None, when="2026-11-20T02:00:00+00:00", run="r1",
+                threshold=0.05):
     policy = policy or HubSpotPolicy(page_size=2)
     client = HubSpotClient(Credentials(fake.url, None, TOKEN, {}), FAST, policy.page_size,
                            policy.search_limit)
-    return HubSpotSource(warehouse, policy, client, run, datetime.fromisoformat(when))
+    return HubSpotSource(warehouse, policy, client, run, datetime.fromisoformat(when),
+                         lambda _entity: threshold)
 
 
 def seed(fake: FakeHubSpot) -> None:
@@ -305,7 +308,7 @@ def test_malformed_records_are_quarantined_and_the_rest_load(hubspot, warehouse)
                 amount="1", dealstage="closedwon")
     hubspot.objects["contacts"]["p3"]["properties"]["lastmodifieddate"] = "garbage"
     hubspot.objects["contacts"]["p3"]["updatedAt"] = "garbage"
-    source = make_source(hubspot, warehouse)
+    source = make_source(hubspot, warehouse, threshold=0.25)
     accounts = source.read(ENTITIES["accounts"])
     contacts = source.read(ENTITIES["contacts"])
 
@@ -315,6 +318,15 @@ def test_malformed_records_are_quarantined_and_the_rest_load(hubspot, warehouse)
     assert json.loads(quarantine.loc["hubspot.deals", "row"])["id"] == "d9"
     assert "lastmodifieddate" in quarantine.loc["hubspot.contacts", "rule"]
     assert set(quarantine["run_id"]) == {"r1"}
+
+
+def test_too_many_rejected_records_fail_the_load_after_quarantining_them(hubspot, warehouse):
+    seed(hubspot)
+    hubspot.objects["contacts"]["p3"]["properties"]["lastmodifieddate"] = "garbage"
+    hubspot.objects["contacts"]["p3"]["updatedAt"] = "garbage"
+    with pytest.raises(SourceError, match=r"contacts: 1 of 5 CRM records rejected \(20.0%\)"):
+        make_source(hubspot, warehouse, threshold=0.1).read(ENTITIES["contacts"])
+    assert warehouse.count("quarantine") == 1
 
 
 def test_unknown_property_in_policy_fails_naming_the_key(hubspot, warehouse):

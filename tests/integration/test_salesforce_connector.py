@@ -163,9 +163,9 @@ def make_client(fake) -> SalesforceClient:
     return SalesforceClient(Credentials(fake.url, "client-id", "s3cret", {}), FAST, "v61.0")
 
 
-def make_source(fake, warehouse, run="r1", when="2026-11-20T02:00:00+00:00"):
+def make_source(fake, warehouse, run="r1", when="2026-11-20T02:00:00+00:00", threshold=0.05):
     return SalesforceSource(warehouse, SalesforcePolicy(), make_client(fake), run,
-                            datetime.fromisoformat(when))
+                            datetime.fromisoformat(when), lambda _entity: threshold)
 
 
 def seed(fake: FakeSalesforce) -> None:
@@ -251,7 +251,7 @@ def test_malformed_record_is_quarantined_with_source_and_id(salesforce, warehous
     seed(salesforce)
     salesforce.put("Contact", "0039", "not a timestamp", AccountId="0011",
                    Email="x@example.com")
-    contacts = make_source(salesforce, warehouse).read(ENTITIES["contacts"])
+    contacts = make_source(salesforce, warehouse, threshold=0.2).read(ENTITIES["contacts"])
     assert "0039" not in set(contacts["contact_id"]) and len(contacts) == 5
     row = warehouse.read_table("quarantine").iloc[0]
     assert row["entity"] == "salesforce.Contact" and "SystemModstamp" in row["rule"]

@@ -27,9 +27,9 @@ def write_day(root, day: str, rows: list[dict], name="part-0.csv") -> None:
         frame.to_csv(folder / name, index=False)
 
 
-def source(warehouse, root, policy=None, run="r1"):
+def source(warehouse, root, policy=None, run="r1", threshold=0.05):
     return UsageSource(warehouse, policy or UsagePolicy(lookback_days=2), root, run,
-                       datetime.fromisoformat("2026-11-20T02:00:00+00:00"))
+                       datetime.fromisoformat("2026-11-20T02:00:00+00:00"), threshold)
 
 
 def test_incremental_files_load_picks_up_late_rows_within_the_lookback(warehouse, tmp_path):
@@ -63,7 +63,9 @@ def test_rows_without_account_or_with_a_bad_date_are_quarantined(warehouse, tmp_
         {"account_id": None, "active_users": 3, "usage_date": "2026-11-10"},
         {"account_id": "a2", "active_users": 3, "usage_date": "yesterday"},
     ])
-    rows = source(warehouse, tmp_path).read(USAGE)
+    with pytest.raises(SourceError, match="2 of 3"):
+        source(warehouse, tmp_path).read(USAGE)
+    rows = source(warehouse, tmp_path, run="r2", threshold=0.7).read(USAGE)
     assert rows["account_id"].tolist() == ["a1"]
     quarantine = warehouse.read_table("quarantine")
     assert sorted(quarantine["rule"]) == ["account_id is missing",

@@ -30,7 +30,7 @@ from cadence.connectors.http import (
     retrying_session,
 )
 from cadence.connectors.policy import HttpPolicy, HubSpotPolicy, ObjectMapping
-from cadence.connectors.records import Batch, Quarantine, sync_object
+from cadence.connectors.records import Batch, Quarantine, check_reject_rate, sync_object
 from cadence.entities import ENTITIES, Entity
 from cadence.sources.base import SourceError, conform
 from cadence.warehouse import Warehouse
@@ -38,6 +38,13 @@ from cadence.warehouse import Warehouse
 SOURCE = "hubspot"
 MERGED_IDS = "hs_merged_object_ids"
 PRIMARY_COMPANY = "associatedcompanyid"
+
+# Quarantine entities whose rejects count against each cadence entity.
+REJECTED_AS = {
+    "accounts": ("hubspot.companies", "hubspot.deals"),
+    "contacts": ("hubspot.contacts",),
+    "csms": ("hubspot.owners",),
+}
 
 
 class HubSpotClient:
@@ -172,8 +179,10 @@ class HubSpotSource:
     entities = ("accounts", "contacts", "csms")
 
     def __init__(self, warehouse: Warehouse, policy: HubSpotPolicy, client: HubSpotClient,
-                 run_id: str, loaded_at: datetime) -> None:
+                 run_id: str, loaded_at: datetime,
+                 reject_threshold: Callable[[str], float] = lambda _entity: 0.05) -> None:
         self.warehouse = warehouse
+        self.reject_threshold = reject_threshold
         self.policy = policy
         self.client = client
         self.loaded_at = loaded_at
@@ -187,13 +196,14 @@ class HubSpotSource:
         from cadence.policy import load_policy
         from cadence.warehouse import connect
 
-        policy = load_policy().connectors
+        whole = load_policy()
+        policy = whole.connectors
         credentials = airflow_credentials(policy.hubspot.conn_id)
         loaded_at = datetime.now(UTC)
         client = HubSpotClient(credentials, policy.http, policy.hubspot.page_size,
                                policy.hubspot.search_limit)
         return cls(connect(), policy.hubspot, client, f"hubspot__{loaded_at:%Y%m%dT%H%M%S}",
-                   loaded_at)
+                   loaded_at, whole.quality.threshold)
 
     def read(self, entity: Entity) -> pd.DataFrame:
         """Every live row of ``entity`` (contract columns, text)."""
@@ -207,6 +217,9 @@ class HubSpotSource:
             )
         frame = readers[entity.name]()
         self.quarantine.write(self.warehouse)
+        check_reject_rate(entity.name, len(frame),
+                          self.quarantine.count(REJECTED_AS[entity.name]),
+                          self.reject_threshold(entity.name))
         return conform(entity, frame, "hubspot")
 
     # -- objects ------------------------------------------------------------------------

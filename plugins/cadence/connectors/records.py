@@ -17,6 +17,7 @@ import pandas as pd
 
 from cadence.connectors.field_mapping import CrmRecord, MalformedRecord, is_missing
 from cadence.connectors.watermarks import get_watermark, set_watermark
+from cadence.sources.base import SourceError
 from cadence.warehouse import Warehouse
 
 TABLE = "connector_records"
@@ -47,6 +48,10 @@ class Quarantine:
              "rule": rule}
         )
 
+    def count(self, entities: tuple[str, ...]) -> int:
+        """Rows rejected so far for any of ``entities``."""
+        return sum(len(self.rows.get(entity, [])) for entity in entities)
+
     def write(self, warehouse: Warehouse) -> int:
         """Replace this run's quarantine partitions (as_of_date × entity); rows written."""
         total = 0
@@ -58,6 +63,17 @@ class Quarantine:
                 "quarantine", frame, replace_where={"as_of_date": self.as_of, "entity": entity}
             )
         return total
+
+
+def check_reject_rate(entity: str, loaded: int, rejected: int, threshold: float) -> None:
+    """Raise :class:`SourceError` when the share of rejected CRM records of an entity passes
+    its threshold (policy quality), like validation does for the raw rows."""
+    total = loaded + rejected
+    if total and rejected / total > threshold:
+        raise SourceError(
+            f"{entity}: {rejected} of {total} CRM records rejected ({rejected / total:.1%}),"
+            f" above the threshold {threshold:.1%}; the rows and rules are in quarantine"
+        )
 
 
 def load_records(warehouse: Warehouse, source: str, object_type: str) -> dict[str, CrmRecord]:

@@ -30,7 +30,7 @@ from cadence.connectors.http import (
     retrying_session,
 )
 from cadence.connectors.policy import HttpPolicy, ObjectMapping, SalesforcePolicy
-from cadence.connectors.records import Batch, Quarantine, sync_object
+from cadence.connectors.records import Batch, Quarantine, check_reject_rate, sync_object
 from cadence.entities import ENTITIES, Entity
 from cadence.sources.base import SourceError, conform
 from cadence.warehouse import Warehouse
@@ -39,6 +39,13 @@ SOURCE = "salesforce"
 MODIFIED = "SystemModstamp"
 # Objects without IsDeleted cannot be read incrementally with queryAll: always read whole.
 WITHOUT_DELETES = ("User",)
+
+# Quarantine entities whose rejects count against each cadence entity.
+REJECTED_AS = {
+    "accounts": ("salesforce.Account", "salesforce.Opportunity"),
+    "contacts": ("salesforce.Contact",),
+    "csms": ("salesforce.User",),
+}
 
 
 class SalesforceClient:
@@ -139,8 +146,10 @@ class SalesforceSource:
     entities = ("accounts", "contacts", "csms")
 
     def __init__(self, warehouse: Warehouse, policy: SalesforcePolicy,
-                 client: SalesforceClient, run_id: str, loaded_at: datetime) -> None:
+                 client: SalesforceClient, run_id: str, loaded_at: datetime,
+                 reject_threshold: Callable[[str], float] = lambda _entity: 0.05) -> None:
         self.warehouse = warehouse
+        self.reject_threshold = reject_threshold
         self.policy = policy
         self.client = client
         self.loaded_at = loaded_at
@@ -152,12 +161,13 @@ class SalesforceSource:
         from cadence.policy import load_policy
         from cadence.warehouse import connect
 
-        policy = load_policy().connectors
+        whole = load_policy()
+        policy = whole.connectors
         client = SalesforceClient(airflow_credentials(policy.salesforce.conn_id), policy.http,
                                   policy.salesforce.api_version)
         loaded_at = datetime.now(UTC)
         return cls(connect(), policy.salesforce, client,
-                   f"salesforce__{loaded_at:%Y%m%dT%H%M%S}", loaded_at)
+                   f"salesforce__{loaded_at:%Y%m%dT%H%M%S}", loaded_at, whole.quality.threshold)
 
     def read(self, entity: Entity) -> pd.DataFrame:
         """Every live row of ``entity`` (contract columns, text)."""
@@ -171,6 +181,9 @@ class SalesforceSource:
             )
         frame = readers[entity.name]()
         self.quarantine.write(self.warehouse)
+        check_reject_rate(entity.name, len(frame),
+                          self.quarantine.count(REJECTED_AS[entity.name]),
+                          self.reject_threshold(entity.name))
         return conform(entity, frame, "salesforce")
 
     def _sync(self, sobject: str, mapping: ObjectMapping, entity: str, policy_key: str,

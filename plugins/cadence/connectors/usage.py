@@ -16,7 +16,7 @@ import pandas as pd
 
 from cadence.connectors.field_mapping import MalformedRecord, is_missing, parse_time
 from cadence.connectors.policy import UsagePolicy
-from cadence.connectors.records import Quarantine
+from cadence.connectors.records import Quarantine, check_reject_rate
 from cadence.connectors.watermarks import get_watermark, set_watermark
 from cadence.entities import ENTITIES, Entity
 from cadence.sources.base import SourceError, conform
@@ -96,8 +96,9 @@ class UsageSource:
     """A :class:`cadence.sources.Source` serving ``usage_daily`` incrementally."""
 
     def __init__(self, warehouse: Warehouse, policy: UsagePolicy, source_dir: Path,
-                 run_id: str, loaded_at: datetime) -> None:
+                 run_id: str, loaded_at: datetime, reject_threshold: float = 0.05) -> None:
         self.warehouse = warehouse
+        self.reject_threshold = reject_threshold
         self.policy = policy
         self.source_dir = Path(source_dir)
         self.loaded_at = loaded_at
@@ -110,8 +111,10 @@ class UsageSource:
         from cadence.warehouse import connect
 
         loaded_at = datetime.now(UTC)
-        return cls(connect(), load_policy().connectors.usage, source_dir,
-                   f"usage__{loaded_at:%Y%m%dT%H%M%S}", loaded_at)
+        policy = load_policy()
+        return cls(connect(), policy.connectors.usage, source_dir,
+                   f"usage__{loaded_at:%Y%m%dT%H%M%S}", loaded_at,
+                   policy.quality.threshold(USAGE.name))
 
     def since(self) -> date | None:
         """First day to (re)load: the lookback before the last loaded day; None = all."""
@@ -139,6 +142,7 @@ class UsageSource:
         for row, rule in rejected:
             self.quarantine.add(f"{SOURCE}.{USAGE.name}", row, rule)
         self.quarantine.write(self.warehouse)
+        check_reject_rate(USAGE.name, len(fresh), len(rejected), self.reject_threshold)
         kept = pd.DataFrame(columns=USAGE.column_names, dtype=object)
         if since is not None and self.warehouse.table_exists(TABLE):
             stored = self.warehouse.read_table(TABLE)[USAGE.column_names]
