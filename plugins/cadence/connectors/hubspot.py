@@ -109,12 +109,7 @@ class HubSpotClient:
                 results.extend(rows)
                 fetched += len(rows)
                 for row in rows:
-                    value = (row.get("properties") or {}).get(modified_property)
-                    if value and str(value).isdigit():
-                        newest = max(newest, int(value))
-                    elif value:
-                        newest = max(newest, int(parse_time(value, modified_property).value
-                                                 // 1_000_000))
+                    newest = max(newest, _modified_ms(row, modified_property))
                 after = (page.get("paging") or {}).get("next", {}).get("after")
                 if not after or fetched + self.page_size > self.search_limit:
                     break
@@ -167,6 +162,15 @@ def search_body(modified_property: str, since_ms: int, properties: list[str], af
 def epoch_ms(stamp: pd.Timestamp) -> str:
     """A watermark as HubSpot filters take it: epoch milliseconds in a string."""
     return str(stamp.value // 1_000_000)
+
+
+def _modified_ms(raw: dict, modified_property: str) -> int:
+    # An unparseable time counts as 0 here; the record itself is quarantined on parsing.
+    try:
+        return int(epoch_ms(parse_time((raw.get("properties") or {}).get(modified_property),
+                                       modified_property)))
+    except MalformedRecord:
+        return 0
 
 
 def _first(ids: list[str] | None) -> str | None:
