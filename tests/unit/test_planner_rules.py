@@ -203,17 +203,33 @@ def test_account_cap_across_contacts(policy):
 
 
 # -- 5 spacing, 6 conflicts, 7 mix --------------------------------------------------------
+def with_limits(policy, **changes):
+    """The policy with some planner limits changed."""
+    limits = policy.planner.limits.model_copy(update=changes)
+    planner = policy.planner.model_copy(update={"limits": limits})
+    return policy.model_copy(update={"planner": planner})
+
+
 def test_two_promotional_touches_need_seven_days(policy):
-    rows = [touch(f"n{i}", day=i * 2, window=1, priority=40) for i in range(5)]
-    rows += [touch("p1", message_type="promotional", template="offer_a", window=2, priority=20,
-                   day=8),
-             touch("p2", message_type="promotional", template="offer_b", day=9, window=2,
-                   priority=20)]
-    result = plan(policy, rows)
-    promos = [t for t in planned_days(result) if t.startswith("p")]
-    assert len(promos) <= 1
-    assert any(r in ("5.spacing", "7.promotional_mix")
-               for r in result.decisions.set_index("touch_id").loc[["p1", "p2"], "rule"])
+    promos_only = with_limits(policy, promotional_max_share=1.0)
+    result = plan(promos_only, [
+        touch("p1", message_type="promotional", template="offer_a", day=1, window=2,
+              priority=30),
+        touch("p2", message_type="promotional", template="offer_b", day=3, window=6,
+              priority=20),
+    ])
+    assert planned_days(result) == {"p1": date(2026, 11, 24), "p2": date(2026, 12, 1)}
+    assert slot(result, "p2")["reason"] == ("deferred from Thu 2026-11-26: needs 7 days "
+                                            "between promotional touches (1 already: p1 on "
+                                            "2026-11-24)")
+    assert decision(result, "p2")["rule"] == "5.spacing"
+
+
+def test_two_touches_to_one_contact_never_share_a_day(policy):
+    result = plan(policy, [touch("a", day=1, window=1, priority=50),
+                           touch("b", channel="in_app", day=1, window=1)])
+    assert list(result.calendar["touch_id"]) == ["a"]
+    assert decision(result, "b")["rule"] == "5.spacing"
 
 
 def test_promotional_waits_three_days_after_a_csat_1_ticket(policy):
@@ -224,13 +240,16 @@ def test_promotional_waits_three_days_after_a_csat_1_ticket(policy):
     rows += [touch(f"m{i}", channel="in_app", day=i, window=1) for i in (7, 9)]
     rows.append(touch("promo", message_type="promotional", template="offer", priority=20,
                       window=14))
-    result = plan(policy, rows, context(tickets=tickets))
+    result = plan(with_limits(policy, promotional_max_share=1.0), rows,
+                  context(tickets=tickets))
     promo = decision(result, "promo")
-    if promo["decision"] == "dropped":
-        assert promo["rule"] in ("6.conflicts", "7.promotional_mix")
-    else:
-        assert slot(result, "promo")["scheduled_at"] >= START + timedelta(days=3, hours=12)
-        assert promo["decision"] == "deferred"
+    assert slot(result, "promo")["scheduled_at"] >= START + timedelta(days=3, hours=12)
+    assert promo["decision"] == "deferred" and promo["rule"] == "6.conflicts"
+    assert promo["detail"].startswith("deferred from Mon 2026-11-23: promotional waits 3 days")
+    short = plan(policy, [touch("promo", message_type="promotional", template="offer",
+                                priority=20, window=2)], context(tickets=tickets))
+    assert decision(short, "promo")["decision"] == "dropped"
+    assert decision(short, "promo")["rule"] == "6.conflicts"
 
 
 def test_no_promotional_to_at_risk_account_or_during_open_p1(policy):

@@ -166,6 +166,9 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
     promotional, checkin, announcement = facts.promotional, facts.checkin, facts.announcement
     rules_of = facts.day_rules
 
+    conflicts = planner.conflicts
+    low_csat = (f"promotional waits {conflicts.days_after_low_csat} days after a ticket "
+                f"closed with CSAT <= {conflicts.low_csat_max}")
     current_account = None
     loads: dict = {}
     account_log = None
@@ -189,8 +192,7 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
             latest_text = datetime.fromtimestamp(int(facts.latest_s[i]), UTC).isoformat()
             rule, detail = dropped_detail(as_of, rules, first, last, refusals, latest_text)
             if facts.delayed_by_conflict[i] and not refusals:
-                rule = CONFLICTS
-                detail = f"{detail}; promotional waits 3 days after a low-CSAT ticket"
+                rule, detail = CONFLICTS, f"{detail}; {low_csat}"
             outcome.decision[i], outcome.rule[i], outcome.detail[i] = "dropped", rule, detail
             outcome.open[i] = False
             continue
@@ -198,9 +200,10 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
         account_log.add(day, touch_ids[i])
         outcome.day[i] = day
         outcome.second[i] = first_second[i] if day == first else send
-        hard = first_hard_block(as_of, rules, first, day, refusals)
-        if hard is None and facts.delayed_by_conflict[i]:
-            hard = (first, CONFLICTS, "promotional waits after a ticket closed with low CSAT")
+        if facts.delayed_by_conflict[i]:  # the conflict moved the window's start itself
+            hard = (int(facts.earliest_day[i]), CONFLICTS, low_csat)
+        else:
+            hard = first_hard_block(as_of, rules, first, day, refusals)
         if hard is None:
             outcome.decision[i], outcome.rule[i] = "scheduled", TIMING
             outcome.reason[i] = f"first allowed slot {day_text(as_of, day)}"
