@@ -33,7 +33,7 @@ def plan_tasks(warehouse, status: str = "open") -> None:
 
 def test_hubspot_tasks_are_created_once_and_updated_on_rerun(hubspot, warehouse):  # noqa: F811
     plan_tasks(warehouse)
-    client = HubSpotClient(Credentials(hubspot.url, None, TOKEN, {}), HUBSPOT_HTTP)
+    client = HubSpotClient(Credentials(hubspot.url, None, TOKEN), HUBSPOT_HTTP)
     policy = ConnectorsPolicy()
 
     first = push_csm_tasks(warehouse, policy, AS_OF, "hubspot", client)
@@ -71,7 +71,7 @@ def test_salesforce_tasks_are_created_once_and_updated_on_rerun(salesforce,  # n
 
 def test_a_failed_create_leaves_no_link_and_the_rerun_creates_it(hubspot, warehouse):  # noqa: F811
     plan_tasks(warehouse)
-    client = HubSpotClient(Credentials(hubspot.url, None, TOKEN, {}), HUBSPOT_HTTP)
+    client = HubSpotClient(Credentials(hubspot.url, None, TOKEN), HUBSPOT_HTTP)
     hubspot.faults = [("POST", "/crm/v3/objects/tasks", 400, {})]
     with pytest.raises(Exception, match="400"):
         push_csm_tasks(warehouse, ConnectorsPolicy(), AS_OF, "hubspot", client)

@@ -194,7 +194,7 @@ FAST = HttpPolicy(retries=3, backoff_seconds=0, max_backoff_seconds=0, timeout_s
 def make_source(fake, warehouse, policy=None, when="2026-11-20T02:00:00+00:00", run="r1",
                 threshold=0.05):
     policy = policy or HubSpotPolicy(page_size=2)
-    client = HubSpotClient(Credentials(fake.url, None, TOKEN, {}), FAST, policy.page_size,
+    client = HubSpotClient(Credentials(fake.url, None, TOKEN), FAST, policy.page_size,
                            policy.search_limit)
     return HubSpotSource(warehouse, policy, client, run, datetime.fromisoformat(when),
                          lambda _entity: threshold)

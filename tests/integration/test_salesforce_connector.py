@@ -160,7 +160,7 @@ FAST = HttpPolicy(retries=3, backoff_seconds=0, max_backoff_seconds=0, timeout_s
 
 
 def make_client(fake) -> SalesforceClient:
-    return SalesforceClient(Credentials(fake.url, "client-id", "s3cret", {}), FAST, "v61.0")
+    return SalesforceClient(Credentials(fake.url, "client-id", "s3cret"), FAST, "v61.0")
 
 
 def make_source(fake, warehouse, run="r1", when="2026-11-20T02:00:00+00:00", threshold=0.05):

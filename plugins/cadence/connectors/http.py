@@ -33,7 +33,6 @@ class Credentials:
     host: str
     login: str | None
     secret: str | None
-    extra: dict
 
     def __repr__(self) -> str:  # keeps the secret out of tracebacks and logs
         return f"Credentials(host={self.host!r}, login={self.login!r}, secret=***)"
@@ -47,7 +46,7 @@ def airflow_credentials(conn_id: str) -> Credentials:
     host = conn.host or ""
     if host and "://" not in host:
         host = f"https://{host}"
-    return Credentials(host.rstrip("/"), conn.login, conn.password, dict(conn.extra_dejson))
+    return Credentials(host.rstrip("/"), conn.login, conn.password)
 
 
 def retrying_session(policy: HttpPolicy, *, creates: bool = False) -> requests.Session:
