@@ -21,6 +21,7 @@ import pandas as pd
 
 from cadence.planner.engine import plan_calendar
 from cadence.planner.inputs import PlanningContext
+from cadence.planner.touch_facts import epoch_seconds
 from cadence.policy import Policy, load_policy
 
 AS_OF = date(2026, 11, 23)
@@ -138,7 +139,7 @@ def _measure(accounts: int, policy: Policy) -> dict:
     candidates, context = synthetic_population(accounts)
     generated = time.perf_counter() - began
     contact = pd.factorize(candidates["contact_id"])[0]
-    earliest = candidates["earliest_at"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    earliest = epoch_seconds(candidates["earliest_at"])
     priority = candidates["priority"].to_numpy()
     began = time.perf_counter()
     np.lexsort((earliest, -priority, contact))

@@ -90,7 +90,7 @@ def plan_calendar(candidates: pd.DataFrame, context: PlanningContext, policy: Po
                                 frame["intent"].to_numpy(dtype=object), facts.earliest_s,
                                 facts.latest_s, rank, outcome.open)
     losers = np.flatnonzero(winners >= 0)
-    team = frame["team"].fillna("?").to_numpy(dtype=object)
+    team = frame["team"].fillna("team unknown").to_numpy(dtype=object)
     priority = frame["priority"].to_numpy(dtype=np.int64)
     intent = frame["intent"].to_numpy(dtype=object)
     merged_detail = np.array([
