@@ -157,61 +157,71 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
     limits_of = {tier: planner.limits_for(tier) for tier in sorted(set(facts.tier))}
     caps_of = {tier: channel_caps(limits) for tier, limits in limits_of.items()}
 
-    touch_ids = frame["touch_id"].to_numpy(dtype=object)
-    contacts = frame["contact_id"].to_numpy(dtype=object)
-    accounts = frame["account_id"].to_numpy(dtype=object)
-    channels = frame["channel"].to_numpy(dtype=object)
-    first_day, last_day, group = facts.first_day, facts.last_day, facts.group
-    first_second, tier, category = facts.first_second, facts.tier, facts.category
-    promotional, checkin, announcement = facts.promotional, facts.checkin, facts.announcement
-    rules_of = facts.day_rules
+    # Plain lists in placement order: indexing them is much cheaper than numpy scalars.
+    def listed(values) -> list:
+        return np.asarray(values)[order].tolist()
 
+    columns = zip(
+        order.tolist(), listed(frame["touch_id"].to_numpy(dtype=object)),
+        listed(frame["contact_id"].to_numpy(dtype=object)),
+        listed(frame["account_id"].to_numpy(dtype=object)),
+        listed(frame["channel"].to_numpy(dtype=object)), listed(facts.category),
+        listed(facts.promotional), listed(facts.checkin), listed(facts.announcement),
+        listed(facts.group), listed(facts.first_day), listed(facts.last_day),
+        listed(facts.first_second), listed(facts.tier), listed(facts.delayed_by_conflict),
+        listed(facts.earliest_day), listed(facts.latest_s), strict=True)
+    rules_of = facts.day_rules
     conflicts = planner.conflicts
     low_csat = (f"promotional waits {conflicts.days_after_low_csat} days after a ticket "
                 f"closed with CSAT <= {conflicts.low_csat_max}")
+    decided: list[tuple] = []
     current_account = None
     loads: dict = {}
     account_log = None
-    for i in order:
-        account = accounts[i]
+    for (i, touch_id, contact, account, channel, category, promotional, checkin, announcement,
+         group, first, last, first_second, tier, delayed, wanted, latest_s) in columns:
         if account != current_account:
             current_account = account
             loads = {}
             account_log = new_account_log(account_history.get(account, ()))
-        contact = contacts[i]
         load = loads.get(contact)
         if load is None:
             load = loads[contact] = new_contact_load(contact_history.get(contact, ()))
-        touch = Touch(touch_ids[i], channels[i], category[i], promotional[i], checkin[i],
-                      announcement[i], frequencies.get((contact, category[i])))
-        rules = rules_of[group[i]]
-        first, last = int(first_day[i]), int(last_day[i])
-        day, refusals = place(touch, first, last, rules, load, account_log, limits_of[tier[i]],
-                              caps_of[tier[i]])
+        touch = Touch(touch_id, channel, category, promotional, checkin, announcement,
+                      frequencies.get((contact, category)))
+        rules = rules_of[group]
+        day, refusals = place(touch, first, last, rules, load, account_log, limits_of[tier],
+                              caps_of[tier])
         if day is None:
-            latest_text = datetime.fromtimestamp(int(facts.latest_s[i]), UTC).isoformat()
+            latest_text = datetime.fromtimestamp(latest_s, UTC).isoformat()
             rule, detail = dropped_detail(as_of, rules, first, last, refusals, latest_text)
-            if facts.delayed_by_conflict[i] and not refusals:
+            if delayed and not refusals:
                 rule, detail = CONFLICTS, f"{detail}; {low_csat}"
-            outcome.decision[i], outcome.rule[i], outcome.detail[i] = "dropped", rule, detail
-            outcome.open[i] = False
+            decided.append((i, "dropped", rule, detail, None, 0, 0))
             continue
         load.add(touch, day)
-        account_log.add(day, touch_ids[i])
-        outcome.day[i] = day
-        outcome.second[i] = first_second[i] if day == first else send
-        if facts.delayed_by_conflict[i]:  # the conflict moved the window's start itself
-            hard = (int(facts.earliest_day[i]), CONFLICTS, low_csat)
+        account_log.add(day, touch_id)
+        second = first_second if day == first else send
+        if delayed:  # the conflict moved the window's start itself
+            hard = (wanted, CONFLICTS, low_csat)
         else:
             hard = first_hard_block(as_of, rules, first, day, refusals)
         if hard is None:
-            outcome.decision[i], outcome.rule[i] = "scheduled", TIMING
-            outcome.reason[i] = f"first allowed slot {day_text(as_of, day)}"
+            reason = f"first allowed slot {day_text(as_of, day)}"
+            decided.append((i, "scheduled", TIMING, reason, reason, day, second))
         else:
-            outcome.decision[i], outcome.rule[i] = "deferred", hard[1]
-            outcome.reason[i] = deferred_reason(as_of, hard)
-        outcome.detail[i] = outcome.reason[i]
-        outcome.open[i] = False
+            reason = deferred_reason(as_of, hard)
+            decided.append((i, "deferred", hard[1], reason, reason, day, second))
+    if decided:
+        rows_, decision, rule, detail, reason, day, second = zip(*decided, strict=True)
+        at = np.array(rows_, dtype=np.int64)
+        outcome.decision[at] = decision
+        outcome.rule[at] = rule
+        outcome.detail[at] = detail
+        outcome.reason[at] = reason
+        outcome.day[at] = day
+        outcome.second[at] = second
+        outcome.open[at] = False
 
 
 def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -> PlanResult:
