@@ -203,3 +203,16 @@ def test_references_are_checked_against_validated_parents_and_suppressions_need_
         "suppressions.email: expect_column_values_to_match_regex (email address)",
     ]
     assert outcome["suppressions"].rate == 0.5
+
+
+def test_campaign_with_an_audience_that_does_not_parse_is_rejected():
+    good = {"campaign_id": "c1", "team": "marketing", "message_type": "educational",
+            "channel": "email", "template_id": "tpl", "audience": "(smb or mid_market) and not "
+            "at_risk", "window_start": "2026-11-23T00:00:00Z", "window_end": "2026-12-01",
+            "approved": "true"}
+    campaigns = _frame("campaigns", [good, {**good, "campaign_id": "c2", "audience": "smb or"},
+                                     {**good, "campaign_id": "c3", "audience": "role:admin"}])
+    outcome = validate_entities({"campaigns": campaigns}, "run-x", AS_OF)["campaigns"]
+    assert outcome.valid["campaign_id"].tolist() == ["c1", "c3"]
+    assert outcome.quarantine["rule"].tolist() == [
+        "campaigns.audience: expect_column_values_to_be_in_set (audience expression parses)"]

@@ -34,6 +34,11 @@ FORMATS = {"email": (EMAIL, "email address"), "date": (DATE, "ISO-8601 date"),
            "integer": (INTEGER, "integer"), "bool": (BOOLEAN, "boolean")}
 
 
+# Columns holding an expression of the audience grammar (DESIGN §4): a row whose
+# expression does not parse is rejected.
+AUDIENCE_COLUMNS = {("campaigns", "audience")}
+
+
 @dataclass(frozen=True)
 class Check:
     """One expectation and the contract column (or columns) it guards."""
@@ -84,10 +89,25 @@ def add_helper_columns(entity: Entity, frame: pd.DataFrame) -> pd.DataFrame:
             out[_helper(column.name, "calendar")] = _yes_no(values, parsed.notna())
         if column.min is not None or column.max is not None:
             out[_helper(column.name, "value")] = pd.to_numeric(values, errors="coerce")
+        if (entity.name, column.name) in AUDIENCE_COLUMNS:
+            out[_helper(column.name, "parses")] = _yes_no(values, _audience_parses(values))
     if entity.one_of:
         present = frame[list(entity.one_of)].notna().any(axis=1)
         out[_helper("_".join(entity.one_of), "present")] = present.where(present, None)
     return out
+
+
+def _audience_parses(values: pd.Series) -> pd.Series:
+    from cadence.candidates.audience import AudienceError, parse_audience
+
+    parses = {}
+    for expression in values.dropna().unique():
+        try:
+            parse_audience(expression)
+            parses[expression] = True
+        except AudienceError:
+            parses[expression] = False
+    return values.map(parses).fillna(True).astype(bool)
 
 
 def _yes_no(values: pd.Series, ok: pd.Series) -> pd.Series:
@@ -108,7 +128,7 @@ def checks_for(entity: Entity, parent_ids: dict[str, set[str]]) -> list[Check]:
         checks.append(Check(expect.ExpectColumnToExist(column=name), (name,)))
         if column.required:
             checks.append(Check(expect.ExpectColumnValuesToNotBeNull(column=name), (name,)))
-        checks.extend(_value_checks(column, parent_ids))
+        checks.extend(_value_checks(entity.name, column, parent_ids))
     if len(entity.key) == 1:
         checks.append(Check(expect.ExpectColumnValuesToBeUnique(column=entity.key[0]),
                             entity.key, keep_first=True))
@@ -122,7 +142,8 @@ def checks_for(entity: Entity, parent_ids: dict[str, set[str]]) -> list[Check]:
     return checks
 
 
-def _value_checks(column: Column, parent_ids: dict[str, set[str]]) -> list[Check]:
+def _value_checks(entity_name: str, column: Column, parent_ids: dict[str, set[str]]
+                  ) -> list[Check]:
     import great_expectations as gx
 
     expect = gx.expectations
@@ -150,6 +171,10 @@ def _value_checks(column: Column, parent_ids: dict[str, set[str]]) -> list[Check
         checks.append(Check(expect.ExpectColumnValuesToBeBetween(
             column=_helper(name, "value"), min_value=column.min, max_value=column.max), (name,),
             detail=_range(column)))
+    if (entity_name, name) in AUDIENCE_COLUMNS:
+        checks.append(Check(expect.ExpectColumnValuesToBeInSet(
+            column=_helper(name, "parses"), value_set=["yes"]), (name,),
+            detail="audience expression parses"))
     if column.references:
         checks.append(Check(expect.ExpectColumnValuesToBeInSet(
             column=name, value_set=sorted(parent_ids.get(column.references, set()))), (name,),

@@ -81,13 +81,13 @@ class SuiteRunner:
             for check in checks:
                 suite.add_expectation(check.expectation)
                 by_id[check.expectation.id] = check
-            batch = self._source.add_dataframe_asset(entity.name)
-            definition = batch.add_batch_definition_whole_dataframe("whole")
-            validation = gx.ValidationDefinition(data=definition, suite=suite,
-                                                 name=entity.name)
+            asset = self._source.add_dataframe_asset(entity.name)
+            definition = asset.add_batch_definition_whole_dataframe("whole")
             data = add_helper_columns(entity, frame[entity.column_names])
-            outcome = validation.run(batch_parameters={"dataframe": data},
-                                     result_format="COMPLETE")
+            batch = definition.get_batch(batch_parameters={"dataframe": data})
+            # Batch.validate rather than a ValidationDefinition: the latter also serialises
+            # the COMPLETE result (every unexpected value) into the context's store.
+            outcome = batch.validate(suite, result_format="COMPLETE")
         finally:
             self.context.suites.delete(suite.name)
         results = [(by_id[r.expectation_config.id], r) for r in outcome.results]
@@ -136,10 +136,11 @@ def _route(entity: Entity, frame: pd.DataFrame, results: list[tuple[Check, objec
     failing = np.vstack(masks) if masks else np.zeros((0, n), dtype=bool)
     rejected = failing.any(axis=0) if masks else np.zeros(n, dtype=bool)
     positions = np.nonzero(rejected)[0]
-    raw = frame[entity.column_names]
+    rejected_rows = frame.loc[rejected, entity.column_names].astype(object)
+    records = rejected_rows.where(rejected_rows.notna(), None).to_dict("records")
     quarantine = pd.DataFrame({
         "entity": entity.name,
-        "row": [json.dumps(_row(raw, i), ensure_ascii=False) for i in positions],
+        "row": [json.dumps(record, ensure_ascii=False) for record in records],
         "rule": ["; ".join(r for r, m in zip(rules, failing[:, i], strict=True) if m)
                  for i in positions],
         "run_id": run_id,
@@ -152,11 +153,6 @@ def _route(entity: Entity, frame: pd.DataFrame, results: list[tuple[Check, objec
     log.info("%s: %d rows, %d rejected", entity.name, n, len(positions))
     return EntityValidation(entity.name, n, frame[~rejected].reset_index(drop=True), quarantine,
                             results_frame)
-
-
-def _row(raw: pd.DataFrame, position: int) -> dict[str, str | None]:
-    values = raw.iloc[position]
-    return {k: (None if pd.isna(v) else str(v)) for k, v in values.items()}
 
 
 def validate_entities(raw: dict[str, pd.DataFrame], run_id: str, as_of: date

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
@@ -93,14 +94,17 @@ def conform(entity: Entity, frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     as text: a missing required column raises, a missing optional one becomes NULL, extra
     columns are left out (they are not part of the contract)."""
     check_columns(entity, frame.columns, origin)
-    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    out = {}
     for column in entity.column_names:
         if column in frame.columns:
             values = frame[column].reset_index(drop=True)
-            out[column] = values.where(values.isna(), values.astype(str)).astype(object)
+            if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
+                values = values.astype("Int64")  # 3.0 with gaps is the integer 3
+            # pandas' text dtype keeps missing values missing (astype(object) would not).
+            out[column] = values if values.dtype == "str" else values.astype("str")
         else:
-            out[column] = pd.Series([None] * len(frame), dtype=object)
-    return out.where(out.notna(), None)
+            out[column] = pd.Series(np.nan, index=pd.RangeIndex(len(frame)), dtype="str")
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 
 def entity(name: str) -> Entity:

@@ -48,6 +48,8 @@ class FilesSource:
 
 def _read_file(path: Path) -> pd.DataFrame:
     if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    # dtype=str keeps ids like "00123" and amounts exactly as written; empty -> NULL.
-    return pd.read_csv(path, dtype=str, keep_default_na=True)
+        # Arrow types keep integer columns with gaps as integers ("3", not "3.0").
+        return pd.read_parquet(path, dtype_backend="pyarrow")
+    # dtype=str keeps ids like "00123" and amounts exactly as written; empty -> NULL. The
+    # Arrow reader is several times faster than the default one on large usage files.
+    return pd.read_csv(path, dtype=str, keep_default_na=True, engine="pyarrow")
