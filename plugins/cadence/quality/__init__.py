@@ -55,6 +55,15 @@ def reject_rate_breaches(outcomes: dict[str, EntityValidation], policy) -> list[
     ]
 
 
+def _read_raw(warehouse, table: str) -> pd.DataFrame:
+    if warehouse.dialect == "duckdb":
+        # DuckDB hands over columnar results directly: ~10x faster than row tuples on the
+        # millions of usage rows.
+        with warehouse.engine.connect() as conn:
+            return conn.connection.driver_connection.execute(f"select * from {table}").df()
+    return warehouse.read_table(table)
+
+
 def validate_sources(warehouse, policy, run_id: str, as_of: date) -> dict[str, dict]:
     """Validate every ``raw_<entity>`` and write ``validated_<entity>``, ``quarantine`` and
     ``validation_results`` (partition ``as_of_date`` + entity). Per entity: rows, valid,
@@ -65,7 +74,7 @@ def validate_sources(warehouse, policy, run_id: str, as_of: date) -> dict[str, d
         table = f"raw_{name}"
         if not warehouse.table_exists(table):
             raise ValidationFailed(f"{name}: table {table} missing; run the extract first")
-        raw[name] = warehouse.read_table(table)
+        raw[name] = _read_raw(warehouse, table)
     outcomes = validate_entities(raw, run_id, as_of)
     warehouse.execute(warehouse.render(TABLES_SQL))
     summary: dict[str, dict] = {}
