@@ -84,7 +84,7 @@ def build(spec):
         accounts=pd.DataFrame({"account_id": ["a1", "a2"], "country": ["GB", "US"],
                                "timezone": ["Europe/London", "America/New_York"],
                                "arr": [1e5, 2e4], "status": "active", "csm_id": "m1",
-                               "tier": ["enterprise", "smb"]}),
+                               "tier": ["enterprise", "tech_touch"]}),
         suppressions=pd.DataFrame({"email": None, "contact_id": sorted(spec["unsubscribed"]),
                                    "reason": "unsubscribe", "scope": "all"}),
         preferences=pd.DataFrame({"contact_id": sorted(spec["weekly"]),
@@ -146,7 +146,7 @@ def test_plans_keep_every_rule(spec):
         assert max_in_window(email, 30) <= LIMITS.email_per_30_days, contact
         assert max_in_window(list(mine.loc[mine["channel"] == "in_app", "day"]), 1) <= 1
         assert max_in_window(list(mine.loc[mine["channel"] == "sms", "day"]), 7) <= 1
-        limit = 2 if contact in ("c2", "c3") else LIMITS.all_channels_per_7_days  # smb
+        limit = 2 if contact in ("c2", "c3") else LIMITS.all_channels_per_7_days  # tech_touch
         assert max_in_window(days, 7) <= limit, contact
         assert len(days) == len(set(days)), f"{contact}: two touches on one day"
         promos = sorted(mine.loc[mine["message_type"] == "promotional", "day"])

@@ -56,12 +56,10 @@ def promotional_conflicts(candidates: pd.DataFrame, promotional: np.ndarray,
 
 def announcement_block(touch: Touch, day: int, contact: ContactLoad) -> Block | None:
     """Why a check-in and a major announcement would meet on one day for the contact."""
-    if touch.checkin:
-        clash = contact.announcements.between(day, day)
-        if clash:
-            return RULE, "no CSM check-in on the day of a major product announcement", clash
-    if touch.announcement:
-        clash = contact.checkins.between(day, day)
-        if clash:
-            return RULE, "a CSM check-in is planned that day for the contact", clash
+    if touch.checkin and contact.announcements.count(day, day):
+        return (RULE, "no CSM check-in on the day of a major product announcement",
+                contact.announcements, day, day)
+    if touch.announcement and contact.checkins.count(day, day):
+        return (RULE, "a CSM check-in is planned that day for the contact", contact.checkins,
+                day, day)
     return None

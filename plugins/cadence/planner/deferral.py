@@ -68,8 +68,10 @@ def first_hard_block(as_of: date, rules: DayRules, first: int, chosen: int,
             rule, why = rules.why_not[day]
             found = (day, rule, why)
             break
-    for day, block in refusals:
-        if day < chosen and (found is None or day < found[0]):
+    refused = [(day, block) for day, block in refusals if day < chosen]
+    if refused:
+        day, block = min(refused, key=lambda item: item[0])
+        if found is None or day < found[0]:
             found = (day, block[0], describe(block, as_of))
     return found
 

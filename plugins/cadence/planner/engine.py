@@ -199,13 +199,13 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
                 rule, detail = CONFLICTS, f"{detail}; {low_csat}"
             decided.append((i, "dropped", rule, detail, None, 0, 0))
             continue
-        load.add(touch, day)
-        account_log.add(day, touch_id)
         second = first_second if day == first else send
         if delayed:  # the conflict moved the window's start itself
             hard = (wanted, CONFLICTS, low_csat)
-        else:
+        else:  # described before the touch joins the logs its refusals point into
             hard = first_hard_block(as_of, rules, first, day, refusals)
+        load.add(touch, day)
+        account_log.add(day, touch_id)
         if hard is None:
             reason = f"first allowed slot {day_text(as_of, day)}"
             decided.append((i, "scheduled", TIMING, reason, reason, day, second))

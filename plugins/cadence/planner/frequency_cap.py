@@ -27,22 +27,24 @@ def cap_block(touch: Touch, day: int, contact: ContactLoad, account: DayLog,
               limits: Limits, caps: dict[str, list[tuple[int, int]]]) -> Block | None:
     """Why one more touch on ``day`` would break a cap, or None when it fits."""
     for width, limit in caps.get(touch.channel, ()):
-        full = contact.channel(touch.channel).window_full(day, width, limit)
+        log = contact.channel(touch.channel)
+        full = log.window_full(day, width, limit)
         if full is not None:
-            return RULE, f"{touch.channel} cap {limit} per {_days(width)} reached", full
+            return RULE, f"{touch.channel} cap {limit} per {_days(width)} reached", log, *full
     full = contact.all.window_full(day, 7, limits.all_channels_per_7_days)
     if full is not None:
         cap = limits.all_channels_per_7_days
-        return RULE, f"all-channel cap {cap} per 7 days reached", full
+        return RULE, f"all-channel cap {cap} per 7 days reached", contact.all, *full
     for channel, width in touch.frequencies:
-        full = contact.category(touch.category, channel).window_full(day, width, 1)
+        log = contact.category(touch.category, channel)
+        full = log.window_full(day, width, 1)
         if full is not None:
             scope = touch.category if channel == "*" else f"{touch.category} {channel}"
-            return RULE, f"contact prefers {scope} at most once per {_days(width)}", full
+            return RULE, f"contact prefers {scope} at most once per {_days(width)}", log, *full
     full = account.window_full(day, 7, limits.account_per_7_days)
     if full is not None:
         cap = limits.account_per_7_days
-        return RULE, f"account cap {cap} per 7 days reached", full
+        return RULE, f"account cap {cap} per 7 days reached", account, *full
     return None
 
 

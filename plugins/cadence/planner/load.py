@@ -10,9 +10,10 @@ from bisect import bisect_left, bisect_right
 from datetime import date, timedelta
 from functools import lru_cache
 
-Blockers = list[tuple[int, str]]
-# A rule's refusal: (rule, what was reached, the touches that reached it).
-Block = tuple[str, str, Blockers]
+# A rule's refusal: (rule, what was reached, and the log and day range holding the touches
+# that reached it). The touches are listed only when a decision is written, which keeps
+# the refusals met while trying days cheap; describe a block before the log changes.
+Block = tuple[str, str, "DayLog | None", int, int]
 
 
 @lru_cache(maxsize=4096)
@@ -24,7 +25,8 @@ def iso_day(as_of: date, day: int) -> str:
 def describe(block: Block, as_of: date) -> str:
     """Human-readable refusal, e.g. "email cap 2 per 7 days reached (2 already: t_a on
     2026-11-24, t_b on 2026-11-26)"."""
-    _, what, blockers = block
+    _, what, log, first, last = block
+    blockers = log.between(first, last) if log is not None else []
     if not blockers:
         return what
     listed = ", ".join(f"{tid} on {iso_day(as_of, day)}" for day, tid in blockers)
@@ -62,9 +64,9 @@ class DayLog:
         """Number of touches from ``first`` to ``last`` inclusive."""
         return bisect_right(self.days, last) - bisect_left(self.days, first)
 
-    def window_full(self, day: int, width: int, limit: int) -> list[tuple[int, str]] | None:
-        """The touches of the fullest ``width``-day window containing ``day`` when one more
-        touch on ``day`` would exceed ``limit`` in it, else None."""
+    def window_full(self, day: int, width: int, limit: int) -> tuple[int, int] | None:
+        """First and last day of a ``width``-day window containing ``day`` that one more
+        touch on ``day`` would take over ``limit``, else None."""
         if width <= 0:
             return None
         lo = bisect_left(self.days, day - width + 1)
@@ -80,15 +82,17 @@ class DayLog:
                 continue
             inside = bisect_right(merged, start + width - 1) - bisect_left(merged, start)
             if inside > limit:
-                return self.between(start, start + width - 1)
+                return start, start + width - 1
         return None
 
-    def nearest_within(self, day: int, gap: int) -> tuple[int, str] | None:
-        """A touch closer than ``gap`` days to ``day``, if any."""
+    def nearest_within(self, day: int, gap: int) -> int | None:
+        """The day of a touch closer than ``gap`` days to ``day``, if any."""
         if gap <= 0:
             return None
-        found = self.between(day - gap + 1, day + gap - 1)
-        return found[0] if found else None
+        lo = bisect_left(self.days, day - gap + 1)
+        if lo < len(self.days) and self.days[lo] <= day + gap - 1:
+            return self.days[lo]
+        return None
 
 
 class ContactLoad:

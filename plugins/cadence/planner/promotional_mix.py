@@ -28,7 +28,7 @@ def mix_block(touch: Touch, day: int, contact: ContactLoad, limits: Limits) -> B
             share = f"{limits.promotional_max_share:.0%}"
             return (RULE, f"promotional share would be {promotional} of {total} touches "
                           f"in {width} days (limit {share})",
-                    contact.promotional.between(start, end))
+                    contact.promotional, start, end)
     return None
 
 

@@ -14,10 +14,11 @@ def spacing_block(touch: Touch, day: int, contact: ContactLoad, limits: Limits) 
     near = contact.all.nearest_within(day, limits.min_days_between_touches)
     if near is not None:
         gap = limits.min_days_between_touches
-        return RULE, f"needs {gap} day(s) between touches to a contact", [near]
+        return RULE, f"needs {gap} day(s) between touches to a contact", contact.all, near, near
     if touch.promotional:
         gap = limits.min_days_between_promotional
         near = contact.promotional.nearest_within(day, gap)
         if near is not None:
-            return RULE, f"needs {gap} days between promotional touches", [near]
+            return (RULE, f"needs {gap} days between promotional touches",
+                    contact.promotional, near, near)
     return None
