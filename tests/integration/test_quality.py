@@ -216,3 +216,22 @@ def test_campaign_with_an_audience_that_does_not_parse_is_rejected():
     assert outcome.valid["campaign_id"].tolist() == ["c1", "c3"]
     assert outcome.quarantine["rule"].tolist() == [
         "campaigns.audience: expect_column_values_to_be_in_set (audience expression parses)"]
+
+
+def test_hourly_subset_checks_references_against_last_validated_parents(warehouse, tmp_path):
+    write_sample(tmp_path, accounts=12, seed=6, as_of=AS_OF, dirty_rate=0.0)
+    loaded = datetime(2026, 11, 23, tzinfo=UTC)
+    extract_sources(warehouse, LENIENT, tmp_path, "nightly", loaded)
+    full = validate_sources(warehouse, LENIENT, "nightly", AS_OF)
+    consent = ("preferences", "suppressions")
+    prefs = pd.read_csv(tmp_path / "preferences.csv", dtype=str)
+    stray = prefs.iloc[[0]].assign(contact_id="con-gone")
+    pd.concat([prefs, stray]).to_csv(tmp_path / "preferences.csv", index=False)
+    counts = extract_sources(warehouse, LENIENT, tmp_path, "hourly", loaded, entities=consent)
+    assert list(counts) == list(consent)
+    hourly = validate_sources(warehouse, LENIENT, "hourly", AS_OF, entities=consent)
+    assert list(hourly) == list(consent)
+    assert hourly["preferences"]["valid"] == full["preferences"]["valid"]
+    assert hourly["preferences"]["rejected"] == 1
+    assert hourly["suppressions"] == full["suppressions"]
+    assert warehouse.count("validated_contacts") == full["contacts"]["valid"]

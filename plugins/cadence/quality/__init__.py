@@ -9,12 +9,14 @@ entity's reject rate passes its policy threshold.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
 
 from cadence.entities import ENTITY_ORDER
 from cadence.quality.validation import (
+    REFERENCED,
     EntityValidation,
     ValidationFailed,
     validate_entities,
@@ -64,18 +66,29 @@ def _read_raw(warehouse, table: str) -> pd.DataFrame:
     return warehouse.read_table(table)
 
 
-def validate_sources(warehouse, policy, run_id: str, as_of: date) -> dict[str, dict]:
-    """Validate every ``raw_<entity>`` and write ``validated_<entity>``, ``quarantine`` and
-    ``validation_results`` (partition ``as_of_date`` + entity). Per entity: rows, valid,
-    rejected, rate. Raises :class:`QualityError` after writing when a threshold is passed.
+def validate_sources(warehouse, policy, run_id: str, as_of: date,
+                     entities: Sequence[str] | None = None) -> dict[str, dict]:
+    """Validate every ``raw_<entity>`` (or only ``entities``) and write
+    ``validated_<entity>``, ``quarantine`` and ``validation_results`` (partition
+    ``as_of_date`` + entity). Per entity: rows, valid, rejected, rate. Raises
+    :class:`QualityError` after writing when a threshold is passed.
+
+    References to a parent outside ``entities`` are checked against its last validated rows.
     """
+    names = [n for n in ENTITY_ORDER if entities is None or n in entities]
     raw = {}
-    for name in ENTITY_ORDER:
+    for name in names:
         table = f"raw_{name}"
         if not warehouse.table_exists(table):
             raise ValidationFailed(f"{name}: table {table} missing; run the extract first")
         raw[name] = _read_raw(warehouse, table)
-    outcomes = validate_entities(raw, run_id, as_of)
+    known_ids = {}
+    for reference in REFERENCED:
+        parent, column = reference.split(".")
+        if parent not in raw and warehouse.table_exists(validated_table(parent)):
+            ids = warehouse.read_frame(f"select distinct {column} from {validated_table(parent)}")
+            known_ids[reference] = set(ids[column].dropna())
+    outcomes = validate_entities(raw, run_id, as_of, known_ids)
     warehouse.execute(warehouse.render(TABLES_SQL))
     summary: dict[str, dict] = {}
     for name, outcome in outcomes.items():

@@ -155,11 +155,16 @@ def _route(entity: Entity, frame: pd.DataFrame, results: list[tuple[Check, objec
                             results_frame)
 
 
-def validate_entities(raw: dict[str, pd.DataFrame], run_id: str, as_of: date
+def validate_entities(raw: dict[str, pd.DataFrame], run_id: str, as_of: date,
+                      known_ids: dict[str, set[str]] | None = None
                       ) -> dict[str, EntityValidation]:
-    """Validate every entity of ``raw`` (parents first) and split valid rows from rejects."""
+    """Validate every entity of ``raw`` (parents first) and split valid rows from rejects.
+
+    References to a parent validated in this call use its valid rows; ``known_ids``
+    ("contacts.contact_id" -> ids) serves parents that are not part of ``raw``.
+    """
     runner = SuiteRunner()
-    parent_ids: dict[str, set[str]] = {}
+    parent_ids: dict[str, set[str]] = dict(known_ids or {})
     outcomes: dict[str, EntityValidation] = {}
     try:
         for name in ENTITY_ORDER:

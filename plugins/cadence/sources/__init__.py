@@ -7,6 +7,7 @@ Each load replaces the raw table (sources are full snapshots) and stamps every r
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -49,15 +50,22 @@ def raw_table(entity: str) -> str:
     return f"raw_{entity}"
 
 
-def read_entities(policy, source_dir: Path) -> dict[str, pd.DataFrame]:
-    """Every entity read from the source the policy assigns to it (all text columns).
+def read_entities(policy, source_dir: Path, entities: Sequence[str] | None = None
+                  ) -> dict[str, pd.DataFrame]:
+    """Every entity (or the given ones) read from the source the policy assigns to it, all
+    text columns.
 
     Every entity is read before anything is written, so a missing file fails the extract
     without leaving a half-replaced set of raw tables.
     """
+    unknown = sorted(set(entities or ()) - set(ENTITY_ORDER))
+    if unknown:
+        raise SourceError(f"unknown entities {unknown}")
     sources: dict[str, Source] = {}
     frames: dict[str, pd.DataFrame] = {}
     for name in ENTITY_ORDER:
+        if entities is not None and name not in entities:
+            continue
         source_name = policy.sources.source_for(name)
         if source_name not in sources:
             sources[source_name] = build_source(source_name, Path(source_dir))
@@ -67,13 +75,15 @@ def read_entities(policy, source_dir: Path) -> dict[str, pd.DataFrame]:
 
 
 def extract_sources(
-    warehouse, policy, source_dir: Path, run_id: str, loaded_at: datetime
+    warehouse, policy, source_dir: Path, run_id: str, loaded_at: datetime,
+    entities: Sequence[str] | None = None,
 ) -> dict[str, int]:
-    """Load every entity into ``raw_<entity>`` (replacing the table); rows per entity."""
+    """Load every entity (or only ``entities``, e.g. the hourly consent sync) into
+    ``raw_<entity>``, replacing the table; rows per entity."""
     stamp = pd.Timestamp(loaded_at)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     counts: dict[str, int] = {}
-    for name, frame in read_entities(policy, source_dir).items():
+    for name, frame in read_entities(policy, source_dir, entities).items():
         frame["_loaded_at"] = pd.Series([stamp] * len(frame), dtype="datetime64[us, UTC]")
         frame["_run_id"] = run_id
         counts[name] = warehouse.write_frame(raw_table(name), frame, replace_all=True)
