@@ -77,9 +77,9 @@ def plan_calendar(candidates: pd.DataFrame, context: PlanningContext, policy: Po
     sent = history[history["status"] == "sent"].drop_duplicates("touch_id")
     sent_at = frame["touch_id"].map(sent.set_index("touch_id")["scheduled_at"])
     hit = sent_at.notna().to_numpy()
-    outcome.decide(hit, "merged", DEDUP,
-                   np.array([f"already sent at {pd.Timestamp(t).isoformat()}"
-                             for t in sent_at[hit]], dtype=object))
+    sent_detail = np.full(n, None, dtype=object)
+    sent_detail[hit] = [f"already sent at {pd.Timestamp(t).isoformat()}" for t in sent_at[hit]]
+    outcome.decide(hit, "merged", DEDUP, sent_detail)
 
     why = ineligible(frame, facts.transactional, context.contacts, context.accounts,
                      context.preferences, context.suppressions)
@@ -93,13 +93,12 @@ def plan_calendar(candidates: pd.DataFrame, context: PlanningContext, policy: Po
     team = frame["team"].fillna("team unknown").to_numpy(dtype=object)
     priority = frame["priority"].to_numpy(dtype=np.int64)
     intent = frame["intent"].to_numpy(dtype=object)
-    merged_detail = np.array([
+    merged_detail = np.full(n, None, dtype=object)
+    merged_detail[losers] = [
         f"duplicate of {touch_ids[w]} ({team[w]}, priority {priority[w]}) for intent "
         f"{intent[i]}: the higher priority is kept"
-        for i, w in zip(losers, winners[losers], strict=True)], dtype=object)
-    hit = np.zeros(n, dtype=bool)
-    hit[losers] = True
-    outcome.decide(hit, "merged", DEDUP, merged_detail)
+        for i, w in zip(losers, winners[losers], strict=True)]
+    outcome.decide(winners >= 0, "merged", DEDUP, merged_detail)
 
     outcome.decide(outcome.open & pd.notna(facts.conflict), "suppressed", CONFLICTS,
                    facts.conflict)
@@ -131,8 +130,9 @@ class _Outcome:
         self.second = np.zeros(n, dtype=np.int64)
 
     def decide(self, mask: np.ndarray, decision: str, rule: str, detail) -> None:
+        """Decide the still-open rows of ``mask``; ``detail`` is one text or one per row."""
         mask = mask & self.open
-        if isinstance(detail, np.ndarray) and len(detail) == len(mask):
+        if isinstance(detail, np.ndarray):
             detail = detail[mask]
         self.decision[mask] = decision
         self.rule[mask] = rule
