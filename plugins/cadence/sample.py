@@ -731,7 +731,7 @@ def _with_dirty_rows(rng: np.random.Generator, entity: str, clean: pd.DataFrame,
         return clean.reset_index(drop=True)
     defects = _defects(entity)
     kinds = list(defects)
-    source = np.sort(rng.choice(len(clean), size=n_dirty, replace=n_dirty > len(clean)))
+    source = np.sort(rng.choice(len(clean), size=n_dirty, replace=False))
     kind = np.arange(n_dirty) % len(kinds)
     copies = []
     for k, name in enumerate(kinds):

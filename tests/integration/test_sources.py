@@ -68,6 +68,13 @@ def test_empty_cells_are_null_and_ids_keep_leading_zeros(tmp_path):
     assert frame.loc[0, "weekly_capacity"] == "30"
 
 
+def test_a_header_only_file_is_an_empty_entity(tmp_path):
+    (tmp_path / "suppressions.csv").write_text("email,contact_id,reason,scope,created_at\n")
+    frame = FilesSource(tmp_path).read(ENTITIES["suppressions"])
+    assert len(frame) == 0
+    assert list(frame.columns) == ENTITIES["suppressions"].column_names
+
+
 def test_missing_file_names_the_entity_and_the_file(own_copy, policy):
     (own_copy / "contacts.csv").unlink()
     with pytest.raises(SourceError, match=r"contacts: no source file contacts\.csv"):
