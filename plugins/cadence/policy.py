@@ -37,16 +37,24 @@ class QualityPolicy(Section):
 
 from cadence.account_health import HealthPolicy  # noqa: E402 - kept with the sections
 from cadence.candidates.policy import CandidatesPolicy  # noqa: E402 - needs Section above
+from cadence.connectors.policy import ConnectorsPolicy  # noqa: E402 - registers connectors
+from cadence.handoff.policy import HandoffPolicy  # noqa: E402 - needs Section defined above
+from cadence.planner.policy import PlannerPolicy  # noqa: E402 - needs Section above
 from cadence.segments import SegmentPolicy  # noqa: E402 - kept with the sections
+from cadence.sources.base import SourcesPolicy  # noqa: E402 - needs Section defined above
 
 
 class Policy(Section):
     """The whole policy file."""
 
     quality: QualityPolicy = QualityPolicy()
+    handoff: HandoffPolicy = HandoffPolicy()
+    candidates: CandidatesPolicy = CandidatesPolicy()
+    sources: SourcesPolicy = SourcesPolicy()
     health: HealthPolicy = HealthPolicy()
     segments: SegmentPolicy = SegmentPolicy()
-    candidates: CandidatesPolicy = CandidatesPolicy()
+    connectors: ConnectorsPolicy = ConnectorsPolicy()
+    planner: PlannerPolicy = PlannerPolicy()
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
