@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from handoff_fixtures import at, calendar, fast_policy, seed_calendar, seed_people, touch
+from tests.integration.handoff_fixtures import at, calendar, fast_policy, seed_calendar, seed_people, touch
 
 from cadence.handoff.consent import ConsentError, cancel_forbidden, sync_consent
 from cadence.providers.base import HttpClient

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
-from handoff_fixtures import PLAN_DATE, at, calendar, seed_calendar, seed_people, touch
+from tests.integration.handoff_fixtures import PLAN_DATE, at, calendar, seed_calendar, seed_people, touch
 
 from cadence.handoff import dispatch
 from cadence.handoff.consent import add_suppressions, normalise_suppressions

@@ -8,7 +8,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from handoff_fixtures import at, calendar, seed_calendar, seed_people, touch
+from tests.integration.handoff_fixtures import at, calendar, seed_calendar, seed_people, touch
 
 from cadence.handoff.consent import cancel_forbidden
 from cadence.handoff.dispatch import dispatch_due

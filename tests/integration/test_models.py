@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import pytest
 import yaml
-from conftest import POSTGRES_URL, ROOT, postgres_available
+from tests.conftest import POSTGRES_URL, ROOT, postgres_available
 
 from cadence.account_health import score_account_health
 from cadence.entities import ENTITIES
