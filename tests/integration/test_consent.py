@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from tests.integration.handoff_fixtures import at, calendar, fast_policy, seed_calendar, seed_people, touch
 
 from cadence.handoff.consent import ConsentError, cancel_forbidden, sync_consent
 from cadence.providers.base import HttpClient
 from cadence.providers.sendgrid import SendGridProvider
 from cadence.providers.stand_in import StandIn
+from tests.integration.handoff_fixtures import (
+    at,
+    calendar,
+    fast_policy,
+    seed_calendar,
+    seed_people,
+    touch,
+)
 
 
 def _suppressions(warehouse, rows: list[dict]) -> None:

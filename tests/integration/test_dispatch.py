@@ -8,11 +8,18 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
-from tests.integration.handoff_fixtures import PLAN_DATE, at, calendar, seed_calendar, seed_people, touch
 
 from cadence.handoff import dispatch
 from cadence.handoff.consent import add_suppressions, normalise_suppressions
 from cadence.handoff.dispatch import dispatch_due
+from tests.integration.handoff_fixtures import (
+    PLAN_DATE,
+    at,
+    calendar,
+    seed_calendar,
+    seed_people,
+    touch,
+)
 
 
 def _due_touches(count: int = 3, channel: str = "email") -> list[dict]:

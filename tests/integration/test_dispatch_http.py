@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from tests.integration.handoff_fixtures import at, calendar, fast_policy, seed_calendar, seed_people, touch
 
 from cadence.handoff import dispatch
 from cadence.handoff.dispatch import dispatch_due
 from cadence.providers.stand_in import StandIn, status
+from tests.integration.handoff_fixtures import (
+    at,
+    calendar,
+    fast_policy,
+    seed_calendar,
+    seed_people,
+    touch,
+)
 
 CHANNEL = {"sendgrid": "email", "intercom": "in_app", "webhook": "email"}
 

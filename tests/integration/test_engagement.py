@@ -8,7 +8,6 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from tests.integration.handoff_fixtures import at, calendar, seed_calendar, seed_people, touch
 
 from cadence.handoff.consent import cancel_forbidden
 from cadence.handoff.dispatch import dispatch_due
@@ -17,6 +16,7 @@ from cadence.handoff.engagement import (
     compute_engagement_metrics,
     ingest_engagement,
 )
+from tests.integration.handoff_fixtures import at, calendar, seed_calendar, seed_people, touch
 
 AS_OF = date(2026, 11, 23)
 

@@ -10,7 +10,6 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import pytest
 import yaml
-from tests.conftest import POSTGRES_URL, ROOT, postgres_available
 
 from cadence.account_health import score_account_health
 from cadence.entities import ENTITIES
@@ -20,6 +19,7 @@ from cadence.segments import assign_segments, segments_at
 from cadence.settings import SQL_DIR
 from cadence.touches import ensure_planning_tables
 from cadence.warehouse import Warehouse
+from tests.conftest import POSTGRES_URL, ROOT, postgres_available
 
 AS_OF = date(2026, 6, 15)
 
