@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from cadence.models import build_models
+from cadence.policy_section import Section
 from cadence.touches import ensure_planning_tables
 from cadence.warehouse import Warehouse
 
@@ -28,13 +29,7 @@ HEALTH_MODELS = [
 ]
 
 
-class _Section(BaseModel):
-    # The rules of cadence.policy.Section (unknown keys are errors, values frozen), restated
-    # because cadence.policy imports this module to build the Policy model.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class HealthWeights(_Section):
+class HealthWeights(Section):
     """Weight of each component in the score; they must sum to 1."""
 
     product_usage: float = Field(0.25, ge=0, le=1)
@@ -52,7 +47,7 @@ class HealthWeights(_Section):
         return self
 
 
-class HealthPolicy(_Section):
+class HealthPolicy(Section):
     """Targets, penalties, weights and bands of the health score."""
 
     weights: HealthWeights = HealthWeights()

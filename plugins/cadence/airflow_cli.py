@@ -29,6 +29,7 @@ def airflow_env(airflow_home: Path, extra: Mapping[str, str] | None = None) -> d
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "PYTHONPATH": str(PROJECT_ROOT / "plugins"),
+            "CADENCE_TASK_RETRIES": "0",  # a local run shows a failure at once
         }
     )
     env.update(extra or {})

@@ -8,6 +8,7 @@ time.
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,7 +47,9 @@ def notify_failure(context: dict[str, Any]) -> None:
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": OWNER,
-    "retries": 2,
+    # CADENCE_TASK_RETRIES=0 lets `make demo` and the end-to-end tests fail fast instead of
+    # waiting out production retry delays; deployments keep the default.
+    "retries": int(os.environ.get("CADENCE_TASK_RETRIES", "2")),
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=20),

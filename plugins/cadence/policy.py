@@ -10,17 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from cadence.account_health import HealthPolicy
+from cadence.candidates.policy import CandidatesPolicy
+from cadence.connectors.policy import ConnectorsPolicy
+from cadence.handoff.policy import HandoffPolicy
+from cadence.planner.policy import PlannerPolicy
+from cadence.policy_section import PolicyError, Section
+from cadence.segments import SegmentPolicy
+from cadence.sources.base import SourcesPolicy
 
-class PolicyError(ValueError):
-    """The policy file is missing, unreadable or breaks a rule; the message names the key."""
-
-
-class Section(BaseModel):
-    """Base of every policy section: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+__all__ = ["Policy", "PolicyError", "Section", "load_policy", "parse_policy"]
 
 
 class QualityPolicy(Section):
@@ -33,15 +34,6 @@ class QualityPolicy(Section):
     def threshold(self, entity: str) -> float:
         """The reject-rate threshold that fails a run for ``entity``."""
         return self.entity_thresholds.get(entity, self.reject_rate_threshold)
-
-
-from cadence.account_health import HealthPolicy  # noqa: E402 - kept with the sections
-from cadence.candidates.policy import CandidatesPolicy  # noqa: E402 - needs Section above
-from cadence.connectors.policy import ConnectorsPolicy  # noqa: E402 - registers connectors
-from cadence.handoff.policy import HandoffPolicy  # noqa: E402 - needs Section defined above
-from cadence.planner.policy import PlannerPolicy  # noqa: E402 - needs Section above
-from cadence.segments import SegmentPolicy  # noqa: E402 - kept with the sections
-from cadence.sources.base import SourcesPolicy  # noqa: E402 - needs Section defined above
 
 
 class Policy(Section):

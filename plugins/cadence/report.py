@@ -44,7 +44,7 @@ def summarize(warehouse: Warehouse, as_of: date) -> PlanSummary:
     queries = {
         "Health bands": (
             "account_health",
-            "select band, count(*) as accounts, round(avg(score), 1) as avg_score"
+            "select band, count(*) as accounts, round(cast(avg(score) as numeric), 1) as avg_score"
             " from account_health where as_of_date = :d group by band order by band",
         ),
         "Current segments": (

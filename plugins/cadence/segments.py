@@ -12,9 +12,10 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from cadence.models import build_models
+from cadence.policy_section import Section
 from cadence.touches import ensure_planning_tables
 from cadence.warehouse import Warehouse
 
@@ -29,11 +30,8 @@ STAGES = ("onboarding", "adoption", "mature", "renewal", "churned")
 SIGNALS = ("at_risk", "expansion_ready", "promoter", "detractor", "silent", "inactive")
 
 
-class SegmentPolicy(BaseModel):
-    """Thresholds of tiers, stages and signals (unknown keys are errors, like every
-    cadence.policy.Section; restated here because cadence.policy imports this module)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class SegmentPolicy(Section):
+    """Thresholds of tiers, stages and signals."""
 
     # tiers: ARR at or above each threshold; named accounts are strategic whatever their ARR
     strategic_min_arr: float = Field(500_000, ge=0)

@@ -58,6 +58,7 @@ COMMUNICATION_CALENDAR: dict[str, str] = {
     "batch_id": "text",
     "provider_message_id": "text",
     "updated_at": "timestamp with time zone",
+    "shard": "bigint",  # planner shard (accounts hashed) whose task wrote the row
 }
 
 CALENDAR_DECISIONS: dict[str, str] = {
@@ -69,6 +70,7 @@ CALENDAR_DECISIONS: dict[str, str] = {
     "rule": "text",  # e.g. "4.frequency_cap"
     "detail": "text",  # human-readable why
     "decided_at": "timestamp with time zone",
+    "shard": "bigint",  # planner shard whose task decided
 }
 
 CSM_TASKS: dict[str, str] = {

@@ -5,7 +5,3 @@ behaviour triggers, campaigns, minimum cadence); :mod:`cadence.candidates.genera
 them into the ``touch_candidates`` frame. Every rule comes from the ``candidates`` policy
 section (:mod:`cadence.candidates.policy`).
 """
-
-# The policy module imports this package's section; loading it first keeps that import
-# cycle in one order whichever module is imported first.
-import cadence.policy  # noqa: E402, F401

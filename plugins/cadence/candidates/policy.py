@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from cadence.candidates.audience import AudienceError, parse_audience
-from cadence.policy import Section
+from cadence.policy_section import Section
 
 Channel = Literal["email", "in_app", "sms", "call", "meeting"]
 MessageType = Literal["transactional", "educational", "relationship", "promotional", "operational"]

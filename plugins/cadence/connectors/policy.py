@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from cadence.policy import Section
+from cadence.policy_section import Section
 
 
 class HttpPolicy(Section):

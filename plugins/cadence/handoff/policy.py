@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from cadence.policy import Section
+from cadence.policy_section import Section
 
 
 class RetryPolicy(Section):

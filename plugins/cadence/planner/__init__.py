@@ -5,7 +5,3 @@ promotional_mix, send_timing, csm_capacity, priority, deferral); :mod:`.engine` 
 them in precedence (``plan_calendar``) and :mod:`.sharding` reads and writes the warehouse
 for the DAG tasks; :mod:`.bench` measures throughput.
 """
-
-# The policy module defines the sections this package's policy builds on; loading it first
-# keeps ``cadence.policy`` -> ``cadence.planner.policy`` -> ``cadence.policy`` acyclic.
-import cadence.policy  # noqa: F401

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 
-# Loaded first: the policy imports this package's SourcesPolicy once Section exists.
-import cadence.policy  # noqa: F401
 from cadence.entities import ENTITIES, ENTITY_ORDER
 from cadence.sources.base import (
     Source,

@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from cadence.entities import ENTITIES, Entity
-from cadence.policy import Section
+from cadence.policy_section import Section
 
 
 class SourceError(RuntimeError):
