@@ -4,15 +4,19 @@
 Every night: pull the sources, validate them (rejects go to `quarantine`), stage them,
 score `account_health`, assign `segment_membership`, turn policy and data into
 `touch_candidates`, plan the `communication_calendar` (sharded by account, then CSM
-capacity levelling) and write each CSM's task list.
+capacity levelling), write each CSM's task list (and push it to the CRM when policy
+says so) and the analyst's report.
 
-It plans for its logical date and **sends nothing**, so `airflow backfill create
+It plans for its logical date and **sends nothing** (CRM tasks are pushed only by a
+run about the present), so `airflow backfill create
 --dag-id cadence_nightly --from-date ... --to-date ...` safely recomputes history: each
 day's health snapshot is rebuilt from the data as known that day. The calendar asset it
 emits starts `cadence_hourly`.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from airflow.sdk import chain, dag, task
 
@@ -95,6 +99,12 @@ def cadence_nightly():
         return nightly.write_csm_tasks(current_run())
 
     @task
+    def push_csm_tasks() -> dict:
+        from cadence import nightly
+
+        return nightly.push_csm_tasks(current_run(live_within=timedelta(days=1)))
+
+    @task
     def write_report() -> dict:
         from cadence import nightly
 
@@ -111,7 +121,7 @@ def cadence_nightly():
         shards,
     )
     chain(plan_calendar.expand(shard=shards), level_csm_capacity(), write_csm_tasks(),
-          write_report())
+          push_csm_tasks(), write_report())
 
 
 cadence_nightly()

@@ -7,7 +7,11 @@ that date and never sends anything.
 
 from __future__ import annotations
 
+import logging
+
 from cadence.runs import Run
+
+log = logging.getLogger(__name__)
 
 
 def extract_sources(run: Run) -> dict:
@@ -83,6 +87,21 @@ def write_csm_tasks(run: Run) -> dict:
     from cadence.csm_tasks import write_csm_task_lists
 
     return write_csm_task_lists(run.warehouse, run.policy, run.settings.out_dir, run.as_of)
+
+
+def push_csm_tasks(run: Run) -> dict:
+    """Create or update the plan's CSM tasks in the CRM named by policy
+    (``connectors.crm_tasks.crm``); a backfill or an old run leaves the CRM alone."""
+    from cadence.connectors.crm_tasks import push_csm_tasks as push
+
+    crm = run.policy.connectors.crm_tasks.crm
+    if crm == "none":
+        return {"crm": crm, "pushed": 0}
+    if not run.is_live:
+        log.info("run %s (%s) is about the past: CSM tasks not pushed to %s",
+                 run.run_id, run.run_type, crm)
+        return {"crm": crm, "pushed": 0, "skipped": "not a live run"}
+    return {"crm": crm, **push(run.warehouse, run.policy.connectors, run.as_of, crm)}
 
 
 def write_report(run: Run) -> dict:

@@ -90,8 +90,9 @@ HOURLY_PARAMS = {
 }
 
 
-def current_run():
-    """The :class:`cadence.runs.Run` of the task being executed, from Airflow's context."""
+def current_run(live_within: timedelta = timedelta(hours=2)):
+    """The :class:`cadence.runs.Run` of the task being executed, from Airflow's context;
+    it is live when not a backfill and its window ended at most ``live_within`` ago."""
     from airflow.sdk import get_current_context
 
     from cadence.runs import Run
@@ -111,7 +112,7 @@ def current_run():
         data_interval_start=start,
         data_interval_end=end,
         started_at=started,
-        is_live=is_live_run(run_type, end, now),
+        is_live=is_live_run(run_type, end, now, live_within),
         params=dict(context.get("params") or {}),
     )
 
