@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -13,17 +12,14 @@ import pandas as pd
 import pytest
 from jsonschema import Draft7Validator
 
+from cadence.connectors.crm_tasks import hubspot_task_create, hubspot_task_properties
+from cadence.connectors.hubspot import search_body
+from cadence.connectors.policy import CrmTasksPolicy
+from cadence.entities import ENTITIES
+from tests.integration.crm_stand_ins import hubspot  # noqa: F401 - the stand-in fixture
+from tests.integration.test_hubspot_connector import make_source, seed
+
 ROOT = Path(__file__).resolve().parents[2]
-# The stand-in HubSpot lives with the integration tests; reuse it rather than copy it.
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
-
-from test_hubspot_connector import hubspot, make_source, seed  # noqa: E402,F401
-
-from cadence.connectors.crm_tasks import hubspot_task_create, hubspot_task_properties  # noqa: E402
-from cadence.connectors.hubspot import search_body  # noqa: E402
-from cadence.connectors.policy import CrmTasksPolicy  # noqa: E402
-from cadence.entities import ENTITIES  # noqa: E402
-
 CONTRACTS = Path(os.environ.get("CADENCE_CONTRACTS_DIR") or ROOT.parent / "shared" / "contracts")
 LIST = "/paths/~1crm~1v3~1objects~1{objectType}/get/responses/200/content/application~1json/schema"
 SEARCH_REQUEST = ("/paths/~1crm~1v3~1objects~1{objectType}~1search/post/requestBody/content/"

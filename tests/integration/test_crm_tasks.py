@@ -6,15 +6,18 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from test_hubspot_connector import FAST as HUBSPOT_HTTP
-from test_hubspot_connector import TOKEN, hubspot  # noqa: F401 - the stand-in fixture
-from test_salesforce_connector import make_client, salesforce  # noqa: F401 - the stand-in
 
 from cadence.connectors.crm_tasks import push_csm_tasks
 from cadence.connectors.http import Credentials
 from cadence.connectors.hubspot import HubSpotClient
 from cadence.connectors.policy import ConnectorsPolicy
 from cadence.touches import ensure_planning_tables
+from tests.integration.crm_stand_ins import TOKEN, hubspot  # noqa: F401 - the stand-in fixture
+from tests.integration.test_hubspot_connector import FAST as HUBSPOT_HTTP
+from tests.integration.test_salesforce_connector import (  # noqa: F401 - the stand-in
+    make_client,
+    salesforce,
+)
 
 AS_OF = date(2026, 11, 20)
 
