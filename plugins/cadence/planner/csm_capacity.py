@@ -13,7 +13,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from cadence.planner.deferral import day_text, days_to_try, first_block
+from cadence.planner.deferral import day_text, days_to_try, fits
 from cadence.planner.frequency_cap import channel_caps
 from cadence.planner.inputs import PlanningContext
 from cadence.planner.load import ContactLoad, DayLog, Touch
@@ -153,7 +153,7 @@ def _day_in_week(touch: Touch, week: int, first: int, last: int, current: int, f
     account_log.remove(touch.touch_id)
     found = None
     for day in days_to_try(facts.day_rules[facts.group[i]], lo, hi):
-        if first_block(touch, day, load, account_log, limits, caps) is None:
+        if fits(touch, day, load, account_log, limits, caps):
             found = day
             break
     stays = current if found is None else found

@@ -6,11 +6,12 @@ the account already receive."""
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from datetime import date, timedelta
 from functools import lru_cache
 
 from cadence.planner.conflicts import announcement_block
-from cadence.planner.frequency_cap import cap_block
+from cadence.planner.frequency_cap import account_cap_block, cap_block, contact_cap_block
 from cadence.planner.load import Block, ContactLoad, DayLog, Touch, describe
 from cadence.planner.policy import Limits
 from cadence.planner.promotional_mix import mix_block
@@ -29,6 +30,27 @@ def first_block(touch: Touch, day: int, contact: ContactLoad, account: DayLog, l
             or mix_block(touch, day, contact, limits))
 
 
+def fits(touch: Touch, day: int, contact: ContactLoad, account: DayLog, limits: Limits,
+         caps: dict[str, list[tuple[int, int]]]) -> bool:
+    """Whether no rule refuses ``touch`` on ``day`` (``first_block`` is None).
+
+    Cheapest and most often refusing checks first: when a full account or a taken day
+    refuses, the contact's caps need not be counted; which rule refused is asked of
+    :func:`first_block` only for the day a decision names.
+    """
+    return (account_cap_block(day, account, limits) is None
+            and spacing_block(touch, day, contact, limits) is None
+            and contact_cap_block(touch, day, contact, limits, caps) is None
+            and announcement_block(touch, day, contact) is None
+            and mix_block(touch, day, contact, limits) is None)
+
+
+def refusal_of(touch: Touch, contact: ContactLoad, account: DayLog, limits: Limits,
+               caps: dict[str, list[tuple[int, int]]]) -> Callable[[int], Block]:
+    """The refusal of a day :func:`fits` refused, as :func:`first_block` names it."""
+    return lambda day: first_block(touch, day, contact, account, limits, caps)
+
+
 def days_to_try(rules: DayRules, first: int, last: int) -> list[int]:
     """Allowed days of the window: preferred weekdays first, then the other business days,
     each in date order."""
@@ -40,15 +62,15 @@ def days_to_try(rules: DayRules, first: int, last: int) -> list[int]:
 
 def place(touch: Touch, first: int, last: int, rules: DayRules, contact: ContactLoad,
           account: DayLog, limits: Limits, caps: dict[str, list[tuple[int, int]]],
-          ) -> tuple[int | None, list[tuple[int, Block]]]:
-    """The day the touch goes (None: no day fits) and the refusals met on the way."""
-    refusals: list[tuple[int, Block]] = []
+          ) -> tuple[int | None, list[int]]:
+    """The day the touch goes (None: no day fits) and the days refused before it, in the
+    order they were tried."""
+    refused: list[int] = []
     for day in days_to_try(rules, first, last):
-        block = first_block(touch, day, contact, account, limits, caps)
-        if block is None:
-            return day, refusals
-        refusals.append((day, block))
-    return None, refusals
+        if fits(touch, day, contact, account, limits, caps):
+            return day, refused
+        refused.append(day)
+    return None, refused
 
 
 @lru_cache(maxsize=4096)
@@ -59,19 +81,21 @@ def day_text(as_of: date, day: int) -> str:
 
 
 def first_hard_block(as_of: date, rules: DayRules, first: int, chosen: int,
-                     refusals: list[tuple[int, Block]]) -> tuple[int, str, str] | None:
+                     refused: list[int], explain: Callable[[int], Block]
+                     ) -> tuple[int, str, str] | None:
     """The earliest day before ``chosen`` a rule (not mere weekday preference) refused:
-    (day, rule, why)."""
+    (day, rule, why). ``explain`` gives the refusal of a refused day."""
     found = None
     for day in range(first, chosen):
         if day in rules.why_not:
             rule, why = rules.why_not[day]
             found = (day, rule, why)
             break
-    refused = [(day, block) for day, block in refusals if day < chosen]
-    if refused:
-        day, block = min(refused, key=lambda item: item[0])
+    earlier = [day for day in refused if day < chosen]
+    if earlier:
+        day = min(earlier)
         if found is None or day < found[0]:
+            block = explain(day)
             found = (day, block[0], describe(block, as_of))
     return found
 
@@ -82,11 +106,13 @@ def deferred_reason(as_of: date, hard: tuple[int, str, str]) -> str:
     return f"deferred from {day_text(as_of, day)}: {why}"
 
 
-def dropped_detail(as_of: date, rules: DayRules, first: int, last: int,
-                   refusals: list[tuple[int, Block]], latest_text: str) -> tuple[str, str]:
-    """(rule, detail) of a touch no day fits before its latest_at."""
-    if refusals:
-        day, block = refusals[0]  # the wanted slot's refusal
+def dropped_detail(as_of: date, rules: DayRules, first: int, last: int, refused: list[int],
+                   explain: Callable[[int], Block], latest_text: str) -> tuple[str, str]:
+    """(rule, detail) of a touch no day fits before its latest_at; ``explain`` gives the
+    refusal of a refused day."""
+    if refused:
+        day = refused[0]  # the wanted slot's refusal
+        block = explain(day)
         return block[0], (f"no allowed slot before latest_at {latest_text}; on "
                           f"{day_text(as_of, day)}: {describe(block, as_of)}")
     if first > last:
@@ -94,4 +120,3 @@ def dropped_detail(as_of: date, rules: DayRules, first: int, last: int,
     rule, why = rules.why_not.get(first, (RULE, "no allowed day"))
     return rule, (f"no allowed day from {day_text(as_of, first)} to "
                   f"{day_text(as_of, last)} (latest_at {latest_text}): {why}")
-

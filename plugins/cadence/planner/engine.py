@@ -26,6 +26,7 @@ from cadence.planner.deferral import (
     dropped_detail,
     first_hard_block,
     place,
+    refusal_of,
 )
 from cadence.planner.eligibility import RULE as ELIGIBILITY
 from cadence.planner.eligibility import ineligible
@@ -190,12 +191,14 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
         touch = Touch(touch_id, channel, category, promotional, checkin, announcement,
                       frequencies.get((contact, category)))
         rules = rules_of[group]
-        day, refusals = place(touch, first, last, rules, load, account_log, limits_of[tier],
-                              caps_of[tier])
+        limits, caps = limits_of[tier], caps_of[tier]
+        day, refused = place(touch, first, last, rules, load, account_log, limits, caps)
+        explain = refusal_of(touch, load, account_log, limits, caps)
         if day is None:
             latest_text = datetime.fromtimestamp(latest_s, UTC).isoformat()
-            rule, detail = dropped_detail(as_of, rules, first, last, refusals, latest_text)
-            if delayed and not refusals:
+            rule, detail = dropped_detail(as_of, rules, first, last, refused, explain,
+                                          latest_text)
+            if delayed and not refused:
                 rule, detail = CONFLICTS, f"{detail}; {low_csat}"
             decided.append((i, "dropped", rule, detail, None, 0, 0))
             continue
@@ -203,7 +206,7 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
         if delayed:  # the conflict moved the window's start itself
             hard = (wanted, CONFLICTS, low_csat)
         else:  # described before the touch joins the logs its refusals point into
-            hard = first_hard_block(as_of, rules, first, day, refusals)
+            hard = first_hard_block(as_of, rules, first, day, refused, explain)
         load.add(touch, day)
         account_log.add(day, touch_id)
         if hard is None:

@@ -26,11 +26,20 @@ def channel_caps(limits: Limits) -> dict[str, list[tuple[int, int]]]:
 def cap_block(touch: Touch, day: int, contact: ContactLoad, account: DayLog,
               limits: Limits, caps: dict[str, list[tuple[int, int]]]) -> Block | None:
     """Why one more touch on ``day`` would break a cap, or None when it fits."""
-    for width, limit in caps.get(touch.channel, ()):
+    return (contact_cap_block(touch, day, contact, limits, caps)
+            or account_cap_block(day, account, limits))
+
+
+def contact_cap_block(touch: Touch, day: int, contact: ContactLoad, limits: Limits,
+                      caps: dict[str, list[tuple[int, int]]]) -> Block | None:
+    """Why one more touch on ``day`` would break one of the contact's caps, or None."""
+    of_channel = caps.get(touch.channel)
+    if of_channel:
         log = contact.channel(touch.channel)
-        full = log.window_full(day, width, limit)
-        if full is not None:
-            return RULE, f"{touch.channel} cap {limit} per {_days(width)} reached", log, *full
+        for width, limit in of_channel:
+            full = log.window_full(day, width, limit)
+            if full is not None:
+                return RULE, f"{touch.channel} cap {limit} per {_days(width)} reached", log, *full
     full = contact.all.window_full(day, 7, limits.all_channels_per_7_days)
     if full is not None:
         cap = limits.all_channels_per_7_days
@@ -41,6 +50,11 @@ def cap_block(touch: Touch, day: int, contact: ContactLoad, account: DayLog,
         if full is not None:
             scope = touch.category if channel == "*" else f"{touch.category} {channel}"
             return RULE, f"contact prefers {scope} at most once per {_days(width)}", log, *full
+    return None
+
+
+def account_cap_block(day: int, account: DayLog, limits: Limits) -> Block | None:
+    """Why one more touch on ``day`` would break the account's cap, or None."""
     full = account.window_full(day, 7, limits.account_per_7_days)
     if full is not None:
         cap = limits.account_per_7_days
