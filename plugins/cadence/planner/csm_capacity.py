@@ -17,6 +17,7 @@ from cadence.planner.deferral import day_text, days_to_try, fits
 from cadence.planner.frequency_cap import channel_caps
 from cadence.planner.inputs import PlanningContext
 from cadence.planner.load import ContactLoad, DayLog, Touch
+from cadence.planner.membership import is_in
 from cadence.planner.promotional_mix import RULE as MIX
 from cadence.planner.promotional_mix import mix_exceeded
 from cadence.planner.send_timing import utc_of_local
@@ -54,7 +55,7 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
     origin = pd.Timestamp(as_of)
     day_of = ((calendar["local_send_at"] - origin) // pd.Timedelta(days=1)).to_numpy(np.int64,
                                                                                     copy=True)
-    facts = touch_facts(candidates[candidates["touch_id"].isin(calendar.loc[human, "touch_id"])],
+    facts = touch_facts(candidates[is_in(candidates["touch_id"], calendar.loc[human, "touch_id"])],
                         context, policy, as_of)
     position = {tid: i for i, tid in enumerate(facts.frame["touch_id"])}
 
@@ -171,14 +172,14 @@ def _capacities(csms: pd.DataFrame, default: int) -> dict[str, int]:
 def _loads(calendar, day_of, contacts, context, policy, as_of):
     # What each involved contact and account receives: counted history plus this calendar.
     history = counted_history(context, policy, as_of, set(calendar["touch_id"]))
-    history = history[history["contact_id"].isin(contacts)]
+    history = history[is_in(history["contact_id"], contacts)]
     contact_history, account_history = history_loads(history, policy)
-    accounts = set(calendar.loc[calendar["contact_id"].isin(contacts), "account_id"])
+    accounts = set(calendar.loc[is_in(calendar["contact_id"], contacts), "account_id"])
     loads = {c: new_contact_load(contact_history.get(c, ())) for c in sorted(contacts)}
     logs = {a: new_account_log(account_history.get(a, ())) for a in sorted(accounts)}
     conflicts = policy.planner.conflicts
-    planned = np.flatnonzero(((calendar["message_type"] != "transactional")
-                              & calendar["account_id"].isin(accounts)).to_numpy())
+    planned = np.flatnonzero((calendar["message_type"] != "transactional")
+                              & is_in(calendar["account_id"], accounts))
     col = {c: calendar[c].to_numpy(dtype=object)[planned] for c in
            ("touch_id", "contact_id", "account_id", "channel", "message_type", "category",
             "template_id")}
@@ -237,5 +238,5 @@ def _apply(calendar, decisions, moved, dropped, mix_drops, as_of):
         values[rows] = [updates[t][k] for t in keys]
         decisions[column] = values
     gone = [t for t in keys if updates[t][0] == "dropped"]
-    calendar = calendar[~calendar["touch_id"].isin(gone)].reset_index(drop=True)
+    calendar = calendar[~is_in(calendar["touch_id"], gone)].reset_index(drop=True)
     return calendar, decisions

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 
+from cadence.planner.membership import is_in
 from cadence.warehouse import Warehouse
 
 COLUMNS: dict[str, list[str]] = {
@@ -88,7 +89,7 @@ def read_context(warehouse: Warehouse, as_of: date, account_ids: set[str],
     for name, path in SQL.items():
         frame = warehouse.read_frame(warehouse.render(path, **flags), params)
         if "account_id" in frame.columns:
-            frame = frame[frame["account_id"].isin(account_ids)]
+            frame = frame[is_in(frame["account_id"], account_ids)]
         frames[name] = frame.reset_index(drop=True)
     history = frames["history"].sort_values(["touch_id", "scheduled_at"], kind="stable")
     frames["history"] = history.drop_duplicates("touch_id").reset_index(drop=True)
@@ -96,6 +97,6 @@ def read_context(warehouse: Warehouse, as_of: date, account_ids: set[str],
     for name in ("preferences", "suppressions"):
         frame = frames[name]
         # Suppressions by email alone are kept: they match contacts by address.
-        keep = frame["contact_id"].isin(in_accounts) | frame["contact_id"].isna()
+        keep = is_in(frame["contact_id"], in_accounts) | frame["contact_id"].isna().to_numpy()
         frames[name] = frame[keep].reset_index(drop=True)
     return PlanningContext(**frames)

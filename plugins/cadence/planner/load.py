@@ -66,23 +66,26 @@ class DayLog:
 
     def window_full(self, day: int, width: int, limit: int) -> tuple[int, int] | None:
         """First and last day of a ``width``-day window containing ``day`` that one more
-        touch on ``day`` would take over ``limit``, else None."""
+        touch on ``day`` would take over ``limit``, else None. The earliest such window
+        starting on a touch (or on ``day``) is named."""
         if width <= 0:
             return None
-        lo = bisect_left(self.days, day - width + 1)
-        hi = bisect_right(self.days, day + width - 1)
+        days = self.days
+        lo = bisect_left(days, day - width + 1)
+        hi = bisect_right(days, day + width - 1)
         if hi - lo < limit:  # fewer touches nearby than the limit: no window can overflow
             return None
-        near = self.days[lo:hi]
-        merged = sorted([*near, day])
-        for start in merged:
-            if start > day:
-                break
-            if start < day - width + 1:
-                continue
-            inside = bisect_right(merged, start + width - 1) - bisect_left(merged, start)
-            if inside > limit:
-                return start, start + width - 1
+        # A fullest window starts on a touch; every start from day - width + 1 to day
+        # holds ``day``, so the window is full when it already holds ``limit`` touches.
+        previous = None
+        for position in range(lo, bisect_right(days, day, lo, hi)):
+            start = days[position]
+            if start != previous:
+                previous = start
+                if bisect_right(days, start + width - 1, position, hi) - position >= limit:
+                    return start, start + width - 1
+        if bisect_right(days, day + width - 1, lo, hi) - bisect_left(days, day, lo, hi) >= limit:
+            return day, day + width - 1
         return None
 
     def nearest_within(self, day: int, gap: int) -> int | None:

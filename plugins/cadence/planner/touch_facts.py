@@ -13,6 +13,7 @@ import pandas as pd
 from cadence.planner.conflicts import promotional_conflicts
 from cadence.planner.inputs import PlanningContext
 from cadence.planner.load import ContactLoad, DayLog, Touch
+from cadence.planner.membership import is_in
 from cadence.planner.send_timing import (
     DAY_S,
     DayRules,
@@ -206,7 +207,7 @@ def counted_history(context: PlanningContext, policy: Policy, as_of: date,
     history = context.history
     status = history["status"].fillna("scheduled")
     keep = ~status.isin(NOT_COUNTED) & (history["message_type"] != "transactional")
-    keep &= (status == "sent") | ~history["touch_id"].isin(replanned)
+    keep &= (status == "sent") | ~is_in(history["touch_id"], replanned)
     rows = history[keep].sort_values("touch_id", kind="stable").reset_index(drop=True)
     zone_names = contact_zones(rows["contact_id"], rows["account_id"], context,
                                policy.planner.timing.default_timezone)
