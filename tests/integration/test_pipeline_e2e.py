@@ -1,0 +1,185 @@
+"""End to end through Airflow: `airflow dags test` of cadence_nightly then cadence_hourly on
+sample data, on the embedded DuckDB warehouse and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cadence.airflow_cli import dags_test, prepare_metadata
+
+pytestmark = [pytest.mark.airflow_run, pytest.mark.xdist_group("airflow")]
+
+AS_OF = date(2026, 11, 23)
+# Business columns only: load stamps and decision times legitimately differ per run.
+RUN_STAMPS = {"_loaded_at", "_run_id", "decided_at", "updated_at", "run_id"}
+COMPARED = ("account_health", "segment_membership", "quarantine", "touch_candidates",
+            "communication_calendar", "calendar_decisions", "csm_tasks")
+
+
+@pytest.fixture(scope="module")
+def airflow_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("airflow-home")
+    prepare_metadata(home)
+    return home
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory) -> Path:
+    from cadence.sample import write_sample
+
+    out = tmp_path_factory.mktemp("sources")
+    write_sample(out, accounts=60, seed=11, as_of=AS_OF)
+    return out
+
+
+def _env(url: str, sources: Path, out_dir: Path, schema: str | None = None) -> dict[str, str]:
+    env = {
+        "CADENCE_WAREHOUSE_URL": url,
+        "CADENCE_SOURCE_DIR": str(sources),
+        "CADENCE_OUT_DIR": str(out_dir),
+    }
+    if schema:
+        env["CADENCE_WAREHOUSE_SCHEMA"] = schema
+    return env
+
+
+def _snapshot(warehouse) -> dict[str, pd.DataFrame]:
+    tables = {}
+    for table in COMPARED:
+        frame = warehouse.read_table(table)
+        frame = frame.drop(columns=[c for c in frame.columns if c in RUN_STAMPS])
+        tables[table] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+    return tables
+
+
+def _check_nightly_outputs(warehouse, out_dir: Path) -> None:
+    health = warehouse.read_table("account_health", {"as_of_date": AS_OF})
+    assert len(health) > 0
+    assert health["score"].between(0, 100).all()
+    assert set(health["band"]) <= {"green", "yellow", "red"}
+    assert not health.duplicated(["account_id", "as_of_date"]).any()
+    segments = warehouse.read_table("segment_membership")
+    assert {"tier", "stage"} <= set(segments["segment_type"])
+    assert warehouse.count("quarantine") > 0  # the sample's dirty rows
+    candidates = warehouse.read_table("touch_candidates", {"plan_date": AS_OF})
+    decisions = warehouse.read_table("calendar_decisions", {"plan_date": AS_OF})
+    assert len(candidates) > 0
+    # every candidate has exactly one decision
+    assert sorted(decisions["touch_id"]) == sorted(candidates["touch_id"])
+    calendar = warehouse.read_table("communication_calendar", {"plan_date": AS_OF})
+    assert (calendar["status"] == "scheduled").any()
+    assert not calendar.duplicated(["touch_id"]).any()
+    assert list((out_dir / "csm_tasks" / AS_OF.isoformat()).glob("*/*.ics"))
+    assert (out_dir / "reports" / f"plan_{AS_OF.isoformat()}.html").exists()
+
+
+def test_nightly_on_duckdb_twice_gives_identical_tables(airflow_home, sources, tmp_path):
+    from cadence.warehouse import Warehouse
+
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    env = _env(url, sources, tmp_path / "out")
+    dags_test("cadence_nightly", AS_OF, airflow_home, env=env)
+    warehouse = Warehouse(url)
+    _check_nightly_outputs(warehouse, tmp_path / "out")
+    first = _snapshot(warehouse)
+    warehouse.engine.dispose()
+
+    dags_test("cadence_nightly", AS_OF, airflow_home, env=env)
+    warehouse = Warehouse(url)
+    second = _snapshot(warehouse)
+    for table in COMPARED:
+        pd.testing.assert_frame_equal(first[table], second[table], obj=table)
+    warehouse.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_nightly_on_postgres_matches_duckdb(airflow_home, sources, tmp_path, pg_schema):
+    from cadence.warehouse import Warehouse
+    from tests.conftest import POSTGRES_URL
+
+    pg_env = _env(POSTGRES_URL, sources, tmp_path / "pg-out", schema=pg_schema)
+    dags_test("cadence_nightly", AS_OF, airflow_home, env=pg_env)
+    postgres = Warehouse(POSTGRES_URL, schema=pg_schema)
+    _check_nightly_outputs(postgres, tmp_path / "pg-out")
+
+    duck_url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    dags_test("cadence_nightly", AS_OF, airflow_home,
+              env=_env(duck_url, sources, tmp_path / "duck-out"))
+    duck = Warehouse(duck_url)
+    for table in ("account_health", "segment_membership", "calendar_decisions"):
+        left = _snapshot(postgres)[table]
+        right = _snapshot(duck)[table]
+        assert len(left) == len(right), table
+    health_pg = postgres.read_table("account_health").sort_values("account_id")
+    health_duck = duck.read_table("account_health").sort_values("account_id")
+    assert health_pg["score"].round(6).tolist() == health_duck["score"].round(6).tolist()
+    postgres.engine.dispose()
+    duck.engine.dispose()
+
+
+def _outbox_touch_ids(out_dir: Path) -> list[str]:
+    ids = []
+    for path in sorted((out_dir / "outbox").rglob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            ids.append(json.loads(line)["touch_id"])
+    return ids
+
+
+def test_nightly_then_hourly_sends_due_touches_once(airflow_home, sources, tmp_path):
+    """The outbox holds exactly the due touches; an unsubscribe between the runs removes
+    that contact's non-transactional touches; a rerun sends nothing new; a run for last
+    week sends nothing."""
+    from cadence.warehouse import Warehouse
+
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    out_dir = tmp_path / "out"
+    env = _env(url, sources, out_dir)
+    dags_test("cadence_nightly", AS_OF, airflow_home, env=env)
+
+    warehouse = Warehouse(url)
+    calendar = warehouse.read_table("communication_calendar", {"plan_date": AS_OF})
+    scheduled = calendar[calendar["status"] == "scheduled"].copy()
+    scheduled["scheduled_at"] = pd.to_datetime(scheduled["scheduled_at"], utc=True)
+    first_day = scheduled["scheduled_at"].min().floor("D").to_pydatetime()
+    window_start = first_day  # the hourly run whose window holds the first due touches
+    lookahead = timedelta(hours=48)
+    due = scheduled[
+        (scheduled["scheduled_at"] >= window_start)
+        & (scheduled["scheduled_at"] < window_start + lookahead)
+        & scheduled["channel"].isin(["email", "in_app"])
+    ]
+    # unsubscribe one due contact between the runs (non-transactional touches must go)
+    victim = due.sort_values("touch_id")["contact_id"].iloc[0]
+    warehouse.engine.dispose()
+    suppressions = pd.read_csv(sources / "suppressions.csv", dtype=str)
+    extra = pd.DataFrame([{"contact_id": victim, "reason": "unsubscribe", "scope": "all",
+                           "created_at": (window_start - timedelta(minutes=5)).isoformat()}])
+    hourly_sources = tmp_path / "sources-after-unsubscribe"
+    hourly_sources.mkdir()
+    for path in sources.iterdir():
+        if path.is_file():
+            (hourly_sources / path.name).write_bytes(path.read_bytes())
+    pd.concat([suppressions, extra]).to_csv(hourly_sources / "suppressions.csv", index=False)
+    hourly_env = _env(url, hourly_sources, out_dir)
+
+    # AS_OF is a fixed day, so the run is replayed through the outbox (simulation)
+    run_at = window_start
+    conf = {"lookahead_hours": 48, "simulation": True}
+    dags_test("cadence_hourly", run_at, airflow_home, env=hourly_env, conf=conf)
+    sent = _outbox_touch_ids(out_dir)
+    expected = due[(due["contact_id"] != victim) | (due["message_type"] == "transactional")]
+    assert sorted(sent) == sorted(expected["touch_id"])
+    assert len(sent) == len(set(sent))
+
+    dags_test("cadence_hourly", run_at, airflow_home, env=hourly_env, conf=conf)
+    assert sorted(_outbox_touch_ids(out_dir)) == sorted(sent)  # rerun sends nothing new
+
+    last_week = datetime.combine(AS_OF - timedelta(days=7), datetime.min.time(), tzinfo=UTC)
+    dags_test("cadence_hourly", last_week, airflow_home, env=hourly_env,
+              conf={"lookahead_hours": 48})
+    assert sorted(_outbox_touch_ids(out_dir)) == sorted(sent)  # the past sends nothing
