@@ -171,7 +171,7 @@ def _capacities(csms: pd.DataFrame, default: int) -> dict[str, int]:
 
 def _loads(calendar, day_of, contacts, context, policy, as_of):
     # What each involved contact and account receives: counted history plus this calendar.
-    history = counted_history(context, policy, as_of, set(calendar["touch_id"]))
+    history = counted_history(context, policy, as_of, calendar["touch_id"])
     history = history[is_in(history["contact_id"], contacts)]
     contact_history, account_history = history_loads(history, policy)
     accounts = set(calendar.loc[is_in(calendar["contact_id"], contacts), "account_id"])

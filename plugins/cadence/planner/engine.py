@@ -152,7 +152,7 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
     account_code = pd.factorize(frame["account_id"])[0]
     order = rows[np.lexsort((rank[rows], account_code[rows]))]
 
-    history = counted_history(context, policy, as_of, set(frame["touch_id"]))
+    history = counted_history(context, policy, as_of, frame["touch_id"])
     contact_history, account_history = history_loads(history, policy)
     frequencies = preference_frequencies(context.preferences, policy)
     limits_of = {tier: planner.limits_for(tier) for tier in sorted(set(facts.tier))}

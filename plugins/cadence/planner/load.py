@@ -26,33 +26,55 @@ def describe(block: Block, as_of: date) -> str:
     """Human-readable refusal, e.g. "email cap 2 per 7 days reached (2 already: t_a on
     2026-11-24, t_b on 2026-11-26)"."""
     _, what, log, first, last = block
-    blockers = log.between(first, last) if log is not None else []
-    if not blockers:
+    if log is None:
         return what
-    listed = ", ".join(f"{tid} on {iso_day(as_of, day)}" for day, tid in blockers)
-    return f"{what} ({len(blockers)} already: {listed})"
+    listed = log.listed(first, last, as_of)
+    return f"{what} ({listed})" if listed else what
 
 
 class DayLog:
     """Days of touches of one kind (sorted), with their touch ids."""
 
-    __slots__ = ("days", "ids")
+    __slots__ = ("days", "ids", "full", "texts")
 
     def __init__(self) -> None:
         self.days: list[int] = []
         self.ids: list[str] = []
+        # Answers while the log is unchanged: a full account refuses the same days to many
+        # touches in a row, and their decisions name the same blockers.
+        self.full: dict[tuple[int, int, int], tuple[int, int] | None] = {}
+        self.texts: dict[tuple[int, int, date], str] = {}
 
     def add(self, day: int, touch_id: str) -> None:
         """Record a touch on ``day``."""
         position = bisect_right(self.days, day)
         self.days.insert(position, day)
         self.ids.insert(position, touch_id)
+        self._changed()
 
     def remove(self, touch_id: str) -> None:
         """Forget a touch (it moved or was dropped)."""
         position = self.ids.index(touch_id)
         del self.days[position]
         del self.ids[position]
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.full:
+            self.full = {}
+        if self.texts:
+            self.texts = {}
+
+    def listed(self, first: int, last: int, as_of: date) -> str:
+        """The touches from ``first`` to ``last``, e.g. "2 already: t_a on 2026-11-24,
+        t_b on 2026-11-26"; empty when there are none."""
+        key = (first, last, as_of)
+        text = self.texts.get(key)
+        if text is None:
+            blockers = self.between(first, last)
+            text = ", ".join(f"{tid} on {iso_day(as_of, day)}" for day, tid in blockers)
+            text = self.texts[key] = f"{len(blockers)} already: {text}" if blockers else ""
+        return text
 
     def between(self, first: int, last: int) -> list[tuple[int, str]]:
         """(day, touch_id) of the touches from ``first`` to ``last`` inclusive."""
@@ -75,8 +97,17 @@ class DayLog:
         hi = bisect_right(days, day + width - 1)
         if hi - lo < limit:  # fewer touches nearby than the limit: no window can overflow
             return None
+        key = (day, width, limit)
+        if key in self.full:
+            return self.full[key]
+        found = self.full[key] = self._full_window(day, width, limit, lo, hi)
+        return found
+
+    def _full_window(self, day: int, width: int, limit: int, lo: int,
+                     hi: int) -> tuple[int, int] | None:
         # A fullest window starts on a touch; every start from day - width + 1 to day
         # holds ``day``, so the window is full when it already holds ``limit`` touches.
+        days = self.days
         previous = None
         for position in range(lo, bisect_right(days, day, lo, hi)):
             start = days[position]

@@ -201,7 +201,7 @@ def preference_frequencies(preferences: pd.DataFrame, policy: Policy
 
 
 def counted_history(context: PlanningContext, policy: Policy, as_of: date,
-                    replanned: set[str]) -> pd.DataFrame:
+                    replanned: pd.Series) -> pd.DataFrame:
     """History rows that count toward caps: non-transactional, not cancelled, and either
     sent or still scheduled but not replanned now; with the local ``day`` of each."""
     history = context.history
