@@ -37,10 +37,12 @@ def promotional_conflicts(candidates: pd.DataFrame, promotional: np.ndarray,
     if len(tickets):
         priority = tickets["priority"].astype("string").str.lower()
         open_p1 = tickets[(priority == "p1") & tickets["closed_at"].isna()]
-        for account_id, ticket_id in sorted(zip(open_p1["account_id"], open_p1["ticket_id"],
-                                                strict=True)):
-            hit = promotional & (accounts == account_id) & pd.isna(why)
-            why[hit] = f"no promotional touch during open P1 ticket {ticket_id}"
+        if len(open_p1):
+            # An account's lowest open P1 ticket id is the one named.
+            first_ticket = open_p1.groupby("account_id")["ticket_id"].min()
+            ticket = pd.Series(accounts, dtype=object).map(first_ticket).to_numpy(dtype=object)
+            hit = promotional & pd.notna(ticket) & pd.isna(why)
+            why[hit] = [f"no promotional touch during open P1 ticket {t}" for t in ticket[hit]]
         csat = pd.to_numeric(tickets["csat"], errors="coerce")
         low = tickets[tickets["closed_at"].notna() & (csat <= conflicts.low_csat_max)]
         if len(low):

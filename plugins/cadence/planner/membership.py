@@ -24,6 +24,17 @@ def is_in(values, members) -> np.ndarray:
     return found.to_numpy(zero_copy_only=False).astype(bool)
 
 
+def positions(values, keys) -> np.ndarray:
+    """Position of each value among the unique ``keys``, -1 where it is not one of them."""
+    values, key_values = _arrow(values), _arrow(keys)
+    if not len(values) or not len(key_values) or values.type == pa.null():
+        return np.full(len(values), -1, dtype=np.int64)
+    if key_values.type != values.type:
+        key_values = key_values.cast(values.type)
+    found = pc.index_in(values, value_set=key_values)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def _arrow(values) -> pa.Array:
     # A pandas string column converts without copying; anything else through objects.
     if isinstance(values, pd.Series | pd.Index):

@@ -13,7 +13,7 @@ import pandas as pd
 from cadence.planner.conflicts import promotional_conflicts
 from cadence.planner.inputs import PlanningContext
 from cadence.planner.load import ContactLoad, DayLog, Touch
-from cadence.planner.membership import is_in
+from cadence.planner.membership import is_in, positions
 from cadence.planner.send_timing import (
     DAY_S,
     DayRules,
@@ -91,8 +91,21 @@ def checked_candidates(candidates: pd.DataFrame) -> pd.DataFrame:
 
 
 def _lookup(keys: pd.Series, table: pd.DataFrame, key: str, column: str) -> pd.Series:
-    values = table.drop_duplicates(key, keep="last").set_index(key)[column]
-    return keys.map(values)
+    return _lookups(keys, table, key, [column])[column]
+
+
+def _lookups(keys: pd.Series, table: pd.DataFrame, key: str,
+             columns: list[str]) -> dict[str, pd.Series]:
+    # The table's last row per key, its columns aligned with ``keys`` (missing where absent).
+    table = table.drop_duplicates(key, keep="last")
+    at = positions(keys, table[key])
+    found = at >= 0
+    out = {}
+    for column in columns:
+        taken = np.full(len(keys), None, dtype=object)
+        taken[found] = table[column].to_numpy(dtype=object)[at[found]]
+        out[column] = pd.Series(taken, index=keys.index, dtype=object)
+    return out
 
 
 def contact_zones(contact_ids: pd.Series, account_ids: pd.Series, context: PlanningContext,
@@ -120,11 +133,12 @@ def touch_facts(candidates: pd.DataFrame, context: PlanningContext, policy: Poli
     announcement = np.isin(template, planner.conflicts.announcement_templates)
 
     accounts = frame["account_id"]
-    arr = pd.to_numeric(_lookup(accounts, context.accounts, "account_id", "arr"),
-                        errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)
-    tier = _lookup(accounts, context.accounts, "account_id", "tier").fillna("").to_numpy(object)
-    country = _lookup(accounts, context.accounts, "account_id", "country")
-    csm_id = frame["csm_id"].fillna(_lookup(accounts, context.accounts, "account_id", "csm_id"))
+    account = _lookups(accounts, context.accounts, "account_id",
+                       ["arr", "tier", "country", "csm_id"])
+    arr = pd.to_numeric(account["arr"], errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)
+    tier = account["tier"].fillna("").to_numpy(object)
+    country = account["country"]
+    csm_id = frame["csm_id"].astype(object).fillna(account["csm_id"])
     zone_names = contact_zones(frame["contact_id"], accounts, context, timing.default_timezone)
     zone, zones = pd.factorize(zone_names, sort=True)
     zones = [str(z) for z in zones]
@@ -159,10 +173,14 @@ def touch_facts(candidates: pd.DataFrame, context: PlanningContext, policy: Poli
     for index, blackout in enumerate(timing.blackouts):
         applies = np.isin(template, blackout.templates) if blackout.templates else True
         bits |= np.where(applies & ~transactional, 1 << index, 0)
-    groups = pd.DataFrame({"country": country.fillna("").to_numpy(object),
-                           "any_day": frame["urgent"].to_numpy(bool),
-                           "bits": bits, "checkin": checkin})
-    group, uniques = pd.factorize(pd.MultiIndex.from_frame(groups), sort=True)
+    # One integer per (country, urgent, blackouts, check-in) group, ordered like the tuples.
+    country_code, countries = pd.factorize(country.fillna("").to_numpy(object), sort=True)
+    any_day = frame["urgent"].to_numpy(bool)
+    width = 1 << len(timing.blackouts)
+    key = ((country_code.astype(np.int64) * 2 + any_day) * width + bits) * 2 + checkin
+    keys, group = np.unique(key, return_inverse=True)
+    uniques = [(str(countries[k // 2 // width // 2]), bool(k // 2 // width % 2),
+                int(k // 2 % width), bool(k % 2)) for k in keys.tolist()]
     announcement_days = {(date.fromisoformat(d) - as_of).days
                          for d in planner.conflicts.announcement_dates}
     announcement_days |= {(d - as_of).days for d in context.announcement_days}
