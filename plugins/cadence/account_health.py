@@ -59,7 +59,7 @@ class HealthPolicy(Section):
     # adoption breadth: distinct features used in 30 days that score 100
     features_target: int = Field(5, gt=0)
     # engagement: logins per seat in 30 days that score 100
-    logins_per_seat_target: float = Field(8, gt=0)
+    logins_per_seat_target: float = Field(40, gt=0)
     message_engagement_share: float = Field(0.3, ge=0, le=1)
     # support: points taken off 100 per ticket
     open_p1_penalty: float = Field(40, ge=0)

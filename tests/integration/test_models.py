@@ -85,7 +85,7 @@ SOURCES: dict[str, list[dict]] = {
                  _contact("c_onboard", "onboard", "True"), _contact("c_promo", "promo", None)],
     "usage_daily": (
         _usage("strat", -59, 0, active_users=60, logins=200, seats_used=95)
-        + _usage("onboard", -19, 0, active_users=3, logins=4, seats_used=3)
+        + _usage("onboard", -19, 0, active_users=3, logins=10, seats_used=3)
         + _usage("promo", -40, -20, active_users=5, logins=5, seats_used=5)
     ),
     "support_tickets": [
@@ -196,7 +196,7 @@ def test_staging_keeps_contract_names_and_types_every_value(nightly):
     assert strat["renewal_date"] == AS_OF + timedelta(days=80)
     assert strat["updated_at"] == pd.Timestamp("2026-06-01T08:00:00Z")
     usage = nightly.read_frame("select logins from stg_usage_daily where logins is not null")
-    assert set(usage["logins"]) == {200, 4, 5}  # "200.0" in the source
+    assert set(usage["logins"]) == {200, 10, 5}  # "200.0" in the source
     contacts = nightly.read_frame("select contact_id, is_primary from stg_contacts")
     assert dict(zip(contacts["contact_id"], contacts["is_primary"], strict=True)) == {
         "c_strat": True, "c_risky": False, "c_onboard": True, "c_promo": None}
