@@ -54,6 +54,11 @@ def seed_calendar(warehouse, rows: list[dict], plan_date: date = PLAN_DATE) -> N
     frame["scheduled_at"] = pd.to_datetime(frame["scheduled_at"], utc=True)
     frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True)
     warehouse.write_frame("communication_calendar", frame, replace_where={"plan_date": plan_date})
+    # the planner's decision for each touch, which the hourly run's outcome replaces
+    decisions = frame[["touch_id", "plan_date", "contact_id", "account_id"]].assign(
+        decision="scheduled", rule="8.send_timing", detail="planned by the nightly run",
+        decided_at=frame["updated_at"])
+    warehouse.write_frame("calendar_decisions", decisions, replace_where={"plan_date": plan_date})
 
 
 def calendar(warehouse) -> pd.DataFrame:

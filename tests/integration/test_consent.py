@@ -45,8 +45,11 @@ def test_unsubscribe_at_1005_cancels_the_1030_touch(any_warehouse, policy):
     assert result["cancelled"] == 1
     cal = calendar(any_warehouse)
     assert cal.loc["t1", "status"] == "cancelled" and cal.loc["t2", "status"] == "scheduled"
-    decision = any_warehouse.read_table("calendar_decisions").iloc[0]
+    decisions = any_warehouse.read_table("calendar_decisions").set_index("touch_id")
+    assert len(decisions) == 2  # still exactly one decision per touch
+    decision = decisions.loc["t1"]
     assert (decision["decision"], decision["rule"]) == ("suppressed", "1.consent")
+    assert decisions.loc["t2", "decision"] == "scheduled"
     assert "unsubscribe" in decision["detail"] and "@" not in decision["detail"]
 
 

@@ -71,8 +71,9 @@ def test_stale_touches_are_dropped_with_a_reason(warehouse, policy, tmp_path):
     assert result["stale"] == 1 and result["sent"] == 1
     cal = calendar(warehouse)
     assert cal.loc["old", "status"] == "dropped" and "stale" in cal.loc["old", "reason"]
-    decisions = warehouse.read_table("calendar_decisions")
-    assert list(decisions["rule"]) == ["9.staleness"]
+    decisions = warehouse.read_table("calendar_decisions").set_index("touch_id")
+    assert decisions.loc["old", "rule"] == "9.staleness"  # replaces the planner's decision
+    assert decisions.loc["new", "decision"] == "scheduled" and len(decisions) == 2
 
 
 def test_unrenderable_touch_fails_with_a_reason(warehouse, policy, tmp_path):
@@ -145,4 +146,6 @@ def test_consent_is_rechecked_at_send_time(warehouse, policy, tmp_path):
                           out_dir=tmp_path)
     assert result["cancelled"] == 1 and result["sent"] == 1
     assert calendar(warehouse).loc["t1", "status"] == "cancelled"
-    assert list(warehouse.read_table("calendar_decisions")["rule"]) == ["1.consent"]
+    decisions = warehouse.read_table("calendar_decisions").set_index("touch_id")
+    assert decisions.loc["t1", "rule"] == "1.consent"
+    assert decisions.index.is_unique

@@ -175,6 +175,16 @@ def test_nightly_then_hourly_sends_due_touches_once(airflow_home, sources, tmp_p
     expected = due[(due["contact_id"] != victim) | (due["message_type"] == "transactional")]
     assert sorted(sent) == sorted(expected["touch_id"])
     assert len(sent) == len(set(sent))
+    warehouse = Warehouse(url)
+    after = warehouse.read_table("communication_calendar", {"plan_date": AS_OF})
+    victims = after[(after["contact_id"] == victim) & (after["message_type"] != "transactional")
+                    & after["touch_id"].isin(due["touch_id"])]
+    assert set(victims["status"]) == {"cancelled"}
+    decisions = warehouse.read_table("calendar_decisions", {"plan_date": AS_OF})
+    assert decisions["touch_id"].is_unique  # the hourly outcome replaced the plan's decision
+    assert set(decisions[decisions["touch_id"].isin(victims["touch_id"])]["rule"]) == {
+        "1.consent"}
+    warehouse.engine.dispose()
 
     dags_test("cadence_hourly", run_at, airflow_home, env=hourly_env, conf=conf)
     assert sorted(_outbox_touch_ids(out_dir)) == sorted(sent)  # rerun sends nothing new

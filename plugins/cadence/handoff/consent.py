@@ -212,6 +212,6 @@ def cancel_forbidden(warehouse: Warehouse, policy, now: datetime) -> dict:
             for r in cancelled.itertuples(index=False)]
     with warehouse.engine.begin() as conn:
         store.run_many(conn, warehouse, "cancel_touch", rows)
-        store.run_many(conn, warehouse, "insert_decision", rows)
+        store.run_many(conn, warehouse, "update_decision", rows)
     log.info("cancelled %d scheduled touches that consent forbids", len(rows))
     return {"plan_date": plan_date.isoformat(), "cancelled": len(rows)}

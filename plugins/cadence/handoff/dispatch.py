@@ -184,7 +184,7 @@ def _mark_touches(warehouse: Warehouse, name: str, plan_date, touches: pd.DataFr
     with warehouse.engine.begin() as conn:
         store.run_many(conn, warehouse, name, rows)
         if decision:
-            store.run_many(conn, warehouse, "insert_decision", rows)
+            store.run_many(conn, warehouse, "update_decision", rows)
 
 
 def dispatch_due(warehouse: Warehouse, policy, window_start: datetime, window_end: datetime,
