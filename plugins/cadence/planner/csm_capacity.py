@@ -12,12 +12,14 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cadence.planner.deferral import day_text, days_to_try, fits
 from cadence.planner.frequency_cap import channel_caps
 from cadence.planner.inputs import PlanningContext
 from cadence.planner.load import ContactLoad, DayLog, Touch
-from cadence.planner.membership import is_in
+from cadence.planner.membership import is_in, positions
 from cadence.planner.promotional_mix import RULE as MIX
 from cadence.planner.promotional_mix import mix_exceeded
 from cadence.planner.send_timing import utc_of_local
@@ -231,12 +233,21 @@ def _apply(calendar, decisions, moved, dropped, mix_drops, as_of):
         return calendar, decisions
     decisions = decisions.copy()
     keys = sorted(updates)
-    where = pd.Series(np.arange(len(decisions)), index=decisions["touch_id"].to_numpy(object))
-    rows = where.loc[keys].to_numpy()
+    rows = positions(keys, decisions["touch_id"])
+    in_row_order = [keys[k] for k in np.argsort(rows, kind="stable")]
+    changed = np.zeros(len(decisions), dtype=bool)
+    changed[rows] = True
     for k, column in enumerate(("decision", "rule", "detail")):
-        values = decisions[column].to_numpy(dtype=object, copy=True)
-        values[rows] = [updates[t][k] for t in keys]
-        decisions[column] = values
+        decisions[column] = _replaced(decisions[column], changed,
+                                      [updates[t][k] for t in in_row_order])
     gone = [t for t in keys if updates[t][0] == "dropped"]
     calendar = calendar[~is_in(calendar["touch_id"], gone)].reset_index(drop=True)
     return calendar, decisions
+
+
+def _replaced(column: pd.Series, changed: np.ndarray, values: list[str]) -> pd.Series:
+    # The text column with the ``changed`` rows (in row order) replaced, in Arrow: a
+    # million-row column never becomes Python strings.
+    text = pa.array(column, from_pandas=True)
+    new = pc.replace_with_mask(text, pa.array(changed), pa.array(values, type=text.type))
+    return pd.Series(pd.array(new, dtype=column.dtype), index=column.index, name=column.name)

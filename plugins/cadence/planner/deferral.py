@@ -81,10 +81,10 @@ def day_text(as_of: date, day: int) -> str:
 
 
 def first_hard_block(as_of: date, rules: DayRules, first: int, chosen: int,
-                     refused: list[int], explain: Callable[[int], Block]
+                     refused: list[int], explain: Callable[[int], Block] | None
                      ) -> tuple[int, str, str] | None:
     """The earliest day before ``chosen`` a rule (not mere weekday preference) refused:
-    (day, rule, why). ``explain`` gives the refusal of a refused day."""
+    (day, rule, why). ``explain`` (given when a day was refused) names a day's refusal."""
     found = None
     for day in range(first, chosen):
         if day in rules.why_not:
@@ -107,9 +107,10 @@ def deferred_reason(as_of: date, hard: tuple[int, str, str]) -> str:
 
 
 def dropped_detail(as_of: date, rules: DayRules, first: int, last: int, refused: list[int],
-                   explain: Callable[[int], Block], latest_text: str) -> tuple[str, str]:
-    """(rule, detail) of a touch no day fits before its latest_at; ``explain`` gives the
-    refusal of a refused day."""
+                   explain: Callable[[int], Block] | None, latest_text: str
+                   ) -> tuple[str, str]:
+    """(rule, detail) of a touch no day fits before its latest_at; ``explain`` (given when
+    a day was refused) names a day's refusal."""
     if refused:
         day = refused[0]  # the wanted slot's refusal
         block = explain(day)

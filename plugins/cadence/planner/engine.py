@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -193,11 +194,10 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
         rules = rules_of[group]
         limits, caps = limits_of[tier], caps_of[tier]
         day, refused = place(touch, first, last, rules, load, account_log, limits, caps)
-        explain = refusal_of(touch, load, account_log, limits, caps)
+        explain = refusal_of(touch, load, account_log, limits, caps) if refused else None
         if day is None:
-            latest_text = datetime.fromtimestamp(latest_s, UTC).isoformat()
             rule, detail = dropped_detail(as_of, rules, first, last, refused, explain,
-                                          latest_text)
+                                          _instant_text(latest_s))
             if delayed and not refused:
                 rule, detail = CONFLICTS, f"{detail}; {low_csat}"
             decided.append((i, "dropped", rule, detail, None, 0, 0))
@@ -225,6 +225,12 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
         outcome.day[at] = day
         outcome.second[at] = second
         outcome.open[at] = False
+
+
+@lru_cache(maxsize=65536)
+def _instant_text(epoch_s: int) -> str:
+    # Many touches share a latest_at; its text is made once.
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat()
 
 
 def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -> PlanResult:

@@ -159,10 +159,17 @@ class ContactLoad:
 
     def add(self, touch: Touch, day: int) -> None:
         """Record a non-transactional touch on ``day``."""
-        self.all.add(day, touch.touch_id)
-        self.channel(touch.channel).add(day, touch.touch_id)
-        self.category(touch.category, touch.channel).add(day, touch.touch_id)
-        self.category(touch.category, "*").add(day, touch.touch_id)
+        touch_id, channel, category = touch.touch_id, touch.channel, touch.category
+        self.all.add(day, touch_id)
+        log = self.channels.get(channel)
+        if log is None:
+            log = self.channels[channel] = DayLog()
+        log.add(day, touch_id)
+        for key in ((category, channel), (category, "*")):
+            log = self.categories.get(key)
+            if log is None:
+                log = self.categories[key] = DayLog()
+            log.add(day, touch_id)
         if touch.promotional:
             self.promotional.add(day, touch.touch_id)
         if touch.checkin:
