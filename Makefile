@@ -1,8 +1,12 @@
 # Two set-up commands: `make demo` and `make test` (README). Both create .venv when missing.
+SHELL   := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PY      ?= python3.11
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+# pip warns once per package about find-links folders this machine's pip.conf names
+PIP_NOISE := is ignored: it is neither a file nor a directory
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
@@ -14,9 +18,9 @@ export PYTHONPATH := $(CURDIR)/plugins
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "$(PY) not found: cadence needs Python 3.11"; exit 1; }
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements.txt
-	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip install -q --upgrade pip 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
+	$(BIN)/pip install -q -r requirements.txt 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
+	$(BIN)/pip install -q --no-deps -e . 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -68,7 +68,7 @@ def summarize(warehouse: Warehouse, as_of: date) -> PlanSummary:
             "select decision, count(*) as candidates from calendar_decisions"
             " where plan_date = :d group by decision order by candidates desc",
         ),
-        "Top suppression reasons": (
+        "Top reasons a touch is not sent (suppressed, dropped, merged)": (
             "calendar_decisions",
             "select rule, count(*) as candidates from calendar_decisions"
             " where plan_date = :d and decision in ('suppressed', 'dropped', 'merged')"
