@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from cadence.planner.conflicts import announcement_block
-from cadence.planner.frequency_cap import account_cap_block, cap_block, contact_cap_block
+from cadence.planner.frequency_cap import account_has_room, cap_block, contact_cap_block
 from cadence.planner.load import Block, ContactLoad, DayLog, Touch, describe
 from cadence.planner.policy import Limits
 from cadence.planner.promotional_mix import mix_block
@@ -38,7 +38,7 @@ def fits(touch: Touch, day: int, contact: ContactLoad, account: DayLog, limits: 
     refuses, the contact's caps need not be counted; which rule refused is asked of
     :func:`first_block` only for the day a decision names.
     """
-    return (account_cap_block(day, account, limits) is None
+    return (account_has_room(day, account, limits)
             and spacing_block(touch, day, contact, limits) is None
             and contact_cap_block(touch, day, contact, limits, caps) is None
             and announcement_block(touch, day, contact) is None

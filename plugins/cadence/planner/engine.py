@@ -11,6 +11,9 @@ Deterministic: rows are sorted by touch_id first and every sort is stable.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
@@ -69,6 +72,26 @@ def plan_calendar(candidates: pd.DataFrame, context: PlanningContext, policy: Po
                   as_of: date) -> PlanResult:
     """Plan the candidates of ``as_of`` into one deduplicated calendar under every rule of
     DESIGN §8; the same inputs always give byte-identical frames."""
+    with _without_cyclic_gc():
+        return _plan(candidates, context, policy, as_of)
+
+
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    # Planning allocates millions of small acyclic objects (day logs, touches, decision
+    # rows); the cyclic collector rescanning them costs a sixth of the time and frees
+    # nothing. Reference counting still frees everything as usual.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _plan(candidates: pd.DataFrame, context: PlanningContext, policy: Policy,
+          as_of: date) -> PlanResult:
     facts = touch_facts(candidates, context, policy, as_of)
     frame = facts.frame
     n = len(frame)

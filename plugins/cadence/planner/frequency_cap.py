@@ -53,6 +53,11 @@ def contact_cap_block(touch: Touch, day: int, contact: ContactLoad, limits: Limi
     return None
 
 
+def account_has_room(day: int, account: DayLog, limits: Limits) -> bool:
+    """Whether the account's cap allows one more touch on ``day`` (no refusal text made)."""
+    return account.window_full(day, 7, limits.account_per_7_days) is None
+
+
 def account_cap_block(day: int, account: DayLog, limits: Limits) -> Block | None:
     """Why one more touch on ``day`` would break the account's cap, or None."""
     full = account.window_full(day, 7, limits.account_per_7_days)
