@@ -208,6 +208,19 @@ def _task_calls(fake: FakeHubSpot) -> tuple[int, int]:
     return creates, updates
 
 
+def _owner_company_contact(fake: FakeHubSpot) -> list[tuple]:
+    """Each HubSpot task as (owner, associated company, associated contact)."""
+    policy = ConnectorsPolicy().crm_tasks
+    rows = []
+    for task in fake.objects["tasks"].values():
+        linked = {a["types"][0]["associationTypeId"]: a["to"]["id"]
+                  for a in task["associations"]}
+        rows.append((task["properties"].get("hubspot_owner_id"),
+                     linked.get(policy.hubspot_company_association),
+                     linked.get(policy.hubspot_contact_association)))
+    return sorted(rows, key=str)
+
+
 def test_csm_tasks_are_pushed_once_and_only_by_a_live_run(airflow_home, hubspot_serving,
                                                           tmp_path):
     today = datetime.now(UTC).date()  # the push happens only on a run about the present
@@ -218,15 +231,22 @@ def test_csm_tasks_are_pushed_once_and_only_by_a_live_run(airflow_home, hubspot_
 
     dags_test("cadence_nightly", today, airflow_home, env=env)
     warehouse = Warehouse(env["CADENCE_WAREHOUSE_URL"])
-    planned = warehouse.count("csm_tasks", {"plan_date": today})
+    planned = warehouse.read_table("csm_tasks", {"plan_date": today})
     warehouse.engine.dispose()
-    assert planned > 0
-    assert _task_calls(fake) == (planned, 0)
-    assert len(fake.objects["tasks"]) == planned
+    assert len(planned) > 0
+    assert _task_calls(fake) == (len(planned), 0)
+    expected = planned[["csm_id", "account_id", "contact_id"]].astype(object)
+    expected = expected.where(expected.notna(), None)
+    assert _owner_company_contact(fake) == sorted(expected.itertuples(index=False, name=None),
+                                                  key=str)
 
+    fake.requests.clear()
     dags_test("cadence_nightly", today, airflow_home, env=env)
-    assert _task_calls(fake) == (planned, planned)  # the rerun updates, creates none
-    assert len(fake.objects["tasks"]) == planned
+    assert _task_calls(fake) == (0, len(planned))  # the rerun updates, creates none
+    assert len(fake.objects["tasks"]) == len(planned)
+    # The rerun's extract is incremental: it searches what changed instead of listing all.
+    assert ("POST", "/crm/v3/objects/contacts/search") in {(m, p) for m, p, _ in fake.requests}
 
+    fake.requests.clear()
     dags_test("cadence_nightly", today - timedelta(days=7), airflow_home, env=env)
-    assert _task_calls(fake) == (planned, planned)  # a run about the past pushes nothing
+    assert _task_calls(fake) == (0, 0)  # a run about the past pushes nothing
