@@ -16,7 +16,7 @@ from cadence.planner.load import Block, ContactLoad, DayLog, Touch, describe
 from cadence.planner.policy import Limits
 from cadence.planner.promotional_mix import mix_block
 from cadence.planner.send_timing import DayRules
-from cadence.planner.spacing import spacing_block
+from cadence.planner.spacing import spacing_allows, spacing_block
 
 RULE = "11.deferral"
 
@@ -39,7 +39,7 @@ def fits(touch: Touch, day: int, contact: ContactLoad, account: DayLog, limits: 
     :func:`first_block` only for the day a decision names.
     """
     return (account_has_room(day, account, limits)
-            and spacing_block(touch, day, contact, limits) is None
+            and spacing_allows(touch, day, contact, limits)
             and contact_cap_block(touch, day, contact, limits, caps) is None
             and announcement_block(touch, day, contact) is None
             and mix_block(touch, day, contact, limits) is None)
@@ -60,13 +60,12 @@ def days_to_try(rules: DayRules, first: int, last: int) -> list[int]:
     return preferred + other
 
 
-def place(touch: Touch, first: int, last: int, rules: DayRules, contact: ContactLoad,
-          account: DayLog, limits: Limits, caps: dict[str, list[tuple[int, int]]],
-          ) -> tuple[int | None, list[int]]:
-    """The day the touch goes (None: no day fits) and the days refused before it, in the
-    order they were tried."""
+def place(touch: Touch, days: list[int], contact: ContactLoad, account: DayLog, limits: Limits,
+          caps: dict[str, list[tuple[int, int]]]) -> tuple[int | None, list[int]]:
+    """The first of ``days`` (see :func:`days_to_try`) the touch may go on (None: none
+    fits) and the days refused before it, in the order they were tried."""
     refused: list[int] = []
-    for day in days_to_try(rules, first, last):
+    for day in days:
         if fits(touch, day, contact, account, limits, caps):
             return day, refused
         refused.append(day)

@@ -26,6 +26,7 @@ from cadence.planner.deduplication import RULE as DEDUP
 from cadence.planner.deduplication import duplicate_winners
 from cadence.planner.deferral import (
     day_text,
+    days_to_try,
     deferred_reason,
     dropped_detail,
     first_hard_block,
@@ -200,6 +201,7 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
     low_csat = (f"promotional waits {conflicts.days_after_low_csat} days after a ticket "
                 f"closed with CSAT <= {conflicts.low_csat_max}")
     decided: list[tuple] = []
+    tried: dict[tuple[int, int, int], list[int]] = {}  # days to try per (group, window)
     current_account = None
     loads: dict = {}
     account_log = None
@@ -216,7 +218,10 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
                       frequencies.get((contact, category)))
         rules = rules_of[group]
         limits, caps = limits_of[tier], caps_of[tier]
-        day, refused = place(touch, first, last, rules, load, account_log, limits, caps)
+        days = tried.get((group, first, last))
+        if days is None:
+            days = tried[group, first, last] = days_to_try(rules, first, last)
+        day, refused = place(touch, days, load, account_log, limits, caps)
         explain = refusal_of(touch, load, account_log, limits, caps) if refused else None
         if day is None:
             rule, detail = dropped_detail(as_of, rules, first, last, refused, explain,

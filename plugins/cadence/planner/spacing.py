@@ -9,6 +9,15 @@ from cadence.planner.policy import Limits
 RULE = "5.spacing"
 
 
+def spacing_allows(touch: Touch, day: int, contact: ContactLoad, limits: Limits) -> bool:
+    """Whether ``spacing_block`` is None, without making the refusal text."""
+    if contact.all.nearest_within(day, limits.min_days_between_touches) is not None:
+        return False
+    return (not touch.promotional
+            or contact.promotional.nearest_within(day, limits.min_days_between_promotional)
+            is None)
+
+
 def spacing_block(touch: Touch, day: int, contact: ContactLoad, limits: Limits) -> Block | None:
     """Why a touch on ``day`` would come too close to another, or None."""
     near = contact.all.nearest_within(day, limits.min_days_between_touches)
