@@ -1,0 +1,83 @@
+"""The planner's fast building blocks answer exactly like their plain definitions: a day log
+names the same full cap window as counting every window (also after it changes), and the
+Arrow membership tests agree with pandas."""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cadence.planner.load import DayLog
+from cadence.planner.membership import is_in, positions
+
+
+def full_window_by_counting(days: list[int], day: int, width: int,
+                            limit: int) -> tuple[int, int] | None:
+    """The definition: the earliest window start (a touch or ``day``) whose window holds
+    ``day`` and would hold more than ``limit`` touches with one more on ``day``."""
+    if width <= 0:
+        return None
+    merged = sorted([*days, day])
+    for start in merged:
+        if day - width + 1 <= start <= day:
+            inside = bisect_right(merged, start + width - 1) - bisect_left(merged, start)
+            if inside > limit:
+                return start, start + width - 1
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(days=st.lists(st.integers(-40, 40), max_size=25), day=st.integers(-45, 45),
+       width=st.integers(0, 31), limit=st.integers(0, 6), later=st.integers(-40, 40))
+def test_full_window_is_the_one_counting_finds(days, day, width, limit, later):
+    log = DayLog()
+    for n, d in enumerate(days):
+        log.add(d, f"t{n}")
+    assert log.window_full(day, width, limit) == full_window_by_counting(days, day, width,
+                                                                         limit)
+    # asked again after the log changed, the answer follows the change
+    log.add(later, "late")
+    assert log.window_full(day, width, limit) == full_window_by_counting(
+        [*days, later], day, width, limit)
+    log.remove("late")
+    assert log.window_full(day, width, limit) == full_window_by_counting(days, day, width,
+                                                                         limit)
+
+
+def test_blockers_are_listed_by_id_and_date_and_follow_changes():
+    log = DayLog()
+    log.add(1, "t_b")
+    log.add(0, "t_a")
+    as_of = pd.Timestamp("2026-11-23").date()
+    assert log.listed(0, 6, as_of) == "2 already: t_a on 2026-11-23, t_b on 2026-11-24"
+    log.remove("t_a")
+    assert log.listed(0, 6, as_of) == "1 already: t_b on 2026-11-24"
+    assert log.listed(5, 6, as_of) == ""
+
+
+ids = st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "é"]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(ids, max_size=12), members=st.lists(ids, max_size=6))
+def test_membership_agrees_with_pandas(values, members):
+    column = pd.Series(values, dtype=object)
+    expected = column.isin(members).to_numpy()
+    assert is_in(column, members).tolist() == expected.tolist()
+    assert is_in(column, set(members)).tolist() == expected.tolist()
+    keys = list(dict.fromkeys(m for m in members if m is not None))
+    where = {key: n for n, key in enumerate(keys)}
+    expected_at = [where.get(v, -1) if v is not None else -1 for v in values]
+    assert positions(column, pd.Series(keys, dtype=object)).tolist() == expected_at
+
+
+def test_membership_of_large_id_columns():
+    column = pd.Series([f"t{i}" for i in range(50_000)])
+    members = pd.Series([f"t{i}" for i in range(0, 100_000, 2)])
+    assert int(is_in(column, members).sum()) == 25_000
+    at = positions(column, members)
+    assert at[:4].tolist() == [0, -1, 1, -1] and isinstance(at, np.ndarray)
