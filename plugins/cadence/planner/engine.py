@@ -58,6 +58,7 @@ TRANSACTIONAL = "2.transactional_bypass"
 CALENDAR_COLUMNS = [c for c in COMMUNICATION_CALENDAR if c != "shard"]
 DECISION_COLUMNS = [c for c in CALENDAR_DECISIONS if c != "shard"]
 CONFLICTS = "6.conflicts"
+ROWS_PER_SLICE = 65_536
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,11 @@ def plan_calendar(candidates: pd.DataFrame, context: PlanningContext, policy: Po
     """Plan the candidates of ``as_of`` into one deduplicated calendar under every rule of
     DESIGN §8; the same inputs always give byte-identical frames."""
     with _without_cyclic_gc():
-        return _plan(candidates, context, policy, as_of)
+        # Every per-candidate working array is gone once _plan returns, before levelling.
+        result = _plan(candidates, context, policy, as_of)
+        calendar, decisions = level_csm_load(result.calendar, result.decisions, candidates,
+                                             context, policy, as_of)
+    return PlanResult(calendar, decisions)
 
 
 @contextmanager
@@ -93,6 +98,7 @@ def _without_cyclic_gc() -> Iterator[None]:
 
 def _plan(candidates: pd.DataFrame, context: PlanningContext, policy: Policy,
           as_of: date) -> PlanResult:
+    # Rules 1 to 8, 10 and 11; CSM levelling (9) follows on the result.
     facts = touch_facts(candidates, context, policy, as_of)
     frame = facts.frame
     n = len(frame)
@@ -137,10 +143,7 @@ def _plan(candidates: pd.DataFrame, context: PlanningContext, policy: Policy,
     outcome.reason[bypass] = "transactional: sent when due"
 
     _place_all(facts, rank, outcome, context, policy, as_of)
-    result = _frames(facts, outcome, policy, as_of)
-    calendar, decisions = level_csm_load(result.calendar, result.decisions, candidates,
-                                         context, policy, as_of)
-    return PlanResult(calendar, decisions)
+    return _frames(facts, outcome, policy, as_of)
 
 
 class _Outcome:
@@ -183,19 +186,20 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
     limits_of = {tier: planner.limits_for(tier) for tier in sorted(set(facts.tier))}
     caps_of = {tier: channel_caps(limits) for tier, limits in limits_of.items()}
 
-    # Plain lists in placement order: indexing them is much cheaper than numpy scalars.
-    def listed(values) -> list:
-        return np.asarray(values)[order].tolist()
+    text_columns = [frame[c] for c in ("touch_id", "contact_id", "account_id", "channel")]
+    arrays = [facts.category, facts.promotional, facts.checkin, facts.announcement,
+              facts.group, facts.first_day, facts.last_day, facts.first_second, facts.tier,
+              facts.delayed_by_conflict, facts.earliest_day, facts.latest_s]
 
-    columns = zip(
-        order.tolist(), listed(frame["touch_id"].to_numpy(dtype=object)),
-        listed(frame["contact_id"].to_numpy(dtype=object)),
-        listed(frame["account_id"].to_numpy(dtype=object)),
-        listed(frame["channel"].to_numpy(dtype=object)), listed(facts.category),
-        listed(facts.promotional), listed(facts.checkin), listed(facts.announcement),
-        listed(facts.group), listed(facts.first_day), listed(facts.last_day),
-        listed(facts.first_second), listed(facts.tier), listed(facts.delayed_by_conflict),
-        listed(facts.earliest_day), listed(facts.latest_s), strict=True)
+    def rows_in_order():
+        # Plain lists in placement order (indexing them is much cheaper than numpy scalars),
+        # a slice at a time so the ids become Python strings only while they are used.
+        for start in range(0, len(order), ROWS_PER_SLICE):
+            part = order[start:start + ROWS_PER_SLICE]
+            yield from zip(part.tolist(), *(c.iloc[part].tolist() for c in text_columns),
+                           *(a[part].tolist() for a in arrays), strict=True)
+
+    columns = rows_in_order()
     rules_of = facts.day_rules
     conflicts = planner.conflicts
     low_csat = (f"promotional waits {conflicts.days_after_low_csat} days after a ticket "
