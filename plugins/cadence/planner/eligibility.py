@@ -29,8 +29,12 @@ def ineligible(candidates: pd.DataFrame, transactional: np.ndarray, contacts: pd
     category = candidates["category"].fillna(candidates["message_type"]).to_numpy(dtype=object)
     email = channel == "email"
 
+    undecided = np.ones(n, dtype=bool)
+
     def mark(mask: np.ndarray, text: str) -> None:
-        why[mask & pd.isna(why)] = text
+        hit = mask & undecided
+        why[hit] = text
+        undecided[hit] = False
 
     rules = _suppression_rules(suppressions, contacts)
     for reason in ("erasure", "do_not_contact"):

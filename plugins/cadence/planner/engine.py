@@ -103,7 +103,6 @@ def _plan(candidates: pd.DataFrame, context: PlanningContext, policy: Policy,
     frame = facts.frame
     n = len(frame)
     outcome = _Outcome(n)
-    touch_ids = frame["touch_id"].to_numpy(dtype=object)
 
     history = context.history
     sent = history[history["status"] == "sent"].drop_duplicates("touch_id")
@@ -122,14 +121,16 @@ def _plan(candidates: pd.DataFrame, context: PlanningContext, policy: Policy,
                                 frame["intent"].to_numpy(dtype=object), facts.earliest_s,
                                 facts.latest_s, rank, outcome.open)
     losers = np.flatnonzero(winners >= 0)
-    team = frame["team"].fillna("team unknown").to_numpy(dtype=object)
-    priority = frame["priority"].to_numpy(dtype=np.int64)
-    intent = frame["intent"].to_numpy(dtype=object)
+    kept = winners[losers]
     merged_detail = np.full(n, None, dtype=object)
     merged_detail[losers] = [
-        f"duplicate of {touch_ids[w]} ({team[w]}, priority {priority[w]}) for intent "
-        f"{intent[i]}: the higher priority is kept"
-        for i, w in zip(losers, winners[losers], strict=True)]
+        f"duplicate of {touch_id} ({team}, priority {priority}) for intent {intent}: the "
+        f"higher priority is kept"
+        for touch_id, team, priority, intent in zip(
+            frame["touch_id"].iloc[kept].tolist(),
+            frame["team"].iloc[kept].fillna("team unknown").tolist(),
+            frame["priority"].iloc[kept].astype(np.int64).tolist(),
+            frame["intent"].iloc[losers].tolist(), strict=True)]
     outcome.decide(winners >= 0, "merged", DEDUP, merged_detail)
 
     outcome.decide(outcome.open & pd.notna(facts.conflict), "suppressed", CONFLICTS,
