@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -180,15 +180,18 @@ def test_reset_watermark_reloads_everything(hubspot, warehouse):
 
 
 def test_registered_source_reads_through_the_airflow_connection(hubspot, duckdb_url,
-                                                                monkeypatch, tmp_path):
+                                                                monkeypatch, tmp_path, policy):
     """What the nightly extract does with policy ``sources.entities.accounts: hubspot``."""
-    from cadence.sources import build_source
+    from cadence.sources import SourceContext, build_source
+    from cadence.warehouse import Warehouse
 
     seed(hubspot)
     monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT",
                        json.dumps({"conn_type": "http", "host": hubspot.url, "password": TOKEN}))
-    monkeypatch.setenv("CADENCE_WAREHOUSE_URL", duckdb_url)
-    source = build_source("hubspot", tmp_path)
+    loaded_at = datetime(2026, 11, 23, 1, tzinfo=UTC)
+    context = SourceContext(tmp_path, Warehouse(duckdb_url), policy, "nightly-run", loaded_at)
+    source = build_source("hubspot", context)
     assert len(source.read(ENTITIES["accounts"])) == 5
+    assert source.quarantine.run_id == "nightly-run"  # the run's identity, not the clock's
     assert TOKEN not in repr(airflow_credentials("hubspot_default"))
     source.warehouse.engine.dispose()

@@ -13,6 +13,7 @@ from cadence.policy import PolicyError, parse_policy
 from cadence.sample import write_sample
 from cadence.sources import (
     FilesSource,
+    SourceContext,
     SourceError,
     extract_sources,
     read_entities,
@@ -21,6 +22,12 @@ from cadence.sources import (
 
 AS_OF = date(2026, 11, 23)
 LOADED_AT = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+
+
+def _context(policy, source_dir) -> SourceContext:
+    """The files source needs only the folder and the policy's routing."""
+    return SourceContext(source_dir, warehouse=None, policy=policy, run_id="test",
+                         loaded_at=datetime(2026, 11, 23, tzinfo=UTC))
 
 
 @pytest.fixture(scope="module")
@@ -78,14 +85,14 @@ def test_a_header_only_file_is_an_empty_entity(tmp_path):
 def test_missing_file_names_the_entity_and_the_file(own_copy, policy):
     (own_copy / "contacts.csv").unlink()
     with pytest.raises(SourceError, match=r"contacts: no source file contacts\.csv"):
-        read_entities(policy, own_copy)
+        read_entities(_context(policy, own_copy))
 
 
 def test_missing_required_column_names_entity_file_and_column(own_copy, policy):
     frame = pd.read_csv(own_copy / "contacts.csv", dtype=str).drop(columns="email")
     frame.to_csv(own_copy / "contacts.csv", index=False)
     with pytest.raises(SourceError) as error:
-        read_entities(policy, own_copy)
+        read_entities(_context(policy, own_copy))
     message = str(error.value)
     assert "contacts" in message and "'email'" in message
     assert str(own_copy / "contacts.csv") in message
@@ -94,7 +101,7 @@ def test_missing_required_column_names_entity_file_and_column(own_copy, policy):
 def test_missing_optional_column_is_loaded_as_null(own_copy, policy):
     frame = pd.read_csv(own_copy / "contacts.csv", dtype=str).drop(columns="locale")
     frame.to_csv(own_copy / "contacts.csv", index=False)
-    contacts = read_entities(policy, own_copy)["contacts"]
+    contacts = read_entities(_context(policy, own_copy))["contacts"]
     assert contacts["locale"].isna().all()
     assert list(contacts.columns) == ENTITIES["contacts"].column_names
 
@@ -115,8 +122,8 @@ def test_policy_routes_an_entity_to_another_registered_source(sample_dir):
     class Crm:
         """A stand-in connector serving csms only."""
 
-        def __init__(self, source_dir):
-            self.source_dir = source_dir
+        def __init__(self, context):
+            self.source_dir = context.source_dir
 
         def read(self, entity):
             return pd.DataFrame({"csm_id": ["crm-1"], "name": ["Rosa Costa"],
@@ -124,7 +131,7 @@ def test_policy_routes_an_entity_to_another_registered_source(sample_dir):
 
     register_source("test_crm", Crm)
     policy = parse_policy({"sources": {"entities": {"csms": "test_crm"}}})
-    frames = read_entities(policy, sample_dir)
+    frames = read_entities(_context(policy, sample_dir))
     assert frames["csms"]["csm_id"].tolist() == ["crm-1"]
     assert frames["csms"]["timezone"].isna().all()
     assert len(frames["accounts"]) == len(pd.read_csv(sample_dir / "accounts.csv"))
@@ -132,6 +139,6 @@ def test_policy_routes_an_entity_to_another_registered_source(sample_dir):
 
 def test_unknown_source_or_entity_in_policy_fails_clearly(sample_dir):
     with pytest.raises(SourceError, match="unknown source 'nowhere'"):
-        read_entities(parse_policy({"sources": {"default": "nowhere"}}), sample_dir)
+        read_entities(_context(parse_policy({"sources": {"default": "nowhere"}}), sample_dir))
     with pytest.raises(PolicyError, match="sources.entities"):
         parse_policy({"sources": {"entities": {"acounts": "files"}}})

@@ -7,25 +7,25 @@ connector only when the policy asks for it.
 
 from __future__ import annotations
 
-from cadence.sources.base import Source, register_source
+from cadence.sources.base import Source, SourceContext, register_source
 
 
-def _hubspot(**kwargs: object) -> Source:
+def _hubspot(context: SourceContext) -> Source:
     from cadence.connectors.hubspot import HubSpotSource
 
-    return HubSpotSource.from_settings(**kwargs)
+    return HubSpotSource.from_context(context)
 
 
-def _salesforce(**kwargs: object) -> Source:
+def _salesforce(context: SourceContext) -> Source:
     from cadence.connectors.salesforce import SalesforceSource
 
-    return SalesforceSource.from_settings(**kwargs)
+    return SalesforceSource.from_context(context)
 
 
-def _usage(**kwargs: object) -> Source:
+def _usage(context: SourceContext) -> Source:
     from cadence.connectors.usage import UsageSource
 
-    return UsageSource.from_settings(**kwargs)
+    return UsageSource.from_context(context)
 
 
 register_source("hubspot", _hubspot)

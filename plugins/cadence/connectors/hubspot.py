@@ -10,7 +10,7 @@ The private-app token comes from the Airflow connection ``hubspot_default``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pandas as pd
 
@@ -32,7 +32,7 @@ from cadence.connectors.http import (
 from cadence.connectors.policy import HttpPolicy, HubSpotPolicy, ObjectMapping
 from cadence.connectors.records import Batch, Quarantine, check_reject_rate, sync_object
 from cadence.entities import ENTITIES, Entity
-from cadence.sources.base import SourceError, conform
+from cadence.sources.base import SourceContext, SourceError, conform
 from cadence.warehouse import Warehouse
 
 SOURCE = "hubspot"
@@ -194,20 +194,15 @@ class HubSpotSource:
         self._synced: dict[str, dict[str, CrmRecord]] = {}
 
     @classmethod
-    def from_settings(cls, **_: object) -> HubSpotSource:
-        """The source as the extract builds it: warehouse, policy and connection from the
-        settings; run id and load time from the wall clock of the extract."""
-        from cadence.policy import load_policy
-        from cadence.warehouse import connect
-
-        whole = load_policy()
+    def from_context(cls, context: SourceContext) -> HubSpotSource:
+        """The source as the extract of one run builds it: the run's warehouse, policy, id
+        and load time; the token from the Airflow connection."""
+        whole = context.policy
         policy = whole.connectors
-        credentials = airflow_credentials(policy.hubspot.conn_id)
-        loaded_at = datetime.now(UTC)
-        client = HubSpotClient(credentials, policy.http, policy.hubspot.page_size,
-                               policy.hubspot.search_limit)
-        return cls(connect(), policy.hubspot, client, f"hubspot__{loaded_at:%Y%m%dT%H%M%S}",
-                   loaded_at, whole.quality.threshold)
+        client = HubSpotClient(airflow_credentials(policy.hubspot.conn_id), policy.http,
+                               policy.hubspot.page_size, policy.hubspot.search_limit)
+        return cls(context.warehouse, policy.hubspot, client, context.run_id,
+                   context.loaded_at, whole.quality.threshold)
 
     def read(self, entity: Entity) -> pd.DataFrame:
         """Every live row of ``entity`` (contract columns, text)."""

@@ -10,7 +10,7 @@ refreshed once on 401. ``REQUEST_LIMIT_EXCEEDED`` stops the run without retrying
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pandas as pd
 
@@ -32,7 +32,7 @@ from cadence.connectors.http import (
 from cadence.connectors.policy import HttpPolicy, ObjectMapping, SalesforcePolicy
 from cadence.connectors.records import Batch, Quarantine, check_reject_rate, sync_object
 from cadence.entities import ENTITIES, Entity
-from cadence.sources.base import SourceError, conform
+from cadence.sources.base import SourceContext, SourceError, conform
 from cadence.warehouse import Warehouse
 
 SOURCE = "salesforce"
@@ -156,18 +156,15 @@ class SalesforceSource:
         self.quarantine = Quarantine(run_id=run_id, as_of=loaded_at.date())
 
     @classmethod
-    def from_settings(cls, **_: object) -> SalesforceSource:
-        """The source as the extract builds it (see :meth:`HubSpotSource.from_settings`)."""
-        from cadence.policy import load_policy
-        from cadence.warehouse import connect
-
-        whole = load_policy()
+    def from_context(cls, context: SourceContext) -> SalesforceSource:
+        """The source as the extract of one run builds it (see
+        :meth:`HubSpotSource.from_context`)."""
+        whole = context.policy
         policy = whole.connectors
         client = SalesforceClient(airflow_credentials(policy.salesforce.conn_id), policy.http,
                                   policy.salesforce.api_version)
-        loaded_at = datetime.now(UTC)
-        return cls(connect(), policy.salesforce, client,
-                   f"salesforce__{loaded_at:%Y%m%dT%H%M%S}", loaded_at, whole.quality.threshold)
+        return cls(context.warehouse, policy.salesforce, client, context.run_id,
+                   context.loaded_at, whole.quality.threshold)
 
     def read(self, entity: Entity) -> pd.DataFrame:
         """Every live row of ``entity`` (contract columns, text)."""

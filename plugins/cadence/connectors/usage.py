@@ -9,7 +9,7 @@ text), which is what :meth:`UsageSource.read` returns whole.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +19,7 @@ from cadence.connectors.policy import UsagePolicy
 from cadence.connectors.records import Quarantine, check_reject_rate
 from cadence.connectors.watermarks import get_watermark, set_watermark
 from cadence.entities import ENTITIES, Entity
-from cadence.sources.base import SourceError, conform
+from cadence.sources.base import SourceContext, SourceError, conform
 from cadence.warehouse import Warehouse
 
 SOURCE = "usage"
@@ -105,16 +105,12 @@ class UsageSource:
         self.quarantine = Quarantine(run_id=run_id, as_of=loaded_at.date())
 
     @classmethod
-    def from_settings(cls, source_dir: Path, **_: object) -> UsageSource:
-        """The source as the extract builds it: warehouse and policy from the settings."""
-        from cadence.policy import load_policy
-        from cadence.warehouse import connect
-
-        loaded_at = datetime.now(UTC)
-        policy = load_policy()
-        return cls(connect(), policy.connectors.usage, source_dir,
-                   f"usage__{loaded_at:%Y%m%dT%H%M%S}", loaded_at,
-                   policy.quality.threshold(USAGE.name))
+    def from_context(cls, context: SourceContext) -> UsageSource:
+        """The source as the extract of one run builds it: the run's warehouse, policy, id
+        and load time."""
+        policy = context.policy
+        return cls(context.warehouse, policy.connectors.usage, context.source_dir,
+                   context.run_id, context.loaded_at, policy.quality.threshold(USAGE.name))
 
     def since(self) -> date | None:
         """First day to (re)load: the lookback before the last loaded day; None = all."""

@@ -16,6 +16,7 @@ import pandas as pd
 from cadence.entities import ENTITIES, ENTITY_ORDER
 from cadence.sources.base import (
     Source,
+    SourceContext,
     SourceError,
     SourcesPolicy,
     build_source,
@@ -28,6 +29,7 @@ from cadence.sources.files import FilesSource
 __all__ = [
     "FilesSource",
     "Source",
+    "SourceContext",
     "SourceError",
     "SourcesPolicy",
     "build_source",
@@ -40,7 +42,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-register_source("files", FilesSource)
+register_source("files", lambda context: FilesSource(context.source_dir))
 
 
 def raw_table(entity: str) -> str:
@@ -48,13 +50,14 @@ def raw_table(entity: str) -> str:
     return f"raw_{entity}"
 
 
-def read_entities(policy, source_dir: Path, entities: Sequence[str] | None = None
+def read_entities(context: SourceContext, entities: Sequence[str] | None = None
                   ) -> dict[str, pd.DataFrame]:
     """Every entity (or the given ones) read from the source the policy assigns to it, all
     text columns.
 
     Every entity is read before anything is written, so a missing file fails the extract
-    without leaving a half-replaced set of raw tables.
+    without leaving a half-replaced set of raw tables. ``context`` is the run's: the policy
+    routes each entity, the files source needs ``source_dir``, connectors the rest.
     """
     unknown = sorted(set(entities or ()) - set(ENTITY_ORDER))
     if unknown:
@@ -64,9 +67,9 @@ def read_entities(policy, source_dir: Path, entities: Sequence[str] | None = Non
     for name in ENTITY_ORDER:
         if entities is not None and name not in entities:
             continue
-        source_name = policy.sources.source_for(name)
+        source_name = context.policy.sources.source_for(name)
         if source_name not in sources:
-            sources[source_name] = build_source(source_name, Path(source_dir))
+            sources[source_name] = build_source(source_name, context)
         frame = sources[source_name].read(ENTITIES[name])
         frames[name] = conform(ENTITIES[name], frame, f"source {source_name!r}")
     return frames
@@ -81,7 +84,8 @@ def extract_sources(
     stamp = pd.Timestamp(loaded_at)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     counts: dict[str, int] = {}
-    for name, frame in read_entities(policy, source_dir, entities).items():
+    context = SourceContext(Path(source_dir), warehouse, policy, run_id, stamp.to_pydatetime())
+    for name, frame in read_entities(context, entities).items():
         frame["_loaded_at"] = pd.Series([stamp] * len(frame), dtype="datetime64[us, UTC]")
         frame["_run_id"] = run_id
         counts[name] = warehouse.write_frame(raw_table(name), frame, replace_all=True)

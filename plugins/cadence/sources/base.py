@@ -8,8 +8,10 @@ same frames (contract column names, every value a string or NULL).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -53,9 +55,20 @@ class Source(Protocol):
         ...
 
 
-# A factory builds a source for one extract; it receives the source folder as keyword
-# ``source_dir`` (connectors that do not read files ignore it).
-SourceFactory = Callable[..., Source]
+@dataclass(frozen=True)
+class SourceContext:
+    """What the extract of one run hands a source factory: the run's warehouse, policy and
+    identity, so connectors write watermarks, quarantine and load stamps of *this* run."""
+
+    source_dir: Path
+    warehouse: Any
+    policy: Any
+    run_id: str
+    loaded_at: datetime
+
+
+# A factory builds a source for one extract from the run's context.
+SourceFactory = Callable[[SourceContext], Source]
 
 _REGISTRY: dict[str, SourceFactory] = {}
 
@@ -70,15 +83,15 @@ def registered_sources() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def build_source(name: str, source_dir: Path) -> Source:
-    """A ready source registered as ``name``."""
+def build_source(name: str, context: SourceContext) -> Source:
+    """A ready source registered as ``name`` for the run described by ``context``."""
     try:
         factory = _REGISTRY[name]
     except KeyError:
         raise SourceError(
             f"unknown source {name!r} in policy sources (registered: {registered_sources()})"
         ) from None
-    return factory(source_dir=source_dir)
+    return factory(context)
 
 
 def check_columns(entity: Entity, columns, origin: str) -> None:
