@@ -1,7 +1,7 @@
 """Rule 11: a touch that cannot go on its day moves to the next allowed slot while before
-its latest_at; past that it is dropped. Each day tried runs the sequential rules in
-precedence (4 caps, 5 spacing, 6 announcement clash, 7 mix) against what the contact and
-the account already receive."""
+its latest_at; past that it is dropped. Each day tried runs the sequential rules (4 caps,
+5 spacing, 6 announcement clash, 7 mix) against what the contact and the account already
+receive; a decision names the first of them in precedence that refused its day."""
 
 from __future__ import annotations
 
