@@ -285,6 +285,24 @@ def test_sent_touches_are_not_proposed_again(policy):
     assert first["touch_id"] not in set(again["touch_id"])
 
 
+def test_fading_contact_gets_a_lighter_cadence(policy):
+    """A contact the engagement run flagged (emails keep going unopened) stops getting
+    educational and promotional email; human and relationship touches stay."""
+    from dataclasses import replace
+
+    inputs = make_inputs([account("a1", "strategic")])
+    before = generate_candidates(inputs, policy, AS_OF)
+    fading = replace(inputs, fading_contacts=pd.DataFrame({"contact_id": ["a1-admin"]}))
+    after = generate_candidates(fading, policy, AS_OF)
+    skipped = before[~before["touch_id"].isin(after["touch_id"])]
+    assert len(skipped) > 0
+    assert set(skipped["contact_id"]) == {"a1-admin"}
+    assert set(skipped["message_type"]) <= {"educational", "promotional"}
+    assert set(skipped["channel"]) == {"email"}
+    kept = after[after["contact_id"] == "a1-admin"]
+    assert set(kept["message_type"]) == {"relationship"}  # the value report still goes
+
+
 def test_payload_carries_real_personalization(policy):
     candidates = generate_candidates(make_inputs([account("a1", "strategic")]), policy, AS_OF)
     payload = json.loads(rule(candidates, "tier_cadences.strategic_check_in_call")
@@ -355,6 +373,25 @@ def test_glue_writes_candidates_and_audience_rejects_idempotently(any_warehouse,
     assert len(quarantine) == 1 and quarantine["run_id"].tolist() == ["run-1"]
     assert quarantine["rule"].iloc[0].startswith("campaigns.audience: does not parse: ")
     assert json.loads(quarantine["row"].iloc[0])["campaign_id"] == "bad"
+
+
+def test_glue_reads_the_latest_engagement_flags_for_the_lighter_cadence(any_warehouse, policy):
+    from datetime import datetime
+
+    from cadence.candidates.inputs import read_candidate_inputs
+    from cadence.touches import ensure_planning_tables
+
+    load_marts(any_warehouse, make_inputs([account("a1", "strategic")]))
+    ensure_planning_tables(any_warehouse)
+    assert read_candidate_inputs(any_warehouse, AS_OF).fading_contacts.empty  # no table yet
+    flagged_at = pd.Timestamp(datetime(2026, 2, 1), tz="UTC")
+    flags = pd.DataFrame({"contact_id": ["a1-admin", "a1-user"],
+                          "as_of_date": [AS_OF - timedelta(days=3), AS_OF - timedelta(days=1)],
+                          "sends_without_open": [5, 6], "last_open_at": [flagged_at] * 2,
+                          "flag": ["lighter_cadence"] * 2})
+    any_warehouse.write_frame("engagement_flags", flags)
+    fading = read_candidate_inputs(any_warehouse, AS_OF).fading_contacts
+    assert fading["contact_id"].tolist() == ["a1-user"]  # only the latest run's flags
 
 
 def test_mid_market_check_in_alternates_call_and_email_month_to_month(policy):

@@ -18,6 +18,7 @@ from cadence.candidates.inputs import CandidateInputs, read_candidate_inputs
 from cadence.candidates.minimum_cadence import minimum_cadence_candidates
 from cadence.candidates.onboarding_journey import onboarding_journey_candidates
 from cadence.candidates.personalization import personalization_payloads
+from cadence.candidates.policy import LighterCadence
 from cadence.candidates.renewal_timeline import renewal_timeline_candidates
 from cadence.candidates.tier_cadence import tier_cadence_candidates
 from cadence.touches import TOUCH_CANDIDATES, ensure_planning_tables
@@ -50,10 +51,20 @@ def generate_candidates(inputs: CandidateInputs, policy: Policy, as_of: date,
     if len(extra):
         planned = pd.concat([planned, extra], ignore_index=True)
     sent = inputs.history.loc[inputs.history["status"] == "sent", "touch_id"]
-    planned = planned[~planned["touch_id"].isin(sent)]
+    planned = planned[~planned["touch_id"].isin(sent) & ~lighter_cadence_skips(
+        planned, inputs.fading_contacts, policy.candidates.lighter_cadence)]
     planned = planned.sort_values("touch_id", kind="stable").reset_index(drop=True)
     planned["payload"] = personalization_payloads(planned, inputs, policy.candidates)
     return planned.drop(columns=list(PAYLOAD_EXTRAS))[list(TOUCH_CANDIDATES)]
+
+
+def lighter_cadence_skips(candidates: pd.DataFrame, fading_contacts: pd.DataFrame,
+                          rules: LighterCadence) -> pd.Series:
+    """Mask of the candidates a fading contact (flagged by the engagement run) does not
+    get: the policy's message types on the policy's channels."""
+    return (candidates["contact_id"].isin(fading_contacts["contact_id"])
+            & candidates["message_type"].isin(rules.skip_message_types)
+            & candidates["channel"].isin(rules.skip_channels))
 
 
 def generate_touch_candidates(warehouse: Warehouse, policy: Policy, as_of: date,
@@ -77,4 +88,5 @@ def generate_touch_candidates(warehouse: Warehouse, policy: Policy, as_of: date,
         "candidates": len(candidates),
         "by_source": {k: int(v) for k, v in candidates["source"].value_counts().items()},
         "audience_rejects": len(rejects),
+        "fading_contacts": len(inputs.fading_contacts),
     }

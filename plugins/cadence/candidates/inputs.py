@@ -6,7 +6,7 @@ small hand-made frames; :func:`read_candidate_inputs` is the warehouse side.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
@@ -41,6 +41,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     "history": {"touch_id": "str", "contact_id": "str", "account_id": "str", "rule_id": "str",
                 "intent": "str", "channel": "str", "scheduled_at": "timestamp",
                 "status": "str"},
+    "fading_contacts": {"contact_id": "str"},
 }
 
 
@@ -57,6 +58,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "open_tickets": ("account_id",),
     "latest_nps": ("contact_id", "score", "responded_at"),
     "history": ("touch_id", "contact_id", "status"),
+    "fading_contacts": ("contact_id",),
 }
 
 
@@ -67,7 +69,8 @@ class CandidateInputs:
     ``segments`` holds the segment keys current at the plan date (with ``valid_from``,
     which anchors signal-triggered touches); ``usage`` is the 30-day summary per account
     (max active users, max seats used, sum of logins); ``history`` the touches already
-    planned or sent.
+    planned or sent; ``fading_contacts`` the contacts the hourly engagement run flagged
+    for a lighter cadence (their recent emails went unopened).
     """
 
     accounts: pd.DataFrame
@@ -80,6 +83,8 @@ class CandidateInputs:
     open_tickets: pd.DataFrame
     latest_nps: pd.DataFrame
     history: pd.DataFrame
+    fading_contacts: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["contact_id"]))
 
     def normalized(self) -> CandidateInputs:
         """The same inputs with the expected columns and types (dates as midnight
@@ -167,4 +172,8 @@ def read_candidate_inputs(warehouse: Warehouse, as_of: date) -> CandidateInputs:
         open_tickets=read("open_tickets"),
         latest_nps=read("latest_nps"),
         history=read("history", history_params),
+        # engagement_flags exists once the hourly run has computed engagement
+        fading_contacts=read("fading_contacts")
+        if warehouse.table_exists("engagement_flags")
+        else pd.DataFrame(columns=["contact_id"]),
     )

@@ -293,6 +293,15 @@ class MinimumCadence(TouchSpec):
     paying_statuses: list[str] = Field(default_factory=lambda: ["active"])
 
 
+class LighterCadence(Section):
+    """What a contact flagged by the engagement run (emails keep going unopened) stops
+    getting, so fading contacts are not pushed further away."""
+
+    skip_message_types: list[str] = Field(
+        default_factory=lambda: ["promotional", "educational"])
+    skip_channels: list[str] = Field(default_factory=lambda: ["email"])
+
+
 class CsmTaskRules(Section):
     """How scheduled human touches become CSM task lists."""
 
@@ -323,6 +332,7 @@ class CandidatesPolicy(Section):
     behaviour_triggers: dict[str, TriggerRule] = Field(default_factory=_default_triggers)
     campaigns: CampaignRules = CampaignRules()
     csm_tasks: CsmTaskRules = CsmTaskRules()
+    lighter_cadence: LighterCadence = LighterCadence()
     minimum_cadence: MinimumCadence = MinimumCadence(
         template_id="value_digest", message_type="educational", priority_class="educational",
         window_days=5)
