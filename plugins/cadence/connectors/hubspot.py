@@ -30,9 +30,9 @@ from cadence.connectors.http import (
     retrying_session,
 )
 from cadence.connectors.policy import HttpPolicy, HubSpotPolicy, ObjectMapping
-from cadence.connectors.records import Batch, Quarantine, check_reject_rate, sync_object
-from cadence.entities import ENTITIES, Entity
-from cadence.sources.base import SourceContext, SourceError, conform
+from cadence.connectors.records import Batch, CrmSource, sync_object
+from cadence.entities import ENTITIES
+from cadence.sources.base import SourceContext
 from cadence.warehouse import Warehouse
 
 SOURCE = "hubspot"
@@ -177,20 +177,16 @@ def _first(ids: list[str] | None) -> str | None:
     return ids[0] if ids else None
 
 
-class HubSpotSource:
+class HubSpotSource(CrmSource):
     """A :class:`cadence.sources.Source` serving accounts, contacts and csms from HubSpot."""
 
-    entities = ("accounts", "contacts", "csms")
+    name = "hubspot"
+    rejected_as = REJECTED_AS
 
     def __init__(self, warehouse: Warehouse, policy: HubSpotPolicy, client: HubSpotClient,
                  run_id: str, loaded_at: datetime,
                  reject_threshold: Callable[[str], float] = lambda _entity: 0.05) -> None:
-        self.warehouse = warehouse
-        self.reject_threshold = reject_threshold
-        self.policy = policy
-        self.client = client
-        self.loaded_at = loaded_at
-        self.quarantine = Quarantine(run_id=run_id, as_of=loaded_at.date())
+        super().__init__(warehouse, policy, client, run_id, loaded_at, reject_threshold)
         self._synced: dict[str, dict[str, CrmRecord]] = {}
 
     @classmethod
@@ -203,23 +199,6 @@ class HubSpotSource:
                                policy.hubspot.page_size, policy.hubspot.search_limit)
         return cls(context.warehouse, policy.hubspot, client, context.run_id,
                    context.loaded_at, whole.quality.threshold)
-
-    def read(self, entity: Entity) -> pd.DataFrame:
-        """Every live row of ``entity`` (contract columns, text)."""
-        readers: dict[str, Callable[[], pd.DataFrame]] = {
-            "accounts": self._accounts, "contacts": self._contacts, "csms": self._csms,
-        }
-        if entity.name not in readers:
-            raise SourceError(
-                f"{entity.name}: the hubspot source serves {list(self.entities)};"
-                " assign another source to it in policy sources.entities"
-            )
-        frame = readers[entity.name]()
-        self.quarantine.write(self.warehouse)
-        check_reject_rate(entity.name, len(frame),
-                          self.quarantine.count(REJECTED_AS[entity.name]),
-                          self.reject_threshold(entity.name))
-        return conform(entity, frame, "hubspot")
 
     # -- objects ------------------------------------------------------------------------
     def _properties(self, object_type: str, mapping: ObjectMapping, extra: list[str],

@@ -9,6 +9,7 @@ the watermark. Rejected records go to ``quarantine`` with the source, object and
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,7 +18,8 @@ import pandas as pd
 
 from cadence.connectors.field_mapping import CrmRecord, MalformedRecord, is_missing
 from cadence.connectors.watermarks import get_watermark, set_watermark
-from cadence.sources.base import SourceError
+from cadence.entities import Entity
+from cadence.sources.base import SourceError, conform
 from cadence.warehouse import Warehouse
 
 TABLE = "connector_records"
@@ -159,3 +161,52 @@ def sync_object(
     if newest is not None and (since is None or newest > since):
         set_watermark(warehouse, source, object_type, watermark_text(newest), loaded_at)
     return current
+
+
+class CrmSource(ABC):
+    """What the HubSpot and Salesforce sources share: the run's warehouse, quarantine and
+    reject threshold, and :meth:`read`, which serves accounts, contacts and csms from the
+    subclass's readers and fails an entity whose CRM records were rejected too often."""
+
+    name: str  # the source's name in policy ``sources``
+    entities = ("accounts", "contacts", "csms")
+    # Quarantine entities (``<source>.<object>``) whose rejects count against each entity.
+    rejected_as: dict[str, tuple[str, ...]]
+
+    def __init__(self, warehouse: Warehouse, policy, client, run_id: str, loaded_at: datetime,
+                 reject_threshold: Callable[[str], float] = lambda _entity: 0.05) -> None:
+        self.warehouse = warehouse
+        self.reject_threshold = reject_threshold
+        self.policy = policy
+        self.client = client
+        self.loaded_at = loaded_at
+        self.quarantine = Quarantine(run_id=run_id, as_of=loaded_at.date())
+
+    def read(self, entity: Entity) -> pd.DataFrame:
+        """Every live row of ``entity`` (contract columns, text)."""
+        readers: dict[str, Callable[[], pd.DataFrame]] = {
+            "accounts": self._accounts, "contacts": self._contacts, "csms": self._csms,
+        }
+        if entity.name not in readers:
+            raise SourceError(
+                f"{entity.name}: the {self.name} source serves {list(self.entities)};"
+                " assign another source to it in policy sources.entities"
+            )
+        frame = readers[entity.name]()
+        self.quarantine.write(self.warehouse)
+        check_reject_rate(entity.name, len(frame),
+                          self.quarantine.count(self.rejected_as[entity.name]),
+                          self.reject_threshold(entity.name))
+        return conform(entity, frame, self.name)
+
+    @abstractmethod
+    def _accounts(self) -> pd.DataFrame:
+        """Accounts (contract columns) from the CRM's companies and renewal deals."""
+
+    @abstractmethod
+    def _contacts(self) -> pd.DataFrame:
+        """Contacts (contract columns) with their account."""
+
+    @abstractmethod
+    def _csms(self) -> pd.DataFrame:
+        """CSMs (contract columns) from the CRM's users or owners."""

@@ -9,8 +9,7 @@ refreshed once on 401. ``REQUEST_LIMIT_EXCEEDED`` stops the run without retrying
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Iterator
 
 import pandas as pd
 
@@ -29,11 +28,10 @@ from cadence.connectors.http import (
     check,
     retrying_session,
 )
-from cadence.connectors.policy import HttpPolicy, ObjectMapping, SalesforcePolicy
-from cadence.connectors.records import Batch, Quarantine, check_reject_rate, sync_object
-from cadence.entities import ENTITIES, Entity
-from cadence.sources.base import SourceContext, SourceError, conform
-from cadence.warehouse import Warehouse
+from cadence.connectors.policy import HttpPolicy, ObjectMapping
+from cadence.connectors.records import Batch, CrmSource, sync_object
+from cadence.entities import ENTITIES
+from cadence.sources.base import SourceContext
 
 SOURCE = "salesforce"
 MODIFIED = "SystemModstamp"
@@ -140,20 +138,11 @@ def parse_sobject(raw: dict) -> CrmRecord:
     )
 
 
-class SalesforceSource:
+class SalesforceSource(CrmSource):
     """A :class:`cadence.sources.Source` serving accounts, contacts and csms from Salesforce."""
 
-    entities = ("accounts", "contacts", "csms")
-
-    def __init__(self, warehouse: Warehouse, policy: SalesforcePolicy,
-                 client: SalesforceClient, run_id: str, loaded_at: datetime,
-                 reject_threshold: Callable[[str], float] = lambda _entity: 0.05) -> None:
-        self.warehouse = warehouse
-        self.reject_threshold = reject_threshold
-        self.policy = policy
-        self.client = client
-        self.loaded_at = loaded_at
-        self.quarantine = Quarantine(run_id=run_id, as_of=loaded_at.date())
+    name = "salesforce"
+    rejected_as = REJECTED_AS
 
     @classmethod
     def from_context(cls, context: SourceContext) -> SalesforceSource:
@@ -165,23 +154,6 @@ class SalesforceSource:
                                   policy.salesforce.api_version)
         return cls(context.warehouse, policy.salesforce, client, context.run_id,
                    context.loaded_at, whole.quality.threshold)
-
-    def read(self, entity: Entity) -> pd.DataFrame:
-        """Every live row of ``entity`` (contract columns, text)."""
-        readers: dict[str, Callable[[], pd.DataFrame]] = {
-            "accounts": self._accounts, "contacts": self._contacts, "csms": self._csms,
-        }
-        if entity.name not in readers:
-            raise SourceError(
-                f"{entity.name}: the salesforce source serves {list(self.entities)};"
-                " assign another source to it in policy sources.entities"
-            )
-        frame = readers[entity.name]()
-        self.quarantine.write(self.warehouse)
-        check_reject_rate(entity.name, len(frame),
-                          self.quarantine.count(REJECTED_AS[entity.name]),
-                          self.reject_threshold(entity.name))
-        return conform(entity, frame, "salesforce")
 
     def _sync(self, sobject: str, mapping: ObjectMapping, entity: str, policy_key: str,
               extra: tuple[str, ...] = ()) -> dict[str, CrmRecord]:
