@@ -23,6 +23,21 @@ REPORTED_TABLES = (
     "deliveries", "engagement_events", "engagement_metrics",
 )
 
+# (title, table it needs, include/sql/report/<name>.sql)
+SECTIONS = (
+    ("Health bands", "account_health", "health_bands"),
+    ("Current segments", "segment_membership", "current_segments"),
+    ("Touches by team and status", "communication_calendar", "touches_by_team"),
+    ("Touches by channel and status", "communication_calendar", "touches_by_channel"),
+    ("Decisions", "calendar_decisions", "decisions"),
+    ("Top reasons a touch is not sent (suppressed, dropped, merged)", "calendar_decisions",
+     "not_sent_reasons"),
+    ("Top deferral reasons", "calendar_decisions", "deferral_reasons"),
+    ("CSM tasks by type", "csm_tasks", "csm_tasks_by_type"),
+    ("Quarantine by rule", "quarantine", "quarantine_by_rule"),
+    ("Deliveries by provider and status", "deliveries", "deliveries_by_status"),
+)
+
 
 @dataclass
 class PlanSummary:
@@ -41,63 +56,9 @@ def summarize(warehouse: Warehouse, as_of: date) -> PlanSummary:
         if warehouse.table_exists(t)
     ]
     summary = PlanSummary(as_of=as_of, table_rows=pd.DataFrame(rows, columns=["table", "rows"]))
-    queries = {
-        "Health bands": (
-            "account_health",
-            "select band, count(*) as accounts, round(cast(avg(score) as numeric), 1) as avg_score"
-            " from account_health where as_of_date = :d group by band order by band",
-        ),
-        "Current segments": (
-            "segment_membership",
-            "select segment_type, segment_key, count(*) as accounts from segment_membership"
-            " where is_current group by segment_type, segment_key"
-            " order by segment_type, accounts desc",
-        ),
-        "Touches by team and status": (
-            "communication_calendar",
-            "select team, status, count(*) as touches from communication_calendar"
-            " where plan_date = :d group by team, status order by team, status",
-        ),
-        "Touches by channel and status": (
-            "communication_calendar",
-            "select channel, status, count(*) as touches from communication_calendar"
-            " where plan_date = :d group by channel, status order by channel, status",
-        ),
-        "Decisions": (
-            "calendar_decisions",
-            "select decision, count(*) as candidates from calendar_decisions"
-            " where plan_date = :d group by decision order by candidates desc",
-        ),
-        "Top reasons a touch is not sent (suppressed, dropped, merged)": (
-            "calendar_decisions",
-            "select rule, count(*) as candidates from calendar_decisions"
-            " where plan_date = :d and decision in ('suppressed', 'dropped', 'merged')"
-            " group by rule order by candidates desc, rule limit 10",
-        ),
-        "Top deferral reasons": (
-            "calendar_decisions",
-            "select rule, count(*) as candidates from calendar_decisions"
-            " where plan_date = :d and decision = 'deferred'"
-            " group by rule order by candidates desc, rule limit 10",
-        ),
-        "CSM tasks by type": (
-            "csm_tasks",
-            "select task_type, count(*) as tasks from csm_tasks where plan_date = :d"
-            " group by task_type order by tasks desc",
-        ),
-        "Quarantine by rule": (
-            "quarantine",
-            "select entity, rule, count(*) as rows from quarantine where as_of_date = :d"
-            " group by entity, rule order by rows desc limit 15",
-        ),
-        "Deliveries by provider and status": (
-            "deliveries",
-            "select provider, status, count(*) as messages from deliveries"
-            " group by provider, status order by provider, status",
-        ),
-    }
-    for title, (table, sql) in queries.items():
+    for title, table, name in SECTIONS:
         if warehouse.table_exists(table):
+            sql = warehouse.render(f"report/{name}.sql")
             summary.sections[title] = warehouse.read_frame(sql, {"d": as_of})
     return summary
 

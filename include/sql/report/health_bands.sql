@@ -1,0 +1,6 @@
+-- report section: Health bands
+select band, count(*) as accounts, round(cast(avg(score) as numeric), 1) as avg_score
+from account_health
+where as_of_date = :d
+group by band
+order by band
