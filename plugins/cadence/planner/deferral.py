@@ -19,6 +19,7 @@ from cadence.planner.send_timing import DayRules
 from cadence.planner.spacing import spacing_allows, spacing_block
 
 RULE = "11.deferral"
+_UNKNOWN = object()
 
 
 def first_block(touch: Touch, day: int, contact: ContactLoad, account: DayLog, limits: Limits,
@@ -38,8 +39,14 @@ def fits(touch: Touch, day: int, contact: ContactLoad, account: DayLog, limits: 
     refuses, the contact's caps need not be counted; which rule refused is asked of
     :func:`first_block` only for the day a decision names.
     """
-    return (account_has_room(day, account, limits)
-            and spacing_allows(touch, day, contact, limits)
+    return account_has_room(day, account, limits) and _contact_allows(touch, day, contact,
+                                                                      limits, caps)
+
+
+def _contact_allows(touch: Touch, day: int, contact: ContactLoad, limits: Limits,
+                    caps: dict[str, list[tuple[int, int]]]) -> bool:
+    # The checks of :func:`fits` after the account's room, in the same order.
+    return (spacing_allows(touch, day, contact, limits)
             and contact_cap_block(touch, day, contact, limits, caps) is None
             and announcement_block(touch, day, contact) is None
             and mix_block(touch, day, contact, limits) is None)
@@ -65,8 +72,15 @@ def place(touch: Touch, days: list[int], contact: ContactLoad, account: DayLog, 
     """The first of ``days`` (see :func:`days_to_try`) the touch may go on (None: none
     fits) and the days refused before it, in the order they were tried."""
     refused: list[int] = []
+    cap = limits.account_per_7_days
+    # A full account refuses the same days to touch after touch: its cached answer (the
+    # log is unchanged while one touch is placed) is read before any rule is called.
+    known = account.full
     for day in days:
-        if fits(touch, day, contact, account, limits, caps):
+        full = known.get((day, 7, cap), _UNKNOWN)
+        if full is _UNKNOWN:
+            full = account.window_full(day, 7, cap)
+        if full is None and _contact_allows(touch, day, contact, limits, caps):
             return day, refused
         refused.append(day)
     return None, refused
