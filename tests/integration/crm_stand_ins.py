@@ -69,20 +69,37 @@ class FakeHubSpot:
         return next(t for t, objs in self.objects.items() if obj["id"] in objs)
 
 
-def _handler(fake: FakeHubSpot):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):  # keep test output quiet
-            pass
+class JsonHandler(BaseHTTPRequestHandler):
+    """What every CRM stand-in's handler shares: quiet logs, JSON answers, and GET, POST
+    and PATCH routed to the subclass's ``_handle(method)``."""
 
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+    def _send(self, status: int, body=None, headers: dict | None = None):
+        payload = json.dumps(body).encode() if body is not None else b""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        self._handle("GET")
+
+    def do_POST(self):  # noqa: N802
+        self._handle("POST")
+
+    def do_PATCH(self):  # noqa: N802
+        self._handle("PATCH")
+
+
+def _handler(fake: FakeHubSpot):
+    class Handler(JsonHandler):
         def _send(self, status: int, body: dict | None = None, headers: dict | None = None):
-            payload = json.dumps(body).encode() if body is not None else b""
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(payload)
+            super()._send(status, body, headers)
             if body is not None and status < 300:
                 fake.responses.append((urlparse(self.path).path, body))
 
@@ -163,22 +180,13 @@ def _handler(fake: FakeHubSpot):
                 page["paging"] = {"next": {"after": str(start + limit)}}
             return self._send(200, page)
 
-        def do_GET(self):  # noqa: N802 - http.server's naming
-            self._handle("GET")
-
-        def do_POST(self):  # noqa: N802
-            self._handle("POST")
-
-        def do_PATCH(self):  # noqa: N802
-            self._handle("PATCH")
-
     return Handler
 
 
-def serve(fake: FakeHubSpot) -> ThreadingHTTPServer:
-    """Serve ``fake`` on a free 127.0.0.1 port (set as ``fake.url``); shut the returned
-    server down when done."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+def serve(fake, handler=_handler) -> ThreadingHTTPServer:
+    """Serve ``fake`` through ``handler(fake)`` on a free 127.0.0.1 port (set as
+    ``fake.url``); shut the returned server down when done."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(fake))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
     return server

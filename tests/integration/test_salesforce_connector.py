@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
@@ -18,6 +16,7 @@ from cadence.connectors.policy import HttpPolicy, SalesforcePolicy
 from cadence.connectors.salesforce import SalesforceClient, SalesforceSource
 from cadence.connectors.watermarks import get_watermark
 from cadence.entities import ENTITIES
+from tests.integration.crm_stand_ins import JsonHandler, serve
 
 API = "/services/data/v61.0"
 FIELDS = {
@@ -60,20 +59,7 @@ class FakeSalesforce:
 
 
 def _handler(fake: FakeSalesforce):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def _send(self, status, body=None, headers=None):
-            payload = json.dumps(body).encode() if body is not None else b""
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(payload)
-
+    class Handler(JsonHandler):
         def _handle(self, method):
             url = urlparse(self.path)
             length = int(self.headers.get("Content-Length") or 0)
@@ -132,15 +118,6 @@ def _handler(fake: FakeSalesforce):
                        **{f: r.get(f) for f in fields}} for r in rows]
             return self._send(200, fake.page(shaped))
 
-        def do_GET(self):  # noqa: N802 - http.server's naming
-            self._handle("GET")
-
-        def do_POST(self):  # noqa: N802
-            self._handle("POST")
-
-        def do_PATCH(self):  # noqa: N802
-            self._handle("PATCH")
-
     return Handler
 
 
@@ -148,9 +125,7 @@ def _handler(fake: FakeSalesforce):
 def salesforce():
     """A running stand-in Salesforce org."""
     fake = FakeSalesforce()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    server = serve(fake, _handler)
     yield fake
     server.shutdown()
     server.server_close()
