@@ -180,7 +180,8 @@ def _first(ids: list[str] | None) -> str | None:
 class HubSpotSource(CrmSource):
     """A :class:`cadence.sources.Source` serving accounts, contacts and csms from HubSpot."""
 
-    name = "hubspot"
+    name = SOURCE
+    id_field = "id"
     rejected_as = REJECTED_AS
 
     def __init__(self, warehouse: Warehouse, policy: HubSpotPolicy, client: HubSpotClient,
@@ -234,11 +235,6 @@ class HubSpotSource(CrmSource):
             self.warehouse, SOURCE, object_type, fetch, lambda raw: parse_object(raw, modified),
             epoch_ms, self.quarantine, self.loaded_at)
         return self._synced[object_type]
-
-    def _reject(self, object_type: str, rejected: list[tuple[CrmRecord, str]]) -> None:
-        for record, rule in rejected:
-            self.quarantine.add(f"{SOURCE}.{object_type}",
-                                {"id": record.record_id, **record.properties}, rule)
 
     # -- entities -----------------------------------------------------------------------
     def _accounts(self) -> pd.DataFrame:

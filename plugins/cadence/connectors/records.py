@@ -169,6 +169,7 @@ class CrmSource(ABC):
     subclass's readers and fails an entity whose CRM records were rejected too often."""
 
     name: str  # the source's name in policy ``sources``
+    id_field: str  # how the CRM names a record's id (kept in the quarantined row)
     entities = ("accounts", "contacts", "csms")
     # Quarantine entities (``<source>.<object>``) whose rejects count against each entity.
     rejected_as: dict[str, tuple[str, ...]]
@@ -198,6 +199,12 @@ class CrmSource(ABC):
                           self.quarantine.count(self.rejected_as[entity.name]),
                           self.reject_threshold(entity.name))
         return conform(entity, frame, self.name)
+
+    def _reject(self, object_type: str, rejected: list[tuple[CrmRecord, str]]) -> None:
+        """Quarantine records of ``object_type`` that could not become rows."""
+        for record, rule in rejected:
+            self.quarantine.add(f"{self.name}.{object_type}",
+                                {self.id_field: record.record_id, **record.properties}, rule)
 
     @abstractmethod
     def _accounts(self) -> pd.DataFrame:

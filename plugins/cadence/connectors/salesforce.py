@@ -141,7 +141,8 @@ def parse_sobject(raw: dict) -> CrmRecord:
 class SalesforceSource(CrmSource):
     """A :class:`cadence.sources.Source` serving accounts, contacts and csms from Salesforce."""
 
-    name = "salesforce"
+    name = SOURCE
+    id_field = "Id"
     rejected_as = REJECTED_AS
 
     @classmethod
@@ -176,11 +177,6 @@ class SalesforceSource(CrmSource):
 
         return sync_object(self.warehouse, SOURCE, sobject, fetch, parse_sobject,
                            lambda stamp: stamp.isoformat(), self.quarantine, self.loaded_at)
-
-    def _reject(self, sobject: str, rejected: list[tuple[CrmRecord, str]]) -> None:
-        for record, rule in rejected:
-            self.quarantine.add(f"{SOURCE}.{sobject}",
-                                {"Id": record.record_id, **record.properties}, rule)
 
     def _accounts(self) -> pd.DataFrame:
         accounts = ENTITIES["accounts"]
