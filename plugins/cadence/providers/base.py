@@ -162,6 +162,15 @@ def get_connection(conn_id: str) -> Any:
         raise ProviderError(f"Airflow connection {conn_id!r} is not defined") from exc
 
 
+def connection_with_secret(conn_id: str, secret: str) -> Any:
+    """The Airflow connection ``conn_id``, which must hold ``secret`` (API key, token,
+    signing secret) as its password; the error names the connection, never the value."""
+    conn = get_connection(conn_id)
+    if not conn.password:
+        raise ProviderError(f"connection {conn_id!r} has no {secret} (password)")
+    return conn
+
+
 class HttpClient:
     """A ``requests.Session`` with a rate limit and bounded retries before acceptance."""
 

@@ -20,7 +20,7 @@ from cadence.providers.base import (
     MessageOutcome,
     ProviderError,
     connection_base_url,
-    get_connection,
+    connection_with_secret,
 )
 
 
@@ -38,9 +38,7 @@ class IntercomProvider:
     @classmethod
     def from_connection(cls, policy: IntercomPolicy, retry: RetryPolicy) -> IntercomProvider:
         """Build from the Airflow connection ``policy.conn_id`` (password = access token)."""
-        conn = get_connection(policy.conn_id)
-        if not conn.password:
-            raise ProviderError(f"connection {policy.conn_id!r} has no access token")
+        conn = connection_with_secret(policy.conn_id, "access token")
         headers = {"Authorization": f"Bearer {conn.password}",
                    "Intercom-Version": policy.api_version, "Accept": "application/json"}
         client = HttpClient(connection_base_url(conn), headers, retry,

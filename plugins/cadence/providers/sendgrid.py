@@ -21,7 +21,7 @@ from cadence.providers.base import (
     Message,
     ProviderError,
     connection_base_url,
-    get_connection,
+    connection_with_secret,
 )
 
 # suppression list -> (reason, scope) in consent_suppressions
@@ -47,9 +47,7 @@ class SendGridProvider:
     @classmethod
     def from_connection(cls, policy: SendGridPolicy, retry: RetryPolicy) -> SendGridProvider:
         """Build from the Airflow connection ``policy.conn_id`` (password = API key)."""
-        conn = get_connection(policy.conn_id)
-        if not conn.password:
-            raise ProviderError(f"connection {policy.conn_id!r} has no API key (password)")
+        conn = connection_with_secret(policy.conn_id, "API key")
         client = HttpClient(connection_base_url(conn),
                             {"Authorization": f"Bearer {conn.password}"},
                             retry, policy.requests_per_second)

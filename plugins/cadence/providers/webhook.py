@@ -19,9 +19,8 @@ from cadence.providers.base import (
     BatchResult,
     HttpClient,
     Message,
-    ProviderError,
     connection_base_url,
-    get_connection,
+    connection_with_secret,
 )
 
 
@@ -45,9 +44,7 @@ class WebhookProvider:
     @classmethod
     def from_connection(cls, policy: WebhookPolicy, retry: RetryPolicy) -> WebhookProvider:
         """Build from the Airflow connection ``policy.conn_id`` (password = HMAC secret)."""
-        conn = get_connection(policy.conn_id)
-        if not conn.password:
-            raise ProviderError(f"connection {policy.conn_id!r} has no signing secret")
+        conn = connection_with_secret(policy.conn_id, "signing secret")
         client = HttpClient(connection_base_url(conn), {"Content-Type": "application/json"},
                             retry, policy.requests_per_second)
         return cls(client, policy, conn.password)
