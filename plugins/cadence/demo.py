@@ -44,7 +44,7 @@ def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
         print(f"full logs: {logs}")
         return 1
 
-    warehouse = connect(settings.warehouse_url)
+    warehouse = connect(settings)
     print()
     print(format_text(summarize(warehouse, as_of)))
     print()

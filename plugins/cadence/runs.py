@@ -44,4 +44,4 @@ class Run:
         """The warehouse (``CADENCE_WAREHOUSE_URL``)."""
         from cadence.warehouse import connect
 
-        return connect(self.settings.warehouse_url)
+        return connect(self.settings)

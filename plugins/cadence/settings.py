@@ -17,6 +17,7 @@ class Settings:
     """Where the warehouse, the sources, the outputs and the policy live."""
 
     warehouse_url: str
+    warehouse_schema: str  # PostgreSQL schema of the warehouse tables
     source_dir: Path
     out_dir: Path
     policy_path: Path
@@ -33,6 +34,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     default_db = PROJECT_ROOT / "data" / "warehouse.duckdb"
     return Settings(
         warehouse_url=env.get("CADENCE_WAREHOUSE_URL") or f"duckdb:///{default_db}",
+        warehouse_schema=env.get("CADENCE_WAREHOUSE_SCHEMA") or "cadence",
         source_dir=_path(env.get("CADENCE_SOURCE_DIR") or "data/sources"),
         out_dir=_path(env.get("CADENCE_OUT_DIR") or "data/out"),
         policy_path=_path(env.get("CADENCE_POLICY") or "include/config/policy.yml"),

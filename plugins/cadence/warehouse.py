@@ -21,7 +21,7 @@ import jinja2
 import pandas as pd
 import sqlalchemy as sa
 
-from cadence.settings import SQL_DIR
+from cadence.settings import SQL_DIR, Settings, load_settings
 
 POSTGRES_SCHEMA = "cadence"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -230,14 +230,8 @@ def _create_engine(url: str, schema: str) -> sa.Engine:
     return engine
 
 
-def connect(url: str | None = None) -> Warehouse:
-    """The warehouse named by ``url`` or by the settings (``CADENCE_WAREHOUSE_URL``,
-    ``CADENCE_WAREHOUSE_SCHEMA`` for PostgreSQL)."""
-    import os
-
-    from cadence.settings import load_settings
-
-    return Warehouse(
-        url or load_settings().warehouse_url,
-        schema=os.environ.get("CADENCE_WAREHOUSE_SCHEMA") or POSTGRES_SCHEMA,
-    )
+def connect(settings: Settings | None = None) -> Warehouse:
+    """The warehouse of ``settings`` (default: the environment's ``CADENCE_WAREHOUSE_URL``
+    and, for PostgreSQL, ``CADENCE_WAREHOUSE_SCHEMA``)."""
+    settings = settings or load_settings()
+    return Warehouse(settings.warehouse_url, schema=settings.warehouse_schema)
