@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
+from cadence.planner.frequency_cap import ANNOUNCEMENTS, CHECKINS
 from cadence.planner.load import Block, ContactLoad, Touch
 from cadence.planner.policy import Conflicts
 
 RULE = "6.conflicts"
+CHECKIN_ON_ANNOUNCEMENT, ANNOUNCEMENT_ON_CHECKIN = 7, 8  # codes of the compiled pass
 
 
 def promotional_conflicts(candidates: pd.DataFrame, promotional: np.ndarray,
@@ -65,3 +68,14 @@ def announcement_block(touch: Touch, day: int, contact: ContactLoad) -> Block | 
         return (RULE, "a CSM check-in is planned that day for the contact", contact.checkins,
                 day, day)
     return None
+
+
+@njit(cache=True)
+def announcement_refusal(counts: np.ndarray, checkin: bool, announcement: bool,
+                         day: int) -> tuple[int, int, int, int, int, int]:
+    """:func:`announcement_block` over a contact's day counts (code 0: no clash)."""
+    if checkin and counts[ANNOUNCEMENTS, day] > 0:
+        return CHECKIN_ON_ANNOUNCEMENT, 0, 0, 0, day, day
+    if announcement and counts[CHECKINS, day] > 0:
+        return ANNOUNCEMENT_ON_CHECKIN, 0, 0, 0, day, day
+    return 0, 0, 0, 0, 0, 0

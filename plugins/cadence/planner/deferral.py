@@ -10,13 +10,35 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from functools import lru_cache
 
-from cadence.planner.conflicts import announcement_block
-from cadence.planner.frequency_cap import account_has_room, cap_block, contact_cap_block
+import numpy as np
+from numba import njit
+
+from cadence.planner.conflicts import (
+    ANNOUNCEMENT_ON_CHECKIN,
+    CHECKIN_ON_ANNOUNCEMENT,
+    announcement_block,
+    announcement_refusal,
+)
+from cadence.planner.frequency_cap import (
+    ACCOUNT_CAP,
+    ALL,
+    ANNOUNCEMENTS,
+    CHANNEL_CAP,
+    CHECKINS,
+    FIRST_CHANNEL,
+    PREFERENCE,
+    PROMOTIONAL,
+    account_cap_refusal,
+    account_has_room,
+    cap_block,
+    contact_cap_block,
+    contact_cap_refusal,
+)
 from cadence.planner.load import Block, ContactLoad, DayLog, Touch, describe
 from cadence.planner.policy import Limits
-from cadence.planner.promotional_mix import mix_block
+from cadence.planner.promotional_mix import SHARE, mix_block, mix_refusal
 from cadence.planner.send_timing import DayRules
-from cadence.planner.spacing import spacing_allows, spacing_block
+from cadence.planner.spacing import PROMOTIONAL_GAP, spacing_allows, spacing_block, spacing_refusal
 
 RULE = "11.deferral"
 _UNKNOWN = object()
@@ -134,3 +156,285 @@ def dropped_detail(as_of: date, rules: DayRules, first: int, last: int, refused:
     rule, why = rules.why_not.get(first, (RULE, "no allowed day"))
     return rule, (f"no allowed day from {day_text(as_of, first)} to "
                   f"{day_text(as_of, last)} (latest_at {latest_text}): {why}")
+
+
+# The compiled placement pass. Days are indices (day + base) into day-count arrays; a
+# refusal is (code, a, b, c, first, last) as the rule modules return it, code 0 = none.
+DROPPED_REFUSED, WINDOW_CLOSED, NO_ALLOWED_DAY = 0, 1, 2
+SCHEDULED, DEFERRED_BY_TIMING, DEFERRED_BY_RULE, DEFERRED_BY_CONFLICT = 3, 4, 5, 6
+
+
+@njit(cache=True)
+def _refusal(counts, account_counts, slot, caps, all_limit, account_limit, preference_counts,
+             preference_widths, promotional, checkin, announcement, gap, promotional_gap,
+             share_width, max_share, day):
+    # :func:`first_block` in precedence: caps (contact, then account), spacing, clash, mix.
+    found = contact_cap_refusal(counts, slot, caps, all_limit, preference_counts,
+                                preference_widths, day)
+    if found[0] == 0:
+        found = account_cap_refusal(account_counts, account_limit, day)
+    if found[0] == 0:
+        found = spacing_refusal(counts, promotional, gap, promotional_gap, day)
+    if found[0] == 0:
+        found = announcement_refusal(counts, checkin, announcement, day)
+    if found[0] == 0:
+        found = mix_refusal(counts, promotional, share_width, max_share, day)
+    return found
+
+
+@njit(cache=True)
+def _add(counts, day, slot, promotional, checkin, announcement):
+    counts[ALL, day] += 1
+    if slot >= 0:
+        counts[FIRST_CHANNEL + slot, day] += 1
+    if promotional:
+        counts[PROMOTIONAL, day] += 1
+    if checkin:
+        counts[CHECKINS, day] += 1
+    if announcement:
+        counts[ANNOUNCEMENTS, day] += 1
+
+
+@njit(cache=True)
+def _grown(values, need):
+    if need <= len(values):
+        return values
+    bigger = np.empty(max(need, 2 * len(values)), dtype=values.dtype)
+    bigger[:len(values)] = values
+    return bigger
+
+
+@njit(cache=True)
+def place_in_order(order, contact, account, slot, channel, category, promotional, checkin,
+                   announcement, group, first, last, delayed, tier, preference_start,
+                   preference_end, preference_channel, preference_width, preferred_start,
+                   preferred_days, other_start, other_days, why_not, caps, all_limit,
+                   account_limit, gap, promotional_gap, share_width, max_share, h_day, h_slot,
+                   h_channel, h_category, h_promotional, h_checkin, h_announcement,
+                   h_contact_start, h_contact_rows, h_account_start, h_account_rows, base,
+                   n_days, n_contacts):
+    """Place touches in ``order`` (by account, then priority) on the first allowed day no
+    rule refuses, as :func:`place` does, and name what a decision must say.
+
+    Returns per row: day (day units), kind (SCHEDULED ... NO_ALLOWED_DAY), the day the
+    decision names and the refusal it names (index into ``blocks``, -1: none); per refusal
+    (code, a, b, c, first, last) and the touches it lists (``listed_start`` into
+    ``listed_ref``/``listed_day``: a history row below len(h_day), else len(h_day) + row).
+    """
+    n = len(contact)
+    n_history = len(h_day)
+    out_day = np.zeros(n, dtype=np.int64)
+    out_kind = np.full(n, -1, dtype=np.int64)
+    out_named = np.zeros(n, dtype=np.int64)
+    out_block = np.full(n, -1, dtype=np.int64)
+    blocks = np.zeros((max(n, 1), 6), dtype=np.int64)
+    listed_start = np.zeros(max(n, 1) + 1, dtype=np.int64)
+    listed_ref = np.zeros(max(n, 16), dtype=np.int64)
+    listed_day = np.zeros(max(n, 16), dtype=np.int64)
+    n_blocks = 0
+    n_listed = 0
+
+    local = np.full(n_contacts, -1, dtype=np.int64)
+    contact_head = np.full(n_contacts, -1, dtype=np.int64)
+    next_of_contact = np.full(n, -1, dtype=np.int64)
+    next_of_account = np.full(n, -1, dtype=np.int64)
+    placed_day = np.zeros(n, dtype=np.int64)
+    placed_seq = np.zeros(n, dtype=np.int64)
+    used = np.zeros(n_contacts, dtype=np.int64)
+    n_used = 0
+    counts = np.zeros((8, 7, n_days), dtype=np.int32)
+    account_counts = np.zeros(n_days, dtype=np.int32)
+    refused_day = np.zeros(n_days + 1, dtype=np.int64)
+    refused_block = np.zeros((n_days + 1, 6), dtype=np.int64)
+    scratch_key = np.zeros(64, dtype=np.int64)
+    scratch_ref = np.zeros(64, dtype=np.int64)
+    current = -1
+    account_head = -1
+    placed = 0
+    for i in order:
+        if account[i] != current:
+            for k in range(n_used):
+                local[used[k]] = -1
+            n_used = 0
+            current = account[i]
+            account_head = -1
+            account_counts[:] = 0
+            for k in range(h_account_start[current], h_account_start[current + 1]):
+                account_counts[h_day[h_account_rows[k]]] += 1
+        c = contact[i]
+        s = local[c]
+        if s < 0:
+            s = n_used
+            local[c] = s
+            used[n_used] = c
+            n_used += 1
+            if s >= counts.shape[0]:
+                bigger = np.zeros((2 * counts.shape[0], 7, n_days), dtype=np.int32)
+                bigger[:counts.shape[0]] = counts
+                counts = bigger
+            counts[s] = 0
+            contact_head[c] = -1
+            for k in range(h_contact_start[c], h_contact_start[c + 1]):
+                h = h_contact_rows[k]
+                _add(counts[s], h_day[h], h_slot[h], h_promotional[h], h_checkin[h],
+                     h_announcement[h])
+        t = tier[i]
+        # The logs of the contact's preference frequencies for this touch's category.
+        n_preferences = preference_end[i] - preference_start[i]
+        preference_counts = np.zeros((n_preferences, n_days), dtype=np.int32)
+        preference_widths = preference_width[preference_start[i]:preference_end[i]]
+        for k in range(n_preferences):
+            wanted = preference_channel[preference_start[i] + k]
+            for h in h_contact_rows[h_contact_start[c]:h_contact_start[c + 1]]:
+                if h_category[h] == category[i] and (wanted < 0 or h_channel[h] == wanted):
+                    preference_counts[k, h_day[h]] += 1
+            e = contact_head[c]
+            while e >= 0:
+                if category[e] == category[i] and (wanted < 0 or channel[e] == wanted):
+                    preference_counts[k, placed_day[e]] += 1
+                e = next_of_contact[e]
+        g = group[i]
+        lo, hi = first[i] + base, last[i] + base
+        n_refused = 0
+        chosen = -1
+        for part in range(2):
+            if part == 0:
+                days = preferred_days[preferred_start[g]:preferred_start[g + 1]]
+            else:
+                days = other_days[other_start[g]:other_start[g + 1]]
+            for k in range(np.searchsorted(days, lo), np.searchsorted(days, hi, "right")):
+                day = days[k]
+                found = _refusal(counts[s], account_counts, slot[i], caps[t], all_limit[t],
+                                 account_limit[t], preference_counts, preference_widths,
+                                 promotional[i], checkin[i], announcement[i], gap[t],
+                                 promotional_gap[t], share_width[t], max_share[t], day)
+                if found[0] == 0:
+                    chosen = day
+                    break
+                refused_day[n_refused] = day
+                for f in range(6):
+                    refused_block[n_refused, f] = found[f]
+                n_refused += 1
+            if chosen >= 0:
+                break
+        named = -1  # index into refused of the refusal the decision names
+        if chosen < 0:
+            out_kind[i] = DROPPED_REFUSED if n_refused else (
+                WINDOW_CLOSED if lo > hi else NO_ALLOWED_DAY)
+            if n_refused:
+                named = 0
+                out_named[i] = refused_day[0] - base
+            else:
+                out_named[i] = first[i]
+        else:
+            out_day[i] = chosen - base
+            if delayed[i]:
+                out_kind[i] = DEFERRED_BY_CONFLICT
+            else:
+                out_kind[i] = SCHEDULED
+                for day in range(lo, chosen):
+                    if why_not[g, day - base] >= 0:
+                        out_kind[i] = DEFERRED_BY_TIMING
+                        out_named[i] = day - base
+                        break
+                for k in range(n_refused):
+                    if refused_day[k] < chosen and (named < 0
+                                                    or refused_day[k] < refused_day[named]):
+                        named = k
+                if named >= 0 and (out_kind[i] == SCHEDULED
+                                   or refused_day[named] - base < out_named[i]):
+                    out_kind[i] = DEFERRED_BY_RULE
+                    out_named[i] = refused_day[named] - base
+                else:
+                    named = -1
+        if named >= 0:
+            # The touches the refusal names, as its log holds them now, by (day, seq).
+            code = refused_block[named, 0]
+            a = refused_block[named, 1]
+            start, end = refused_block[named, 4], refused_block[named, 5]
+            wanted = -2
+            if code == PREFERENCE:
+                wanted = preference_channel[preference_start[i] + a]
+            n_scratch = 0
+            if code == ACCOUNT_CAP:
+                for k in range(h_account_start[current], h_account_start[current + 1]):
+                    h = h_account_rows[k]
+                    if start <= h_day[h] <= end:
+                        scratch_key = _grown(scratch_key, n_scratch + 1)
+                        scratch_ref = _grown(scratch_ref, n_scratch + 1)
+                        scratch_key[n_scratch] = h_day[h] * (1 << 40) + h
+                        scratch_ref[n_scratch] = h
+                        n_scratch += 1
+                e = account_head
+                while e >= 0:
+                    if start <= placed_day[e] <= end:
+                        scratch_key = _grown(scratch_key, n_scratch + 1)
+                        scratch_ref = _grown(scratch_ref, n_scratch + 1)
+                        scratch_key[n_scratch] = placed_day[e] * (1 << 40) + placed_seq[e]
+                        scratch_ref[n_scratch] = n_history + e
+                        n_scratch += 1
+                    e = next_of_account[e]
+            else:
+                for k in range(h_contact_start[c], h_contact_start[c + 1]):
+                    h = h_contact_rows[k]
+                    if start <= h_day[h] <= end and _in_log(
+                            code, a, wanted, category[i], h_slot[h], h_channel[h],
+                            h_category[h], h_promotional[h], h_checkin[h], h_announcement[h]):
+                        scratch_key = _grown(scratch_key, n_scratch + 1)
+                        scratch_ref = _grown(scratch_ref, n_scratch + 1)
+                        scratch_key[n_scratch] = h_day[h] * (1 << 40) + h
+                        scratch_ref[n_scratch] = h
+                        n_scratch += 1
+                e = contact_head[c]
+                while e >= 0:
+                    if start <= placed_day[e] <= end and _in_log(
+                            code, a, wanted, category[i], slot[e], channel[e], category[e],
+                            promotional[e], checkin[e], announcement[e]):
+                        scratch_key = _grown(scratch_key, n_scratch + 1)
+                        scratch_ref = _grown(scratch_ref, n_scratch + 1)
+                        scratch_key[n_scratch] = placed_day[e] * (1 << 40) + placed_seq[e]
+                        scratch_ref[n_scratch] = n_history + e
+                        n_scratch += 1
+                    e = next_of_contact[e]
+            listed_ref = _grown(listed_ref, n_listed + n_scratch)
+            listed_day = _grown(listed_day, n_listed + n_scratch)
+            for k in np.argsort(scratch_key[:n_scratch]):
+                listed_ref[n_listed] = scratch_ref[k]
+                listed_day[n_listed] = (scratch_key[k] >> 40) - base
+                n_listed += 1
+            for f in range(6):
+                blocks[n_blocks, f] = refused_block[named, f]
+            blocks[n_blocks, 4] -= base
+            blocks[n_blocks, 5] -= base
+            out_block[i] = n_blocks
+            n_blocks += 1
+            listed_start[n_blocks] = n_listed
+        if chosen >= 0:
+            _add(counts[s], chosen, slot[i], promotional[i], checkin[i], announcement[i])
+            account_counts[chosen] += 1
+            placed_day[i] = chosen
+            placed_seq[i] = n_history + placed
+            placed += 1
+            next_of_contact[i] = contact_head[c]
+            contact_head[c] = i
+            next_of_account[i] = account_head
+            account_head = i
+    return (out_day, out_kind, out_named, out_block, blocks[:n_blocks],
+            listed_start[:n_blocks + 1], listed_ref[:n_listed], listed_day[:n_listed])
+
+
+@njit(cache=True)
+def _in_log(code, a, wanted, touch_category, slot, channel, category, promotional, checkin,
+            announcement):
+    # Whether an entry belongs to the log a refusal of ``code`` counts in.
+    if code == CHANNEL_CAP:
+        return slot == a
+    if code == PREFERENCE:
+        return category == touch_category and (wanted < 0 or channel == wanted)
+    if code in (PROMOTIONAL_GAP, SHARE):
+        return promotional
+    if code == CHECKIN_ON_ANNOUNCEMENT:
+        return announcement
+    if code == ANNOUNCEMENT_ON_CHECKIN:
+        return checkin
+    return True  # the all-touch log (all-channel cap, touch gap)

@@ -16,40 +16,43 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cadence.planner.csm_capacity import level_csm_load
+from cadence.planner.decision_details import (
+    DayTexts,
+    describe_refusals,
+    instant_texts,
+    join,
+    refusal_rules,
+    scattered,
+    texts,
+)
 from cadence.planner.deduplication import RULE as DEDUP
 from cadence.planner.deduplication import duplicate_winners
 from cadence.planner.deferral import (
-    day_text,
-    days_to_try,
-    deferred_reason,
-    dropped_detail,
-    first_hard_block,
-    place,
-    refusal_of,
+    DEFERRED_BY_CONFLICT,
+    DEFERRED_BY_RULE,
+    DEFERRED_BY_TIMING,
+    DROPPED_REFUSED,
+    NO_ALLOWED_DAY,
+    SCHEDULED,
+    WINDOW_CLOSED,
+    place_in_order,
 )
+from cadence.planner.deferral import RULE as DEFERRAL
 from cadence.planner.eligibility import RULE as ELIGIBILITY
 from cadence.planner.eligibility import ineligible
-from cadence.planner.frequency_cap import channel_caps
 from cadence.planner.inputs import PlanningContext
-from cadence.planner.load import Touch
+from cadence.planner.placement_state import placement_state
 from cadence.planner.priority import priority_rank
+from cadence.planner.send_timing import DAY_S, utc_of_local
 from cadence.planner.send_timing import RULE as TIMING
-from cadence.planner.send_timing import utc_of_local
-from cadence.planner.touch_facts import (
-    TouchFacts,
-    counted_history,
-    history_loads,
-    new_account_log,
-    new_contact_load,
-    preference_frequencies,
-    touch_facts,
-)
+from cadence.planner.touch_facts import TouchFacts, counted_history, touch_facts
 from cadence.policy import Policy
 from cadence.touches import CALENDAR_DECISIONS, COMMUNICATION_CALENDAR
 
@@ -58,7 +61,6 @@ TRANSACTIONAL = "2.transactional_bypass"
 CALENDAR_COLUMNS = [c for c in COMMUNICATION_CALENDAR if c != "shard"]
 DECISION_COLUMNS = [c for c in CALENDAR_DECISIONS if c != "shard"]
 CONFLICTS = "6.conflicts"
-ROWS_PER_SLICE = 65_536
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,9 @@ class _Outcome:
         self.reason = np.full(n, None, dtype=object)
         self.day = np.zeros(n, dtype=np.int64)
         self.second = np.zeros(n, dtype=np.int64)
+        # Texts of the placed touches, built column-wise: (rows, Arrow texts) pieces.
+        self.placed_details: list[tuple[np.ndarray, pa.Array]] = []
+        self.placed_reasons: list[tuple[np.ndarray, pa.Array]] = []
 
     def decide(self, mask: np.ndarray, decision: str, rule: str, detail) -> None:
         """Decide the still-open rows of ``mask``; ``detail`` is one text or one per row."""
@@ -172,102 +177,100 @@ class _Outcome:
 
 def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
                context: PlanningContext, policy: Policy, as_of: date) -> None:
-    # The sequential part: per account, touches in priority order take the first day every
-    # rule allows. State lives per account and is dropped when the next account starts.
+    # The sequential part (compiled): per account, touches in priority order take the first
+    # day every rule allows; then the decisions' texts are built column-wise.
     frame = facts.frame
     planner = policy.planner
-    send = planner.timing.send_hour * 3600
     rows = np.flatnonzero(outcome.open)
-    account_code = pd.factorize(frame["account_id"])[0]
-    order = rows[np.lexsort((rank[rows], account_code[rows]))]
-
     history = counted_history(context, policy, as_of, frame["touch_id"])
-    contact_history, account_history = history_loads(history, policy)
-    frequencies = preference_frequencies(context.preferences, policy)
-    limits_of = {tier: planner.limits_for(tier) for tier in sorted(set(facts.tier))}
-    caps_of = {tier: channel_caps(limits) for tier, limits in limits_of.items()}
+    state = placement_state(facts, history, context.preferences, policy)
+    order = rows[np.lexsort((rank[rows], state.account[rows]))]
+    (day, kind, named, block, blocks, listed_start, listed_ref,
+     listed_day) = place_in_order(order, *state.arguments())
+    kind = kind[order]
+    day, named, block = day[order], named[order], block[order]
 
-    text_columns = [frame[c] for c in ("touch_id", "contact_id", "account_id", "channel")]
-    arrays = [facts.category, facts.promotional, facts.checkin, facts.announcement,
-              facts.group, facts.first_day, facts.last_day, facts.first_second, facts.tier,
-              facts.delayed_by_conflict, facts.earliest_day, facts.latest_s]
-
-    def rows_in_order():
-        # Plain lists in placement order (indexing them is much cheaper than numpy scalars),
-        # a slice at a time so the ids become Python strings only while they are used.
-        for start in range(0, len(order), ROWS_PER_SLICE):
-            part = order[start:start + ROWS_PER_SLICE]
-            yield from zip(part.tolist(), *(c.iloc[part].tolist() for c in text_columns),
-                           *(a[part].tolist() for a in arrays), strict=True)
-
-    columns = rows_in_order()
-    rules_of = facts.day_rules
+    first, last = facts.first_day[order], facts.last_day[order]
+    delayed = facts.delayed_by_conflict[order]
+    wanted = facts.earliest_day[order]
+    days = DayTexts(as_of, np.concatenate([day, named, first, last, listed_day, wanted]))
+    touch_ids = pa.concat_arrays([texts(history["touch_id"]), texts(frame["touch_id"])])
+    refused = order[block >= 0]
+    refusal_context = pd.DataFrame({
+        "category": np.asarray(facts.category, dtype=object)[refused],
+        "preference_channel": state.preference_channel_name(refused, blocks[:, 1]),
+        "max_share": state.max_share_of(refused)})
+    described = describe_refusals(blocks, listed_start, touch_ids.take(pa.array(listed_ref)),
+                                  listed_day, refusal_context, days)
+    refusal_rule = refusal_rules(blocks)
+    why_rule, why_text = state.why(facts.group[order],
+                                   np.where(kind == NO_ALLOWED_DAY, first, named))
     conflicts = planner.conflicts
     low_csat = (f"promotional waits {conflicts.days_after_low_csat} days after a ticket "
                 f"closed with CSAT <= {conflicts.low_csat_max}")
-    decided: list[tuple] = []
-    tried: dict[tuple[int, int, int], list[int]] = {}  # days to try per (group, window)
-    current_account = None
-    loads: dict = {}
-    account_log = None
-    for (i, touch_id, contact, account, channel, category, promotional, checkin, announcement,
-         group, first, last, first_second, tier, delayed, wanted, latest_s) in columns:
-        if account != current_account:
-            current_account = account
-            loads = {}
-            account_log = new_account_log(account_history.get(account, ()))
-        load = loads.get(contact)
-        if load is None:
-            load = loads[contact] = new_contact_load(contact_history.get(contact, ()))
-        touch = Touch(touch_id, channel, category, promotional, checkin, announcement,
-                      frequencies.get((contact, category)))
-        rules = rules_of[group]
-        limits, caps = limits_of[tier], caps_of[tier]
-        days = tried.get((group, first, last))
-        if days is None:
-            days = tried[group, first, last] = days_to_try(rules, first, last)
-        day, refused = place(touch, days, load, account_log, limits, caps)
-        explain = refusal_of(touch, load, account_log, limits, caps) if refused else None
-        if day is None:
-            rule, detail = dropped_detail(as_of, rules, first, last, refused, explain,
-                                          _instant_text(latest_s))
-            if delayed and not refused:
-                rule, detail = CONFLICTS, f"{detail}; {low_csat}"
-            decided.append((i, "dropped", rule, detail, None, 0, 0))
-            continue
-        second = first_second if day == first else send
-        if delayed:  # the conflict moved the window's start itself
-            hard = (wanted, CONFLICTS, low_csat)
-        else:  # described before the touch joins the logs its refusals point into
-            hard = first_hard_block(as_of, rules, first, day, refused, explain)
-        load.add(touch, day)
-        account_log.add(day, touch_id)
-        if hard is None:
-            reason = f"first allowed slot {day_text(as_of, day)}"
-            decided.append((i, "scheduled", TIMING, reason, reason, day, second))
-        else:
-            reason = deferred_reason(as_of, hard)
-            decided.append((i, "deferred", hard[1], reason, reason, day, second))
-    if decided:
-        rows_, decision, rule, detail, reason, day, second = zip(*decided, strict=True)
-        at = np.array(rows_, dtype=np.int64)
-        outcome.decision[at] = decision
-        outcome.rule[at] = rule
-        outcome.detail[at] = detail
-        outcome.reason[at] = reason
-        outcome.day[at] = day
-        outcome.second[at] = second
-        outcome.open[at] = False
+    latest = instant_texts(facts.latest_s[order])
+
+    details, reasons = [], []
+    rule = np.empty(len(order), dtype=object)
+
+    def kind_rows(wanted_kind):
+        at = np.flatnonzero(kind == wanted_kind)
+        return at, pa.array(at)
+
+    at, take = kind_rows(DROPPED_REFUSED)
+    rule[at] = refusal_rule[block[at]]
+    details.append((order[at], join("no allowed slot before latest_at ", latest.take(take),
+                                    "; on ", days.day_text(named[at]), ": ",
+                                    described.take(pa.array(block[at])))))
+    at, take = kind_rows(WINDOW_CLOSED)
+    rule[at] = DEFERRAL
+    closed = join("window closed: no business-hours slot before latest_at ", latest.take(take))
+    details.append((order[at], _with_conflict(closed, delayed[at], low_csat)))
+    rule[at[delayed[at]]] = CONFLICTS
+    at, take = kind_rows(NO_ALLOWED_DAY)
+    rule[at] = why_rule[at]
+    none = join("no allowed day from ", days.day_text(first[at]), " to ",
+                days.day_text(last[at]), " (latest_at ", latest.take(take), "): ",
+                why_text.take(take))
+    details.append((order[at], _with_conflict(none, delayed[at], low_csat)))
+    rule[at[delayed[at]]] = CONFLICTS
+    at, take = kind_rows(SCHEDULED)
+    rule[at] = TIMING
+    reasons.append((order[at], join("first allowed slot ", days.day_text(day[at]))))
+    at, take = kind_rows(DEFERRED_BY_TIMING)
+    rule[at] = why_rule[at]
+    reasons.append((order[at], join("deferred from ", days.day_text(named[at]), ": ",
+                                    why_text.take(take))))
+    at, take = kind_rows(DEFERRED_BY_RULE)
+    rule[at] = refusal_rule[block[at]]
+    reasons.append((order[at], join("deferred from ", days.day_text(named[at]), ": ",
+                                    described.take(pa.array(block[at])))))
+    at, take = kind_rows(DEFERRED_BY_CONFLICT)
+    rule[at] = CONFLICTS
+    reasons.append((order[at], join("deferred from ", days.day_text(wanted[at]), ": ",
+                                    low_csat)))
+    planned = kind > NO_ALLOWED_DAY
+    send = planner.timing.send_hour * 3600
+    outcome.decision[order] = np.where(
+        kind <= NO_ALLOWED_DAY, "dropped",
+        np.where(kind == SCHEDULED, "scheduled", "deferred")).astype(object)
+    outcome.rule[order] = rule
+    outcome.day[order[planned]] = day[planned]
+    outcome.second[order[planned]] = np.where(day[planned] == first[planned],
+                                              facts.first_second[order][planned], send)
+    outcome.open[order] = False
+    outcome.placed_details = details + reasons
+    outcome.placed_reasons = reasons
 
 
-@lru_cache(maxsize=65536)
-def _instant_text(epoch_s: int) -> str:
-    # Many touches share a latest_at; its text is made once.
-    return datetime.fromtimestamp(epoch_s, UTC).isoformat()
+def _with_conflict(detail: pa.Array, delayed: np.ndarray, low_csat: str) -> pa.Array:
+    # A touch whose window a low-CSAT ticket moved names that conflict too.
+    return pc.if_else(pa.array(delayed), join(detail, "; ", low_csat), detail)
 
 
 def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -> PlanResult:
     frame = facts.frame
+    n = len(frame)
     planned_at = pd.Timestamp(datetime.combine(as_of, time(), tzinfo=UTC))
     planned = np.isin(outcome.decision, ["scheduled", "deferred"])
     rows = np.flatnonzero(planned)
@@ -275,27 +278,45 @@ def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -
                              facts.zones, as_of)
     bypass = facts.transactional[rows]
     utc = np.where(bypass, facts.earliest_s[rows], utc)
+    zone_names = texts(facts.zones).take(pa.array(facts.zone[rows]))
+    reason = scattered(n, [_given(outcome.reason), *outcome.placed_reasons])
     calendar = frame.iloc[rows].reset_index(drop=True)
     calendar["plan_date"] = as_of
     calendar["csm_id"] = facts.csm_id[rows]
     calendar["scheduled_at"] = pd.to_datetime(utc, unit="s", utc=True)
     calendar["local_send_at"] = pd.to_datetime(wall, unit="s")
-    calendar["timezone"] = np.array(facts.zones, dtype=object)[facts.zone[rows]]
+    calendar["timezone"] = pd.array(zone_names, dtype="str")
     calendar["status"] = "scheduled"
-    calendar["reason"] = outcome.reason[rows]
+    calendar["reason"] = pd.array(reason.take(pa.array(rows)), dtype="str")
     calendar["batch_id"] = None
     calendar["provider_message_id"] = None
     calendar["updated_at"] = planned_at
-    tz_text = calendar["timezone"].to_numpy(dtype=object)
-    local_text = calendar["local_send_at"].dt.strftime("%H:%M").to_numpy(dtype=object)
-    detail = outcome.detail.copy()
-    detail[rows] = [f"{d}; planned {day_text(as_of, int(day))} {hm} {tz}"
-                    for d, day, hm, tz in zip(outcome.detail[rows], outcome.day[rows],
-                                              local_text, tz_text, strict=True)]
+
+    detail = scattered(n, [_given(outcome.detail), *outcome.placed_details])
+    days = DayTexts(as_of, outcome.day[rows])
+    minute = wall % DAY_S // 60
+    clock = instant_clock(minute)
+    planned_detail = join(detail.take(pa.array(rows)), "; planned ",
+                          days.day_text(outcome.day[rows]), " ", clock, " ", zone_names)
+    others = np.flatnonzero(~planned)
+    detail = scattered(n, [(others, detail.take(pa.array(others))), (rows, planned_detail)])
     decisions = pd.DataFrame({
         "touch_id": frame["touch_id"], "plan_date": as_of,
         "contact_id": frame["contact_id"], "account_id": frame["account_id"],
-        "decision": outcome.decision, "rule": outcome.rule, "detail": detail,
-        "decided_at": planned_at,
+        "decision": outcome.decision, "rule": outcome.rule,
+        "detail": pd.array(detail, dtype="str"), "decided_at": planned_at,
     })
     return PlanResult(calendar[CALENDAR_COLUMNS], decisions[DECISION_COLUMNS])
+
+
+def _given(values: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    # The rows a vectorized rule gave a text, with those texts.
+    rows = np.flatnonzero(pd.notna(values))
+    return rows, texts(values[rows])
+
+
+def instant_clock(minute_of_day: np.ndarray) -> pa.Array:
+    """"HH:MM" of minutes of the day."""
+    unique, inverse = np.unique(minute_of_day, return_inverse=True)
+    made = texts([f"{m // 60:02d}:{m % 60:02d}" for m in unique.tolist()])
+    return made.take(pa.array(inverse.astype(np.int64)))

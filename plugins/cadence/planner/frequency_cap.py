@@ -8,10 +8,19 @@ with per-tier overrides.
 
 from __future__ import annotations
 
-from cadence.planner.load import Block, ContactLoad, DayLog, Touch
+import numpy as np
+from numba import njit
+
+from cadence.planner.load import Block, ContactLoad, DayLog, Touch, full_window_start
 from cadence.planner.policy import Limits
 
 RULE = "4.frequency_cap"
+# Refusal codes of the compiled pass (see :func:`contact_cap_refusal`).
+CHANNEL_CAP, ALL_CHANNEL_CAP, PREFERENCE, ACCOUNT_CAP = 1, 2, 3, 4
+# Day-count kinds of a contact: all, promotional, check-ins, announcements, then the
+# capped channels in CAPPED_CHANNELS order.
+ALL, PROMOTIONAL, CHECKINS, ANNOUNCEMENTS, FIRST_CHANNEL = 0, 1, 2, 3, 4
+CAPPED_CHANNELS = ("email", "in_app", "sms")
 
 
 def channel_caps(limits: Limits) -> dict[str, list[tuple[int, int]]]:
@@ -69,3 +78,46 @@ def account_cap_block(day: int, account: DayLog, limits: Limits) -> Block | None
 
 def _days(width: int) -> str:
     return "day" if width == 1 else f"{width} days"
+
+
+def channel_cap_table(limits: Limits) -> np.ndarray:
+    """``channel_caps`` as an array [capped channel, cap, (width, limit)]; width 0: none."""
+    table = np.zeros((len(CAPPED_CHANNELS), 2, 2), dtype=np.int64)
+    for slot, channel in enumerate(CAPPED_CHANNELS):
+        for k, (width, limit) in enumerate(channel_caps(limits)[channel]):
+            table[slot, k] = width, limit
+    return table
+
+
+@njit(cache=True)
+def contact_cap_refusal(counts: np.ndarray, slot: int, caps: np.ndarray, all_limit: int,
+                        preference_counts: np.ndarray, preference_widths: np.ndarray,
+                        day: int) -> tuple[int, int, int, int, int, int]:
+    """:func:`contact_cap_block` over a contact's day counts (``counts[kind, day]``):
+    (code, a, b, c, first, last) with code 0 when every cap holds. ``slot`` is the capped
+    channel (-1: none); ``preference_counts[k]`` counts the log of the k-th preference."""
+    if slot >= 0:
+        for k in range(caps.shape[1]):
+            width, limit = caps[slot, k, 0], caps[slot, k, 1]
+            start = full_window_start(counts[FIRST_CHANNEL + slot], day, width, limit)
+            if start >= 0:
+                return CHANNEL_CAP, slot, limit, width, start, start + width - 1
+    start = full_window_start(counts[ALL], day, 7, all_limit)
+    if start >= 0:
+        return ALL_CHANNEL_CAP, all_limit, 0, 7, start, start + 6
+    for k in range(len(preference_widths)):
+        width = preference_widths[k]
+        start = full_window_start(preference_counts[k], day, width, 1)
+        if start >= 0:
+            return PREFERENCE, k, 1, width, start, start + width - 1
+    return 0, 0, 0, 0, 0, 0
+
+
+@njit(cache=True)
+def account_cap_refusal(account_counts: np.ndarray, limit: int,
+                        day: int) -> tuple[int, int, int, int, int, int]:
+    """:func:`account_cap_block` over the account's day counts (code 0: room)."""
+    start = full_window_start(account_counts, day, 7, limit)
+    if start >= 0:
+        return ACCOUNT_CAP, limit, 0, 7, start, start + 6
+    return 0, 0, 0, 0, 0, 0

@@ -10,6 +10,9 @@ from bisect import bisect_left, bisect_right
 from datetime import date, timedelta
 from functools import lru_cache
 
+import numpy as np
+from numba import njit
+
 # A rule's refusal: (rule, what was reached, and the log and day range holding the touches
 # that reached it). The touches are listed only when a decision is written, which keeps
 # the refusals met while trying days cheap; describe a block before the log changes.
@@ -208,3 +211,44 @@ class Touch:
         self.announcement = announcement
         # The contact's preference frequencies for this touch: (channel or "*", days).
         self.frequencies = frequencies or []
+
+
+# Day-count arrays: the compiled placement pass keeps, per contact and log kind, how many
+# touches fall on each day (index = day + base); the rules count windows in them.
+
+@njit(cache=True)
+def count_in(counts: np.ndarray, first: int, last: int) -> int:
+    """Touches from day index ``first`` to ``last`` inclusive."""
+    total = 0
+    for index in range(first, last + 1):
+        total += counts[index]
+    return total
+
+
+@njit(cache=True)
+def full_window_start(counts: np.ndarray, day: int, width: int, limit: int) -> int:
+    """:meth:`DayLog.window_full` over a day-count array: the start index of the window it
+    names, or -1 when one more touch on ``day`` keeps every window within ``limit``."""
+    if width <= 0:
+        return -1
+    if count_in(counts, day - width + 1, day + width - 1) < limit:
+        return -1
+    running = count_in(counts, day - width + 1, day)
+    for start in range(day - width + 1, day + 1):
+        if start > day - width + 1:
+            running += counts[start + width - 1] - counts[start - 1]
+        if counts[start] > 0 and running >= limit:
+            return start
+    # ``running`` now counts the window starting on ``day``.
+    return day if running >= limit else -1
+
+
+@njit(cache=True)
+def nearest_within_index(counts: np.ndarray, day: int, gap: int) -> int:
+    """:meth:`DayLog.nearest_within` over a day-count array (-1: none)."""
+    if gap <= 0:
+        return -1
+    for index in range(day - gap + 1, day + gap):
+        if counts[index] > 0:
+            return index
+    return -1

@@ -8,10 +8,15 @@ promotional touches it falls into within the share.
 
 from __future__ import annotations
 
-from cadence.planner.load import Block, ContactLoad, Touch
+import numpy as np
+from numba import njit
+
+from cadence.planner.frequency_cap import ALL, PROMOTIONAL
+from cadence.planner.load import Block, ContactLoad, Touch, count_in
 from cadence.planner.policy import Limits
 
 RULE = "7.promotional_mix"
+SHARE = 9  # refusal code of the compiled pass
 
 
 def mix_block(touch: Touch, day: int, contact: ContactLoad, limits: Limits) -> Block | None:
@@ -43,3 +48,22 @@ def mix_exceeded(contact: ContactLoad, limits: Limits) -> list[str]:
         if promotional > limits.promotional_max_share * total:
             over.append(touch_id)
     return over
+
+
+@njit(cache=True)
+def mix_refusal(counts: np.ndarray, promotional: bool, width: int, max_share: float,
+                day: int) -> tuple[int, int, int, int, int, int]:
+    """:func:`mix_block` over a contact's day counts: (SHARE, promotional, total, width,
+    first, last) of the first window over the share, code 0 when none is."""
+    if not promotional:
+        return 0, 0, 0, 0, 0, 0
+    for end in range(day, day + width):
+        # The touch's own window, then the window of every later promotional touch.
+        if end > day and counts[PROMOTIONAL, end] == 0:
+            continue
+        start = end - width + 1
+        share = count_in(counts[PROMOTIONAL], start, end) + 1
+        total = count_in(counts[ALL], start, end) + 1
+        if share > max_share * total:
+            return SHARE, share, total, width, start, end
+    return 0, 0, 0, 0, 0, 0

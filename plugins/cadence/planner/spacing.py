@@ -3,10 +3,15 @@ and never two promotional touches within 7 days (both in policy)."""
 
 from __future__ import annotations
 
-from cadence.planner.load import Block, ContactLoad, Touch
+import numpy as np
+from numba import njit
+
+from cadence.planner.frequency_cap import ALL, PROMOTIONAL
+from cadence.planner.load import Block, ContactLoad, Touch, nearest_within_index
 from cadence.planner.policy import Limits
 
 RULE = "5.spacing"
+TOUCH_GAP, PROMOTIONAL_GAP = 5, 6  # refusal codes of the compiled pass
 
 
 def spacing_allows(touch: Touch, day: int, contact: ContactLoad, limits: Limits) -> bool:
@@ -31,3 +36,17 @@ def spacing_block(touch: Touch, day: int, contact: ContactLoad, limits: Limits) 
             return (RULE, f"needs {gap} days between promotional touches",
                     contact.promotional, near, near)
     return None
+
+
+@njit(cache=True)
+def spacing_refusal(counts: np.ndarray, promotional: bool, gap: int, promotional_gap: int,
+                    day: int) -> tuple[int, int, int, int, int, int]:
+    """:func:`spacing_block` over a contact's day counts (code 0: far enough)."""
+    near = nearest_within_index(counts[ALL], day, gap)
+    if near >= 0:
+        return TOUCH_GAP, gap, 0, 0, near, near
+    if promotional:
+        near = nearest_within_index(counts[PROMOTIONAL], day, promotional_gap)
+        if near >= 0:
+            return PROMOTIONAL_GAP, promotional_gap, 0, 0, near, near
+    return 0, 0, 0, 0, 0, 0

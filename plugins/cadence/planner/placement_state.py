@@ -1,0 +1,210 @@
+"""The compiled placement pass's inputs: every candidate, history row, preference, tier
+and day group as integer codes and flat arrays (:func:`deferral.place_in_order`).
+
+What a contact and its account already receive is the counted history (sent, or still
+scheduled and not replanned now), in the contact's local days; history outside every
+rule's reach of the planned days is left out, since no window can count it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from cadence.planner.decision_details import texts
+from cadence.planner.deferral import RULE as DEFERRAL
+from cadence.planner.frequency_cap import CAPPED_CHANNELS, channel_cap_table
+from cadence.planner.touch_facts import TouchFacts
+from cadence.policy import Policy
+
+
+@dataclass
+class PlacementState:
+    """Kernel arguments (see :meth:`arguments`) plus what the decision texts look up."""
+
+    account: np.ndarray
+    candidate: tuple
+    preferences: tuple
+    groups: tuple
+    tiers: tuple
+    history: tuple
+    base: int
+    n_days: int
+    n_contacts: int
+    channel_names: np.ndarray
+    max_share: np.ndarray
+    why_rules: np.ndarray
+    why_texts: pa.Array
+
+    def arguments(self) -> tuple:
+        """The arguments of ``place_in_order`` after ``order``."""
+        return (*self.candidate, *self.preferences, *self.groups, *self.tiers, *self.history,
+                self.base, self.n_days, self.n_contacts)
+
+    def preference_channel_name(self, rows: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """The channel of the k-th preference of each row ("*" for any channel)."""
+        start, end, channel = self.preferences[0], self.preferences[1], self.preferences[2]
+        at = start[rows] + k
+        valid = at < end[rows]
+        code = np.where(valid, channel[np.minimum(at, max(len(channel) - 1, 0))]
+                        if len(channel) else -1, -1)
+        names = np.where(code >= 0, self.channel_names[np.maximum(code, 0)], "*")
+        return np.where(valid, names, "").astype(object)
+
+    def max_share_of(self, rows: np.ndarray) -> np.ndarray:
+        """The promotional share limit of each row's tier."""
+        return self.max_share[self.candidate[12][rows]]
+
+    def why(self, group: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+        """(rule, reason) a group's timing gives for a day, e.g. ("8.send_timing",
+        "weekend"); (11.deferral, "no allowed day") when it allows the day."""
+        why_not = self.groups[-1]
+        inside = (day >= 0) & (day < why_not.shape[1])
+        code = np.where(inside, why_not[group, np.clip(day, 0, why_not.shape[1] - 1)], -1)
+        code = np.where(code >= 0, code, len(self.why_rules) - 1)
+        return self.why_rules[code], self.why_texts.take(pa.array(code))
+
+
+def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.DataFrame,
+                    policy: Policy) -> PlacementState:
+    """Encode candidates, counted history and preference frequencies for the pass."""
+    planner = policy.planner
+    frame = facts.frame
+    n = len(frame)
+    chosen = _frequencies(preferences, planner.preference_frequencies)
+    contact_code, _ = pd.factorize(pd.concat(
+        [frame["contact_id"], history["contact_id"], chosen["contact_id"]], ignore_index=True))
+    account_code, _ = pd.factorize(pd.concat([frame["account_id"], history["account_id"]],
+                                             ignore_index=True))
+    category_code, categories = pd.factorize(pd.concat(
+        [pd.Series(facts.category, dtype=object), history["category"], chosen["category"]],
+        ignore_index=True))
+    channel_code, channels = pd.factorize(pd.concat(
+        [frame["channel"], history["channel"], chosen["channel"].dropna()], ignore_index=True))
+    channel_names = np.asarray(channels, dtype=object)
+    slot_of = np.array([CAPPED_CHANNELS.index(c) if c in CAPPED_CHANNELS else -1
+                        for c in channel_names], dtype=np.int64)
+    h = len(history)
+    contact, h_contact = contact_code[:n], contact_code[n:n + h]
+    account, h_account = account_code[:n], account_code[n:]
+    category, h_category = category_code[:n], category_code[n:n + h]
+    channel, h_channel = channel_code[:n], channel_code[n:n + h]
+
+    # Every window a rule counts lies within the widest reach of a planned day.
+    limits = {tier: planner.limits_for(tier) for tier in sorted(set(facts.tier))}
+    reach = 1 + max([30, 7, *planner.preference_frequencies.values()]
+                    + [max(x.promotional_share_window_days, x.min_days_between_touches,
+                           x.min_days_between_promotional) for x in limits.values()])
+    horizon = max(len(rules.why_not) for rules in facts.day_rules) if facts.day_rules else 0
+    last_day = int(max(facts.last_day.max(initial=0), facts.first_day.max(initial=0),
+                       max((max(r.preferred + r.other + list(r.why_not), default=0)
+                            for r in facts.day_rules), default=0), horizon))
+    base = reach + 1
+    n_days = base + last_day + reach + 2
+    h_day = history["day"].to_numpy(dtype=np.int64) + base
+    kept = (h_day >= 0) & (h_day < n_days)
+
+    conflicts = planner.conflicts
+    template = history["template_id"]
+    h_promotional = ((history["message_type"] == "promotional")
+                     | (history["category"] == "promotional")).to_numpy(bool)
+    h_checkin = template.isin(conflicts.checkin_templates).to_numpy(bool)
+    h_announcement = template.isin(conflicts.announcement_templates).to_numpy(bool)
+    n_contacts = int(contact_code.max(initial=-1)) + 1
+    n_accounts = int(account_code.max(initial=-1)) + 1
+    rows = np.flatnonzero(kept)
+    by_contact = rows[np.argsort(h_contact[rows], kind="stable")]
+    by_account = rows[np.argsort(h_account[rows], kind="stable")]
+    history_arrays = (
+        np.where(kept, h_day, 0), slot_of[h_channel] if h else np.zeros(0, np.int64),
+        h_channel.astype(np.int64), h_category.astype(np.int64), h_promotional, h_checkin,
+        h_announcement, _starts(h_contact[by_contact], n_contacts), by_contact,
+        _starts(h_account[by_account], n_accounts), by_account)
+
+    # Preference frequencies per (contact, category), in the order the rules try them.
+    p_key = (contact_code[n + h:].astype(np.int64) * len(categories)
+             + category_code[n + h:])
+    p_order = np.argsort(p_key, kind="stable")
+    p_key = p_key[p_order]
+    p_channel = np.full(len(chosen), -1, dtype=np.int64)
+    named = chosen["channel"].notna().to_numpy()
+    p_channel[named] = channel_code[n + h:][: named.sum()]
+    p_channel = p_channel[p_order]
+    p_width = chosen["days"].to_numpy(dtype=np.int64)[p_order]
+    key = contact.astype(np.int64) * len(categories) + category
+    preference_arrays = (np.searchsorted(p_key, key, "left"),
+                         np.searchsorted(p_key, key, "right"), p_channel, p_width)
+
+    group_arrays, why_rules, why_texts = _groups(facts, base, last_day)
+    tier_code, tier_names = pd.factorize(pd.Series(facts.tier, dtype=object))
+    tier_limits = [limits[t] for t in tier_names]
+    tier_arrays = (
+        np.stack([channel_cap_table(x) for x in tier_limits]) if tier_limits
+        else np.zeros((0, len(CAPPED_CHANNELS), 2, 2), dtype=np.int64),
+        np.array([x.all_channels_per_7_days for x in tier_limits], dtype=np.int64),
+        np.array([x.account_per_7_days for x in tier_limits], dtype=np.int64),
+        np.array([x.min_days_between_touches for x in tier_limits], dtype=np.int64),
+        np.array([x.min_days_between_promotional for x in tier_limits], dtype=np.int64),
+        np.array([x.promotional_share_window_days for x in tier_limits], dtype=np.int64),
+        np.array([x.promotional_max_share for x in tier_limits], dtype=np.float64))
+    candidate_arrays = (
+        contact.astype(np.int64), account.astype(np.int64),
+        slot_of[channel] if n else np.zeros(0, np.int64), channel.astype(np.int64),
+        category.astype(np.int64), facts.promotional.astype(bool),
+        facts.checkin.astype(bool), facts.announcement.astype(bool),
+        facts.group.astype(np.int64), facts.first_day.astype(np.int64),
+        facts.last_day.astype(np.int64), facts.delayed_by_conflict.astype(bool),
+        tier_code.astype(np.int64))
+    return PlacementState(
+        account=account, candidate=candidate_arrays, preferences=preference_arrays,
+        groups=group_arrays, tiers=tier_arrays, history=history_arrays, base=base,
+        n_days=n_days, n_contacts=n_contacts, channel_names=channel_names,
+        max_share=tier_arrays[-1], why_rules=why_rules, why_texts=why_texts)
+
+
+def _frequencies(preferences: pd.DataFrame, days: dict[str, int]) -> pd.DataFrame:
+    # The contacts' frequency preferences stricter than "as sent", sorted like
+    # ``touch_facts.preference_frequencies``: by contact, category and channel.
+    chosen = preferences[preferences["frequency"].isin(list(days))]
+    chosen = chosen.sort_values(["contact_id", "category", "channel"], na_position="first")
+    chosen = chosen[chosen["category"].map(lambda c: isinstance(c, str)).astype(bool)]
+    channel = chosen["channel"].where(chosen["channel"].map(lambda c: isinstance(c, str))
+                                      .astype(bool))
+    return pd.DataFrame({
+        "contact_id": chosen["contact_id"].astype(object).to_numpy(),
+        "category": chosen["category"].astype(object).to_numpy(),
+        "channel": channel.astype(object).to_numpy(),
+        "days": chosen["frequency"].map(days).to_numpy(dtype=np.int64)})
+
+
+def _starts(codes: np.ndarray, n: int) -> np.ndarray:
+    # CSR offsets of rows sorted by code: rows of code c are [starts[c], starts[c + 1]).
+    return np.searchsorted(codes, np.arange(n + 1), "left").astype(np.int64)
+
+
+def _groups(facts: TouchFacts, base: int, last_day: int
+            ) -> tuple[tuple, np.ndarray, pa.Array]:
+    # Each day group's allowed days (as indices) and, per day, why it is not allowed.
+    preferred = [np.asarray(r.preferred, dtype=np.int64) + base for r in facts.day_rules]
+    other = [np.asarray(r.other, dtype=np.int64) + base for r in facts.day_rules]
+    reasons: dict[tuple[str, str], int] = {}
+    why_not = np.full((len(facts.day_rules), last_day + 1), -1, dtype=np.int64)
+    for g, rules in enumerate(facts.day_rules):
+        for day, reason in rules.why_not.items():
+            if 0 <= day <= last_day:
+                why_not[g, day] = reasons.setdefault(reason, len(reasons))
+    listed = [*reasons, (DEFERRAL, "no allowed day")]
+    return ((_offsets(preferred), _concat(preferred), _offsets(other), _concat(other),
+             why_not), np.array([r for r, _ in listed], dtype=object),
+            texts([w for _, w in listed]))
+
+
+def _offsets(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(np.int64)
+
+
+def _concat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
