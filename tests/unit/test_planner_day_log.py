@@ -1,6 +1,7 @@
 """The planner's fast building blocks answer exactly like their plain definitions: a day log
-names the same full cap window as counting every window (also after it changes), and the
-Arrow membership tests agree with pandas."""
+names the same full cap window as counting every window (also after it changes), the
+compiled pass's day counts answer like the day log, and the Arrow membership tests agree
+with pandas."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cadence.planner.load import DayLog
+from cadence.planner.load import DayLog, full_window_start, nearest_within_index
 from cadence.planner.membership import is_in, positions
 
 
@@ -48,15 +49,22 @@ def test_full_window_is_the_one_counting_finds(days, day, width, limit, later):
                                                                          limit)
 
 
-def test_blockers_are_listed_by_id_and_date_and_follow_changes():
+@settings(max_examples=300, deadline=None)
+@given(days=st.lists(st.integers(-40, 40), max_size=25), day=st.integers(-45, 45),
+       width=st.integers(0, 31), limit=st.integers(0, 6), gap=st.integers(0, 8))
+def test_day_counts_answer_like_the_day_log(days, day, width, limit, gap):
+    # The compiled pass counts per day instead of keeping sorted days: same answers.
+    base = 80
+    counts = np.zeros(2 * base + 1, dtype=np.int32)
     log = DayLog()
-    log.add(1, "t_b")
-    log.add(0, "t_a")
-    as_of = pd.Timestamp("2026-11-23").date()
-    assert log.listed(0, 6, as_of) == "2 already: t_a on 2026-11-23, t_b on 2026-11-24"
-    log.remove("t_a")
-    assert log.listed(0, 6, as_of) == "1 already: t_b on 2026-11-24"
-    assert log.listed(5, 6, as_of) == ""
+    for n, d in enumerate(days):
+        counts[d + base] += 1
+        log.add(d, f"t{n}")
+    start = full_window_start(counts, day + base, width, limit)
+    expected = log.window_full(day, width, limit)
+    assert (None if start < 0 else (start - base, start - base + width - 1)) == expected
+    near = nearest_within_index(counts, day + base, gap)
+    assert (None if near < 0 else near - base) == log.nearest_within(day, gap)
 
 
 ids = st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "é"]))

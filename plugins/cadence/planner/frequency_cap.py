@@ -32,13 +32,6 @@ def channel_caps(limits: Limits) -> dict[str, list[tuple[int, int]]]:
     }
 
 
-def cap_block(touch: Touch, day: int, contact: ContactLoad, account: DayLog,
-              limits: Limits, caps: dict[str, list[tuple[int, int]]]) -> Block | None:
-    """Why one more touch on ``day`` would break a cap, or None when it fits."""
-    return (contact_cap_block(touch, day, contact, limits, caps)
-            or account_cap_block(day, account, limits))
-
-
 def contact_cap_block(touch: Touch, day: int, contact: ContactLoad, limits: Limits,
                       caps: dict[str, list[tuple[int, int]]]) -> Block | None:
     """Why one more touch on ``day`` would break one of the contact's caps, or None."""
@@ -65,15 +58,6 @@ def contact_cap_block(touch: Touch, day: int, contact: ContactLoad, limits: Limi
 def account_has_room(day: int, account: DayLog, limits: Limits) -> bool:
     """Whether the account's cap allows one more touch on ``day`` (no refusal text made)."""
     return account.window_full(day, 7, limits.account_per_7_days) is None
-
-
-def account_cap_block(day: int, account: DayLog, limits: Limits) -> Block | None:
-    """Why one more touch on ``day`` would break the account's cap, or None."""
-    full = account.window_full(day, 7, limits.account_per_7_days)
-    if full is not None:
-        cap = limits.account_per_7_days
-        return RULE, f"account cap {cap} per 7 days reached", account, *full
-    return None
 
 
 def _days(width: int) -> str:

@@ -13,9 +13,8 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-# A rule's refusal: (rule, what was reached, and the log and day range holding the touches
-# that reached it). The touches are listed only when a decision is written, which keeps
-# the refusals met while trying days cheap; describe a block before the log changes.
+# A rule's refusal over these logs (CSM levelling): (rule, what was reached, and the log and
+# day range holding the touches that reached it).
 Block = tuple[str, str, "DayLog | None", int, int]
 
 
@@ -25,28 +24,16 @@ def iso_day(as_of: date, day: int) -> str:
     return (as_of + timedelta(days=day)).isoformat()
 
 
-def describe(block: Block, as_of: date) -> str:
-    """Human-readable refusal, e.g. "email cap 2 per 7 days reached (2 already: t_a on
-    2026-11-24, t_b on 2026-11-26)"."""
-    _, what, log, first, last = block
-    if log is None:
-        return what
-    listed = log.listed(first, last, as_of)
-    return f"{what} ({listed})" if listed else what
-
-
 class DayLog:
     """Days of touches of one kind (sorted), with their touch ids."""
 
-    __slots__ = ("days", "ids", "full", "texts")
+    __slots__ = ("days", "ids", "full")
 
     def __init__(self) -> None:
         self.days: list[int] = []
         self.ids: list[str] = []
-        # Answers while the log is unchanged: a full account refuses the same days to many
-        # touches in a row, and their decisions name the same blockers.
+        # Answers while the log is unchanged.
         self.full: dict[tuple[int, int, int], tuple[int, int] | None] = {}
-        self.texts: dict[tuple[int, int, date], str] = {}
 
     def add(self, day: int, touch_id: str) -> None:
         """Record a touch on ``day``."""
@@ -65,19 +52,6 @@ class DayLog:
     def _changed(self) -> None:
         if self.full:
             self.full = {}
-        if self.texts:
-            self.texts = {}
-
-    def listed(self, first: int, last: int, as_of: date) -> str:
-        """The touches from ``first`` to ``last``, e.g. "2 already: t_a on 2026-11-24,
-        t_b on 2026-11-26"; empty when there are none."""
-        key = (first, last, as_of)
-        text = self.texts.get(key)
-        if text is None:
-            blockers = self.between(first, last)
-            text = ", ".join(f"{tid} on {iso_day(as_of, day)}" for day, tid in blockers)
-            text = self.texts[key] = f"{len(blockers)} already: {text}" if blockers else ""
-        return text
 
     def between(self, first: int, last: int) -> list[tuple[int, str]]:
         """(day, touch_id) of the touches from ``first`` to ``last`` inclusive."""

@@ -7,7 +7,7 @@ import numpy as np
 from numba import njit
 
 from cadence.planner.frequency_cap import ALL, PROMOTIONAL
-from cadence.planner.load import Block, ContactLoad, Touch, nearest_within_index
+from cadence.planner.load import ContactLoad, Touch, nearest_within_index
 from cadence.planner.policy import Limits
 
 RULE = "5.spacing"
@@ -21,21 +21,6 @@ def spacing_allows(touch: Touch, day: int, contact: ContactLoad, limits: Limits)
     return (not touch.promotional
             or contact.promotional.nearest_within(day, limits.min_days_between_promotional)
             is None)
-
-
-def spacing_block(touch: Touch, day: int, contact: ContactLoad, limits: Limits) -> Block | None:
-    """Why a touch on ``day`` would come too close to another, or None."""
-    near = contact.all.nearest_within(day, limits.min_days_between_touches)
-    if near is not None:
-        gap = limits.min_days_between_touches
-        return RULE, f"needs {gap} day(s) between touches to a contact", contact.all, near, near
-    if touch.promotional:
-        gap = limits.min_days_between_promotional
-        near = contact.promotional.nearest_within(day, gap)
-        if near is not None:
-            return (RULE, f"needs {gap} days between promotional touches",
-                    contact.promotional, near, near)
-    return None
 
 
 @njit(cache=True)
