@@ -18,7 +18,8 @@ a temporary ``.npy``; the parent never holds a frame. The parent then times one
 - ``ratio_wall_to_lexsort`` and ``ratio_cpu_to_lexsort`` (``plan_cpu_s / lexsort_s``);
 - ``peak_memory_per_worker_mb``: the largest ``ru_maxrss`` of a shard's process
   (generation and planning); ``peak_memory_total_mb`` is that times the workers, a bound
-  on what the workers hold at once; ``lexsort_peak_memory_mb`` the parent's, which sorts;
+  on what the workers hold at once (it counts the modules a forked worker shares with the
+  parent once per worker); ``lexsort_peak_memory_mb`` the parent's, which sorts;
 - ``generate_s``: generation seconds summed over shards, not counted in any plan figure.
 
 Each CSM's book is 50 consecutive accounts, so with shards a multiple of 50 accounts no
