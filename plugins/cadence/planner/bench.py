@@ -254,7 +254,7 @@ def planner_bench(accounts: int, policy: Policy | None = None, *,
     candidates = sum(s["candidates"] for s in shards)
     plan_cpu = sum(s["plan_cpu_s"] for s in shards)
     plan_wall = sum(s["plan_s"] for s in shards) / workers
-    per_worker_mb = max(s["peak_kb"] for s in shards) / 1024
+    per_worker_mb = round(max(s["peak_kb"] for s in shards) / 1024)
     decisions: dict[str, int] = {}
     for figures in shards:
         for decision, count in figures["decisions"].items():
@@ -271,8 +271,8 @@ def planner_bench(accounts: int, policy: Policy | None = None, *,
         "lexsort_s": round(lexsort, 3),
         "ratio_wall_to_lexsort": round(plan_wall / lexsort, 1),
         "ratio_cpu_to_lexsort": round(plan_cpu / lexsort, 1),
-        "peak_memory_per_worker_mb": round(per_worker_mb),
-        "peak_memory_total_mb": round(per_worker_mb * workers),
+        "peak_memory_per_worker_mb": per_worker_mb,
+        "peak_memory_total_mb": per_worker_mb * workers,
         "lexsort_peak_memory_mb": round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "decisions": dict(sorted(decisions.items())),
