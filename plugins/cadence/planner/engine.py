@@ -48,6 +48,7 @@ from cadence.planner.deferral import RULE as DEFERRAL
 from cadence.planner.eligibility import RULE as ELIGIBILITY
 from cadence.planner.eligibility import ineligible
 from cadence.planner.inputs import PlanningContext
+from cadence.planner.membership import positions
 from cadence.planner.placement_state import placement_state
 from cadence.planner.priority import priority_rank
 from cadence.planner.send_timing import DAY_S, utc_of_local
@@ -108,10 +109,11 @@ def _plan(candidates: pd.DataFrame, context: PlanningContext, policy: Policy,
 
     history = context.history
     sent = history[history["status"] == "sent"].drop_duplicates("touch_id")
-    sent_at = frame["touch_id"].map(sent.set_index("touch_id")["scheduled_at"])
-    hit = sent_at.notna().to_numpy()
+    at = positions(frame["touch_id"], sent["touch_id"])
+    hit = at >= 0
+    sent_at = pd.to_datetime(sent["scheduled_at"], utc=True).iloc[at[hit]]
     sent_detail = np.full(n, None, dtype=object)
-    sent_detail[hit] = [f"already sent at {pd.Timestamp(t).isoformat()}" for t in sent_at[hit]]
+    sent_detail[hit] = [f"already sent at {t.isoformat()}" for t in sent_at]
     outcome.decide(hit, "merged", DEDUP, sent_detail)
 
     why = ineligible(frame, facts.transactional, context.contacts, context.accounts,
