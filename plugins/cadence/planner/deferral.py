@@ -36,7 +36,7 @@ from cadence.planner.frequency_cap import (
     contact_cap_block,
     contact_cap_refusal,
 )
-from cadence.planner.load import ContactLoad, DayLog, Touch
+from cadence.planner.load import ContactLoad, DayLog, Touch, full_window_start
 from cadence.planner.policy import Limits
 from cadence.planner.promotional_mix import SHARE, mix_block, mix_refusal
 from cadence.planner.send_timing import DayRules
@@ -103,6 +103,24 @@ def _refusal(counts, account_counts, slot, caps, all_limit, account_limit, prefe
 
 
 @njit(cache=True)
+def _refuses(counts, account_counts, slot, caps, all_limit, account_limit, preference_counts,
+             preference_widths, promotional, checkin, announcement, gap, promotional_gap,
+             share_width, max_share, day):
+    # Whether any rule refuses the day (``_refusal`` names which): cheapest and most often
+    # refusing checks first, since most days tried are refused.
+    if spacing_refusal(counts, promotional, gap, promotional_gap, day)[0]:
+        return True
+    if full_window_start(counts[ALL], day, 7, all_limit) >= 0:
+        return True
+    if account_cap_refusal(account_counts, account_limit, day)[0]:
+        return True
+    return (contact_cap_refusal(counts, slot, caps, all_limit, preference_counts,
+                                preference_widths, day)[0] != 0
+            or announcement_refusal(counts, checkin, announcement, day)[0] != 0
+            or mix_refusal(counts, promotional, share_width, max_share, day)[0] != 0)
+
+
+@njit(cache=True)
 def _add(counts, day, slot, promotional, checkin, announcement):
     counts[ALL, day] += 1
     if slot >= 0:
@@ -166,6 +184,7 @@ def place_in_order(order, contact, account, slot, channel, category, promotional
     account_counts = np.zeros(n_days, dtype=np.int32)
     refused_day = np.zeros(n_days + 1, dtype=np.int64)
     refused_block = np.zeros((n_days + 1, 6), dtype=np.int64)
+    no_preferences = np.zeros((0, n_days), dtype=np.int32)
     scratch_key = np.zeros(64, dtype=np.int64)
     scratch_ref = np.zeros(64, dtype=np.int64)
     current = -1
@@ -201,7 +220,9 @@ def place_in_order(order, contact, account, slot, channel, category, promotional
         t = tier[i]
         # The logs of the contact's preference frequencies for this touch's category.
         n_preferences = preference_end[i] - preference_start[i]
-        preference_counts = np.zeros((n_preferences, n_days), dtype=np.int32)
+        preference_counts = no_preferences
+        if n_preferences:
+            preference_counts = np.zeros((n_preferences, n_days), dtype=np.int32)
         preference_widths = preference_width[preference_start[i]:preference_end[i]]
         for k in range(n_preferences):
             wanted = preference_channel[preference_start[i] + k]
@@ -224,16 +245,13 @@ def place_in_order(order, contact, account, slot, channel, category, promotional
                 days = other_days[other_start[g]:other_start[g + 1]]
             for k in range(np.searchsorted(days, lo), np.searchsorted(days, hi, "right")):
                 day = days[k]
-                found = _refusal(counts[s], account_counts, slot[i], caps[t], all_limit[t],
-                                 account_limit[t], preference_counts, preference_widths,
-                                 promotional[i], checkin[i], announcement[i], gap[t],
-                                 promotional_gap[t], share_width[t], max_share[t], day)
-                if found[0] == 0:
+                if not _refuses(counts[s], account_counts, slot[i], caps[t], all_limit[t],
+                                account_limit[t], preference_counts, preference_widths,
+                                promotional[i], checkin[i], announcement[i], gap[t],
+                                promotional_gap[t], share_width[t], max_share[t], day):
                     chosen = day
                     break
                 refused_day[n_refused] = day
-                for f in range(6):
-                    refused_block[n_refused, f] = found[f]
                 n_refused += 1
             if chosen >= 0:
                 break
@@ -268,6 +286,13 @@ def place_in_order(order, contact, account, slot, channel, category, promotional
                 else:
                     named = -1
         if named >= 0:
+            found = _refusal(counts[s], account_counts, slot[i], caps[t], all_limit[t],
+                             account_limit[t], preference_counts, preference_widths,
+                             promotional[i], checkin[i], announcement[i], gap[t],
+                             promotional_gap[t], share_width[t], max_share[t],
+                             refused_day[named])
+            for f in range(6):
+                refused_block[named, f] = found[f]
             # The touches the refusal names, as its log holds them now, by (day, seq).
             code = refused_block[named, 0]
             a = refused_block[named, 1]
@@ -318,7 +343,8 @@ def place_in_order(order, contact, account, slot, channel, category, promotional
                     e = next_of_contact[e]
             listed_ref = _grown(listed_ref, n_listed + n_scratch)
             listed_day = _grown(listed_day, n_listed + n_scratch)
-            for k in np.argsort(scratch_key[:n_scratch]):
+            _sort_by_key(scratch_key, scratch_ref, n_scratch)
+            for k in range(n_scratch):
                 listed_ref[n_listed] = scratch_ref[k]
                 listed_day[n_listed] = (scratch_key[k] >> 40) - base
                 n_listed += 1
@@ -341,6 +367,18 @@ def place_in_order(order, contact, account, slot, channel, category, promotional
             account_head = i
     return (out_day, out_kind, out_named, out_block, blocks[:n_blocks],
             listed_start[:n_blocks + 1], listed_ref[:n_listed], listed_day[:n_listed])
+
+
+@njit(cache=True)
+def _sort_by_key(keys, values, n):
+    # Insertion sort of the first n pairs: a refusal lists a handful of touches.
+    for k in range(1, n):
+        key, value = keys[k], values[k]
+        j = k - 1
+        while j >= 0 and keys[j] > key:
+            keys[j + 1], values[j + 1] = keys[j], values[j]
+            j -= 1
+        keys[j + 1], values[j + 1] = key, value
 
 
 @njit(cache=True)
