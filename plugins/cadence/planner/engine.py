@@ -162,8 +162,9 @@ class _Outcome:
         self.reason = np.full(n, None, dtype=object)
         self.day = np.zeros(n, dtype=np.int64)
         self.second = np.zeros(n, dtype=np.int64)
-        # Texts of the placed touches, built column-wise: (rows, Arrow texts) pieces.
-        self.placed_details: list[tuple[np.ndarray, pa.Array]] = []
+        # Texts of the placed touches, built column-wise: (rows, Arrow texts) pieces; a
+        # planned touch's detail is its reason plus where it was planned.
+        self.dropped_details: list[tuple[np.ndarray, pa.Array]] = []
         self.placed_reasons: list[tuple[np.ndarray, pa.Array]] = []
 
     def decide(self, mask: np.ndarray, decision: str, rule: str, detail) -> None:
@@ -261,7 +262,7 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
     outcome.second[order[planned]] = np.where(day[planned] == first[planned],
                                               facts.first_second[order][planned], send)
     outcome.open[order] = False
-    outcome.placed_details = details + reasons
+    outcome.dropped_details = details
     outcome.placed_reasons = reasons
 
 
@@ -281,7 +282,12 @@ def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -
     bypass = facts.transactional[rows]
     utc = np.where(bypass, facts.earliest_s[rows], utc)
     zone_names = texts(facts.zones).take(pa.array(facts.zone[rows]))
-    reason = scattered(n, [_given(outcome.reason), *outcome.placed_reasons])
+    # Texts of the calendar rows are gathered in calendar order (position of each row).
+    position = np.full(n, -1, dtype=np.int64)
+    position[rows] = np.arange(len(rows))
+    given_reason, given_detail = _given(outcome.reason), _given(outcome.detail)
+    reason = scattered(len(rows), [(position[r], v) for r, v in
+                                   [given_reason, *outcome.placed_reasons]])
     calendar = frame.iloc[rows].reset_index(drop=True)
     calendar["plan_date"] = as_of
     calendar["csm_id"] = facts.csm_id[rows]
@@ -289,19 +295,22 @@ def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -
     calendar["local_send_at"] = pd.to_datetime(wall, unit="s")
     calendar["timezone"] = pd.array(zone_names, dtype="str")
     calendar["status"] = "scheduled"
-    calendar["reason"] = pd.array(reason.take(pa.array(rows)), dtype="str")
+    calendar["reason"] = pd.array(reason, dtype="str")
     calendar["batch_id"] = None
     calendar["provider_message_id"] = None
     calendar["updated_at"] = planned_at
 
-    detail = scattered(n, [_given(outcome.detail), *outcome.placed_details])
+    # A planned touch's detail: its reason (a bypass's own detail) and where it goes.
+    given_rows, given_text = given_detail
+    bypassed = planned[given_rows]
+    said = scattered(len(rows), [(position[given_rows[bypassed]],
+                                  given_text.filter(pa.array(bypassed))),
+                                 *[(position[r], v) for r, v in outcome.placed_reasons]])
     days = DayTexts(as_of, outcome.day[rows])
-    minute = wall % DAY_S // 60
-    clock = instant_clock(minute)
-    planned_detail = join(detail.take(pa.array(rows)), "; planned ",
-                          days.day_text(outcome.day[rows]), " ", clock, " ", zone_names)
-    others = np.flatnonzero(~planned)
-    detail = scattered(n, [(others, detail.take(pa.array(others))), (rows, planned_detail)])
+    planned_detail = join(said, "; planned ", days.day_text(outcome.day[rows]), " ",
+                          instant_clock(wall % DAY_S // 60), " ", zone_names)
+    detail = scattered(n, [(given_rows[~bypassed], given_text.filter(pa.array(~bypassed))),
+                           *outcome.dropped_details, (rows, planned_detail)])
     decisions = pd.DataFrame({
         "touch_id": frame["touch_id"], "plan_date": as_of,
         "contact_id": frame["contact_id"], "account_id": frame["account_id"],
