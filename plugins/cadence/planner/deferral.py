@@ -152,7 +152,7 @@ def place_in_order(order, contact, account, slot, channel, category, promotional
                    h_contact_start, h_contact_rows, h_account_start, h_account_rows, base,
                    n_days, n_contacts):
     """Place touches in ``order`` (by account, then priority) on the first allowed day no
-    rule refuses, as :func:`place` does, and name what a decision must say.
+    rule refuses, as :func:`fits` would day by day, and name what a decision must say.
 
     Returns per row: day (day units), kind (SCHEDULED ... NO_ALLOWED_DAY), the day the
     decision names and the refusal it names (index into ``blocks``, -1: none); per refusal
@@ -172,34 +172,37 @@ def place_in_order(order, contact, account, slot, channel, category, promotional
     n_blocks = 0
     n_listed = 0
 
+    # Per contact of the current account (a slot): day counts per kind, and its entries
+    # (history rows, then placed rows) sorted by day in insertion order, like a DayLog.
     local = np.full(n_contacts, -1, dtype=np.int64)
-    contact_head = np.full(n_contacts, -1, dtype=np.int64)
-    next_of_contact = np.full(n, -1, dtype=np.int64)
-    next_of_account = np.full(n, -1, dtype=np.int64)
-    placed_day = np.zeros(n, dtype=np.int64)
-    placed_seq = np.zeros(n, dtype=np.int64)
     used = np.zeros(n_contacts, dtype=np.int64)
     n_used = 0
     counts = np.zeros((8, 7, n_days), dtype=np.int32)
+    entry_ref = np.zeros((8, 32), dtype=np.int64)
+    entry_day = np.zeros((8, 32), dtype=np.int64)
+    n_entries = np.zeros(8, dtype=np.int64)
     account_counts = np.zeros(n_days, dtype=np.int32)
+    account_ref = np.zeros(256, dtype=np.int64)
+    account_day = np.zeros(256, dtype=np.int64)
+    n_account = 0
     refused_day = np.zeros(n_days + 1, dtype=np.int64)
-    refused_block = np.zeros((n_days + 1, 6), dtype=np.int64)
     no_preferences = np.zeros((0, n_days), dtype=np.int32)
-    scratch_key = np.zeros(64, dtype=np.int64)
-    scratch_ref = np.zeros(64, dtype=np.int64)
     current = -1
-    account_head = -1
-    placed = 0
     for i in order:
         if account[i] != current:
             for k in range(n_used):
                 local[used[k]] = -1
             n_used = 0
             current = account[i]
-            account_head = -1
             account_counts[:] = 0
+            n_account = 0
             for k in range(h_account_start[current], h_account_start[current + 1]):
-                account_counts[h_day[h_account_rows[k]]] += 1
+                h = h_account_rows[k]
+                account_counts[h_day[h]] += 1
+                account_ref = _grown(account_ref, n_account + 1)
+                account_day = _grown(account_day, n_account + 1)
+                _insert(account_ref, account_day, n_account, h, h_day[h])
+                n_account += 1
         c = contact[i]
         s = local[c]
         if s < 0:
@@ -208,15 +211,21 @@ def place_in_order(order, contact, account, slot, channel, category, promotional
             used[n_used] = c
             n_used += 1
             if s >= counts.shape[0]:
-                bigger = np.zeros((2 * counts.shape[0], 7, n_days), dtype=np.int32)
-                bigger[:counts.shape[0]] = counts
-                counts = bigger
+                counts = _grown_rows(counts, s + 1)
+                entry_ref = _grown_rows(entry_ref, s + 1)
+                entry_day = _grown_rows(entry_day, s + 1)
+                n_entries = _grown(n_entries, s + 1)
             counts[s] = 0
-            contact_head[c] = -1
+            n_entries[s] = 0
             for k in range(h_contact_start[c], h_contact_start[c + 1]):
                 h = h_contact_rows[k]
                 _add(counts[s], h_day[h], h_slot[h], h_promotional[h], h_checkin[h],
                      h_announcement[h])
+                if n_entries[s] >= entry_ref.shape[1]:
+                    entry_ref = _grown_columns(entry_ref)
+                    entry_day = _grown_columns(entry_day)
+                _insert(entry_ref[s], entry_day[s], n_entries[s], h, h_day[h])
+                n_entries[s] += 1
         t = tier[i]
         # The logs of the contact's preference frequencies for this touch's category.
         n_preferences = preference_end[i] - preference_start[i]
@@ -226,14 +235,17 @@ def place_in_order(order, contact, account, slot, channel, category, promotional
         preference_widths = preference_width[preference_start[i]:preference_end[i]]
         for k in range(n_preferences):
             wanted = preference_channel[preference_start[i] + k]
-            for h in h_contact_rows[h_contact_start[c]:h_contact_start[c + 1]]:
-                if h_category[h] == category[i] and (wanted < 0 or h_channel[h] == wanted):
-                    preference_counts[k, h_day[h]] += 1
-            e = contact_head[c]
-            while e >= 0:
-                if category[e] == category[i] and (wanted < 0 or channel[e] == wanted):
-                    preference_counts[k, placed_day[e]] += 1
-                e = next_of_contact[e]
+            for e in range(n_entries[s]):
+                ref = entry_ref[s, e]
+                if ref < n_history:
+                    same = h_category[ref] == category[i] and (
+                        wanted < 0 or h_channel[ref] == wanted)
+                else:
+                    row = ref - n_history
+                    same = category[row] == category[i] and (
+                        wanted < 0 or channel[row] == wanted)
+                if same:
+                    preference_counts[k, entry_day[s, e]] += 1
         g = group[i]
         lo, hi = first[i] + base, last[i] + base
         n_refused = 0
@@ -291,65 +303,37 @@ def place_in_order(order, contact, account, slot, channel, category, promotional
                              promotional[i], checkin[i], announcement[i], gap[t],
                              promotional_gap[t], share_width[t], max_share[t],
                              refused_day[named])
-            for f in range(6):
-                refused_block[named, f] = found[f]
-            # The touches the refusal names, as its log holds them now, by (day, seq).
-            code = refused_block[named, 0]
-            a = refused_block[named, 1]
-            start, end = refused_block[named, 4], refused_block[named, 5]
+            code, a, start, end = found[0], found[1], found[4], found[5]
             wanted = -2
             if code == PREFERENCE:
                 wanted = preference_channel[preference_start[i] + a]
-            n_scratch = 0
+            # The touches the refusal names, as its log holds them now, in day order.
             if code == ACCOUNT_CAP:
-                for k in range(h_account_start[current], h_account_start[current + 1]):
-                    h = h_account_rows[k]
-                    if start <= h_day[h] <= end:
-                        scratch_key = _grown(scratch_key, n_scratch + 1)
-                        scratch_ref = _grown(scratch_ref, n_scratch + 1)
-                        scratch_key[n_scratch] = h_day[h] * (1 << 40) + h
-                        scratch_ref[n_scratch] = h
-                        n_scratch += 1
-                e = account_head
-                while e >= 0:
-                    if start <= placed_day[e] <= end:
-                        scratch_key = _grown(scratch_key, n_scratch + 1)
-                        scratch_ref = _grown(scratch_ref, n_scratch + 1)
-                        scratch_key[n_scratch] = placed_day[e] * (1 << 40) + placed_seq[e]
-                        scratch_ref[n_scratch] = n_history + e
-                        n_scratch += 1
-                    e = next_of_account[e]
+                refs, on, size = account_ref, account_day, n_account
             else:
-                for k in range(h_contact_start[c], h_contact_start[c + 1]):
-                    h = h_contact_rows[k]
-                    if start <= h_day[h] <= end and _in_log(
-                            code, a, wanted, category[i], h_slot[h], h_channel[h],
-                            h_category[h], h_promotional[h], h_checkin[h], h_announcement[h]):
-                        scratch_key = _grown(scratch_key, n_scratch + 1)
-                        scratch_ref = _grown(scratch_ref, n_scratch + 1)
-                        scratch_key[n_scratch] = h_day[h] * (1 << 40) + h
-                        scratch_ref[n_scratch] = h
-                        n_scratch += 1
-                e = contact_head[c]
-                while e >= 0:
-                    if start <= placed_day[e] <= end and _in_log(
-                            code, a, wanted, category[i], slot[e], channel[e], category[e],
-                            promotional[e], checkin[e], announcement[e]):
-                        scratch_key = _grown(scratch_key, n_scratch + 1)
-                        scratch_ref = _grown(scratch_ref, n_scratch + 1)
-                        scratch_key[n_scratch] = placed_day[e] * (1 << 40) + placed_seq[e]
-                        scratch_ref[n_scratch] = n_history + e
-                        n_scratch += 1
-                    e = next_of_contact[e]
-            listed_ref = _grown(listed_ref, n_listed + n_scratch)
-            listed_day = _grown(listed_day, n_listed + n_scratch)
-            _sort_by_key(scratch_key, scratch_ref, n_scratch)
-            for k in range(n_scratch):
-                listed_ref[n_listed] = scratch_ref[k]
-                listed_day[n_listed] = (scratch_key[k] >> 40) - base
-                n_listed += 1
+                refs, on, size = entry_ref[s], entry_day[s], n_entries[s]
+            listed_ref = _grown(listed_ref, n_listed + size)
+            listed_day = _grown(listed_day, n_listed + size)
+            for e in range(np.searchsorted(on[:size], start),
+                           np.searchsorted(on[:size], end, "right")):
+                ref = refs[e]
+                if code == ACCOUNT_CAP:
+                    member = True
+                elif ref < n_history:
+                    member = _in_log(code, a, wanted, category[i], h_slot[ref],
+                                     h_channel[ref], h_category[ref], h_promotional[ref],
+                                     h_checkin[ref], h_announcement[ref])
+                else:
+                    row = ref - n_history
+                    member = _in_log(code, a, wanted, category[i], slot[row], channel[row],
+                                     category[row], promotional[row], checkin[row],
+                                     announcement[row])
+                if member:
+                    listed_ref[n_listed] = ref
+                    listed_day[n_listed] = on[e] - base
+                    n_listed += 1
             for f in range(6):
-                blocks[n_blocks, f] = refused_block[named, f]
+                blocks[n_blocks, f] = found[f]
             blocks[n_blocks, 4] -= base
             blocks[n_blocks, 5] -= base
             out_block[i] = n_blocks
@@ -358,27 +342,44 @@ def place_in_order(order, contact, account, slot, channel, category, promotional
         if chosen >= 0:
             _add(counts[s], chosen, slot[i], promotional[i], checkin[i], announcement[i])
             account_counts[chosen] += 1
-            placed_day[i] = chosen
-            placed_seq[i] = n_history + placed
-            placed += 1
-            next_of_contact[i] = contact_head[c]
-            contact_head[c] = i
-            next_of_account[i] = account_head
-            account_head = i
+            if n_entries[s] >= entry_ref.shape[1]:
+                entry_ref = _grown_columns(entry_ref)
+                entry_day = _grown_columns(entry_day)
+            _insert(entry_ref[s], entry_day[s], n_entries[s], n_history + i, chosen)
+            n_entries[s] += 1
+            account_ref = _grown(account_ref, n_account + 1)
+            account_day = _grown(account_day, n_account + 1)
+            _insert(account_ref, account_day, n_account, n_history + i, chosen)
+            n_account += 1
     return (out_day, out_kind, out_named, out_block, blocks[:n_blocks],
             listed_start[:n_blocks + 1], listed_ref[:n_listed], listed_day[:n_listed])
 
 
 @njit(cache=True)
-def _sort_by_key(keys, values, n):
-    # Insertion sort of the first n pairs: a refusal lists a handful of touches.
-    for k in range(1, n):
-        key, value = keys[k], values[k]
-        j = k - 1
-        while j >= 0 and keys[j] > key:
-            keys[j + 1], values[j + 1] = keys[j], values[j]
-            j -= 1
-        keys[j + 1], values[j + 1] = key, value
+def _insert(refs, days, size, ref, day):
+    # Insert after every entry on the same day or earlier (bisect_right), as DayLog.add.
+    at = np.searchsorted(days[:size], day, "right")
+    for k in range(size, at, -1):
+        refs[k] = refs[k - 1]
+        days[k] = days[k - 1]
+    refs[at] = ref
+    days[at] = day
+
+
+@njit(cache=True)
+def _grown_rows(values, need):
+    if need <= values.shape[0]:
+        return values
+    bigger = np.zeros((max(need, 2 * values.shape[0]),) + values.shape[1:], dtype=values.dtype)
+    bigger[:values.shape[0]] = values
+    return bigger
+
+
+@njit(cache=True)
+def _grown_columns(values):
+    bigger = np.zeros((values.shape[0], 2 * values.shape[1]), dtype=values.dtype)
+    bigger[:, :values.shape[1]] = values
+    return bigger
 
 
 @njit(cache=True)
