@@ -306,9 +306,15 @@ def counted_history(context: PlanningContext, policy: Policy, as_of: date,
     sent or still scheduled but not replanned now; with the local ``day`` of each."""
     history = context.history
     status = history["status"].fillna("scheduled")
-    keep = ~status.isin(NOT_COUNTED) & (history["message_type"] != "transactional")
-    keep &= (status == "sent") | ~is_in(history["touch_id"], replanned)
-    rows = history[keep].sort_values("touch_id", kind="stable").reset_index(drop=True)
+    keep = (~status.isin(NOT_COUNTED)
+            & (history["message_type"] != "transactional")).to_numpy(dtype=bool, copy=True)
+    # Only the unsent rows can be replanned.
+    unsent = np.flatnonzero(keep & (status != "sent").to_numpy(dtype=bool))
+    keep[unsent] = ~is_in(history["touch_id"].iloc[unsent], replanned)
+    rows = history[keep]
+    if not strictly_increasing(rows["touch_id"]):
+        rows = rows.sort_values("touch_id", kind="stable")
+    rows = rows.reset_index(drop=True)
     zone, zones = zone_codes(rows["contact_id"], rows["account_id"], context,
                              policy.planner.timing.default_timezone)
     day, _ = local_clock(epoch_seconds(rows["scheduled_at"]), zone, zones, as_of)
@@ -321,15 +327,21 @@ def history_loads(history: pd.DataFrame, policy: Policy
                   ) -> tuple[dict[str, list[tuple[int, Touch]]], dict[str, list[tuple[int, str]]]]:
     """Counted history grouped per contact ((day, touch)) and per account ((day, id))."""
     conflicts = policy.planner.conflicts
+    template = history["template_id"]
+    promotional = ((history["message_type"] == "promotional")
+                   | (history["category"] == "promotional")).to_numpy(dtype=bool)
+    columns = [history[c].tolist() for c in ("touch_id", "contact_id", "account_id",
+                                              "channel", "category", "day")]
+    columns += [promotional.tolist(),
+                template.isin(conflicts.checkin_templates).to_numpy(dtype=bool).tolist(),
+                template.isin(conflicts.announcement_templates).to_numpy(dtype=bool).tolist()]
     by_contact: dict[str, list[tuple[int, Touch]]] = {}
     by_account: dict[str, list[tuple[int, str]]] = {}
-    for row in history.itertuples(index=False):
-        promotional = row.message_type == "promotional" or row.category == "promotional"
-        touch = Touch(row.touch_id, row.channel, row.category, promotional,
-                      row.template_id in conflicts.checkin_templates,
-                      row.template_id in conflicts.announcement_templates)
-        by_contact.setdefault(row.contact_id, []).append((int(row.day), touch))
-        by_account.setdefault(row.account_id, []).append((int(row.day), row.touch_id))
+    for (touch_id, contact, account, channel, category, day, is_promotional, checkin,
+         announcement) in zip(*columns, strict=True):
+        touch = Touch(touch_id, channel, category, is_promotional, checkin, announcement)
+        by_contact.setdefault(contact, []).append((day, touch))
+        by_account.setdefault(account, []).append((day, touch_id))
     return by_contact, by_account
 
 
