@@ -82,20 +82,22 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
     week_load: dict[tuple[str, int], int] = {}
     touched_contacts: set[str] = set()
     reasons: dict[int, str] = {}  # the new reason of each moved row
-    text = [human_rows[c].iloc[order].tolist() for c in
-            ("touch_id", "contact_id", "account_id", "channel", "csm_id")]
-    for r, i, touch_id, contact, account, channel, csm in zip(
-            rows[order].tolist(), at[order].tolist(), *text, strict=True):
-        limit = capacity.get(csm, planner.csm_capacity.default_weekly_capacity)
-        current = int(day_of[r])
-        first, last = int(facts.first_day[i]), int(facts.last_day[i])
-        current_week = week_of(as_of, current)
-        weeks = set(range(week_of(as_of, min(first, current)),
-                          week_of(as_of, max(last, current)) + 1))
+    default_capacity = planner.csm_capacity.default_weekly_capacity
+    weekday = as_of.weekday()
+    # Plain lists in levelling order: indexing them is much cheaper than numpy scalars.
+    in_order = at[order]
+    columns = [rows[order].tolist(), in_order.tolist(), day_of[rows[order]].tolist(),
+               facts.first_day[in_order].tolist(), facts.last_day[in_order].tolist()]
+    columns += [human_rows[c].iloc[order].tolist() for c in
+                ("touch_id", "contact_id", "account_id", "channel", "csm_id")]
+    for r, i, current, first, last, touch_id, contact, account, channel, csm in zip(
+            *columns, strict=True):
+        limit = capacity.get(csm, default_capacity)
+        current_week = (weekday + current) // 7
+        weeks = range((weekday + min(first, current)) // 7,
+                      (weekday + max(last, current)) // 7 + 1)
         ranked = sorted(weeks, key=lambda w: (week_load.get((csm, w), 0), w != current_week, w))
-        touch = Touch(touch_id, channel, facts.category[i], False,
-                      bool(facts.checkin[i]), bool(facts.announcement[i]),
-                      frequencies.get((contact, facts.category[i])))
+        touch = None  # made when a move or drop needs it
         chosen = None
         for week in ranked:
             if week_load.get((csm, week), 0) >= limit:
@@ -103,12 +105,14 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
             if week == current_week:
                 chosen = current
                 break
+            touch = touch or _touch(touch_id, channel, contact, facts, i, frequencies)
             chosen = _day_in_week(touch, week, first, last, current, facts, i, receives,
                                   contact, account, policy, as_of)
             if chosen is not None:
                 break
         if chosen is None:
-            receives.drop(contact, account, touch)
+            receives.drop(contact, account,
+                          touch or _touch(touch_id, channel, contact, facts, i, frequencies))
             dropped[r] = (f"CSM {csm} is at weekly capacity {limit} in every week from "
                           f"{day_text(as_of, first)} to {day_text(as_of, last)}")
             touched_contacts.add(contact)
@@ -131,6 +135,14 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
         _move(calendar, moved, facts, facts_at, send, as_of)
     mix_drops = _restore_mix(receives, touched_contacts, calendar, policy)
     return _apply(calendar, decisions, moved, reasons, dropped, mix_drops, as_of)
+
+
+def _touch(touch_id: str, channel: str, contact: str, facts, i: int,
+           frequencies: dict[tuple[str, str], list[tuple[str, int]]]) -> Touch:
+    # The human touch as the contact's load holds it (never counted as promotional).
+    category = facts.category[i]
+    return Touch(touch_id, channel, category, False, bool(facts.checkin[i]),
+                 bool(facts.announcement[i]), frequencies.get((contact, category)))
 
 
 def _move(calendar: pd.DataFrame, moved: dict[int, tuple[int, int]], facts,
