@@ -111,22 +111,23 @@ def _filled(column: pd.Series, *others: pd.Series) -> pd.Series:
     for other in others:
         if not len(missing):
             break
-        values[missing] = _objects(other.iloc[missing])
-        missing = missing[pd.isna(values[missing])]
+        filled, still_missing = _objects(other.iloc[missing])
+        values[missing] = filled
+        missing = missing[still_missing]
     return pd.Series(values, index=column.index, name=column.name, dtype=object)
 
 
-def _objects(values: pd.Series) -> np.ndarray:
-    # The values as an object array built from their distinct values: a text column with
-    # few distinct values makes few Python strings.
+def _objects(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    # The values as an object array built from their distinct values (a text column with
+    # few distinct values makes few Python strings), and which of them are missing.
     codes, uniques = pd.factorize(values)
-    if not len(uniques):
-        return values.to_numpy(dtype=object)
-    out = np.asarray(uniques, dtype=object)[codes]
     missing = codes < 0
+    if not len(uniques):
+        return values.to_numpy(dtype=object), missing
+    out = np.asarray(uniques, dtype=object)[codes]
     if missing.any():
         out[missing] = values.iloc[np.flatnonzero(missing)].to_numpy(dtype=object)
-    return out
+    return out, missing
 
 
 def _promotional_conflicts(frame: pd.DataFrame, promotional: np.ndarray,
