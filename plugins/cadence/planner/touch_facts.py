@@ -291,13 +291,15 @@ def preference_frequencies(preferences: pd.DataFrame, policy: Policy
     preferences stricter than "as sent"."""
     days = policy.planner.preference_frequencies
     chosen = preferences[preferences["frequency"].isin(list(days))]
+    chosen = chosen.sort_values(["contact_id", "category", "channel"], na_position="first")
     out: dict[tuple[str, str], list[tuple[str, int]]] = {}
-    for row in chosen.sort_values(["contact_id", "category", "channel"],
-                                  na_position="first").itertuples(index=False):
-        if not isinstance(row.category, str):
+    for contact, category, channel, frequency in zip(
+            *(chosen[c].tolist() for c in ("contact_id", "category", "channel", "frequency")),
+            strict=True):
+        if not isinstance(category, str):
             continue
-        channel = row.channel if isinstance(row.channel, str) else "*"
-        out.setdefault((row.contact_id, row.category), []).append((channel, days[row.frequency]))
+        channel = channel if isinstance(channel, str) else "*"
+        out.setdefault((contact, category), []).append((channel, days[frequency]))
     return out
 
 
