@@ -22,7 +22,7 @@ def duplicate_winners(contact: np.ndarray, intent: np.ndarray, earliest_s: np.nd
     rows = np.flatnonzero(open_)
     if len(rows) < 2:
         return winner
-    group = _group_codes(contact[rows], intent[rows])
+    group = _group_codes(contact, intent)[rows]
     order = _by_group(group, earliest_s[rows])
     g, start, end = group[order], earliest_s[rows][order], latest_s[rows][order]
     # A window overlapping the running end of its group joins the current cluster.
