@@ -8,6 +8,7 @@ touch is replaced, so there stays exactly one per candidate.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -57,45 +58,46 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
     origin = pd.Timestamp(as_of)
     day_of = ((calendar["local_send_at"] - origin) // pd.Timedelta(days=1)).to_numpy(np.int64,
                                                                                     copy=True)
-    facts = touch_facts(candidates[is_in(candidates["touch_id"], calendar.loc[human, "touch_id"])],
-                        context, policy, as_of)
-    position = {tid: i for i, tid in enumerate(facts.frame["touch_id"])}
+    rows = np.flatnonzero(human.to_numpy())
+    human_ids = calendar["touch_id"].iloc[rows]
+    facts = touch_facts(candidates[is_in(candidates["touch_id"], human_ids)], context, policy,
+                        as_of)
+    at = positions(human_ids, facts.frame["touch_id"])  # each human row's facts
 
-    contacts_involved = set(calendar.loc[human, "contact_id"])
-    loads, account_logs = _loads(calendar, day_of, contacts_involved, context, policy, as_of)
+    receives = _Receives(calendar, day_of, rows, context, policy, as_of)
     frequencies = preference_frequencies(context.preferences, policy)
     capacity = _capacities(context.csms, planner.csm_capacity.default_weekly_capacity)
-    first_templates = set(planner.csm_capacity.first_templates)
 
-    col = {c: calendar[c].to_numpy(dtype=object) for c in
-           ("touch_id", "contact_id", "account_id", "channel", "csm_id", "template_id",
-            "source")}
-    rows = np.flatnonzero(human.to_numpy())
-    first_class = np.array([
-        0 if (col["template_id"][r] in first_templates or col["source"][r] == "renewal")
-        else 1 for r in rows])
-    at = np.array([position[t] for t in col["touch_id"][rows]], dtype=np.int64)
-    order = np.lexsort((at, facts.latest_s[at], -calendar["priority"].to_numpy(np.int64)[rows],
-                        first_class, col["csm_id"][rows].astype(str)))
+    human_rows = calendar[["touch_id", "contact_id", "account_id", "channel", "csm_id",
+                           "template_id", "source", "priority"]].iloc[rows]
+    first_class = np.where(
+        human_rows["template_id"].isin(planner.csm_capacity.first_templates).to_numpy(bool)
+        | (human_rows["source"] == "renewal").to_numpy(bool), 0, 1)
+    csm_order = pd.factorize(human_rows["csm_id"].astype(str), sort=True)[0]
+    order = np.lexsort((at, facts.latest_s[at], -human_rows["priority"].to_numpy(np.int64),
+                        first_class, csm_order))
     send = planner.timing.send_hour * 3600
     moved: dict[int, tuple[int, int]] = {}
     dropped: dict[int, str] = {}
     week_load: dict[tuple[str, int], int] = {}
     touched_contacts: set[str] = set()
-    reasons = calendar["reason"].to_numpy(dtype=object, copy=True)
-    for r, i in zip(rows[order], at[order], strict=True):
-        csm, contact, account = col["csm_id"][r], col["contact_id"][r], col["account_id"][r]
-        limit = capacity.get(csm, planner.csm_capacity.default_weekly_capacity)
-        current = int(day_of[r])
-        first, last = int(facts.first_day[i]), int(facts.last_day[i])
-        current_week = week_of(as_of, current)
-        weeks = set(range(week_of(as_of, min(first, current)),
-                          week_of(as_of, max(last, current)) + 1))
+    reasons: dict[int, str] = {}  # the new reason of each moved row
+    default_capacity = planner.csm_capacity.default_weekly_capacity
+    weekday = as_of.weekday()
+    # Plain lists in levelling order: indexing them is much cheaper than numpy scalars.
+    in_order = at[order]
+    columns = [rows[order].tolist(), in_order.tolist(), day_of[rows[order]].tolist(),
+               facts.first_day[in_order].tolist(), facts.last_day[in_order].tolist()]
+    columns += [human_rows[c].iloc[order].tolist() for c in
+                ("touch_id", "contact_id", "account_id", "channel", "csm_id")]
+    for r, i, current, first, last, touch_id, contact, account, channel, csm in zip(
+            *columns, strict=True):
+        limit = capacity.get(csm, default_capacity)
+        current_week = (weekday + current) // 7
+        weeks = range((weekday + min(first, current)) // 7,
+                      (weekday + max(last, current)) // 7 + 1)
         ranked = sorted(weeks, key=lambda w: (week_load.get((csm, w), 0), w != current_week, w))
-        load = loads[contact]
-        touch = Touch(col["touch_id"][r], col["channel"][r], facts.category[i], False,
-                      bool(facts.checkin[i]), bool(facts.announcement[i]),
-                      frequencies.get((contact, facts.category[i])))
+        touch = None  # made when a move or drop needs it
         chosen = None
         for week in ranked:
             if week_load.get((csm, week), 0) >= limit:
@@ -103,13 +105,14 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
             if week == current_week:
                 chosen = current
                 break
-            chosen = _day_in_week(touch, week, first, last, current, facts, i, load,
-                                  account_logs[account], policy, as_of)
+            touch = touch or _touch(touch_id, channel, contact, facts, i, frequencies)
+            chosen = _day_in_week(touch, week, first, last, current, facts, i, receives,
+                                  contact, account, policy, as_of)
             if chosen is not None:
                 break
         if chosen is None:
-            load.remove(touch)
-            account_logs[account].remove(touch.touch_id)
+            receives.drop(contact, account,
+                          touch or _touch(touch_id, channel, contact, facts, i, frequencies))
             dropped[r] = (f"CSM {csm} is at weekly capacity {limit} in every week from "
                           f"{day_text(as_of, first)} to {day_text(as_of, last)}")
             touched_contacts.add(contact)
@@ -121,20 +124,33 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
             touched_contacts.add(contact)
             reasons[r] = (f"levelled to {day_text(as_of, chosen)}: CSM {csm} "
                           f"capacity {limit} a week, QBRs and renewals first")
-    calendar["reason"] = reasons
     if moved:
-        _move(calendar, moved, facts, position, send, as_of)
-    mix_drops = _restore_mix(loads, touched_contacts, calendar, policy)
-    return _apply(calendar, decisions, moved, dropped, mix_drops, as_of)
+        levelled = sorted(reasons)
+        changed = np.zeros(len(calendar), dtype=bool)
+        changed[levelled] = True
+        calendar["reason"] = _replaced(calendar["reason"], changed,
+                                       [reasons[r] for r in levelled])
+        facts_at = np.full(len(calendar), -1, dtype=np.int64)
+        facts_at[rows] = at
+        _move(calendar, moved, facts, facts_at, send, as_of)
+    mix_drops = _restore_mix(receives, touched_contacts, calendar, policy)
+    return _apply(calendar, decisions, moved, reasons, dropped, mix_drops, as_of)
+
+
+def _touch(touch_id: str, channel: str, contact: str, facts, i: int,
+           frequencies: dict[tuple[str, str], list[tuple[str, int]]]) -> Touch:
+    # The human touch as the contact's load holds it (never counted as promotional).
+    category = facts.category[i]
+    return Touch(touch_id, channel, category, False, bool(facts.checkin[i]),
+                 bool(facts.announcement[i]), frequencies.get((contact, category)))
 
 
 def _move(calendar: pd.DataFrame, moved: dict[int, tuple[int, int]], facts,
-          position: dict[str, int], send: int, as_of: date) -> None:
+          facts_at: np.ndarray, send: int, as_of: date) -> None:
     # New UTC and local send times of the moved rows, computed together per timezone.
     rows = np.array(sorted(moved), dtype=np.int64)
-    at = np.array([position[t] for t in calendar["touch_id"].to_numpy(dtype=object)[rows]],
-                  dtype=np.int64)
-    day = np.array([moved[r][1] for r in rows], dtype=np.int64)
+    at = facts_at[rows]
+    day = np.array([moved[r][1] for r in rows.tolist()], dtype=np.int64)
     second = np.where(day == facts.first_day[at], facts.first_second[at], send)
     utc, wall = utc_of_local(day, second, facts.zone[at], facts.zones, as_of)
     calendar.loc[rows, "scheduled_at"] = pd.to_datetime(utc, unit="s", utc=True).to_numpy()
@@ -142,7 +158,7 @@ def _move(calendar: pd.DataFrame, moved: dict[int, tuple[int, int]], facts,
 
 
 def _day_in_week(touch: Touch, week: int, first: int, last: int, current: int, facts,
-                 i: int, load: ContactLoad, account_log: DayLog, policy: Policy,
+                 i: int, receives: _Receives, contact: str, account: str, policy: Policy,
                  as_of: date) -> int | None:
     # Move the touch into ``week`` on a day its timing and its contact's rules allow;
     # when none does it stays on ``current``.
@@ -150,6 +166,7 @@ def _day_in_week(touch: Touch, week: int, first: int, last: int, current: int, f
     lo, hi = max(first, week_start), min(last, week_start + 6)
     if lo > hi:
         return None
+    load, account_log = receives.contact(contact), receives.account(account)
     limits = policy.planner.limits_for(facts.tier[i])
     caps = channel_caps(limits)
     load.remove(touch)
@@ -171,56 +188,134 @@ def _capacities(csms: pd.DataFrame, default: int) -> dict[str, int]:
             for csm, c in zip(csms["csm_id"], capacity, strict=True)}
 
 
-def _loads(calendar, day_of, contacts, context, policy, as_of):
-    # What each involved contact and account receives: counted history plus this calendar.
-    history = counted_history(context, policy, as_of, calendar["touch_id"])
-    history = history[is_in(history["contact_id"], contacts)]
-    contact_history, account_history = history_loads(history, policy)
-    accounts = set(calendar.loc[is_in(calendar["contact_id"], contacts), "account_id"])
-    loads = {c: new_contact_load(contact_history.get(c, ())) for c in sorted(contacts)}
-    logs = {a: new_account_log(account_history.get(a, ())) for a in sorted(accounts)}
-    conflicts = policy.planner.conflicts
-    planned = np.flatnonzero((calendar["message_type"] != "transactional")
-                              & is_in(calendar["account_id"], accounts))
-    col = {c: calendar[c].to_numpy(dtype=object)[planned] for c in
-           ("touch_id", "contact_id", "account_id", "channel", "message_type", "category",
-            "template_id")}
-    for k, r in enumerate(planned):
-        day = int(day_of[r])
-        logs[col["account_id"][k]].add(day, col["touch_id"][k])
-        if col["contact_id"][k] in loads:
-            promotional = "promotional" in (col["message_type"][k], col["category"][k])
-            touch = Touch(col["touch_id"][k], col["channel"][k], col["category"][k],
-                          promotional, col["template_id"][k] in conflicts.checkin_templates,
-                          col["template_id"][k] in conflicts.announcement_templates)
-            loads[col["contact_id"][k]].add(touch, day)
-    return loads, logs
+class _Receives:
+    """What the contacts with a human touch and their accounts receive: counted history
+    plus this calendar's non-transactional touches. A load is built when a touch first
+    needs it; most human touches stay in their week and never do."""
+
+    def __init__(self, calendar: pd.DataFrame, day_of: np.ndarray, human_rows: np.ndarray,
+                 context: PlanningContext, policy: Policy, as_of: date) -> None:
+        involved = calendar["contact_id"].iloc[human_rows].unique()
+        # History rows count on their own: only the involved contacts' are worked out.
+        theirs = context.history[is_in(context.history["contact_id"], involved)]
+        history = counted_history(replace(context, history=theirs), policy, as_of,
+                                  calendar["touch_id"])
+        self._contact_history, self._account_history = history_loads(history, policy)
+        conflicts = policy.planner.conflicts
+        kept = np.flatnonzero((calendar["message_type"] != "transactional").to_numpy())
+        planned = calendar[["touch_id", "account_id", "contact_id"]].iloc[kept]
+        days = day_of[kept]
+        # Each account's touches, in calendar order.
+        self._account_rows = _spans(planned["account_id"])
+        self._account_entries = (days.tolist(), planned["touch_id"].tolist())
+        # Each involved contact's touches, in calendar order.
+        theirs = is_in(planned["contact_id"], involved)
+        mine = calendar[["touch_id", "contact_id", "channel", "category", "message_type",
+                         "template_id"]].iloc[kept[theirs]]
+        template = mine["template_id"]
+        promotional = ((mine["message_type"] == "promotional")
+                       | (mine["category"] == "promotional")).to_numpy(bool)
+        self._contact_rows = _spans(mine["contact_id"])
+        self._contact_entries = (
+            days[theirs].tolist(), mine["touch_id"].tolist(),
+            mine["channel"].tolist(), mine["category"].tolist(), promotional.tolist(),
+            template.isin(conflicts.checkin_templates).to_numpy(bool).tolist(),
+            template.isin(conflicts.announcement_templates).to_numpy(bool).tolist())
+        # Only these contacts can be over the promotional share (rule 7).
+        self.with_promotional = set(mine["contact_id"][promotional].tolist())
+        self.with_promotional.update(
+            contact for contact, entries in self._contact_history.items()
+            if any(touch.promotional for _, touch in entries))
+        self._contacts: dict[str, ContactLoad] = {}
+        self._accounts: dict[str, DayLog] = {}
+        # Drops from loads not built yet, applied when they are.
+        self._dropped_touches: dict[str, list[Touch]] = {}
+        self._dropped_ids: dict[str, list[str]] = {}
+
+    def contact(self, contact_id: str) -> ContactLoad:
+        """The contact's load (the contact has a human touch)."""
+        load = self._contacts.get(contact_id)
+        if load is None:
+            load = new_contact_load(self._contact_history.get(contact_id, ()))
+            day, touch_id, channel, category, promotional, checkin, announcement = (
+                self._contact_entries)
+            for k in self._contact_rows.get(contact_id, ()):
+                load.add(Touch(touch_id[k], channel[k], category[k], promotional[k],
+                               checkin[k], announcement[k]), day[k])
+            for touch in self._dropped_touches.pop(contact_id, ()):
+                load.remove(touch)
+            self._contacts[contact_id] = load
+        return load
+
+    def account(self, account_id: str) -> DayLog:
+        """The account's log (the account has a human touch)."""
+        log = self._accounts.get(account_id)
+        if log is None:
+            log = new_account_log(self._account_history.get(account_id, ()))
+            day, touch_id = self._account_entries
+            for k in self._account_rows.get(account_id, ()):
+                log.add(day[k], touch_id[k])
+            for dropped in self._dropped_ids.pop(account_id, ()):
+                log.remove(dropped)
+            self._accounts[account_id] = log
+        return log
+
+    def drop(self, contact_id: str, account_id: str, touch: Touch) -> None:
+        """Take a dropped touch out of its contact's load and its account's log."""
+        load = self._contacts.get(contact_id)
+        if load is None:
+            self._dropped_touches.setdefault(contact_id, []).append(touch)
+        else:
+            load.remove(touch)
+        log = self._accounts.get(account_id)
+        if log is None:
+            self._dropped_ids.setdefault(account_id, []).append(touch.touch_id)
+        else:
+            log.remove(touch.touch_id)
 
 
-def _restore_mix(loads, contacts, calendar, policy) -> dict[str, str]:
+def _spans(keys: pd.Series) -> dict:
+    # The positions of each key's rows, in order.
+    code, uniques = pd.factorize(keys)
+    order = np.argsort(code, kind="stable")
+    bounds = np.searchsorted(code[order], np.arange(len(uniques) + 1)).tolist()
+    order = order.tolist()
+    return {key: order[bounds[k]:bounds[k + 1]] for k, key in enumerate(uniques.tolist())}
+
+
+def _restore_mix(receives: _Receives, contacts: set[str], calendar: pd.DataFrame,
+                 policy: Policy) -> dict[str, str]:
     # Moving or dropping human touches can lift a contact's promotional share over the
     # limit; the latest offending promotional touches are dropped until it holds again.
     limits_default = policy.planner.limits
     drops: dict[str, str] = {}
-    by_id = calendar.set_index("touch_id")
+    if not contacts:
+        return drops
+    # The channel and category of the touched contacts' calendar touches.
+    contacts = contacts & receives.with_promotional
+    theirs = calendar[["touch_id", "channel", "category"]][
+        is_in(calendar["contact_id"], contacts)]
+    by_id = dict(zip(theirs["touch_id"].tolist(),
+                     zip(theirs["channel"].tolist(), theirs["category"].tolist(),
+                         strict=True), strict=True))
     for contact in sorted(contacts):
-        load = loads[contact]
+        load = receives.contact(contact)
         while True:
             over = mix_exceeded(load, limits_default)
             if not over:
                 break
             touch_id = over[0]
-            row = by_id.loc[touch_id]
-            load.remove(Touch(touch_id, row["channel"], row["category"], True, False, False))
+            channel, category = by_id[touch_id]
+            load.remove(Touch(touch_id, channel, category, True, False, False))
             drops[touch_id] = ("promotional share over the limit after CSM levelling "
                                "moved or dropped human touches")
     return drops
 
 
-def _apply(calendar, decisions, moved, dropped, mix_drops, as_of):
+def _apply(calendar, decisions, moved, reasons, dropped, mix_drops, as_of):
     # Replace the decision of every moved or dropped touch; drop them from the calendar.
-    touch_ids = calendar["touch_id"].to_numpy(dtype=object)
-    reasons = calendar["reason"].to_numpy(dtype=object)
+    rows = sorted(moved.keys() | dropped.keys())
+    touch_ids = dict(zip(rows, calendar["touch_id"].iloc[rows].tolist(), strict=True))
     updates: dict[str, tuple[str, str, str]] = {}
     for r, (before, day) in moved.items():
         updates[touch_ids[r]] = ("deferred" if day > before else "scheduled", RULE,
@@ -233,10 +328,10 @@ def _apply(calendar, decisions, moved, dropped, mix_drops, as_of):
         return calendar, decisions
     decisions = decisions.copy()
     keys = sorted(updates)
-    rows = positions(keys, decisions["touch_id"])
-    in_row_order = [keys[k] for k in np.argsort(rows, kind="stable")]
-    changed = np.zeros(len(decisions), dtype=bool)
-    changed[rows] = True
+    # Hashing the few keys, not the million decisions.
+    key_at = positions(decisions["touch_id"], keys)
+    changed = key_at >= 0
+    in_row_order = [keys[k] for k in key_at[changed].tolist()]
     for k, column in enumerate(("decision", "rule", "detail")):
         decisions[column] = _replaced(decisions[column], changed,
                                       [updates[t][k] for t in in_row_order])

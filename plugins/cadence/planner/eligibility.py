@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cadence.planner.membership import is_in
+
 RULE = "1.eligibility"
 MARKETING = ("promotional", "educational")
 
@@ -25,9 +27,9 @@ def ineligible(candidates: pd.DataFrame, transactional: np.ndarray, contacts: pd
     if n == 0:
         return why
     contact_ids = candidates["contact_id"]
-    channel = candidates["channel"].to_numpy(dtype=object)
-    category = candidates["category"].fillna(candidates["message_type"]).to_numpy(dtype=object)
-    email = channel == "email"
+    channel = candidates["channel"]
+    category = candidates["category"]
+    email = (channel == "email").to_numpy(dtype=bool)
 
     undecided = np.ones(n, dtype=bool)
 
@@ -37,38 +39,53 @@ def ineligible(candidates: pd.DataFrame, transactional: np.ndarray, contacts: pd
         undecided[hit] = False
 
     rules = _suppression_rules(suppressions, contacts)
-    for reason in ("erasure", "do_not_contact"):
-        hit = contact_ids.isin(rules.get((reason, "any"), ())).to_numpy()
-        mark(hit, f"contact suppressed: {reason}")
 
-    churned = set(accounts.loc[accounts["status"] == "churned", "account_id"])
-    mark(candidates["account_id"].isin(churned).to_numpy() & ~transactional,
+    def suppressed(reason: str, scope: str) -> np.ndarray:
+        members = rules.get((reason, scope))
+        if not members:
+            return np.zeros(n, dtype=bool)
+        return is_in(contact_ids, members)
+
+    for reason in ("erasure", "do_not_contact"):
+        mark(suppressed(reason, "any"), f"contact suppressed: {reason}")
+
+    churned = accounts.loc[accounts["status"] == "churned", "account_id"]
+    mark(is_in(candidates["account_id"], churned) & ~transactional,
          "account churned: only transactional messages")
 
     for reason in ("bounce", "spam_report"):
-        hit = contact_ids.isin(rules.get((reason, "any"), ())).to_numpy() & email
-        mark(hit, f"email address suppressed: {reason}; other channels may go")
+        mark(suppressed(reason, "any") & email,
+             f"email address suppressed: {reason}; other channels may go")
 
+    # A missing category is the message type's.
+    marketing = np.where(category.isna().to_numpy(dtype=bool),
+                         candidates["message_type"].isin(MARKETING).to_numpy(dtype=bool),
+                         category.isin(MARKETING).to_numpy(dtype=bool))
     scoped = {
         "all": ~transactional,
-        "marketing": ~transactional & np.isin(category, MARKETING),
+        "marketing": ~transactional & marketing,
         "email": ~transactional & email,
     }
     for scope, applies in scoped.items():
-        hit = contact_ids.isin(rules.get(("unsubscribe", scope), ())).to_numpy() & applies
-        mark(hit, f"contact unsubscribed (scope {scope})")
+        mark(suppressed("unsubscribe", scope) & applies,
+             f"contact unsubscribed (scope {scope})")
 
     never = preferences[preferences["frequency"] == "never"]
     if len(never):
-        keys = pd.DataFrame({"contact_id": contact_ids.to_numpy(), "category": category,
-                             "channel": channel, "row": np.arange(n)})
+        # Only the candidates of contacts with a "never" can match one.
+        rows = np.flatnonzero(is_in(contact_ids, never["contact_id"]))
+        keys = pd.DataFrame({
+            "contact_id": contact_ids.iloc[rows].to_numpy(),
+            "category": category.iloc[rows].fillna(
+                candidates["message_type"].iloc[rows]).to_numpy(dtype=object),
+            "channel": channel.iloc[rows].to_numpy(dtype=object), "row": rows})
         # A preference names a category and a channel; a missing one means "any".
-        for by, rows in (
+        for by, prefs in (
             (["contact_id", "category", "channel"], never.dropna(subset=["category", "channel"])),
             (["contact_id", "category"], never[never["channel"].isna()]),
             (["contact_id", "channel"], never[never["category"].isna()]),
         ):
-            hit_rows = keys.merge(rows[by].drop_duplicates(), on=by)["row"].to_numpy()
+            hit_rows = keys.merge(prefs[by].drop_duplicates(), on=by)["row"].to_numpy()
             hit = np.zeros(n, dtype=bool)
             hit[hit_rows] = True
             what = " and ".join(by[1:])
@@ -81,20 +98,24 @@ def _suppression_rules(suppressions: pd.DataFrame,
     # (reason, scope) -> contact ids; a suppression names a contact or an email address.
     if not len(suppressions):
         return {}
-    by_email = contacts.dropna(subset=["email"])
-    emails = pd.Series(by_email["contact_id"].to_numpy(),
-                       index=by_email["email"].str.strip().str.lower().to_numpy())
+    addresses = suppressions["email"].tolist()
+    emails = None
+    if any(isinstance(address, str) for address in addresses):
+        by_email = contacts.dropna(subset=["email"])
+        emails = pd.Series(by_email["contact_id"].to_numpy(),
+                           index=by_email["email"].str.strip().str.lower().to_numpy())
     rules: dict[tuple[str, str], set[str]] = {}
-    for row in suppressions.itertuples(index=False):
+    for contact_id, address, reason, scope in zip(
+            suppressions["contact_id"].tolist(), addresses, suppressions["reason"].tolist(),
+            suppressions["scope"].tolist(), strict=True):
         ids: set[str] = set()
-        if isinstance(getattr(row, "contact_id", None), str):
-            ids.add(row.contact_id)
-        address = getattr(row, "email", None)
+        if isinstance(contact_id, str):
+            ids.add(contact_id)
         if isinstance(address, str):
             matched = emails.get(address.strip().lower())
             if matched is not None:
                 ids.update([matched] if isinstance(matched, str) else list(matched))
-        scope = row.scope if isinstance(getattr(row, "scope", None), str) else "all"
-        rules.setdefault((row.reason, "any"), set()).update(ids)
-        rules.setdefault((row.reason, scope), set()).update(ids)
+        scope = scope if isinstance(scope, str) else "all"
+        rules.setdefault((reason, "any"), set()).update(ids)
+        rules.setdefault((reason, scope), set()).update(ids)
     return rules

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 
-from cadence.planner.membership import is_in
+from cadence.planner.membership import is_in, strictly_increasing
 from cadence.warehouse import Warehouse
 
 COLUMNS: dict[str, list[str]] = {
@@ -91,9 +91,14 @@ def read_context(warehouse: Warehouse, as_of: date, account_ids: set[str],
         if "account_id" in frame.columns:
             frame = frame[is_in(frame["account_id"], account_ids)]
         frames[name] = frame.reset_index(drop=True)
-    history = frames["history"].sort_values(["touch_id", "scheduled_at"], kind="stable")
-    frames["history"] = history.drop_duplicates("touch_id").reset_index(drop=True)
-    in_accounts = set(frames["contacts"]["contact_id"])
+    history = frames["history"]
+    # A touch's first row by schedule; history with increasing (so unique) ids is kept
+    # as it is, without sorting strings.
+    if not strictly_increasing(history["touch_id"]):
+        history = history.sort_values(["touch_id", "scheduled_at"], kind="stable")
+        history = history.drop_duplicates("touch_id").reset_index(drop=True)
+    frames["history"] = history
+    in_accounts = frames["contacts"]["contact_id"]
     for name in ("preferences", "suppressions"):
         frame = frames[name]
         # Suppressions by email alone are kept: they match contacts by address.

@@ -35,6 +35,20 @@ def positions(values, keys) -> np.ndarray:
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
+def strictly_increasing(values) -> bool:
+    """Whether every value is greater than the one before (so sorted and unique), compared
+    in Arrow: text by code points, like a sort of Python or Arrow strings."""
+    try:
+        array = _arrow(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: no order to check cheaply
+        return False
+    if len(array) < 2:
+        return True
+    if array.null_count or array.type == pa.null():
+        return False
+    return bool(pc.all(pc.less(array[:-1], array[1:])).as_py())
+
+
 def _arrow(values) -> pa.Array:
     # A pandas string column converts without copying; anything else through objects.
     if isinstance(values, pd.Series | pd.Index):

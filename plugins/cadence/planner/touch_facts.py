@@ -13,7 +13,8 @@ import pandas as pd
 from cadence.planner.conflicts import promotional_conflicts
 from cadence.planner.inputs import PlanningContext
 from cadence.planner.load import ContactLoad, DayLog, Touch
-from cadence.planner.membership import is_in, positions
+from cadence.planner.membership import is_in, positions, strictly_increasing
+from cadence.planner.policy import Conflicts
 from cadence.planner.send_timing import (
     DAY_S,
     DayRules,
@@ -71,7 +72,13 @@ def checked_candidates(candidates: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in REQUIRED if c not in candidates.columns]
     if missing:
         raise ValueError(f"touch_candidates: required columns missing: {missing}")
-    frame = candidates.sort_values("touch_id", kind="stable").reset_index(drop=True)
+    # Candidates usually arrive sorted: strictly increasing ids need neither a string sort
+    # nor a duplicate check.
+    increasing = strictly_increasing(candidates["touch_id"])
+    if increasing:
+        frame = candidates.reset_index(drop=True)
+    else:
+        frame = candidates.sort_values("touch_id", kind="stable").reset_index(drop=True)
     for column in OPTIONAL:
         if column not in frame.columns:
             frame[column] = None
@@ -80,40 +87,105 @@ def checked_candidates(candidates: pd.DataFrame) -> pd.DataFrame:
         if empty.any():
             row = frame.loc[empty.idxmax(), "touch_id"]
             raise ValueError(f"touch_candidates: touch {row!r}: {column} is required")
-    duplicated = frame["touch_id"].duplicated()
-    if duplicated.any():
-        row = frame.loc[duplicated.idxmax(), "touch_id"]
-        raise ValueError(f"touch_candidates: touch_id {row!r} appears more than once")
-    frame["category"] = frame["category"].fillna(frame["message_type"])
-    frame["intent"] = frame["intent"].fillna(frame["template_id"]).fillna(frame["touch_id"])
+    if not increasing:
+        duplicated = frame["touch_id"].duplicated()
+        if duplicated.any():
+            row = frame.loc[duplicated.idxmax(), "touch_id"]
+            raise ValueError(f"touch_candidates: touch_id {row!r} appears more than once")
+    frame["category"] = _filled(frame["category"], frame["message_type"])
+    frame["intent"] = _filled(frame["intent"], frame["template_id"], frame["touch_id"])
     frame["urgent"] = frame["urgent"].fillna(False).astype(bool)
     return frame
 
 
-def _lookup(keys: pd.Series, table: pd.DataFrame, key: str, column: str) -> pd.Series:
-    return _lookups(keys, table, key, [column])[column]
+def _filled(column: pd.Series, *others: pd.Series) -> pd.Series:
+    # ``column.fillna(others[0]).fillna(others[1])...``; an object column (usually all
+    # missing) takes only its missing rows from the others, so a text column is not turned
+    # into objects whole.
+    if column.dtype != object:
+        for other in others:
+            column = column.fillna(other)
+        return column
+    values = column.to_numpy(dtype=object, copy=True)
+    missing = np.flatnonzero(pd.isna(values))
+    for other in others:
+        if not len(missing):
+            break
+        filled, still_missing = _objects(other.iloc[missing])
+        values[missing] = filled
+        missing = missing[still_missing]
+    return pd.Series(values, index=column.index, name=column.name, dtype=object)
 
 
-def _lookups(keys: pd.Series, table: pd.DataFrame, key: str,
-             columns: list[str]) -> dict[str, pd.Series]:
-    # The table's last row per key, its columns aligned with ``keys`` (missing where absent).
-    table = table.drop_duplicates(key, keep="last")
-    at = positions(keys, table[key])
-    found = at >= 0
-    out = {}
-    for column in columns:
-        taken = np.full(len(keys), None, dtype=object)
-        taken[found] = table[column].to_numpy(dtype=object)[at[found]]
-        out[column] = pd.Series(taken, index=keys.index, dtype=object)
-    return out
+def _objects(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    # The values as an object array built from their distinct values (a text column with
+    # few distinct values makes few Python strings), and which of them are missing.
+    codes, uniques = pd.factorize(values)
+    missing = codes < 0
+    if not len(uniques):
+        return values.to_numpy(dtype=object), missing
+    out = np.asarray(uniques, dtype=object)[codes]
+    if missing.any():
+        out[missing] = values.iloc[np.flatnonzero(missing)].to_numpy(dtype=object)
+    return out, missing
 
 
-def contact_zones(contact_ids: pd.Series, account_ids: pd.Series, context: PlanningContext,
-                  default: str) -> pd.Series:
-    """The contact's timezone, the account's when unset, else the policy default."""
-    zone = _lookup(contact_ids, context.contacts, "contact_id", "timezone")
-    zone = zone.fillna(_lookup(account_ids, context.accounts, "account_id", "timezone"))
-    return zone.fillna(default).astype(object)
+def _promotional_conflicts(frame: pd.DataFrame, promotional: np.ndarray,
+                           context: PlanningContext, conflicts: Conflicts,
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    # promotional_conflicts per candidate; the conflicts are the account's, so they are
+    # worked out once per account with a promotional touch.
+    why = np.full(len(frame), None, dtype=object)
+    not_before = np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[s]")
+    rows = np.flatnonzero(promotional)
+    if not len(rows):
+        return why, not_before
+    code, accounts = pd.factorize(frame["account_id"].iloc[rows])
+    account_why, account_not_before = promotional_conflicts(
+        pd.DataFrame({"account_id": np.asarray(accounts, dtype=object)}),
+        np.ones(len(accounts), dtype=bool), context.segments, context.tickets, conflicts)
+    why[rows] = account_why[code]
+    not_before[rows] = account_not_before[code]
+    return why, not_before
+
+
+def _table_positions(keys: pd.Series, table: pd.DataFrame,
+                     key: str) -> tuple[pd.DataFrame, np.ndarray]:
+    # The table's last row per key, and the row of each of ``keys`` in it (-1 if absent).
+    table = table.drop_duplicates(key, keep="last").reset_index(drop=True)
+    return table, positions(keys, table[key])
+
+
+def _taken(table: pd.DataFrame, column: str, at: np.ndarray) -> np.ndarray:
+    # The column's value (as an object) at each position, None where ``at`` is -1.
+    return np.append(table[column].to_numpy(dtype=object), None)[at]
+
+
+def zone_codes(contact_ids: pd.Series, account_ids: pd.Series, context: PlanningContext,
+               default: str) -> tuple[np.ndarray, list[str]]:
+    """Each row's timezone, as an index into the sorted zone names used: the contact's,
+    the account's when unset, else the policy default. Bad names fail."""
+    contacts, contact_at = _table_positions(contact_ids, context.contacts, "contact_id")
+    accounts, account_at = _table_positions(account_ids, context.accounts, "account_id")
+    # The zones are named per table row: only a few distinct names, never one per row.
+    names = np.concatenate([contacts["timezone"].to_numpy(dtype=object),
+                            accounts["timezone"].to_numpy(dtype=object),
+                            np.array([default], dtype=object)])
+    named = ~pd.isna(names)
+    code, known = pd.factorize(names[named], sort=True)
+    table = np.full(len(names), -1, dtype=np.int64)
+    table[named] = code
+    contact_zone = np.append(table[:len(contacts)], -1)[contact_at]
+    account_zone = np.append(table[len(contacts):-1], -1)[account_at]
+    zone = np.where(contact_zone >= 0, contact_zone,
+                    np.where(account_zone >= 0, account_zone, table[-1]))
+    # Only the zones some row uses, still sorted.
+    used = np.zeros(len(known), dtype=bool)
+    used[zone] = True
+    zone = (np.cumsum(used) - 1)[zone]
+    zones = [str(z) for z in np.asarray(known, dtype=object)[used]]
+    check_timezones(zones)
+    return zone, zones
 
 
 def touch_facts(candidates: pd.DataFrame, context: PlanningContext, policy: Policy,
@@ -123,38 +195,44 @@ def touch_facts(candidates: pd.DataFrame, context: PlanningContext, policy: Poli
     timing = planner.timing
     frame = checked_candidates(candidates)
     n = len(frame)
-    message_type = frame["message_type"].to_numpy(dtype=object)
+    message_type = frame["message_type"]
     category = frame["category"].to_numpy(dtype=object)
-    template = frame["template_id"].to_numpy(dtype=object)
-    transactional = message_type == "transactional"
-    promotional = ((message_type == "promotional") | (category == "promotional")) & ~transactional
-    human = np.isin(frame["channel"].to_numpy(dtype=object), planner.human_channels)
-    checkin = np.isin(template, planner.conflicts.checkin_templates) & ~transactional
-    announcement = np.isin(template, planner.conflicts.announcement_templates)
+    template = frame["template_id"]
+    transactional = (message_type == "transactional").to_numpy(dtype=bool)
+    promotional = ((message_type == "promotional").to_numpy(dtype=bool)
+                   | (category == "promotional")) & ~transactional
+    human = frame["channel"].isin(planner.human_channels).to_numpy(dtype=bool)
+    checkin = (template.isin(planner.conflicts.checkin_templates).to_numpy(dtype=bool)
+               & ~transactional)
+    announcement = template.isin(planner.conflicts.announcement_templates).to_numpy(dtype=bool)
 
     accounts = frame["account_id"]
-    account = _lookups(accounts, context.accounts, "account_id",
-                       ["arr", "tier", "country", "csm_id"])
-    arr = pd.to_numeric(account["arr"], errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)
-    tier = account["tier"].fillna("").to_numpy(object)
-    country = account["country"]
-    csm_id = frame["csm_id"].astype(object).fillna(account["csm_id"])
-    zone_names = contact_zones(frame["contact_id"], accounts, context, timing.default_timezone)
-    zone, zones = pd.factorize(zone_names, sort=True)
-    zones = [str(z) for z in zones]
-    check_timezones(zones)
+    table, at = _table_positions(accounts, context.accounts, "account_id")
+    arr = pd.to_numeric(table["arr"], errors="coerce").to_numpy(dtype=np.float64,
+                                                                na_value=np.nan)
+    arr = np.append(np.nan_to_num(arr, nan=0.0), 0.0)[at]
+    tier = _taken(table, "tier", at)
+    tier[pd.isna(tier)] = ""
+    csm_id = frame["csm_id"].to_numpy(dtype=object, copy=True)
+    unset = pd.isna(csm_id)
+    csm_id[unset] = _taken(table, "csm_id", at[unset])
+    zone, zones = zone_codes(frame["contact_id"], accounts, context, timing.default_timezone)
 
-    conflict, not_before = promotional_conflicts(frame, promotional, context.segments,
-                                                 context.tickets, planner.conflicts)
+    conflict, not_before = _promotional_conflicts(frame, promotional, context,
+                                                  planner.conflicts)
     start_s = int((as_of - date(1970, 1, 1)).days) * DAY_S
     earliest_s = np.maximum(epoch_seconds(frame["earliest_at"]), start_s)
     latest_s = epoch_seconds(frame["latest_at"])
     delayed_s = not_before.astype(np.int64)
     delayed = ~np.isnat(not_before) & (delayed_s > earliest_s)
-    planned_start = np.where(delayed, delayed_s, earliest_s)
 
     earliest_day, earliest_second = local_clock(earliest_s, zone, zones, as_of)
-    first_day, first_second = local_clock(planned_start, zone, zones, as_of)
+    # The planned window opens at earliest_at unless a conflict delays it: only the
+    # delayed rows need a clock of their own.
+    first_day, first_second = earliest_day.copy(), earliest_second.copy()
+    if delayed.any():
+        first_day[delayed], first_second[delayed] = local_clock(
+            delayed_s[delayed], zone[delayed], zones, as_of)
     last_day, last_second = local_clock(latest_s, zone, zones, as_of)
     send = timing.send_hour * 3600
     # The first slot: the send hour, or the next full hour when the window opens later.
@@ -171,14 +249,19 @@ def touch_facts(candidates: pd.DataFrame, context: PlanningContext, policy: Poli
 
     bits = np.zeros(n, dtype=np.int64)
     for index, blackout in enumerate(timing.blackouts):
-        applies = np.isin(template, blackout.templates) if blackout.templates else True
+        applies = (template.isin(blackout.templates).to_numpy(dtype=bool)
+                   if blackout.templates else True)
         bits |= np.where(applies & ~transactional, 1 << index, 0)
-    # One integer per (country, urgent, blackouts, check-in) group, ordered like the tuples.
-    country_code, countries = pd.factorize(country.fillna("").to_numpy(object), sort=True)
+    # One integer per (country, urgent, blackouts, check-in) group, ordered like the tuples;
+    # countries are coded per account row, and every code keeps the names' sorted order.
+    country = np.append(table["country"].to_numpy(dtype=object), None)
+    country[pd.isna(country)] = ""
+    country_code, countries = pd.factorize(country, sort=True)
+    country_code = country_code[at]
     any_day = frame["urgent"].to_numpy(bool)
     width = 1 << len(timing.blackouts)
     key = ((country_code.astype(np.int64) * 2 + any_day) * width + bits) * 2 + checkin
-    keys, group = np.unique(key, return_inverse=True)
+    group, keys = pd.factorize(key, sort=True)
     uniques = [(str(countries[k // 2 // width // 2]), bool(k // 2 // width % 2),
                 int(k // 2 % width), bool(k % 2)) for k in keys.tolist()]
     announcement_days = {(date.fromisoformat(d) - as_of).days
@@ -194,7 +277,7 @@ def touch_facts(candidates: pd.DataFrame, context: PlanningContext, policy: Poli
     return TouchFacts(
         frame=frame, transactional=transactional, promotional=promotional, human=human,
         checkin=checkin, announcement=announcement, category=category, arr=arr, tier=tier,
-        csm_id=csm_id.to_numpy(dtype=object), zone=zone, zones=zones,
+        csm_id=csm_id, zone=zone, zones=zones,
         earliest_s=earliest_s, latest_s=latest_s, earliest_day=earliest_day,
         earliest_second=earliest_second, first_day=first_day, first_second=first_second,
         last_day=last_day, delayed_by_conflict=delayed, conflict=conflict,
@@ -208,13 +291,15 @@ def preference_frequencies(preferences: pd.DataFrame, policy: Policy
     preferences stricter than "as sent"."""
     days = policy.planner.preference_frequencies
     chosen = preferences[preferences["frequency"].isin(list(days))]
+    chosen = chosen.sort_values(["contact_id", "category", "channel"], na_position="first")
     out: dict[tuple[str, str], list[tuple[str, int]]] = {}
-    for row in chosen.sort_values(["contact_id", "category", "channel"],
-                                  na_position="first").itertuples(index=False):
-        if not isinstance(row.category, str):
+    for contact, category, channel, frequency in zip(
+            *(chosen[c].tolist() for c in ("contact_id", "category", "channel", "frequency")),
+            strict=True):
+        if not isinstance(category, str):
             continue
-        channel = row.channel if isinstance(row.channel, str) else "*"
-        out.setdefault((row.contact_id, row.category), []).append((channel, days[row.frequency]))
+        channel = channel if isinstance(channel, str) else "*"
+        out.setdefault((contact, category), []).append((channel, days[frequency]))
     return out
 
 
@@ -224,14 +309,17 @@ def counted_history(context: PlanningContext, policy: Policy, as_of: date,
     sent or still scheduled but not replanned now; with the local ``day`` of each."""
     history = context.history
     status = history["status"].fillna("scheduled")
-    keep = ~status.isin(NOT_COUNTED) & (history["message_type"] != "transactional")
-    keep &= (status == "sent") | ~is_in(history["touch_id"], replanned)
-    rows = history[keep].sort_values("touch_id", kind="stable").reset_index(drop=True)
-    zone_names = contact_zones(rows["contact_id"], rows["account_id"], context,
-                               policy.planner.timing.default_timezone)
-    zone, zones = pd.factorize(zone_names, sort=True)
-    zones = [str(z) for z in zones]
-    check_timezones(zones)
+    keep = (~status.isin(NOT_COUNTED)
+            & (history["message_type"] != "transactional")).to_numpy(dtype=bool, copy=True)
+    # Only the unsent rows can be replanned.
+    unsent = np.flatnonzero(keep & (status != "sent").to_numpy(dtype=bool))
+    keep[unsent] = ~is_in(history["touch_id"].iloc[unsent], replanned)
+    rows = history[keep]
+    if not strictly_increasing(rows["touch_id"]):
+        rows = rows.sort_values("touch_id", kind="stable")
+    rows = rows.reset_index(drop=True)
+    zone, zones = zone_codes(rows["contact_id"], rows["account_id"], context,
+                             policy.planner.timing.default_timezone)
     day, _ = local_clock(epoch_seconds(rows["scheduled_at"]), zone, zones, as_of)
     rows["day"] = day
     rows["category"] = rows["category"].fillna(rows["message_type"])
@@ -242,15 +330,21 @@ def history_loads(history: pd.DataFrame, policy: Policy
                   ) -> tuple[dict[str, list[tuple[int, Touch]]], dict[str, list[tuple[int, str]]]]:
     """Counted history grouped per contact ((day, touch)) and per account ((day, id))."""
     conflicts = policy.planner.conflicts
+    template = history["template_id"]
+    promotional = ((history["message_type"] == "promotional")
+                   | (history["category"] == "promotional")).to_numpy(dtype=bool)
+    columns = [history[c].tolist() for c in ("touch_id", "contact_id", "account_id",
+                                              "channel", "category", "day")]
+    columns += [promotional.tolist(),
+                template.isin(conflicts.checkin_templates).to_numpy(dtype=bool).tolist(),
+                template.isin(conflicts.announcement_templates).to_numpy(dtype=bool).tolist()]
     by_contact: dict[str, list[tuple[int, Touch]]] = {}
     by_account: dict[str, list[tuple[int, str]]] = {}
-    for row in history.itertuples(index=False):
-        promotional = row.message_type == "promotional" or row.category == "promotional"
-        touch = Touch(row.touch_id, row.channel, row.category, promotional,
-                      row.template_id in conflicts.checkin_templates,
-                      row.template_id in conflicts.announcement_templates)
-        by_contact.setdefault(row.contact_id, []).append((int(row.day), touch))
-        by_account.setdefault(row.account_id, []).append((int(row.day), row.touch_id))
+    for (touch_id, contact, account, channel, category, day, is_promotional, checkin,
+         announcement) in zip(*columns, strict=True):
+        touch = Touch(touch_id, channel, category, is_promotional, checkin, announcement)
+        by_contact.setdefault(contact, []).append((day, touch))
+        by_account.setdefault(account, []).append((day, touch_id))
     return by_contact, by_account
 
 
