@@ -20,25 +20,25 @@ from datetime import UTC, date, datetime, time
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from cadence.planner.csm_capacity import level_csm_load
 from cadence.planner.decision_details import (
-    DayTexts,
-    describe_refusals,
-    instant_texts,
-    join,
+    GIVEN,
+    Placed,
+    clock_table,
+    day_tables,
+    instant_table,
     refusal_rules,
-    scattered,
+    refusal_whats,
+    table,
     texts,
+    write_texts,
 )
 from cadence.planner.deduplication import RULE as DEDUP
 from cadence.planner.deduplication import duplicate_winners
 from cadence.planner.deferral import (
     DEFERRED_BY_CONFLICT,
-    DEFERRED_BY_RULE,
     DEFERRED_BY_TIMING,
-    DROPPED_REFUSED,
     NO_ALLOWED_DAY,
     SCHEDULED,
     WINDOW_CLOSED,
@@ -162,10 +162,18 @@ class _Outcome:
         self.reason = np.full(n, None, dtype=object)
         self.day = np.zeros(n, dtype=np.int64)
         self.second = np.zeros(n, dtype=np.int64)
-        # Texts of the placed touches, built column-wise: (rows, Arrow texts) pieces; a
-        # planned touch's detail is its reason plus where it was planned.
-        self.dropped_details: list[tuple[np.ndarray, pa.Array]] = []
-        self.placed_reasons: list[tuple[np.ndarray, pa.Array]] = []
+        # What the texts of placed touches name (see decision_details.Placed); rows a
+        # vectorized rule decided keep GIVEN and their own detail and reason.
+        self.form = np.full(n, GIVEN, dtype=np.int64)
+        self.named = np.zeros(n, dtype=np.int64)
+        self.block = np.full(n, -1, dtype=np.int64)
+        self.why = np.zeros(n, dtype=np.int64)
+        self.latest = np.zeros(n, dtype=np.int64)
+        self.refusals: tuple = (np.zeros(0, np.int64), np.zeros(1, np.int64),
+                                np.zeros(0, np.int64), np.zeros(0, np.int64))
+        self.tables: dict = {name: table([]) for name in ("latest", "why", "what",
+                                                          "touch_id")}
+        self.day_range = [0, 0, 0, 0]
 
     def decide(self, mask: np.ndarray, decision: str, rule: str, detail) -> None:
         """Decide the still-open rows of ``mask``; ``detail`` is one text or one per row."""
@@ -181,7 +189,7 @@ class _Outcome:
 def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
                context: PlanningContext, policy: Policy, as_of: date) -> None:
     # The sequential part (compiled): per account, touches in priority order take the first
-    # day every rule allows; then the decisions' texts are built column-wise.
+    # day every rule allows; what each decision must say is kept for the texts.
     frame = facts.frame
     planner = policy.planner
     rows = np.flatnonzero(outcome.open)
@@ -190,68 +198,26 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
     order = rows[np.lexsort((rank[rows], state.account[rows]))]
     (day, kind, named, block, blocks, listed_start, listed_ref,
      listed_day) = place_in_order(order, *state.arguments())
-    kind = kind[order]
-    day, named, block = day[order], named[order], block[order]
-
-    first, last = facts.first_day[order], facts.last_day[order]
+    kind, day, named, block = kind[order], day[order], named[order], block[order]
+    first = facts.first_day[order]
     delayed = facts.delayed_by_conflict[order]
-    wanted = facts.earliest_day[order]
-    days = DayTexts(as_of, np.concatenate([day, named, first, last, listed_day, wanted]))
-    touch_ids = pa.concat_arrays([texts(history["touch_id"]), texts(frame["touch_id"])])
     refused = order[block >= 0]
-    refusal_context = pd.DataFrame({
+    what, what_index = refusal_whats(blocks, pd.DataFrame({
         "category": np.asarray(facts.category, dtype=object)[refused],
         "preference_channel": state.preference_channel_name(refused, blocks[:, 1]),
-        "max_share": state.max_share_of(refused)})
-    described = describe_refusals(blocks, listed_start, touch_ids.take(pa.array(listed_ref)),
-                                  listed_day, refusal_context, days)
-    refusal_rule = refusal_rules(blocks)
-    why_rule, why_text = state.why(facts.group[order],
-                                   np.where(kind == NO_ALLOWED_DAY, first, named))
-    conflicts = planner.conflicts
-    low_csat = (f"promotional waits {conflicts.days_after_low_csat} days after a ticket "
-                f"closed with CSAT <= {conflicts.low_csat_max}")
-    latest = instant_texts(facts.latest_s[order])
+        "max_share": state.max_share_of(refused)}))
+    why_rule, why_index = state.why(facts.group[order],
+                                    np.where(kind == NO_ALLOWED_DAY, first, named))
+    latest, latest_index = instant_table(facts.latest_s[order])
 
-    details, reasons = [], []
-    rule = np.empty(len(order), dtype=object)
-
-    def kind_rows(wanted_kind):
-        at = np.flatnonzero(kind == wanted_kind)
-        return at, pa.array(at)
-
-    at, take = kind_rows(DROPPED_REFUSED)
-    rule[at] = refusal_rule[block[at]]
-    details.append((order[at], join("no allowed slot before latest_at ", latest.take(take),
-                                    "; on ", days.day_text(named[at]), ": ",
-                                    described.take(pa.array(block[at])))))
-    at, take = kind_rows(WINDOW_CLOSED)
-    rule[at] = DEFERRAL
-    closed = join("window closed: no business-hours slot before latest_at ", latest.take(take))
-    details.append((order[at], _with_conflict(closed, delayed[at], low_csat)))
-    rule[at[delayed[at]]] = CONFLICTS
-    at, take = kind_rows(NO_ALLOWED_DAY)
-    rule[at] = why_rule[at]
-    none = join("no allowed day from ", days.day_text(first[at]), " to ",
-                days.day_text(last[at]), " (latest_at ", latest.take(take), "): ",
-                why_text.take(take))
-    details.append((order[at], _with_conflict(none, delayed[at], low_csat)))
-    rule[at[delayed[at]]] = CONFLICTS
-    at, take = kind_rows(SCHEDULED)
-    rule[at] = TIMING
-    reasons.append((order[at], join("first allowed slot ", days.day_text(day[at]))))
-    at, take = kind_rows(DEFERRED_BY_TIMING)
-    rule[at] = why_rule[at]
-    reasons.append((order[at], join("deferred from ", days.day_text(named[at]), ": ",
-                                    why_text.take(take))))
-    at, take = kind_rows(DEFERRED_BY_RULE)
-    rule[at] = refusal_rule[block[at]]
-    reasons.append((order[at], join("deferred from ", days.day_text(named[at]), ": ",
-                                    described.take(pa.array(block[at])))))
-    at, take = kind_rows(DEFERRED_BY_CONFLICT)
-    rule[at] = CONFLICTS
-    reasons.append((order[at], join("deferred from ", days.day_text(wanted[at]), ": ",
-                                    low_csat)))
+    rule = np.where(block >= 0, refusal_rules(blocks)[np.maximum(block, 0)] if len(blocks)
+                    else None, None)
+    rule = np.where(kind == WINDOW_CLOSED, DEFERRAL, rule)
+    rule = np.where((kind == NO_ALLOWED_DAY) | (kind == DEFERRED_BY_TIMING), why_rule, rule)
+    rule = np.where((kind == WINDOW_CLOSED) | (kind == NO_ALLOWED_DAY),
+                    np.where(delayed, CONFLICTS, rule), rule)
+    rule = np.where(kind == SCHEDULED, TIMING, rule)
+    rule = np.where(kind == DEFERRED_BY_CONFLICT, CONFLICTS, rule)
     planned = kind > NO_ALLOWED_DAY
     send = planner.timing.send_hour * 3600
     outcome.decision[order] = np.where(
@@ -262,18 +228,24 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
     outcome.second[order[planned]] = np.where(day[planned] == first[planned],
                                               facts.first_second[order][planned], send)
     outcome.open[order] = False
-    outcome.dropped_details = details
-    outcome.placed_reasons = reasons
-
-
-def _with_conflict(detail: pa.Array, delayed: np.ndarray, low_csat: str) -> pa.Array:
-    # A touch whose window a low-CSAT ticket moved names that conflict too.
-    return pc.if_else(pa.array(delayed), join(detail, "; ", low_csat), detail)
+    outcome.form[order] = kind
+    outcome.named[order] = named
+    outcome.block[order] = block
+    outcome.why[order] = why_index
+    outcome.latest[order] = latest_index
+    outcome.refusals = (what_index, listed_start, listed_ref, listed_day)
+    outcome.tables = {
+        "latest": latest, "why": table(state.why_texts), "what": what,
+        "touch_id": table(pa.concat_arrays([texts(history["touch_id"]),
+                                            texts(frame["touch_id"])]))}
+    outcome.day_range = [int(np.min(v, initial=0)) for v in (named, listed_day)] + [
+        int(np.max(v, initial=0)) for v in (named, listed_day)]
 
 
 def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -> PlanResult:
     frame = facts.frame
     n = len(frame)
+    conflicts = policy.planner.conflicts
     planned_at = pd.Timestamp(datetime.combine(as_of, time(), tzinfo=UTC))
     planned = np.isin(outcome.decision, ["scheduled", "deferred"])
     rows = np.flatnonzero(planned)
@@ -281,36 +253,44 @@ def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -
                              facts.zones, as_of)
     bypass = facts.transactional[rows]
     utc = np.where(bypass, facts.earliest_s[rows], utc)
-    zone_names = texts(facts.zones).take(pa.array(facts.zone[rows]))
-    # Texts of the calendar rows are gathered in calendar order (position of each row).
-    position = np.full(n, -1, dtype=np.int64)
-    position[rows] = np.arange(len(rows))
-    given_reason, given_detail = _given(outcome.reason), _given(outcome.detail)
-    reason = scattered(len(rows), [(position[r], v) for r, v in
-                                   [given_reason, *outcome.placed_reasons]])
+
+    # Every text is written from the facts each row keeps, over one set of day names.
+    day_values = [outcome.day, facts.first_day, facts.last_day, facts.earliest_day]
+    first_day = min([int(v.min(initial=0)) for v in day_values] + outcome.day_range[:2])
+    last_day = max([int(v.max(initial=0)) for v in day_values] + outcome.day_range[2:])
+    named_day, iso_day = day_tables(as_of, first_day, last_day)
+    clock, clock_index = clock_table(wall % DAY_S // 60)
+    tables = {**outcome.tables, "named_day": named_day, "iso_day": iso_day, "clock": clock,
+              "zone": table(facts.zones)}
+    low_csat = (f"promotional waits {conflicts.days_after_low_csat} days after a ticket "
+                f"closed with CSAT <= {conflicts.low_csat_max}")
+    clock_of = np.zeros(n, dtype=np.int64)
+    clock_of[rows] = clock_index
+    every = Placed(form=outcome.form, given=np.arange(n), planned=planned, day=outcome.day,
+                   named=outcome.named, first=facts.first_day, last=facts.last_day,
+                   wanted=facts.earliest_day, delayed=facts.delayed_by_conflict,
+                   latest=outcome.latest, why=outcome.why, block=outcome.block,
+                   clock=clock_of, zone=facts.zone.astype(np.int64))
+    detail = write_texts(every, table(texts(outcome.detail)), outcome.refusals, tables,
+                         first_day, low_csat)
+    calendar_rows = Placed(**{name: (values[rows] if name != "given" else np.arange(len(rows)))
+                              for name, values in vars(every).items()})
+    calendar_rows.planned = np.zeros(len(rows), dtype=bool)
+    reason = write_texts(calendar_rows, table(texts(outcome.reason[rows])), outcome.refusals,
+                         tables, first_day, low_csat)
+
     calendar = frame.iloc[rows].reset_index(drop=True)
     calendar["plan_date"] = as_of
     calendar["csm_id"] = facts.csm_id[rows]
     calendar["scheduled_at"] = pd.to_datetime(utc, unit="s", utc=True)
     calendar["local_send_at"] = pd.to_datetime(wall, unit="s")
-    calendar["timezone"] = pd.array(zone_names, dtype="str")
+    calendar["timezone"] = pd.array(texts(facts.zones).take(pa.array(facts.zone[rows])),
+                                    dtype="str")
     calendar["status"] = "scheduled"
     calendar["reason"] = pd.array(reason, dtype="str")
     calendar["batch_id"] = None
     calendar["provider_message_id"] = None
     calendar["updated_at"] = planned_at
-
-    # A planned touch's detail: its reason (a bypass's own detail) and where it goes.
-    given_rows, given_text = given_detail
-    bypassed = planned[given_rows]
-    said = scattered(len(rows), [(position[given_rows[bypassed]],
-                                  given_text.filter(pa.array(bypassed))),
-                                 *[(position[r], v) for r, v in outcome.placed_reasons]])
-    days = DayTexts(as_of, outcome.day[rows])
-    planned_detail = join(said, "; planned ", days.day_text(outcome.day[rows]), " ",
-                          instant_clock(wall % DAY_S // 60), " ", zone_names)
-    detail = scattered(n, [(given_rows[~bypassed], given_text.filter(pa.array(~bypassed))),
-                           *outcome.dropped_details, (rows, planned_detail)])
     decisions = pd.DataFrame({
         "touch_id": frame["touch_id"], "plan_date": as_of,
         "contact_id": frame["contact_id"], "account_id": frame["account_id"],
@@ -318,16 +298,3 @@ def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -
         "detail": pd.array(detail, dtype="str"), "decided_at": planned_at,
     })
     return PlanResult(calendar[CALENDAR_COLUMNS], decisions[DECISION_COLUMNS])
-
-
-def _given(values: np.ndarray) -> tuple[np.ndarray, pa.Array]:
-    # The rows a vectorized rule gave a text, with those texts.
-    rows = np.flatnonzero(pd.notna(values))
-    return rows, texts(values[rows])
-
-
-def instant_clock(minute_of_day: np.ndarray) -> pa.Array:
-    """"HH:MM" of minutes of the day."""
-    unique, inverse = np.unique(minute_of_day, return_inverse=True)
-    made = texts([f"{m // 60:02d}:{m % 60:02d}" for m in unique.tolist()])
-    return made.take(pa.array(inverse.astype(np.int64)))

@@ -58,14 +58,15 @@ class PlacementState:
         """The promotional share limit of each row's tier."""
         return self.max_share[self.candidate[12][rows]]
 
-    def why(self, group: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, pa.Array]:
-        """(rule, reason) a group's timing gives for a day, e.g. ("8.send_timing",
-        "weekend"); (11.deferral, "no allowed day") when it allows the day."""
+    def why(self, group: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rule, index into ``why_texts``) of the reason a group's timing gives for a day,
+        e.g. ("8.send_timing", "weekend"); (11.deferral, "no allowed day") when it allows
+        the day."""
         why_not = self.groups[-1]
         inside = (day >= 0) & (day < why_not.shape[1])
         code = np.where(inside, why_not[group, np.clip(day, 0, why_not.shape[1] - 1)], -1)
         code = np.where(code >= 0, code, len(self.why_rules) - 1)
-        return self.why_rules[code], self.why_texts.take(pa.array(code))
+        return self.why_rules[code], code
 
 
 def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.DataFrame,
