@@ -151,8 +151,11 @@ def _promotional_conflicts(frame: pd.DataFrame, promotional: np.ndarray,
 
 def _table_positions(keys: pd.Series, table: pd.DataFrame,
                      key: str) -> tuple[pd.DataFrame, np.ndarray]:
-    # The table's last row per key, and the row of each of ``keys`` in it (-1 if absent).
-    table = table.drop_duplicates(key, keep="last").reset_index(drop=True)
+    # The table's last row per key, and the row of each of ``keys`` in it (-1 if absent);
+    # a table with increasing keys has one row per key already.
+    if not strictly_increasing(table[key]):
+        table = table.drop_duplicates(key, keep="last")
+    table = table.reset_index(drop=True)
     return table, positions(keys, table[key])
 
 
