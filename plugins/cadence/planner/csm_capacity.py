@@ -63,6 +63,8 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
     facts = touch_facts(candidates[is_in(candidates["touch_id"], human_ids)], context, policy,
                         as_of)
     at = positions(human_ids, facts.frame["touch_id"])  # each human row's facts
+    if (at < 0).any():  # a calendar touch must have its candidate (its window)
+        raise KeyError(human_ids.iloc[int(np.argmax(at < 0))])
 
     receives = _Receives(calendar, day_of, rows, context, policy, as_of)
     frequencies = preference_frequencies(context.preferences, policy)
