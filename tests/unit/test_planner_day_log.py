@@ -1,7 +1,7 @@
 """The planner's fast building blocks answer exactly like their plain definitions: a day log
 names the same full cap window as counting every window (also after it changes), the
-compiled pass's day counts answer like the day log, and the Arrow membership tests agree
-with pandas."""
+compiled pass's day counts answer like the day log, and the Arrow membership and order
+tests agree with pandas and Python."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cadence.planner.load import DayLog, full_window_start, nearest_within_index
-from cadence.planner.membership import is_in, positions
+from cadence.planner.membership import is_in, positions, strictly_increasing
 
 
 def full_window_by_counting(days: list[int], day: int, width: int,
@@ -81,6 +81,16 @@ def test_membership_agrees_with_pandas(values, members):
     where = {key: n for n, key in enumerate(keys)}
     expected_at = [where.get(v, -1) if v is not None else -1 for v in values]
     assert positions(column, pd.Series(keys, dtype=object)).tolist() == expected_at
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(ids, max_size=8))
+def test_strictly_increasing_agrees_with_a_sort(values):
+    for column in (pd.Series(values, dtype=object), pd.Series(values, dtype="str")):
+        present = column.dropna().tolist()
+        expected = (len(present) == len(column)
+                    and all(a < b for a, b in zip(present, present[1:], strict=False)))
+        assert strictly_increasing(column) == expected
 
 
 def test_membership_of_large_id_columns():

@@ -63,6 +63,8 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
     facts = touch_facts(candidates[is_in(candidates["touch_id"], human_ids)], context, policy,
                         as_of)
     at = positions(human_ids, facts.frame["touch_id"])  # each human row's facts
+    if (at < 0).any():  # a calendar touch must have its candidate (its window)
+        raise KeyError(human_ids.iloc[int(np.argmax(at < 0))])
 
     receives = _Receives(calendar, day_of, rows, context, policy, as_of)
     frequencies = preference_frequencies(context.preferences, policy)
@@ -83,7 +85,6 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
     touched_contacts: set[str] = set()
     reasons: dict[int, str] = {}  # the new reason of each moved row
     default_capacity = planner.csm_capacity.default_weekly_capacity
-    weekday = as_of.weekday()
     # Plain lists in levelling order: indexing them is much cheaper than numpy scalars.
     in_order = at[order]
     columns = [rows[order].tolist(), in_order.tolist(), day_of[rows[order]].tolist(),
@@ -93,9 +94,8 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
     for r, i, current, first, last, touch_id, contact, account, channel, csm in zip(
             *columns, strict=True):
         limit = capacity.get(csm, default_capacity)
-        current_week = (weekday + current) // 7
-        weeks = range((weekday + min(first, current)) // 7,
-                      (weekday + max(last, current)) // 7 + 1)
+        current_week = week_of(as_of, current)
+        weeks = range(week_of(as_of, min(first, current)), week_of(as_of, max(last, current)) + 1)
         ranked = sorted(weeks, key=lambda w: (week_load.get((csm, w), 0), w != current_week, w))
         touch = None  # made when a move or drop needs it
         chosen = None
@@ -209,15 +209,15 @@ class _Receives:
         self._account_rows = _spans(planned["account_id"])
         self._account_entries = (days.tolist(), planned["touch_id"].tolist())
         # Each involved contact's touches, in calendar order.
-        theirs = is_in(planned["contact_id"], involved)
+        of_involved = is_in(planned["contact_id"], involved)
         mine = calendar[["touch_id", "contact_id", "channel", "category", "message_type",
-                         "template_id"]].iloc[kept[theirs]]
+                         "template_id"]].iloc[kept[of_involved]]
         template = mine["template_id"]
         promotional = ((mine["message_type"] == "promotional")
                        | (mine["category"] == "promotional")).to_numpy(bool)
         self._contact_rows = _spans(mine["contact_id"])
         self._contact_entries = (
-            days[theirs].tolist(), mine["touch_id"].tolist(),
+            days[of_involved].tolist(), mine["touch_id"].tolist(),
             mine["channel"].tolist(), mine["category"].tolist(), promotional.tolist(),
             template.isin(conflicts.checkin_templates).to_numpy(bool).tolist(),
             template.isin(conflicts.announcement_templates).to_numpy(bool).tolist())
@@ -274,7 +274,7 @@ class _Receives:
             log.remove(touch.touch_id)
 
 
-def _spans(keys: pd.Series) -> dict:
+def _spans(keys: pd.Series) -> dict[str, list[int]]:
     # The positions of each key's rows, in order.
     code, uniques = pd.factorize(keys)
     order = np.argsort(code, kind="stable")
@@ -289,10 +289,10 @@ def _restore_mix(receives: _Receives, contacts: set[str], calendar: pd.DataFrame
     # limit; the latest offending promotional touches are dropped until it holds again.
     limits_default = policy.planner.limits
     drops: dict[str, str] = {}
+    contacts = contacts & receives.with_promotional
     if not contacts:
         return drops
-    # The channel and category of the touched contacts' calendar touches.
-    contacts = contacts & receives.with_promotional
+    # The channel and category of these contacts' calendar touches.
     theirs = calendar[["touch_id", "channel", "category"]][
         is_in(calendar["contact_id"], contacts)]
     by_id = dict(zip(theirs["touch_id"].tolist(),

@@ -36,16 +36,17 @@ def positions(values, keys) -> np.ndarray:
 
 
 def strictly_increasing(values) -> bool:
-    """Whether every value is greater than the one before (so sorted and unique), compared
-    in Arrow: text by code points, like a sort of Python or Arrow strings."""
+    """Whether every value is present and greater than the one before (so sorted and
+    unique), compared in Arrow: text by code points, like a sort of Python or Arrow
+    strings."""
     try:
         array = _arrow(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: no order to check cheaply
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):  # no order to check cheaply
+        return False
+    if array.null_count:
         return False
     if len(array) < 2:
         return True
-    if array.null_count or array.type == pa.null():
-        return False
     return bool(pc.all(pc.less(array[:-1], array[1:])).as_py())
 
 

@@ -151,8 +151,11 @@ def _promotional_conflicts(frame: pd.DataFrame, promotional: np.ndarray,
 
 def _table_positions(keys: pd.Series, table: pd.DataFrame,
                      key: str) -> tuple[pd.DataFrame, np.ndarray]:
-    # The table's last row per key, and the row of each of ``keys`` in it (-1 if absent).
-    table = table.drop_duplicates(key, keep="last").reset_index(drop=True)
+    # The table's last row per key, and the row of each of ``keys`` in it (-1 if absent);
+    # a table with increasing keys has one row per key already.
+    if not strictly_increasing(table[key]):
+        table = table.drop_duplicates(key, keep="last")
+    table = table.reset_index(drop=True)
     return table, positions(keys, table[key])
 
 
@@ -211,8 +214,9 @@ def touch_facts(candidates: pd.DataFrame, context: PlanningContext, policy: Poli
     arr = pd.to_numeric(table["arr"], errors="coerce").to_numpy(dtype=np.float64,
                                                                 na_value=np.nan)
     arr = np.append(np.nan_to_num(arr, nan=0.0), 0.0)[at]
-    tier = _taken(table, "tier", at)
-    tier[pd.isna(tier)] = ""
+    tier = table["tier"].to_numpy(dtype=object, copy=True)
+    tier[pd.isna(tier)] = ""  # on the table rows: an unknown account's tier is "" too
+    tier = np.append(tier, "")[at]
     csm_id = frame["csm_id"].to_numpy(dtype=object, copy=True)
     unset = pd.isna(csm_id)
     csm_id[unset] = _taken(table, "csm_id", at[unset])
