@@ -239,9 +239,9 @@ class _Receives:
             load = new_contact_load(self._contact_history.get(contact_id, ()))
             day, touch_id, channel, category, promotional, checkin, announcement = (
                 self._contact_entries)
-            for k in self._contact_rows.get(contact_id, ()):
-                load.add(Touch(touch_id[k], channel[k], category[k], promotional[k],
-                               checkin[k], announcement[k]), day[k])
+            load.extend([(day[k], Touch(touch_id[k], channel[k], category[k],
+                                        promotional[k], checkin[k], announcement[k]))
+                         for k in self._contact_rows.get(contact_id, ())])
             for touch in self._dropped_touches.pop(contact_id, ()):
                 load.remove(touch)
             self._contacts[contact_id] = load
@@ -253,8 +253,7 @@ class _Receives:
         if log is None:
             log = new_account_log(self._account_history.get(account_id, ()))
             day, touch_id = self._account_entries
-            for k in self._account_rows.get(account_id, ()):
-                log.add(day[k], touch_id[k])
+            log.extend([(day[k], touch_id[k]) for k in self._account_rows.get(account_id, ())])
             for dropped in self._dropped_ids.pop(account_id, ()):
                 log.remove(dropped)
             self._accounts[account_id] = log

@@ -42,6 +42,18 @@ class DayLog:
         self.ids.insert(position, touch_id)
         self._changed()
 
+    def extend(self, entries: list[tuple[int, str]]) -> None:
+        """Record many (day, touch_id) at once, in the order :meth:`add` one by one would
+        keep them: a stable sort by day."""
+        if not entries:
+            return
+        days = self.days + [day for day, _ in entries]
+        ids = self.ids + [touch_id for _, touch_id in entries]
+        order = sorted(range(len(days)), key=days.__getitem__)
+        self.days = [days[k] for k in order]
+        self.ids = [ids[k] for k in order]
+        self._changed()
+
     def remove(self, touch_id: str) -> None:
         """Forget a touch (it moved or was dropped)."""
         position = self.ids.index(touch_id)
@@ -107,12 +119,18 @@ class DayLog:
 
 
 class ContactLoad:
-    """Everything non-transactional a contact receives, by the keys the rules count."""
+    """Everything non-transactional a contact receives, by the keys the rules count.
 
-    __slots__ = ("all", "channels", "promotional", "categories", "checkins", "announcements")
+    The per-channel and per-preference logs are built from ``all`` when a rule first asks
+    for one (most contacts never need most of them) and kept up to date after.
+    """
+
+    __slots__ = ("all", "touches", "channels", "promotional", "categories", "checkins",
+                 "announcements")
 
     def __init__(self) -> None:
         self.all = DayLog()
+        self.touches: dict[str, Touch] = {}
         self.channels: dict[str, DayLog] = {}
         self.promotional = DayLog()
         self.categories: dict[tuple[str, str], DayLog] = {}
@@ -123,7 +141,8 @@ class ContactLoad:
         """The log of one channel."""
         log = self.channels.get(channel)
         if log is None:
-            log = self.channels[channel] = DayLog()
+            log = self.channels[channel] = self._log_of(
+                lambda touch: touch.channel == channel)
         return log
 
     def category(self, category: str, channel: str) -> DayLog:
@@ -131,41 +150,73 @@ class ContactLoad:
         key = (category, channel)
         log = self.categories.get(key)
         if log is None:
-            log = self.categories[key] = DayLog()
+            log = self.categories[key] = self._log_of(
+                lambda touch: touch.category == category
+                and channel in ("*", touch.channel))
         return log
+
+    def _log_of(self, keeps) -> DayLog:
+        # The touches of ``all`` that ``keeps``, in its order (day, then as added).
+        log = DayLog()
+        touches = self.touches
+        log.extend([(day, touch_id) for day, touch_id in zip(self.all.days, self.all.ids,
+                                                             strict=True)
+                    if keeps(touches[touch_id])])
+        return log
+
+    def _keyed_logs(self, touch: Touch) -> list[DayLog]:
+        # The built channel and preference logs a touch belongs to.
+        logs = []
+        log = self.channels.get(touch.channel)
+        if log is not None:
+            logs.append(log)
+        for key in ((touch.category, touch.channel), (touch.category, "*")):
+            log = self.categories.get(key)
+            if log is not None:
+                logs.append(log)
+        return logs
 
     def add(self, touch: Touch, day: int) -> None:
         """Record a non-transactional touch on ``day``."""
-        touch_id, channel, category = touch.touch_id, touch.channel, touch.category
+        touch_id = touch.touch_id
         self.all.add(day, touch_id)
-        log = self.channels.get(channel)
-        if log is None:
-            log = self.channels[channel] = DayLog()
-        log.add(day, touch_id)
-        for key in ((category, channel), (category, "*")):
-            log = self.categories.get(key)
-            if log is None:
-                log = self.categories[key] = DayLog()
+        self.touches[touch_id] = touch
+        for log in self._keyed_logs(touch):
             log.add(day, touch_id)
         if touch.promotional:
-            self.promotional.add(day, touch.touch_id)
+            self.promotional.add(day, touch_id)
         if touch.checkin:
-            self.checkins.add(day, touch.touch_id)
+            self.checkins.add(day, touch_id)
         if touch.announcement:
-            self.announcements.add(day, touch.touch_id)
+            self.announcements.add(day, touch_id)
+
+    def extend(self, entries: list[tuple[int, Touch]]) -> None:
+        """Record many (day, touch) at once, as :meth:`add` one by one would."""
+        if self.channels or self.categories:
+            for day, touch in entries:
+                self.add(touch, day)
+            return
+        for _, touch in entries:
+            self.touches[touch.touch_id] = touch
+        self.all.extend([(day, touch.touch_id) for day, touch in entries])
+        self.promotional.extend([(day, t.touch_id) for day, t in entries if t.promotional])
+        self.checkins.extend([(day, t.touch_id) for day, t in entries if t.checkin])
+        self.announcements.extend([(day, t.touch_id) for day, t in entries
+                                   if t.announcement])
 
     def remove(self, touch: Touch) -> None:
         """Forget a touch (CSM levelling moves or drops it)."""
-        self.all.remove(touch.touch_id)
-        self.channel(touch.channel).remove(touch.touch_id)
-        self.category(touch.category, touch.channel).remove(touch.touch_id)
-        self.category(touch.category, "*").remove(touch.touch_id)
+        touch_id = touch.touch_id
+        self.all.remove(touch_id)
+        for log in self._keyed_logs(touch):
+            log.remove(touch_id)
+        self.touches.pop(touch_id, None)
         if touch.promotional:
-            self.promotional.remove(touch.touch_id)
+            self.promotional.remove(touch_id)
         if touch.checkin:
-            self.checkins.remove(touch.touch_id)
+            self.checkins.remove(touch_id)
         if touch.announcement:
-            self.announcements.remove(touch.touch_id)
+            self.announcements.remove(touch_id)
 
 
 class Touch:

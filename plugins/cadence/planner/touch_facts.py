@@ -355,14 +355,12 @@ def history_loads(history: pd.DataFrame, policy: Policy
 def new_contact_load(entries: list[tuple[int, Touch]]) -> ContactLoad:
     """A contact's load holding its counted history."""
     load = ContactLoad()
-    for day, touch in entries:
-        load.add(touch, day)
+    load.extend(list(entries))
     return load
 
 
 def new_account_log(entries: list[tuple[int, str]]) -> DayLog:
     """An account's log holding its counted history."""
     log = DayLog()
-    for day, touch_id in entries:
-        log.add(day, touch_id)
+    log.extend(list(entries))
     return log
