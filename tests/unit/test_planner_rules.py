@@ -360,6 +360,46 @@ def test_qbrs_go_before_check_ins_when_capacity_is_short(policy):
     assert decision(result, "ci0")["rule"] == "9.csm_capacity"
 
 
+def test_levelling_drops_a_promotional_call_and_keeps_one_decision_each(policy):
+    # A call whose category is promotional is counted as promotional; dropping it for
+    # capacity takes it out of every log it is in. Sent tips keep the share in bounds.
+    sent = [(f"tips_{c}_{k}", c) for c in ("c1", "c2") for k in range(4)]
+    history = pd.DataFrame({
+        "touch_id": [t for t, _ in sent], "contact_id": [c for _, c in sent],
+        "account_id": "a1", "channel": "email", "message_type": "educational",
+        "category": "educational", "template_id": "tips", "status": "sent",
+        "scheduled_at": [START - timedelta(days=2 + 2 * k) for k in range(4)] * 2})
+    ctx = context(contacts=["c1", "c2"], history=history,
+                  csms=pd.DataFrame({"csm_id": ["m1"], "weekly_capacity": [1],
+                                     "timezone": ["UTC"]}))
+    rows = [touch(f"call{i}", contact=f"c{i}", channel="call", template="expansion_call",
+                  message_type="relationship", category="promotional", priority=60 + i,
+                  window=4) for i in (1, 2)]
+    result = plan(policy, rows, ctx)
+    assert list(result.calendar["touch_id"]) == ["call2"]
+    assert decision(result, "call1")["rule"] == "9.csm_capacity"
+
+
+def test_levelling_leaves_promotional_history_alone(policy):
+    # The contact's only sent touch is promotional: its own 30-day window is over the
+    # share, but a sent touch cannot be dropped; levelling plans on.
+    history = pd.DataFrame({
+        "touch_id": ["sent_promo"], "contact_id": ["c1"], "account_id": ["a1"],
+        "channel": ["email"], "message_type": ["promotional"], "category": ["promotional"],
+        "template_id": ["webinar_invite"], "status": ["sent"],
+        "scheduled_at": [START - timedelta(days=3)]})
+    ctx = context(contacts=["c1", "c2"], history=history,
+                  csms=pd.DataFrame({"csm_id": ["m1"], "weekly_capacity": [1],
+                                     "timezone": ["UTC"]}))
+    rows = [touch("call1", contact="c1", channel="call", template="csm_check_in",
+                  message_type="relationship", priority=60, window=4),
+            touch("qbr2", contact="c2", channel="meeting", template="qbr",
+                  message_type="relationship", priority=70, window=4)]
+    result = plan(policy, rows, ctx)
+    assert list(result.calendar["touch_id"]) == ["qbr2"]
+    assert decision(result, "call1")["rule"] == "9.csm_capacity"
+
+
 def test_higher_priority_wins_the_last_slot(policy):
     # Each may only go Monday 10:00; one touch a day per contact.
     rows = [touch("low", window=1, priority=20, template="o"),

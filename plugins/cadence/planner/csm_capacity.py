@@ -139,10 +139,12 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
 
 def _touch(touch_id: str, channel: str, contact: str, facts, i: int,
            frequencies: dict[tuple[str, str], list[tuple[str, int]]]) -> Touch:
-    # The human touch as the contact's load holds it (never counted as promotional).
+    # The human touch as the contact's load holds it (promotional when its type or its
+    # category is, as the load counted it).
     category = facts.category[i]
-    return Touch(touch_id, channel, category, False, bool(facts.checkin[i]),
-                 bool(facts.announcement[i]), frequencies.get((contact, category)))
+    return Touch(touch_id, channel, category, bool(facts.promotional[i]),
+                 bool(facts.checkin[i]), bool(facts.announcement[i]),
+                 frequencies.get((contact, category)))
 
 
 def _move(calendar: pd.DataFrame, moved: dict[int, tuple[int, int]], facts,
@@ -291,21 +293,24 @@ def _restore_mix(receives: _Receives, contacts: set[str], calendar: pd.DataFrame
     contacts = contacts & receives.with_promotional
     if not contacts:
         return drops
-    # The channel and category of these contacts' calendar touches.
-    theirs = calendar[["touch_id", "channel", "category"]][
+    # These contacts' calendar touches, as their loads hold them. Only these can be
+    # dropped: a window over the share on history alone (sent touches) is past.
+    conflicts = policy.planner.conflicts
+    theirs = calendar[["touch_id", "channel", "category", "template_id"]][
         is_in(calendar["contact_id"], contacts)]
-    by_id = dict(zip(theirs["touch_id"].tolist(),
-                     zip(theirs["channel"].tolist(), theirs["category"].tolist(),
-                         strict=True), strict=True))
+    by_id = {touch_id: Touch(touch_id, channel, category, True,
+                             template in conflicts.checkin_templates,
+                             template in conflicts.announcement_templates)
+             for touch_id, channel, category, template in zip(
+                 *(theirs[c].tolist() for c in theirs.columns), strict=True)}
     for contact in sorted(contacts):
         load = receives.contact(contact)
         while True:
-            over = mix_exceeded(load, limits_default)
+            over = [t for t in mix_exceeded(load, limits_default) if t in by_id]
             if not over:
                 break
             touch_id = over[0]
-            channel, category = by_id[touch_id]
-            load.remove(Touch(touch_id, channel, category, True, False, False))
+            load.remove(by_id[touch_id])
             drops[touch_id] = ("promotional share over the limit after CSM levelling "
                                "moved or dropped human touches")
     return drops
