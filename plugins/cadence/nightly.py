@@ -61,18 +61,18 @@ def generate_candidates(run: Run) -> dict:
 
 
 def list_plan_shards(run: Run) -> list[int]:
-    """The account shards the planner is mapped over."""
+    """Assign each account with candidates to its shard; the shards the planner is mapped
+    over."""
     from cadence.planner.sharding import list_shards
 
-    return list_shards(run.policy)
+    return list_shards(run.warehouse, run.policy, run.as_of)
 
 
 def plan_calendar(run: Run, shard: int) -> dict:
     """Plan one shard of accounts under every rule of DESIGN §8."""
     from cadence.planner.sharding import plan_calendar_shard
 
-    return plan_calendar_shard(run.warehouse, run.policy, run.as_of, shard,
-                               run.policy.planner.shards)
+    return plan_calendar_shard(run.warehouse, run.policy, run.as_of, shard)
 
 
 def level_csm_capacity(run: Run) -> dict:

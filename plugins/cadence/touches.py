@@ -87,11 +87,18 @@ CSM_TASKS: dict[str, str] = {
     "status": "text",
 }
 
+PLAN_ACCOUNTS: dict[str, str] = {
+    "plan_date": "date",
+    "account_id": "text",  # an account with candidates on the plan date
+    "shard": "bigint",  # the planner shard (mapped task) that plans its touches
+}
+
 PLANNING_TABLES: dict[str, dict[str, str]] = {
     "touch_candidates": TOUCH_CANDIDATES,
     "communication_calendar": COMMUNICATION_CALENDAR,
     "calendar_decisions": CALENDAR_DECISIONS,
     "csm_tasks": CSM_TASKS,
+    "plan_accounts": PLAN_ACCOUNTS,
 }
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
+from cadence.planner.inputs import read_context
 from cadence.planner.sharding import (
     level_csm_capacity,
     list_shards,
@@ -62,13 +63,13 @@ def seed(warehouse) -> None:
 
 def test_shards_plan_every_account_once_and_reruns_replace(any_warehouse, policy):
     seed(any_warehouse)
-    shards = list_shards(policy)
+    shards = list_shards(any_warehouse, policy, AS_OF)
     assert shards == list(range(policy.planner.shards))
     assert all(shard_of(a, 4) == shard_of(a, 4) for a in ACCOUNTS)
     assert len({shard_of(a, 4) for a in ACCOUNTS}) > 1  # the hash spreads accounts
     for shard in shards:
-        plan_calendar_shard(any_warehouse, policy, AS_OF, shard, len(shards))
-    plan_calendar_shard(any_warehouse, policy, AS_OF, shards[0], len(shards))  # a rerun
+        plan_calendar_shard(any_warehouse, policy, AS_OF, shard)
+    plan_calendar_shard(any_warehouse, policy, AS_OF, shards[0])  # a rerun
     decisions = any_warehouse.read_table("calendar_decisions")
     assert sorted(decisions["touch_id"]) == sorted(
         any_warehouse.read_table("touch_candidates")["touch_id"])
@@ -85,3 +86,23 @@ def test_shards_plan_every_account_once_and_reruns_replace(any_warehouse, policy
     assert decisions["touch_id"].is_unique and len(decisions) == 36
     level_csm_capacity(any_warehouse, policy, AS_OF)  # levelling twice changes nothing
     assert any_warehouse.count("communication_calendar") == len(calendar)
+
+
+def test_a_shard_reads_only_its_own_accounts(any_warehouse, policy):
+    # Each mapped task reads its shard's candidates and context from the warehouse, not
+    # the whole plan date filtered afterwards; reassigning replaces the plan date's map.
+    seed(any_warehouse)
+    shards = list_shards(any_warehouse, policy, AS_OF)
+    list_shards(any_warehouse, policy, AS_OF)
+    assigned = any_warehouse.read_table("plan_accounts")
+    assert sorted(assigned["account_id"]) == sorted(ACCOUNTS)
+    for shard in shards:
+        mine = {a for a in ACCOUNTS if shard_of(a, len(shards)) == shard}
+        candidates = any_warehouse.read_frame(
+            any_warehouse.render("planner/candidates.sql", in_shard=True),
+            {"as_of": AS_OF, "shard": shard})
+        assert set(candidates["account_id"]) == mine
+        context = read_context(any_warehouse, AS_OF, mine, policy.planner.horizon_days, shard)
+        for frame in (context.accounts, context.contacts, context.tickets):
+            assert set(frame["account_id"]) <= mine
+        assert set(context.accounts["account_id"]) == mine

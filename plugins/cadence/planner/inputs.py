@@ -71,19 +71,22 @@ SQL = {
 
 
 def read_context(warehouse: Warehouse, as_of: date, account_ids: set[str],
-                 horizon_days: int) -> PlanningContext:
-    """The planning context of the given accounts at ``as_of`` from the warehouse."""
+                 horizon_days: int, shard: int | None = None) -> PlanningContext:
+    """The planning context of the given accounts at ``as_of`` from the warehouse; with
+    ``shard``, the warehouse reads only that shard's accounts (``plan_accounts``)."""
     day_start = datetime.combine(as_of, time(), tzinfo=UTC)
     params = {
         "as_of": as_of,
         "since": day_start - timedelta(days=91),  # the longest rolling window any rule counts
         "until": day_start + timedelta(days=horizon_days + 31),
         "day_end": day_start + timedelta(days=1),
+        "shard": shard,
     }
     flags = {
         "has_deliveries": warehouse.table_exists("deliveries"),
         "has_segments": warehouse.table_exists("segment_membership"),
         "has_consent": warehouse.table_exists("consent_suppressions"),
+        "in_shard": shard is not None,
     }
     frames = {}
     for name, path in SQL.items():

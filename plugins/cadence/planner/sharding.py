@@ -32,22 +32,30 @@ def shards_of(account_ids: pd.Series, n_shards: int) -> pd.Series:
     return account_ids.map(cache).astype("int64")
 
 
-def list_shards(policy: Policy) -> list[int]:
-    """The shard numbers to map the plan task over."""
-    return list(range(policy.planner.shards))
-
-
-def plan_calendar_shard(warehouse: Warehouse, policy: Policy, as_of: date, shard: int,
-                        n_shards: int) -> dict:
-    """Plan the accounts of one shard for ``as_of`` and replace its calendar and decisions
-    partition (plan_date, shard). Returns counts for the task log."""
+def list_shards(warehouse: Warehouse, policy: Policy, as_of: date) -> list[int]:
+    """Assign every account with candidates on ``as_of`` to its shard (the plan date's
+    ``plan_accounts`` partition, replaced) and return the shard numbers to map the plan
+    task over."""
     ensure_planning_tables(warehouse)
-    candidates = warehouse.read_frame(warehouse.render("planner/candidates.sql"),
-                                      {"as_of": as_of})
-    candidates = candidates[shards_of(candidates["account_id"], n_shards) == shard]
+    n_shards = policy.planner.shards
+    accounts = warehouse.read_frame(warehouse.render("planner/candidate_accounts.sql"),
+                                    {"as_of": as_of})["account_id"]
+    warehouse.write_frame("plan_accounts", pd.DataFrame({
+        "plan_date": as_of, "account_id": accounts, "shard": shards_of(accounts, n_shards)}),
+        replace_where={"plan_date": as_of})
+    return list(range(n_shards))
+
+
+def plan_calendar_shard(warehouse: Warehouse, policy: Policy, as_of: date, shard: int) -> dict:
+    """Plan the accounts of one shard (as :func:`list_shards` assigned them) for ``as_of``
+    and replace its calendar and decisions partition (plan_date, shard); the warehouse
+    reads only that shard's candidates and context. Returns counts for the task log."""
+    ensure_planning_tables(warehouse)
+    candidates = warehouse.read_frame(warehouse.render("planner/candidates.sql", in_shard=True),
+                                      {"as_of": as_of, "shard": shard})
     accounts = set(candidates["account_id"])
-    context = read_context(warehouse, as_of, accounts, policy.planner.horizon_days)
-    result = plan_calendar(candidates.reset_index(drop=True), context, policy, as_of)
+    context = read_context(warehouse, as_of, accounts, policy.planner.horizon_days, shard)
+    result = plan_calendar(candidates, context, policy, as_of)
     partition = {"plan_date": as_of, "shard": shard}
     calendar = result.calendar.assign(shard=shard)
     decisions = result.decisions.assign(shard=shard)
@@ -66,7 +74,8 @@ def level_csm_capacity(warehouse: Warehouse, policy: Policy, as_of: date) -> dic
     params = {"as_of": as_of}
     calendar = warehouse.read_frame(warehouse.render("planner/calendar.sql"), params)
     decisions = warehouse.read_frame(warehouse.render("planner/decisions.sql"), params)
-    candidates = warehouse.read_frame(warehouse.render("planner/candidates.sql"), params)
+    candidates = warehouse.read_frame(warehouse.render("planner/candidates.sql",
+                                                       in_shard=False), params)
     if calendar.empty:
         return {"levelled": 0, "moved_or_dropped": 0}
     calendar["scheduled_at"] = pd.to_datetime(calendar["scheduled_at"], utc=True)
