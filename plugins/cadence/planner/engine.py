@@ -20,10 +20,12 @@ from datetime import UTC, date, datetime, time
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cadence.planner.csm_capacity import level_csm_load
 from cadence.planner.decision_details import (
     GIVEN,
+    TEXT,
     Placed,
     clock_table,
     day_tables,
@@ -125,20 +127,20 @@ def _plan(candidates: pd.DataFrame, context: PlanningContext, policy: Policy,
     outcome.decide(outcome.open & pd.notna(why), "suppressed", ELIGIBILITY, why)
 
     rank = priority_rank(frame["priority"].to_numpy(dtype=np.int64), facts.latest_s, facts.arr)
-    winners = duplicate_winners(frame["contact_id"].to_numpy(dtype=object),
-                                frame["intent"].to_numpy(dtype=object), facts.earliest_s,
-                                facts.latest_s, rank, outcome.open)
+    # The Arrow id column factorizes without becoming Python strings.
+    winners = duplicate_winners(frame["contact_id"], frame["intent"].to_numpy(dtype=object),
+                                facts.earliest_s, facts.latest_s, rank, outcome.open)
     losers = np.flatnonzero(winners >= 0)
     kept = winners[losers]
-    merged_detail = np.full(n, None, dtype=object)
-    merged_detail[losers] = [
-        f"duplicate of {touch_id} ({team}, priority {priority}) for intent {intent}: the "
-        f"higher priority is kept"
-        for touch_id, team, priority, intent in zip(
-            frame["touch_id"].iloc[kept].tolist(),
-            frame["team"].iloc[kept].fillna("team unknown").tolist(),
-            frame["priority"].iloc[kept].astype(np.int64).tolist(),
-            frame["intent"].iloc[losers].tolist(), strict=True)]
+    # "duplicate of <id> (<team>, priority <n>) for intent <intent>: the higher priority is
+    # kept", joined in Arrow.
+    merged_detail = pc.binary_join_element_wise(*[
+        pa.scalar(part, TEXT) if isinstance(part, str) else part for part in (
+            "duplicate of ", texts(frame["touch_id"].iloc[kept]), " (",
+            texts(frame["team"].iloc[kept].fillna("team unknown")), ", priority ",
+            pa.array(frame["priority"].to_numpy(dtype=np.int64)[kept]).cast(TEXT),
+            ") for intent ", texts(frame["intent"].iloc[losers].astype(str)),
+            ": the higher priority is kept", "")])
     outcome.decide(winners >= 0, "merged", DEDUP, merged_detail)
 
     outcome.decide(outcome.open & pd.notna(facts.conflict), "suppressed", CONFLICTS,
@@ -166,7 +168,7 @@ class _Outcome:
         self.rule = np.full(n, -1, dtype=np.int64)  # index into rules
         self.rules: list[str] = []
         self.given = np.zeros(n, dtype=np.int64)  # index into the given details
-        self.given_details: list[np.ndarray] = [np.array([None], dtype=object)]
+        self.given_details: list = [np.array([None], dtype=object)]
         self.given_count = 1
         self.reason = np.zeros(n, dtype=np.int64)  # index into REASONS
         self.day = np.zeros(n, dtype=np.int64)
@@ -185,12 +187,16 @@ class _Outcome:
         self.day_range = [0, 0, 0, 0]
 
     def decide(self, mask: np.ndarray, decision: str, rule: str, detail) -> None:
-        """Decide the still-open rows of ``mask``; ``detail`` is one text or one per row."""
-        rows = np.flatnonzero(mask & self.open)
+        """Decide the still-open rows of ``mask``; ``detail`` is one text, one per candidate
+        (object array) or one per row of ``mask`` (Arrow)."""
+        rows = np.flatnonzero(mask)
+        still_open = self.open[rows]
+        rows = rows[still_open]
         self.decision[rows] = DECISIONS.index(decision)
         self.rule[rows] = self.rule_codes([rule])[0]
-        if isinstance(detail, np.ndarray):
-            self.given_details.append(detail[rows])
+        if isinstance(detail, np.ndarray | pa.Array):
+            self.given_details.append(detail[rows] if isinstance(detail, np.ndarray)
+                                      else detail.filter(pa.array(still_open)))
             self.given[rows] = self.given_count + np.arange(len(rows))
         else:
             self.given_details.append(np.array([detail], dtype=object))
@@ -299,7 +305,9 @@ def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -
                    wanted=facts.earliest_day, delayed=facts.delayed_by_conflict,
                    latest=outcome.latest, why=outcome.why, block=outcome.block,
                    clock=clock_of, zone=facts.zone.astype(np.int64))
-    detail = write_texts(every, table(texts(np.concatenate(outcome.given_details))),
+    given = pa.concat_arrays([part if isinstance(part, pa.Array) else texts(part)
+                             for part in outcome.given_details])
+    detail = write_texts(every, table(given),
                          outcome.refusals, tables, first_day, low_csat)
     calendar_rows = Placed(**{name: values[rows] for name, values in vars(every).items()})
     calendar_rows.given = outcome.reason[rows]
