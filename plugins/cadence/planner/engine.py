@@ -223,7 +223,9 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
     rows = np.flatnonzero(outcome.open)
     history = counted_history(context, policy, as_of, frame["touch_id"])
     state = placement_state(facts, history, context.preferences, policy)
-    order = rows[np.lexsort((rank[rows], state.account[rows]))]
+    # By account, then rank: ranks are unique, so one unstable argsort of a combined key
+    # gives lexsort's order in a tenth of the time.
+    order = rows[np.argsort(state.account[rows].astype(np.int64) * len(rank) + rank[rows])]
     (day, kind, named, block, blocks, listed_start, listed_ref,
      listed_day) = place_in_order(order, *state.arguments())
     kind, day, named, block = kind[order], day[order], named[order], block[order]
