@@ -11,19 +11,15 @@ import numpy as np
 def priority_rank(priority: np.ndarray, latest_s: np.ndarray, arr: np.ndarray) -> np.ndarray:
     """Rank of each touch (0 = served first). Rows must already be sorted by touch_id, so
     the row position is the final tie-break."""
-    # One int64 key per row (priority, latest_at, ARR rank, row) sorts in a fraction of a
-    # four-key lexsort; being unique, it needs no stable sort. Too wide a key falls back.
-    n = len(priority)
+    # lexsort is stable, so the row position needs no key of its own; priority and
+    # latest_at fold into one int64 key (one fewer lexsort pass) unless it would overflow.
     top = int(priority.max(initial=0))
     first, last = int(latest_s.min(initial=0)), int(latest_s.max(initial=0))
     span = last - first + 1
-    arr_values, arr_rank = np.unique(-arr, return_inverse=True)
-    width = (top - int(priority.min(initial=0)) + 1) * span * max(len(arr_values), 1) * n
-    if width < np.iinfo(np.int64).max:
-        key = (top - priority) * span + (latest_s - first)
-        order = np.argsort((key * len(arr_values) + arr_rank) * n + np.arange(n))
+    if (top - int(priority.min(initial=0)) + 1) * span < np.iinfo(np.int64).max:
+        order = np.lexsort((-arr, (top - priority) * span + (latest_s - first)))
     else:
-        order = np.lexsort((np.arange(n), -arr, latest_s, -priority))
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
+        order = np.lexsort((-arr, latest_s, -priority))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
     return rank
