@@ -10,8 +10,9 @@ import pandas as pd
 RULE = "3.deduplication"
 
 
-def duplicate_winners(contact: np.ndarray, intent: np.ndarray, earliest_s: np.ndarray,
-                      latest_s: np.ndarray, rank: np.ndarray, open_: np.ndarray) -> np.ndarray:
+def duplicate_winners(contact: np.ndarray | pd.Series, intent: np.ndarray | pd.Series,
+                      earliest_s: np.ndarray, latest_s: np.ndarray, rank: np.ndarray,
+                      open_: np.ndarray) -> np.ndarray:
     """For each candidate the row of the touch it merges into, or -1 when it stays.
 
     Only ``open_`` candidates (not yet decided) take part; ``rank`` is the priority rank.
@@ -41,7 +42,8 @@ def duplicate_winners(contact: np.ndarray, intent: np.ndarray, earliest_s: np.nd
     return winner
 
 
-def _group_codes(contact: np.ndarray, intent: np.ndarray) -> np.ndarray:
+def _group_codes(contact: np.ndarray | pd.Series, intent: np.ndarray | pd.Series
+                 ) -> np.ndarray:
     # One non-negative code per (contact, intent) pair; a row missing either is a group
     # of its own.
     contact_code, _ = pd.factorize(contact)

@@ -76,15 +76,12 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
     frame = facts.frame
     n = len(frame)
     chosen = _frequencies(preferences, planner.preference_frequencies)
-    contact_code, _ = pd.factorize(pd.concat(
-        [frame["contact_id"], history["contact_id"], chosen["contact_id"]], ignore_index=True))
-    account_code, _ = pd.factorize(pd.concat([frame["account_id"], history["account_id"]],
-                                             ignore_index=True))
-    category_code, categories = pd.factorize(pd.concat(
-        [pd.Series(facts.category, dtype=object), history["category"], chosen["category"]],
-        ignore_index=True))
-    channel_code, channels = pd.factorize(pd.concat(
-        [frame["channel"], history["channel"], chosen["channel"].dropna()], ignore_index=True))
+    contact_code, _ = _codes(frame["contact_id"], history["contact_id"], chosen["contact_id"])
+    account_code, _ = _codes(frame["account_id"], history["account_id"])
+    category_code, categories = _codes(facts.category, history["category"],
+                                       chosen["category"])
+    channel_code, channels = _codes(frame["channel"], history["channel"],
+                                    chosen["channel"].dropna())
     channel_names = np.asarray(channels, dtype=object)
     slot_of = np.array([CAPPED_CHANNELS.index(c) if c in CAPPED_CHANNELS else -1
                         for c in channel_names], dtype=np.int64)
@@ -179,6 +176,18 @@ def _frequencies(preferences: pd.DataFrame, days: dict[str, int]) -> pd.DataFram
         "category": chosen["category"].astype(object).to_numpy(),
         "channel": channel.astype(object).to_numpy(),
         "days": chosen["frequency"].map(days).to_numpy(dtype=np.int64)})
+
+
+def _codes(*parts) -> tuple[np.ndarray, np.ndarray]:
+    # pd.factorize of the parts concatenated (codes in order of first appearance, -1 for
+    # missing), each part factorized on its own: concatenating a million-row Arrow column
+    # with a small object one would turn it all into Python objects.
+    coded = [pd.factorize(part) for part in parts]
+    codes, uniques = pd.factorize(np.concatenate([np.asarray(u, dtype=object)
+                                                  for _, u in coded]))
+    at = np.cumsum([0] + [len(u) for _, u in coded])
+    return np.concatenate([np.append(codes[at[k]:at[k + 1]], -1)[part_codes]
+                           for k, (part_codes, _) in enumerate(coded)]), uniques
 
 
 def _starts(codes: np.ndarray, n: int) -> np.ndarray:

@@ -9,6 +9,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cadence.planner.conflicts import promotional_conflicts
 from cadence.planner.inputs import PlanningContext
@@ -88,9 +90,12 @@ def checked_candidates(candidates: pd.DataFrame) -> pd.DataFrame:
             row = frame.loc[empty.idxmax(), "touch_id"]
             raise ValueError(f"touch_candidates: touch {row!r}: {column} is required")
     if not increasing:
-        duplicated = frame["touch_id"].duplicated()
-        if duplicated.any():
-            row = frame.loc[duplicated.idxmax(), "touch_id"]
+        # Sorted, a repeated id sits right after its first row: comparing neighbours in
+        # Arrow costs a fraction of hashing every id.
+        ids = pa.array(frame["touch_id"], from_pandas=True)
+        repeated = pc.equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False)
+        if repeated.any():
+            row = ids[int(np.argmax(repeated)) + 1].as_py()
             raise ValueError(f"touch_candidates: touch_id {row!r} appears more than once")
     frame["category"] = _filled(frame["category"], frame["message_type"])
     frame["intent"] = _filled(frame["intent"], frame["template_id"], frame["touch_id"])
