@@ -12,7 +12,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cadence.planner.load import DayLog, full_window_start, nearest_within_index
+from cadence.planner.load import DayLog, full_window_start, nearest_within_index, record
 from cadence.planner.membership import is_in, positions, strictly_increasing
 
 
@@ -55,10 +55,10 @@ def test_full_window_is_the_one_counting_finds(days, day, width, limit, later):
 def test_day_counts_answer_like_the_day_log(days, day, width, limit, gap):
     # The compiled pass counts per day instead of keeping sorted days: same answers.
     base = 80
-    counts = np.zeros(2 * base + 1, dtype=np.int32)
+    counts = np.zeros(2 * base + 2, dtype=np.int32)
     log = DayLog()
     for n, d in enumerate(days):
-        counts[d + base] += 1
+        record(counts, d + base)
         log.add(d, f"t{n}")
     start = full_window_start(counts, day + base, width, limit)
     expected = log.window_full(day, width, limit)

@@ -36,7 +36,7 @@ from cadence.planner.frequency_cap import (
     contact_cap_block,
     contact_cap_refusal,
 )
-from cadence.planner.load import ContactLoad, DayLog, Touch, full_window_start
+from cadence.planner.load import ContactLoad, DayLog, Touch, full_window_start, record
 from cadence.planner.policy import Limits
 from cadence.planner.promotional_mix import SHARE, mix_block, mix_refusal
 from cadence.planner.send_timing import DayRules
@@ -122,15 +122,15 @@ def _refuses(counts, account_counts, slot, caps, all_limit, account_limit, prefe
 
 @njit(cache=True)
 def _add(counts, day, slot, promotional, checkin, announcement):
-    counts[ALL, day] += 1
+    record(counts[ALL], day)
     if slot >= 0:
-        counts[FIRST_CHANNEL + slot, day] += 1
+        record(counts[FIRST_CHANNEL + slot], day)
     if promotional:
-        counts[PROMOTIONAL, day] += 1
+        record(counts[PROMOTIONAL], day)
     if checkin:
-        counts[CHECKINS, day] += 1
+        record(counts[CHECKINS], day)
     if announcement:
-        counts[ANNOUNCEMENTS, day] += 1
+        record(counts[ANNOUNCEMENTS], day)
 
 
 @njit(cache=True)
@@ -198,7 +198,7 @@ def place_in_order(order, contact, account, slot, channel, category, promotional
             n_account = 0
             for k in range(h_account_start[current], h_account_start[current + 1]):
                 h = h_account_rows[k]
-                account_counts[h_day[h]] += 1
+                record(account_counts, h_day[h])
                 account_ref = _grown(account_ref, n_account + 1)
                 account_day = _grown(account_day, n_account + 1)
                 _insert(account_ref, account_day, n_account, h, h_day[h])
@@ -245,7 +245,7 @@ def place_in_order(order, contact, account, slot, channel, category, promotional
                     same = category[row] == category[i] and (
                         wanted < 0 or channel[row] == wanted)
                 if same:
-                    preference_counts[k, entry_day[s, e]] += 1
+                    record(preference_counts[k], entry_day[s, e])
         g = group[i]
         lo, hi = first[i] + base, last[i] + base
         n_refused = 0
@@ -341,7 +341,7 @@ def place_in_order(order, contact, account, slot, channel, category, promotional
             listed_start[n_blocks] = n_listed
         if chosen >= 0:
             _add(counts[s], chosen, slot[i], promotional[i], checkin[i], announcement[i])
-            account_counts[chosen] += 1
+            record(account_counts, chosen)
             if n_entries[s] >= entry_ref.shape[1]:
                 entry_ref = _grown_columns(entry_ref)
                 entry_day = _grown_columns(entry_day)

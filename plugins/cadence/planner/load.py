@@ -239,7 +239,16 @@ class Touch:
 
 
 # Day-count arrays: the compiled placement pass keeps, per contact and log kind, how many
-# touches fall on each day (index = day + base); the rules count windows in them.
+# touches fall on each day (index = day + base); the rules count windows in them. The last
+# cell holds the total, which no day index reaches: a log with fewer touches than a cap in
+# all is never counted.
+
+@njit(cache=True)
+def record(counts: np.ndarray, day: int) -> None:
+    """Count one more touch on day index ``day`` (and in the total)."""
+    counts[day] += 1
+    counts[len(counts) - 1] += 1
+
 
 @njit(cache=True)
 def count_in(counts: np.ndarray, first: int, last: int) -> int:
@@ -256,7 +265,8 @@ def full_window_start(counts: np.ndarray, day: int, width: int, limit: int) -> i
     names, or -1 when one more touch on ``day`` keeps every window within ``limit``."""
     if width <= 0:
         return -1
-    if count_in(counts, day - width + 1, day + width - 1) < limit:
+    if counts[len(counts) - 1] < limit or count_in(counts, day - width + 1,
+                                                     day + width - 1) < limit:
         return -1
     running = count_in(counts, day - width + 1, day)
     for start in range(day - width + 1, day + 1):
@@ -271,7 +281,7 @@ def full_window_start(counts: np.ndarray, day: int, width: int, limit: int) -> i
 @njit(cache=True)
 def nearest_within_index(counts: np.ndarray, day: int, gap: int) -> int:
     """:meth:`DayLog.nearest_within` over a day-count array (-1: none)."""
-    if gap <= 0:
+    if gap <= 0 or counts[len(counts) - 1] == 0:
         return -1
     for index in range(day - gap + 1, day + gap):
         if counts[index] > 0:

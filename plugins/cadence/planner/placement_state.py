@@ -103,7 +103,7 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
     base = reach + 1
     n_days = base + last_day + reach + 2
     h_day = history["day"].to_numpy(dtype=np.int64) + base
-    kept = (h_day >= 0) & (h_day < n_days)
+    kept = (h_day >= 0) & (h_day < n_days - 1)  # the last cell is the total
 
     conflicts = planner.conflicts
     template = history["template_id"]
