@@ -3,21 +3,16 @@
 select a.account_id, a.country, a.timezone, a.arr, a.status, a.csm_id,
 {%- if has_segments %}
        s.segment_key as tier
-from stg_accounts a
-{%- if in_shard %}
-join plan_accounts shard_of
-  on shard_of.plan_date = :as_of and shard_of.account_id = a.account_id
- and shard_of.shard = :shard
+{%- else %}
+       cast(null as text) as tier
 {%- endif %}
+from stg_accounts a
+{%- if has_segments %}
 left join segment_membership s
   on s.account_id = a.account_id and s.segment_type = 'tier'
  and s.valid_from <= :as_of and (s.valid_to is null or s.valid_to > :as_of)
-{%- else %}
-       cast(null as text) as tier
-from stg_accounts a
-{%- if in_shard %}
-join plan_accounts shard_of
-  on shard_of.plan_date = :as_of and shard_of.account_id = a.account_id
- and shard_of.shard = :shard
 {%- endif %}
+{%- if in_shard %}
+where a.account_id in (select account_id from plan_accounts
+                       where plan_date = :as_of and shard = :shard)
 {%- endif %}

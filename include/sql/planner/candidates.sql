@@ -1,9 +1,8 @@
 -- The touch candidates of one plan date; of one shard's accounts when in_shard.
-select c.*
-from touch_candidates c
+select *
+from touch_candidates
+where plan_date = :as_of
 {%- if in_shard %}
-join plan_accounts shard_of
-  on shard_of.plan_date = :as_of and shard_of.account_id = c.account_id
- and shard_of.shard = :shard
+  and account_id in (select account_id from plan_accounts
+                     where plan_date = :as_of and shard = :shard)
 {%- endif %}
-where c.plan_date = :as_of

@@ -1,12 +1,12 @@
 -- Tickets open at the end of the plan date, or closed within the longest window; a ticket
--- closed after the plan date reads as open then (a backfill sees that day's state).
-select t.ticket_id, t.account_id, t.priority, t.status,
-       case when t.closed_at < :day_end then t.closed_at end as closed_at,
-       case when t.closed_at < :day_end then t.csat end as csat
-from stg_support_tickets t
+-- closed after the plan date reads as open then (a backfill sees that day's state). Of one
+-- shard's accounts when in_shard.
+select ticket_id, account_id, priority, status,
+       case when closed_at < :day_end then closed_at end as closed_at,
+       case when closed_at < :day_end then csat end as csat
+from stg_support_tickets
+where opened_at < :day_end and (closed_at is null or closed_at >= :since)
 {%- if in_shard %}
-join plan_accounts shard_of
-  on shard_of.plan_date = :as_of and shard_of.account_id = t.account_id
- and shard_of.shard = :shard
+  and account_id in (select account_id from plan_accounts
+                     where plan_date = :as_of and shard = :shard)
 {%- endif %}
-where t.opened_at < :day_end and (t.closed_at is null or t.closed_at >= :since)
