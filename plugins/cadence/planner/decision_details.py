@@ -59,6 +59,7 @@ LITERALS = ["no allowed slot before latest_at ", "; on ", ": ",
 (_SLOT_BEFORE, _ON_DAY, _COLON, _WINDOW_CLOSED, _SEMICOLON, _NO_DAY_FROM, _TO, _LATEST,
  _CLOSE_COLON, _FIRST_SLOT, _DEFERRED_FROM, _PLANNED, _SPACE, _OPEN, _ALREADY, _ON, _COMMA,
  _CLOSE) = range(len(LITERALS))
+_LOW_CSAT = len(LITERALS)  # the policy's low-CSAT wait, appended to the literals
 
 
 def texts(values) -> pa.Array:
@@ -187,13 +188,12 @@ def write_texts(rows: Placed, given: tuple, refusals: tuple, tables: dict,
     ``tables`` holds (bytes, offsets) tables "named_day", "iso_day", "latest", "why",
     "what", "touch_id" (indexed by listed_ref), "clock" and "zone".
     """
-    literals = table(LITERALS)
-    low = table([low_csat])
+    literals = table([*LITERALS, low_csat])
     what_index, listed_start, listed_ref, listed_day = refusals
     offsets, data = _write_all(
         rows.form, rows.given, rows.planned, rows.day, rows.named, rows.first, rows.last,
         rows.wanted, rows.delayed, rows.latest, rows.why, rows.block, rows.clock, rows.zone,
-        what_index, listed_start, listed_ref, listed_day, day_first, *literals, *low, *given,
+        what_index, listed_start, listed_ref, listed_day, day_first, *literals, *given,
         *tables["named_day"], *tables["iso_day"], *tables["latest"], *tables["why"],
         *tables["what"], *tables["touch_id"], *tables["clock"], *tables["zone"])
     return pa.LargeStringArray.from_buffers(len(rows.form), pa.py_buffer(offsets),
@@ -229,21 +229,21 @@ def _longest(offsets):
 
 
 @njit(cache=True)
-def _longest_given(offsets, k):
+def _length(offsets, k):
     return offsets[k + 1] - offsets[k]
 
 
 @njit(cache=True)
 def _write_all(form, given_index, planned, day, named, first, last, wanted, delayed, latest,
                why, block, clock, zone, what_index, listed_start, listed_ref, listed_day,
-               day_first, lit, lit_at, low, low_at, given, given_at, named_day, named_day_at,
+               day_first, lit, lit_at, given, given_at, named_day, named_day_at,
                iso_day, iso_day_at, latest_text, latest_at, why_text, why_at, what, what_at,
                touch_id, touch_id_at, clock_text, clock_at, zone_text, zone_at):
     n = len(form)
     offsets = np.zeros(n + 1, dtype=np.int64)
     # Room for any row but its listed touches, and for each listed touch.
     longest = 0
-    for text_offsets in (lit_at, low_at, named_day_at, latest_at, why_at, what_at, clock_at,
+    for text_offsets in (lit_at, named_day_at, latest_at, why_at, what_at, clock_at,
                          zone_at):
         longest += 2 * _longest(text_offsets)
     per_listed = _longest(touch_id_at) + _longest(iso_day_at) + 8
@@ -251,7 +251,7 @@ def _write_all(form, given_index, planned, day, named, first, last, wanted, dela
     at = 0
     for r in range(n):
         kind = form[r]
-        room = at + longest + _longest_given(given_at, given_index[r]) + 24
+        room = at + longest + _length(given_at, given_index[r]) + 24
         if kind in (DROPPED_REFUSED, DEFERRED_BY_RULE):
             b = block[r]
             room += per_listed * (listed_start[b + 1] - listed_start[b])
@@ -290,7 +290,7 @@ def _write_all(form, given_index, planned, day, named, first, last, wanted, dela
             if kind == DEFERRED_BY_TIMING:
                 at = _put(out, at, why_text, why_at, why[r])
             elif kind == DEFERRED_BY_CONFLICT:
-                at = _put(out, at, low, low_at, 0)
+                at = _put(out, at, lit, lit_at, _LOW_CSAT)
         if kind in (DROPPED_REFUSED, DEFERRED_BY_RULE):
             b = block[r]
             at = _put(out, at, what, what_at, what_index[b])
@@ -308,7 +308,7 @@ def _write_all(form, given_index, planned, day, named, first, last, wanted, dela
                 at = _put(out, at, lit, lit_at, _CLOSE)
         if (kind in (WINDOW_CLOSED, NO_ALLOWED_DAY)) and delayed[r]:
             at = _put(out, at, lit, lit_at, _SEMICOLON)
-            at = _put(out, at, low, low_at, 0)
+            at = _put(out, at, lit, lit_at, _LOW_CSAT)
         if planned[r]:
             at = _put(out, at, lit, lit_at, _PLANNED)
             at = _put(out, at, named_day, named_day_at, day[r] - day_first)

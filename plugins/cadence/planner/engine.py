@@ -184,7 +184,6 @@ class _Outcome:
                                 np.zeros(0, np.int64), np.zeros(0, np.int64))
         self.tables: dict = {name: table([]) for name in ("latest", "why", "what",
                                                           "touch_id")}
-        self.day_range = [0, 0, 0, 0]
 
     def decide(self, mask: np.ndarray, decision: str, rule: str, detail) -> None:
         """Decide the still-open rows of ``mask``; ``detail`` is one text, one per candidate
@@ -236,25 +235,25 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
         "category": np.asarray(facts.category, dtype=object)[refused],
         "preference_channel": state.preference_channel_name(refused, blocks[:, 1]),
         "max_share": state.max_share_of(refused)}))
-    _, why_index = state.why(facts.group[order],
-                                    np.where(kind == NO_ALLOWED_DAY, first, named))
+    why_index = state.why_index(facts.group[order],
+                                np.where(kind == NO_ALLOWED_DAY, first, named))
     latest, latest_index = instant_table(facts.latest_s[order])
 
     # Rules as codes: the refusal kinds and timing reasons are a handful of names.
     deferral, conflicts, timing = outcome.rule_codes([DEFERRAL, CONFLICTS, TIMING])
-    rule = np.full(len(order), -1, dtype=np.int64)
+    refusal_rule = np.full(len(order), -1, dtype=np.int64)
     if len(blocks):
         _, first_of_kind, kind_of_block = np.unique(blocks[:, 0], return_index=True,
                                                      return_inverse=True)
         block_rule = outcome.rule_codes(refusal_rules(blocks[first_of_kind]))[kind_of_block]
-        rule = np.where(block >= 0, block_rule[np.maximum(block, 0)], -1)
-    rule = np.where(kind == WINDOW_CLOSED, deferral, rule)
-    rule = np.where((kind == NO_ALLOWED_DAY) | (kind == DEFERRED_BY_TIMING),
-                    outcome.rule_codes(state.why_rules)[why_index], rule)
-    rule = np.where((kind == WINDOW_CLOSED) | (kind == NO_ALLOWED_DAY),
-                    np.where(delayed, conflicts, rule), rule)
-    rule = np.where(kind == SCHEDULED, timing, rule)
-    rule = np.where(kind == DEFERRED_BY_CONFLICT, conflicts, rule)
+        refusal_rule = np.where(block >= 0, block_rule[np.maximum(block, 0)], -1)
+    closed_or_none = (kind == WINDOW_CLOSED) | (kind == NO_ALLOWED_DAY)
+    rule = np.select(
+        [closed_or_none & delayed, kind == WINDOW_CLOSED,
+         (kind == NO_ALLOWED_DAY) | (kind == DEFERRED_BY_TIMING), kind == SCHEDULED,
+         kind == DEFERRED_BY_CONFLICT],
+        [conflicts, deferral, outcome.rule_codes(state.why_rules)[why_index], timing,
+         conflicts], refusal_rule)
     planned = kind > NO_ALLOWED_DAY
     send = planner.timing.send_hour * 3600
     outcome.decision[order] = np.where(kind <= NO_ALLOWED_DAY, DROPPED,
@@ -274,8 +273,6 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
         "latest": latest, "why": table(state.why_texts), "what": what,
         "touch_id": table(pa.concat_arrays([texts(history["touch_id"]),
                                             texts(frame["touch_id"])]))}
-    outcome.day_range = [int(np.min(v, initial=0)) for v in (named, listed_day)] + [
-        int(np.max(v, initial=0)) for v in (named, listed_day)]
 
 
 def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -> PlanResult:
@@ -291,9 +288,10 @@ def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -
     utc = np.where(bypass, facts.earliest_s[rows], utc)
 
     # Every text is written from the facts each row keeps, over one set of day names.
-    day_values = [outcome.day, facts.first_day, facts.last_day, facts.earliest_day]
-    first_day = min([int(v.min(initial=0)) for v in day_values] + outcome.day_range[:2])
-    last_day = max([int(v.max(initial=0)) for v in day_values] + outcome.day_range[2:])
+    day_values = [outcome.day, outcome.named, facts.first_day, facts.last_day,
+                  facts.earliest_day, outcome.refusals[3]]  # [3]: the listed touches' days
+    first_day = min(int(v.min(initial=0)) for v in day_values)
+    last_day = max(int(v.max(initial=0)) for v in day_values)
     named_day, iso_day = day_tables(as_of, first_day, last_day)
     clock, clock_index = clock_table(wall % DAY_S // 60)
     tables = {**outcome.tables, "named_day": named_day, "iso_day": iso_day, "clock": clock,

@@ -35,7 +35,6 @@ class PlacementState:
     n_days: int
     n_contacts: int
     channel_names: np.ndarray
-    max_share: np.ndarray
     why_rules: np.ndarray
     why_texts: pa.Array
 
@@ -56,17 +55,17 @@ class PlacementState:
 
     def max_share_of(self, rows: np.ndarray) -> np.ndarray:
         """The promotional share limit of each row's tier."""
-        return self.max_share[self.candidate[12][rows]]
+        tier, max_share = self.candidate[-1], self.tiers[-1]
+        return max_share[tier[rows]]
 
-    def why(self, group: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(rule, index into ``why_texts``) of the reason a group's timing gives for a day,
-        e.g. ("8.send_timing", "weekend"); (11.deferral, "no allowed day") when it allows
-        the day."""
+    def why_index(self, group: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Index into ``why_rules``/``why_texts`` of the reason a group's timing gives for
+        a day, e.g. ("8.send_timing", "weekend"); (11.deferral, "no allowed day") when it
+        allows the day."""
         why_not = self.groups[-1]
         inside = (day >= 0) & (day < why_not.shape[1])
         code = np.where(inside, why_not[group, np.clip(day, 0, why_not.shape[1] - 1)], -1)
-        code = np.where(code >= 0, code, len(self.why_rules) - 1)
-        return self.why_rules[code], code
+        return np.where(code >= 0, code, len(self.why_rules) - 1)
 
 
 def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.DataFrame,
@@ -160,7 +159,7 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
         account=account, candidate=candidate_arrays, preferences=preference_arrays,
         groups=group_arrays, tiers=tier_arrays, history=history_arrays, base=base,
         n_days=n_days, n_contacts=n_contacts, channel_names=channel_names,
-        max_share=tier_arrays[-1], why_rules=why_rules, why_texts=why_texts)
+        why_rules=why_rules, why_texts=why_texts)
 
 
 def _frequencies(preferences: pd.DataFrame, days: dict[str, int]) -> pd.DataFrame:
