@@ -197,13 +197,10 @@ def ensure_validated_tables(warehouse: Warehouse) -> list[str]:
     created = []
     for entity in ENTITY_ORDER:
         table = f"validated_{entity}"
-        if warehouse.table_exists(table):
-            continue
-        ddl = ", ".join(f"{c} text" for c in ENTITIES[entity].column_names)
-        warehouse.execute(
-            f"create table {table} ({ddl}, _loaded_at timestamp with time zone, _run_id text)"
-        )
-        created.append(table)
+        columns = {c: "text" for c in ENTITIES[entity].column_names}
+        if warehouse.create_table(table, {**columns, "_loaded_at": "timestamp with time zone",
+                                          "_run_id": "text"}):
+            created.append(table)
     return created
 
 

@@ -113,7 +113,4 @@ def touch_id(contact_id: str, rule_or_campaign: str, intended: date | datetime) 
 def ensure_planning_tables(warehouse: Warehouse) -> None:
     """Create the planning tables empty when missing, so readers never meet a missing table."""
     for table, columns in PLANNING_TABLES.items():
-        if warehouse.table_exists(table):
-            continue
-        ddl = ", ".join(f"{name} {sql_type}" for name, sql_type in columns.items())
-        warehouse.execute(f"create table {table} ({ddl})")
+        warehouse.create_table(table, columns)

@@ -95,6 +95,17 @@ class Warehouse:
         with self.engine.connect() as conn:
             return self._columns(conn, table) is not None
 
+    def create_table(self, table: str, columns: Mapping[str, str]) -> bool:
+        """Create ``table`` with ``columns`` (name -> portable SQL type) when it is missing;
+        whether it was created."""
+        _check_identifier(table)
+        with self.engine.begin() as conn:
+            if self._columns(conn, table) is not None:
+                return False
+            ddl = ", ".join(f"{_check_identifier(c)} {t}" for c, t in columns.items())
+            conn.execute(sa.text(f"create table {table} ({ddl})"))
+        return True
+
     def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
         """Number of rows in a table."""
         clause, params = _where(where)
