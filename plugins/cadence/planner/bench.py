@@ -38,6 +38,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -255,10 +256,7 @@ def planner_bench(accounts: int, policy: Policy | None = None, *,
     plan_cpu = sum(s["plan_cpu_s"] for s in shards)
     plan_wall = sum(s["plan_s"] for s in shards) / workers
     per_worker_mb = round(max(s["peak_kb"] for s in shards) / 1024)
-    decisions: dict[str, int] = {}
-    for figures in shards:
-        for decision, count in figures["decisions"].items():
-            decisions[decision] = decisions.get(decision, 0) + count
+    decisions = sum((Counter(s["decisions"]) for s in shards), Counter())
     figures = {
         "accounts": accounts, "shards": len(tasks), "shard_accounts": shard_accounts,
         "workers": workers, "candidates": candidates,
