@@ -18,10 +18,11 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from cadence.entities import ENTITIES, Entity
+from cadence.errors import RetryCannotHelp
 from cadence.policy_section import Section
 
 
-class SourceError(RuntimeError):
+class SourceError(RetryCannotHelp, RuntimeError):
     """A source cannot deliver an entity: missing file, missing required column, unknown
     source name. The message names the entity, the file and the column."""
 
