@@ -1,4 +1,4 @@
-"""Command line: ``python -m cadence sample|demo|bench``."""
+"""Command line: ``python -m cadence sample|demo|bench|env``."""
 
 from __future__ import annotations
 
@@ -28,7 +28,22 @@ def main(argv: list[str] | None = None) -> int:
     bench = sub.add_parser("bench", help="planner and dispatch throughput")
     bench.add_argument("--accounts", type=int, default=None)
 
+    env = sub.add_parser("env", help="write .env for docker-compose with random secrets")
+    env.add_argument("--path", type=Path, default=Path(".env"))
+    env.add_argument("--example", action="store_true", help="print .env.example instead")
+
     args = parser.parse_args(argv)
+    if args.command == "env":
+        from cadence.compose_env import example_text, write_env
+
+        if args.example:
+            print(example_text(), end="")
+            return 0
+        if not write_env(args.path):
+            print(f"{args.path} exists: left as it is (delete it to make new secrets)")
+            return 0
+        print(f"{args.path} written with new random secrets")
+        return 0
     if args.command == "sample":
         from cadence.sample import write_sample
         from cadence.settings import load_settings
