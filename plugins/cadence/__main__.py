@@ -1,4 +1,4 @@
-"""Command line: ``python -m cadence sample|demo|bench|env``."""
+"""Command line: ``python -m cadence sample|demo|bench|docs|env``."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     env = sub.add_parser("env", help="write .env for docker-compose with random secrets")
     env.add_argument("--path", type=Path, default=Path(".env"))
     env.add_argument("--example", action="store_true", help="print .env.example instead")
+    sub.add_parser("docs", help="regenerate docs/rules.md and docs/tables.md")
 
     args = parser.parse_args(argv)
     if args.command == "env":
@@ -43,6 +44,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.path} exists: left as it is (delete it to make new secrets)")
             return 0
         print(f"{args.path} written with new random secrets")
+        return 0
+    if args.command == "docs":
+        from cadence.docs_pages import write_docs
+        from cadence.policy import load_policy
+        from cadence.settings import load_settings
+
+        for path in write_docs(load_policy(load_settings().policy_path)):
+            print(f"wrote {path}")
         return 0
     if args.command == "sample":
         from cadence.sample import write_sample
