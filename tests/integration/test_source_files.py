@@ -123,3 +123,11 @@ def test_a_field_over_2_mb_is_read_and_its_row_quarantined(own_copy, warehouse):
                                                      "lengths_to_be_between")]
     assert len(hit) == 1
     assert json.loads(hit.iloc[0]["row"])["contact_id"] == contacts.loc[1, "contact_id"]
+
+
+def test_a_wrongly_declared_encoding_names_entity_and_file(tmp_path):
+    (tmp_path / "csms.csv").write_bytes(
+        (CSMS_HEADER + "csm-1,José,jm@example.com,,20\n").encode("latin-1"))
+    policy = parse_policy({"sources": {"encodings": {"csms": "utf-16"}}})
+    with pytest.raises(SourceError, match=r"csms: .*csms\.csv byte offset 0: not utf-16"):
+        FilesSource(tmp_path, policy.sources).read(ENTITIES["csms"])

@@ -115,6 +115,8 @@ def _read_csv(path: Path, entity: str, encoding: str) -> pd.DataFrame:
         if bad_rows:  # maybe only line breaks inside quoted values: read them as such
             bad_rows.clear()
             table = read(BLOCK_BYTES, newlines_in_values=True)
+    except UnicodeError:  # raised by a Python codec Arrow transcodes with
+        raise _not_in_encoding(path, entity, encoding) from None
     except pa.ArrowInvalid as exc:
         if "straddl" not in str(exc):
             raise _explain(path, entity, encoding, exc) from None
@@ -138,7 +140,7 @@ def _header(path: Path, entity: str, encoding: str) -> list[str]:
     try:
         with path.open(encoding=encoding, newline="") as handle:
             first = next(csv.reader(handle), None)
-    except UnicodeDecodeError:
+    except UnicodeError:  # a decode error, or e.g. UTF-16 without its byte-order mark
         raise _not_in_encoding(path, entity, encoding) from None
     if not first or not any(name.strip() for name in first):
         raise SourceError(f"{entity}: {path} line 1: the header row is blank")
@@ -159,20 +161,24 @@ def _not_in_encoding(path: Path, entity: str, encoding: str) -> SourceError:
     """Where the first byte that is not ``encoding`` sits: line and byte offset."""
     decoder = codecs.getincrementaldecoder(encoding)()
     offset, line = 0, 1
+    hint = (f"declare the file's encoding in policy sources.encoding (or"
+            f" sources.encodings.{entity})")
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
+        for chunk in [*iter(lambda: handle.read(1 << 20), b""), b""]:
             try:
-                decoder.decode(chunk)
+                decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
                 position = offset + exc.start
                 line += chunk[:exc.start].count(b"\n")
-                return SourceError(
-                    f"{entity}: {path} line {line} (byte offset {position}): byte"
-                    f" 0x{chunk[exc.start]:02x} is not valid {encoding}; declare the file's"
-                    f" encoding in policy sources.encoding (or sources.encodings.{entity})")
+                byte = f"byte 0x{chunk[exc.start]:02x}" if exc.start < len(chunk) else "the end"
+                return SourceError(f"{entity}: {path} line {line} (byte offset {position}):"
+                                   f" {byte} is not valid {encoding}; {hint}")
+            except UnicodeError as exc:  # e.g. UTF-16 without its byte-order mark
+                return SourceError(f"{entity}: {path} byte offset {offset}: not {encoding}"
+                                   f" ({exc}); {hint}")
             offset += len(chunk)
             line += chunk.count(b"\n")
-    return SourceError(f"{entity}: {path}: not valid {encoding}")
+    return SourceError(f"{entity}: {path}: not valid {encoding}; {hint}")
 
 
 def _ragged_rows(path: Path, entity: str, encoding: str, fields: int) -> str:
