@@ -61,9 +61,9 @@ def view_server(planned):
     """Airflow's auth manager (its /auth login routes) and the calendar view app on one
     uvicorn server, as the API server mounts them; yields the base URL."""
     import uvicorn
+    from airflow.api_fastapi.app import init_auth_manager
     from fastapi import FastAPI
 
-    from airflow.api_fastapi.app import init_auth_manager
     from cadence.airflow_cli import prepare_metadata
     from cadence.calendar_view import create_app
     from cadence.warehouse import Warehouse
@@ -95,7 +95,6 @@ def admin_token(view_server) -> str:
     import json
 
     import requests
-
     from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
 
     passwords = json.loads(Path(SimpleAuthManager.get_generated_password_file()).read_text())
