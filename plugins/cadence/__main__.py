@@ -1,4 +1,4 @@
-"""Command line: ``python -m cadence sample|demo|bench|docs``."""
+"""Command line: ``python -m cadence sample|demo|bench|docs|airflow``."""
 
 from __future__ import annotations
 
@@ -29,8 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--accounts", type=int, default=None)
 
     sub.add_parser("docs", help="regenerate docs/rules.md and docs/tables.md")
+    sub.add_parser("airflow", help="the Airflow UI (standalone) on 127.0.0.1:8080")
 
     args = parser.parse_args(argv)
+    if args.command == "airflow":
+        from cadence.demo import AIRFLOW_HOME
+        from cadence.standalone import run_standalone
+
+        return run_standalone(AIRFLOW_HOME)
     if args.command == "docs":
         from cadence.docs_pages import write_docs
         from cadence.policy import load_policy

@@ -414,6 +414,28 @@ def write_report(warehouse: Warehouse, policy, out_dir: Path, as_of: date) -> Pa
     return path
 
 
+# table -> (date column, the column its asset event counts rows by)
+ASSET_EXTRAS = {
+    "account_health": ("as_of_date", "band"),
+    "segment_membership": ("valid_from", "segment_key"),
+    "communication_calendar": ("plan_date", "status"),
+    "csm_tasks": ("plan_date", "task_type"),
+}
+
+
+def asset_extra(warehouse: Warehouse, table: str, as_of: date) -> dict:
+    """The extra of an asset event: plan date, rows written for it and their counts by
+    status (band, segment entered, task type), e.g. ``{"plan_date": "2026-11-23", "rows":
+    3691, "by_status": {"scheduled": 3089, "sent": 602}}``."""
+    date_column, by = ASSET_EXTRAS[table]
+    counts = warehouse.read_frame(
+        warehouse.render("report/asset_extra.sql", table=table, date_column=date_column, by=by),
+        {"d": as_of})
+    return {"plan_date": as_of.isoformat(), "rows": int(counts["n"].sum()),
+            f"by_{by}": {str(v): int(n) for v, n in zip(counts["value"], counts["n"],
+                                                        strict=True)}}
+
+
 def format_text(summary: PlanSummary) -> str:
     """The summary as plain text for a terminal."""
     lines = [f"cadence — plan of {summary.as_of}", "", "Rows per table"]

@@ -95,3 +95,13 @@ def test_movers_compare_with_the_previous_snapshot(warehouse, policy):
     movers = summary.figures["health_movers"]
     assert movers[["account_id", "change"]].to_dict("records") == [
         {"account_id": "a3", "change": -20.0}, {"account_id": "a1", "change": 2.0}]
+
+
+def test_asset_events_carry_the_plan_date_rows_and_counts_by_status(any_warehouse):
+    from cadence.report import asset_extra
+
+    _seed(any_warehouse)
+    assert asset_extra(any_warehouse, "communication_calendar", AS_OF) == {
+        "plan_date": "2026-11-23", "rows": 3, "by_status": {"scheduled": 3}}
+    assert asset_extra(any_warehouse, "account_health", AS_OF)["by_band"] == {
+        "green": 2, "red": 1, "yellow": 1}
