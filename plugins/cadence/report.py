@@ -368,9 +368,8 @@ def render_html(summary: PlanSummary, rules_href: str = "rules.md") -> str:
     ]
     if summary.first_run:
         parts.append("<p class='note'>First plan in this warehouse: there is no earlier run "
-                     "to compare with and no touch has been sent yet, so movers are empty and "
-                     "signals that look back at sent touches (silent) hold for every "
-                     "account.</p>")
+                     "to compare with (no movers), and no touch was sent before it, so every "
+                     "account is 'silent' (no touch sent in the last 30 days).</p>")
     for figure in build_figures(summary, rules_href):
         parts.append(f"<figure><h2>{html.escape(figure.title)}</h2>")
         if figure.chart is not None:

@@ -6,6 +6,7 @@ the warehouse pool, the embedded warehouse of ``make demo``, and the admin passw
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import time
@@ -31,7 +32,10 @@ def _jwt_secret(airflow_home: Path) -> str:
 
 
 def standalone_env(airflow_home: Path) -> dict[str, str]:
+    env = airflow_env(airflow_home)
+    bin_dir = str(Path(_airflow()).parent)  # standalone starts its parts as `airflow ...`
     return airflow_env(airflow_home, {
+        "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
         "AIRFLOW__API__HOST": HOST,
         "AIRFLOW__API__PORT": str(PORT),
         "AIRFLOW__API__BASE_URL": f"http://{HOST}:{PORT}",
