@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import chain, dag, task
+from airflow.sdk import chain, dag
 
 from cadence.orchestration import (
     ACCOUNT_HEALTH,
@@ -29,6 +29,7 @@ from cadence.orchestration import (
     current_run,
     dag_kwargs,
     publish_asset_extra,
+    task,
 )
 
 

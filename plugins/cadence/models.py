@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from cadence.entities import ENTITIES, ENTITY_ORDER
+from cadence.errors import RetryCannotHelp
 from cadence.settings import SQL_DIR
 from cadence.warehouse import Warehouse
 
@@ -38,7 +39,7 @@ MATERIALIZATIONS: tuple[str, ...] = ("view", "table", "partition")
 PARTITION_COLUMN = "as_of_date"
 
 
-class ModelError(ValueError):
+class ModelError(RetryCannotHelp, ValueError):
     """A model is missing, undocumented, badly declared or has a dependency cycle."""
 
 
