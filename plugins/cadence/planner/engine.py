@@ -38,7 +38,12 @@ from cadence.planner.decision_details import (
 )
 from cadence.planner.deduplication import RULE as DEDUP
 from cadence.planner.deduplication import duplicate_winners
-from cadence.planner.deferral import (
+from cadence.planner.deferral import RULE as DEFERRAL
+from cadence.planner.eligibility import RULE as ELIGIBILITY
+from cadence.planner.eligibility import ineligible
+from cadence.planner.inputs import PlanningContext
+from cadence.planner.membership import positions
+from cadence.planner.placement import (
     DEFERRED_BY_CONFLICT,
     DEFERRED_BY_TIMING,
     NO_ALLOWED_DAY,
@@ -46,11 +51,6 @@ from cadence.planner.deferral import (
     WINDOW_CLOSED,
     place_in_order,
 )
-from cadence.planner.deferral import RULE as DEFERRAL
-from cadence.planner.eligibility import RULE as ELIGIBILITY
-from cadence.planner.eligibility import ineligible
-from cadence.planner.inputs import PlanningContext
-from cadence.planner.membership import positions
 from cadence.planner.placement_state import placement_state
 from cadence.planner.priority import priority_rank
 from cadence.planner.send_timing import DAY_S, utc_of_local
@@ -64,8 +64,8 @@ TRANSACTIONAL = "2.transactional_bypass"
 CALENDAR_COLUMNS = [c for c in COMMUNICATION_CALENDAR if c != "shard"]
 DECISION_COLUMNS = [c for c in CALENDAR_DECISIONS if c != "shard"]
 CONFLICTS = "6.conflicts"
-DECISIONS = ("merged", "suppressed", "scheduled", "deferred", "dropped")
-MERGED, SUPPRESSED, PLANNED, DEFERRED, DROPPED = range(len(DECISIONS))
+DECISIONS = ("merged", "suppressed", "scheduled", "deferred", "dropped", "escalated")
+MERGED, SUPPRESSED, PLANNED, DEFERRED, DROPPED, ESCALATED = range(len(DECISIONS))
 # The calendar reasons a vectorized rule gives; placed rows write their own.
 REASONS = (None, "transactional: sent when due")
 
@@ -126,7 +126,8 @@ def _plan(candidates: pd.DataFrame, context: PlanningContext, policy: Policy,
                      context.preferences, context.suppressions)
     outcome.decide(outcome.open & pd.notna(why), "suppressed", ELIGIBILITY, why)
 
-    rank = priority_rank(frame["priority"].to_numpy(dtype=np.int64), facts.latest_s, facts.arr)
+    rank = priority_rank(facts.klass, frame["priority"].to_numpy(dtype=np.int64),
+                         facts.latest_s, facts.arr)
     # The Arrow id column factorizes without becoming Python strings.
     winners = duplicate_winners(frame["contact_id"], frame["intent"].to_numpy(dtype=object),
                                 facts.earliest_s, facts.latest_s, rank, outcome.open)
@@ -225,9 +226,10 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
     # By account, then rank: ranks are unique, so one unstable argsort of a combined key
     # gives lexsort's order in a tenth of the time.
     order = rows[np.argsort(state.account[rows].astype(np.int64) * len(rank) + rank[rows])]
-    (day, kind, named, block, blocks, listed_start, listed_ref,
+    (day, kind, named, block, escalated, blocks, listed_start, listed_ref,
      listed_day) = place_in_order(order, *state.arguments())
     kind, day, named, block = kind[order], day[order], named[order], block[order]
+    escalated = escalated[order]
     first = facts.first_day[order]
     delayed = facts.delayed_by_conflict[order]
     refused = order[block >= 0]
@@ -256,8 +258,9 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
          conflicts], refusal_rule)
     planned = kind > NO_ALLOWED_DAY
     send = planner.timing.send_hour * 3600
-    outcome.decision[order] = np.where(kind <= NO_ALLOWED_DAY, DROPPED,
-                                       np.where(kind == SCHEDULED, PLANNED, DEFERRED))
+    outcome.decision[order] = np.where(
+        kind <= NO_ALLOWED_DAY, np.where(escalated, ESCALATED, DROPPED),
+        np.where(kind == SCHEDULED, PLANNED, DEFERRED))
     outcome.rule[order] = rule
     outcome.day[order[planned]] = day[planned]
     outcome.second[order[planned]] = np.where(day[planned] == first[planned],
@@ -309,6 +312,14 @@ def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -
                              for part in outcome.given_details])
     detail = write_texts(every, table(given),
                          outcome.refusals, tables, first_day, low_csat)
+    escalated = outcome.decision == ESCALATED
+    if escalated.any():
+        # "escalated (lifecycle_critical, protected): no allowed slot before ...": which
+        # protected touch the CSM's manager gets a task for, and why it found no day.
+        prefixes = texts([""] + [f"escalated ({name}, protected): "
+                                 for name in policy.classes.names])
+        prefix = prefixes.take(pa.array(np.where(escalated, facts.klass + 1, 0)))
+        detail = pc.binary_join_element_wise(prefix, detail, pa.scalar("", TEXT))
     calendar_rows = Placed(**{name: values[rows] for name, values in vars(every).items()})
     calendar_rows.given = outcome.reason[rows]
     calendar_rows.planned = np.zeros(len(rows), dtype=bool)
