@@ -469,11 +469,10 @@ def _repair(i, n_refused, out_day, out_kind, out_named, out_block, texts, refuse
                 if moved >= 0:
                     _put(b, moved, state, n_history, T)
                     if _mixes_hold(i, b, state, T, L):
-                        out_day[b] = moved - base
+                        out_day[b] = _redescribe(b, moved, spare, out_kind, out_named,
+                                                 out_block, texts, state, n_history, T, P,
+                                                 D, L, H, Z) - base
                         _lift(i, day, state, n_history, T)  # the caller records i
-                        out_day[b] = _redescribe(b, out_day[b] + base, spare, out_kind,
-                                                 out_named, out_block, texts, state,
-                                                 n_history, T, P, D, L, H, Z) - base
                         return day
                     _lift(b, moved, state, n_history, T)
                 _lift(i, day, state, n_history, T)
