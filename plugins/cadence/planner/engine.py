@@ -226,13 +226,12 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
     # By account, then rank: ranks are unique, so one unstable argsort of a combined key
     # gives lexsort's order in a tenth of the time.
     order = rows[np.argsort(state.account[rows].astype(np.int64) * len(rank) + rank[rows])]
-    (day, kind, named, block, escalated, blocks, listed_start, listed_ref,
+    (day, kind, named, block, escalated, refused, blocks, listed_start, listed_ref,
      listed_day) = place_in_order(order, *state.arguments())
     kind, day, named, block = kind[order], day[order], named[order], block[order]
     escalated = escalated[order]
     first = facts.first_day[order]
     delayed = facts.delayed_by_conflict[order]
-    refused = order[block >= 0]
     what, what_index = refusal_whats(blocks, pd.DataFrame({
         "category": np.asarray(facts.category, dtype=object)[refused],
         "preference_channel": state.preference_channel_name(refused, blocks[:, 1]),

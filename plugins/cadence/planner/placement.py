@@ -78,7 +78,8 @@ History = namedtuple("History", [
 Sizes = namedtuple("Sizes", ["base", "n_days", "n_contacts", "contacts_per_account",
                              "entries_per_contact", "entries_per_account"])
 Placement = namedtuple("Placement", [
-    "day", "kind", "named", "block", "escalated", "blocks", "listed_start", "listed_ref",
+    "day", "kind", "named", "block", "escalated", "block_row", "blocks", "listed_start",
+    "listed_ref",
     "listed_day"])
 
 
@@ -262,7 +263,7 @@ def place_in_order(order, T, P, D, L, H, Z):
     """Place the touches of ``order`` (by account, then rank) as the module says; returns
     a :class:`Placement`: per row the day (day units), kind (SCHEDULED ... NO_ALLOWED_DAY),
     escalated, the day the decision names and the refusal it names (index into
-    ``blocks``, -1: none); per refusal (code, a, b, c, first, last) and the touches it
+    ``blocks``, -1: none); per refusal its row, (code, a, b, c, first, last) and the touches it
     lists (``listed_start`` into ``listed_ref``/``listed_day``: a history row below the
     history size, else history size + row)."""
     n = len(T.contact)
@@ -283,6 +284,7 @@ def place_in_order(order, T, P, D, L, H, Z):
     texts.append(np.zeros(max(n, 16), dtype=np.int64))
     texts.append(np.zeros(max(n, 16), dtype=np.int64))
     texts.append(np.zeros(2, dtype=np.int64))
+    texts.append(np.zeros(max(n, 1), dtype=np.int64))  # the row each refusal is of
 
     local = np.full(Z.n_contacts, -1, dtype=np.int64)
     used = np.zeros(max(Z.contacts_per_account, 1), dtype=np.int64)
@@ -341,11 +343,25 @@ def place_in_order(order, T, P, D, L, H, Z):
                 _place_one(i, out_day, placed, escalated, out_kind, out_named, out_block,
                            texts, refused_day, state, n_history, T, P, D, L, H, Z)
                 done[i] = True
+        # A protected promotional touch may find its share once the lower classes have
+        # raised its window's total (rule 7 is the one rule more touches can help).
+        for k in range(start, end):
+            i = order[k]
+            if escalated[i] and T.promotional[i]:
+                chosen, n_refused = _first_fit(i, state, refused_day, n_history, T, P, D, L,
+                                               H, Z)
+                if chosen >= 0:
+                    _describe(i, chosen, n_refused, refused_day, out_kind, out_named,
+                              out_block, texts, state, n_history, T, P, D, L, H, Z)
+                    out_day[i] = chosen - Z.base
+                    placed[i] = True
+                    escalated[i] = False
+                    _put(i, chosen, state, n_history, T)
         for k in range(n_used):
             local[used[k]] = -1
         start = end
     n_blocks, n_listed = texts[4][0], texts[4][1]
-    return Placement(out_day, out_kind, out_named, out_block, escalated,
+    return Placement(out_day, out_kind, out_named, out_block, escalated, texts[5][:n_blocks],
                      texts[0][:6 * n_blocks].reshape((n_blocks, 6)),
                      texts[1][:n_blocks + 1].copy(), texts[2][:n_listed].copy(),
                      texts[3][:n_listed].copy())
@@ -584,6 +600,7 @@ def _describe(i, chosen, n_refused, refused_day, out_kind, out_named, out_block,
     if 6 * (n_blocks + 1) > len(texts[0]):
         texts[0] = _grown(texts[0], 6 * (n_blocks + 1))
         texts[1] = _grown(texts[1], n_blocks + 2)
+        texts[5] = _grown(texts[5], n_blocks + 1)
     listed_ref, listed_day = texts[2], texts[3]
     for e in range(np.searchsorted(on[:size], first), np.searchsorted(on[:size], last, "right")):
         ref = refs[e]
@@ -608,6 +625,7 @@ def _describe(i, chosen, n_refused, refused_day, out_kind, out_named, out_block,
     blocks[6 * n_blocks + 4] -= base
     blocks[6 * n_blocks + 5] -= base
     out_block[i] = n_blocks
+    texts[5][n_blocks] = i
     n_blocks += 1
     texts[1][n_blocks] = n_listed
     sizes[0], sizes[1] = n_blocks, n_listed
