@@ -123,6 +123,27 @@ def touch_classes(candidates: pd.DataFrame, classes: ClassesPolicy) -> np.ndarra
     return out
 
 
+OUTCOMES = ("scheduled", "deferred", "dropped", "escalated")
+
+
+def class_outcomes(candidates: pd.DataFrame, decisions: pd.DataFrame,
+                   classes: ClassesPolicy) -> pd.DataFrame:
+    """Per class (highest first): candidates, and how many were scheduled, deferred,
+    dropped and escalated (the other decisions: merged, suppressed, ...)."""
+    klass = touch_classes(candidates, classes)
+    outcome = candidates[["touch_id"]].assign(klass=klass).merge(
+        decisions[["touch_id", "decision"]], on="touch_id", how="left")
+    table = pd.crosstab(outcome["klass"], outcome["decision"].fillna("undecided"))
+    table = table.reindex(range(len(classes.order)), fill_value=0)
+    out = pd.DataFrame({"class": classes.names,
+                        "protected": ["yes" if c.protected else "" for c in classes.order],
+                        "candidates": table.sum(axis=1).to_numpy()})
+    for name in OUTCOMES:
+        out[name] = table[name].to_numpy() if name in table else 0
+    out["other"] = out["candidates"] - out[list(OUTCOMES)].sum(axis=1)
+    return out
+
+
 def priority_rank(klass: np.ndarray, priority: np.ndarray, latest_s: np.ndarray,
                   arr: np.ndarray) -> np.ndarray:
     """Rank of each touch (0 = served first): class, then priority inside it, then earlier
