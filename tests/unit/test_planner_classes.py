@@ -170,3 +170,27 @@ def test_exact_search_keeps_two_protected_touches_over_one_of_higher_priority(po
     assert set(planned_days(result)) == {"r_mon", "r_wed"}
     assert decision(result, "prep")["decision"] == "escalated"
     assert decision(result, "prep")["rule"] == "5.spacing"
+
+
+def test_outcomes_per_class_count_every_candidate_once(policy):
+    from cadence.planner.priority import class_outcomes
+
+    sent = pd.DataFrame({
+        "touch_id": ["s1", "s2"], "contact_id": "c1", "account_id": "a1",
+        "channel": "email", "message_type": "educational", "category": "educational",
+        "template_id": "tips", "status": "sent",
+        "scheduled_at": [START - timedelta(days=2), START - timedelta(days=1)]})
+    rows = [touch("welcome", message_type="operational", template="onboarding_welcome",
+                  window=2, priority=45, source="lifecycle"),
+            touch("tip", window=2, priority=40),
+            touch("nudge", channel="in_app", window=3, priority=40)]
+    result = plan(policy, rows, context(history=sent))
+    table = class_outcomes(pd.DataFrame(rows), result.decisions, policy.classes)
+    row = table.set_index("class").loc
+    assert row["lifecycle_critical", "escalated"] == 1
+    assert row["lifecycle_critical", "protected"] == "yes"
+    assert row["educational", "candidates"] == 2
+    assert row["educational", "dropped"] == 1  # the tip: the email cap is full
+    assert table["candidates"].sum() == 3
+    assert (table[["scheduled", "deferred", "dropped", "escalated", "other"]].sum(axis=1)
+            == table["candidates"]).all()
