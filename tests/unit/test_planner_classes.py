@@ -194,3 +194,23 @@ def test_outcomes_per_class_count_every_candidate_once(policy):
     assert table["candidates"].sum() == 3
     assert (table[["scheduled", "deferred", "dropped", "escalated", "other"]].sum(axis=1)
             == table["candidates"]).all()
+
+
+def test_levelling_counts_the_human_touches_already_sent_this_week(policy):
+    # Capacity 2 a week and two calls already made this week (Mon 23 Nov is the plan
+    # date, so the sent ones are from today): this week's check-in moves to next week.
+    from tests.unit.test_planner_rules import context as make_context
+
+    sent = pd.DataFrame({
+        "touch_id": ["call_a", "call_b"], "contact_id": "c9", "account_id": "a1",
+        "channel": "call", "message_type": "relationship", "category": "relationship",
+        "template_id": "csm_check_in", "status": "sent",
+        "scheduled_at": [START + timedelta(hours=8), START + timedelta(hours=9)]})
+    ctx = make_context(contacts=["c1", "c9"], history=sent,
+                       csms=pd.DataFrame({"csm_id": ["m1"], "weekly_capacity": [2],
+                                          "timezone": ["UTC"]}))
+    rows = [touch("check", channel="call", message_type="relationship",
+                  template="csm_check_in", day=1, window=10, priority=70, csm_id="m1")]
+    result = plan(policy, rows, ctx)
+    assert planned_days(result)["check"] >= START.date() + timedelta(days=7)
+    assert decision(result, "check")["rule"] == "9.csm_capacity"

@@ -83,7 +83,7 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
     moved: dict[int, tuple[int, int]] = {}
     dropped: dict[int, str] = {}
     escalated: dict[int, str] = {}
-    week_load: dict[tuple[str, int], int] = {}
+    week_load = _sent_this_week(context, policy, as_of)
     touched_contacts: set[str] = set()
     reasons: dict[int, str] = {}  # the new reason of each moved row
     default_capacity = planner.csm_capacity.default_weekly_capacity
@@ -144,6 +144,30 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
         _move(calendar, moved, facts, facts_at, send, as_of)
     mix_drops = _restore_mix(receives, touched_contacts, calendar, policy)
     return _apply(calendar, decisions, moved, reasons, dropped, escalated, mix_drops, as_of)
+
+
+def _sent_this_week(context: PlanningContext, policy: Policy,
+                    as_of: date) -> dict[tuple[str, int], int]:
+    # The human touches each CSM already made in the plan's week (sent history): they use
+    # the week's capacity as much as the planned ones.
+    history = context.history
+    planner = policy.planner
+    sent = history[(history["status"] == "sent")
+                   & history["channel"].isin(planner.human_channels)
+                   & (history["message_type"] != "transactional")]
+    if sent.empty:
+        return {}
+    csm_of = context.accounts.drop_duplicates("account_id", keep="last").set_index(
+        "account_id")["csm_id"]
+    csm = sent["account_id"].map(csm_of)
+    day = (pd.to_datetime(sent["scheduled_at"], utc=True).dt.tz_localize(None).dt.normalize()
+           - pd.Timestamp(as_of)) // pd.Timedelta(days=1)
+    load: dict[tuple[str, int], int] = {}
+    for who, when in zip(csm.tolist(), day.tolist(), strict=True):
+        week = week_of(as_of, int(when))
+        if isinstance(who, str) and week >= 0:
+            load[(who, week)] = load.get((who, week), 0) + 1
+    return load
 
 
 def _touch(touch_id: str, channel: str, contact: str, facts, i: int,

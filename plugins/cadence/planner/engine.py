@@ -80,12 +80,16 @@ class PlanResult:
 
 
 def plan_calendar(candidates: pd.DataFrame, context: PlanningContext, policy: Policy,
-                  as_of: date) -> PlanResult:
+                  as_of: date, level_csm: bool = True) -> PlanResult:
     """Plan the candidates of ``as_of`` into one deduplicated calendar under every rule of
-    DESIGN §8; the same inputs always give byte-identical frames."""
+    DESIGN §8; the same inputs always give byte-identical frames. ``level_csm=False``
+    leaves rule 9 to the caller: a shard's plan, levelled once across every shard
+    (cadence.planner.sharding.level_csm_capacity), since a CSM's accounts span shards."""
     with _without_cyclic_gc():
         # Every per-candidate working array is gone once _plan returns, before levelling.
         result = _plan(candidates, context, policy, as_of)
+        if not level_csm:
+            return result
         calendar, decisions = level_csm_load(result.calendar, result.decisions, candidates,
                                              context, policy, as_of)
     return PlanResult(calendar, decisions)
