@@ -2,9 +2,10 @@
 exactly one decision per candidate.
 
 Vectorized first (pandas/numpy): 1 eligibility, 2 transactional bypass, 3 deduplication,
-6 account conflicts, 8 allowed days per group, 10 priority order. Then one tight pass over
-the touches sorted by account and priority places each on the first day its caps (4),
-spacing (5), announcement clash (6) and mix (7) allow, deferring (11) or dropping it; the
+6 account conflicts, 8 allowed days per group, 10 priority order (class, then priority).
+Then one compiled pass over the touches sorted by account and rank places them where
+their caps (4), spacing (5), announcement clash (6) and mix (7) allow, deferring (11),
+dropping or, for a protected class, escalating (cadence.planner.placement); the
 per-account state stays small. Finally 9 levels CSM human touches across weeks.
 Deterministic: rows are sorted by touch_id first and every sort is stable.
 """
