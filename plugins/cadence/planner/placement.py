@@ -59,8 +59,11 @@ KINDS = FIRST_CHANNEL + len(CAPPED_CHANNELS)
 # real plans do not have, are placed one by one with the repair.
 EXACT_MAX_TOUCHES = 16
 EXACT_MAX_NODES = 200_000
-# The repair tries this many refused days of a touch, moving one blocker of each.
-REPAIR_DAYS = 4
+# The repair is for tight touches (at most this many allowed days, all refused): a
+# flexible touch refused on every day of a long window has no room one move would make.
+REPAIR_MAX_DAYS = 3
+# ... and tries at most this many touches counted by each refusal.
+REPAIR_BLOCKERS = 4
 
 # The pass's inputs, as named groups of flat arrays (see placement_state).
 Touches = namedtuple("Touches", [
@@ -187,23 +190,32 @@ def _preference_counts(i, s, entry_ref, entry_day, n_entries, n_history, T, P, H
 
 
 @njit(cache=True)
+def _day_refused(mine, account_counts, preference_counts, widths, slot, caps, all_limit,
+                 account_limit, promotional, checkin, announcement, gap, promotional_gap,
+                 share_width, max_share, day):
+    # Whether any rule refuses the day (``_refusal`` names which): cheapest and most often
+    # refusing checks first, since most days tried are refused. Plain values, not the
+    # named groups: this runs for every day tried.
+    if spacing_refusal(mine, promotional, gap, promotional_gap, day)[0]:
+        return True
+    if full_window_start(mine[ALL], day, 7, all_limit) >= 0:
+        return True
+    if account_cap_refusal(account_counts, account_limit, day)[0]:
+        return True
+    return (contact_cap_refusal(mine, slot, caps, all_limit, preference_counts, widths,
+                                day)[0] != 0
+            or announcement_refusal(mine, checkin, announcement, day)[0] != 0
+            or mix_refusal(mine, promotional, share_width, max_share, day)[0] != 0)
+
+
+@njit(cache=True)
 def _refuses(i, s, day, counts, account_counts, preference_counts, T, P, L):
-    # Whether any rule refuses i on the day (``_refusal`` names which): cheapest and most
-    # often refusing checks first, since most days tried are refused.
     t = T.tier[i]
-    mine = counts[s]
-    if spacing_refusal(mine, T.promotional[i], L.gap[t], L.promotional_gap[t], day)[0]:
-        return True
-    if full_window_start(mine[ALL], day, 7, L.all_limit[t]) >= 0:
-        return True
-    if account_cap_refusal(account_counts, L.account_limit[t], day)[0]:
-        return True
-    widths = P.width[P.start[i]:P.end[i]]
-    return (contact_cap_refusal(mine, T.slot[i], L.caps[t], L.all_limit[t], preference_counts,
-                                widths, day)[0] != 0
-            or announcement_refusal(mine, T.checkin[i], T.announcement[i], day)[0] != 0
-            or mix_refusal(mine, T.promotional[i], L.share_width[t], L.max_share[t],
-                           day)[0] != 0)
+    return _day_refused(counts[s], account_counts, preference_counts,
+                        P.width[P.start[i]:P.end[i]], T.slot[i], L.caps[t], L.all_limit[t],
+                        L.account_limit[t], T.promotional[i], T.checkin[i],
+                        T.announcement[i], L.gap[t], L.promotional_gap[t], L.share_width[t],
+                        L.max_share[t], day)
 
 
 @njit(cache=True)
@@ -411,15 +423,28 @@ def _first_fit(i, state, refused_day, n_history, T, P, D, L, H, Z):
     s = state[8][T.contact[i]]
     preference_counts = _preference_counts(i, s, entry_ref, entry_day, n_entries, n_history,
                                            T, P, H, Z.n_days)
-    g = T.group[i]
-    total, p0, n_preferred, o0 = _n_days(i, g, Z.base, T, D)
+    g, t = T.group[i], T.tier[i]
+    lo, hi = T.first[i] + Z.base, T.last[i] + Z.base
+    mine, widths, caps = counts[s], P.width[P.start[i]:P.end[i]], L.caps[t]
+    slot, promotional, checkin, announcement = (T.slot[i], T.promotional[i], T.checkin[i],
+                                                T.announcement[i])
+    all_limit, account_limit, gap, promotional_gap = (L.all_limit[t], L.account_limit[t],
+                                                      L.gap[t], L.promotional_gap[t])
+    share_width, max_share = L.share_width[t], L.max_share[t]
     n_refused = 0
-    for k in range(total):
-        day = _day_at(k, g, p0, n_preferred, o0, D)
-        if not _refuses(i, s, day, counts, account_counts, preference_counts, T, P, L):
-            return day, n_refused
-        refused_day[n_refused] = day
-        n_refused += 1
+    for part in range(2):
+        if part == 0:
+            days = D.preferred[D.preferred_start[g]:D.preferred_start[g + 1]]
+        else:
+            days = D.other[D.other_start[g]:D.other_start[g + 1]]
+        for k in range(np.searchsorted(days, lo), np.searchsorted(days, hi, "right")):
+            day = days[k]
+            if not _day_refused(mine, account_counts, preference_counts, widths, slot, caps,
+                                all_limit, account_limit, promotional, checkin, announcement,
+                                gap, promotional_gap, share_width, max_share, day):
+                return day, n_refused
+            refused_day[n_refused] = day
+            n_refused += 1
     return -1, n_refused
 
 
@@ -429,11 +454,9 @@ def _place_one(i, out_day, placed, escalated, out_kind, out_named, out_block, te
     # One touch: its first allowed day, else the repair, else dropped (escalated when
     # protected).
     chosen, n_refused = _first_fit(i, state, refused_day, n_history, T, P, D, L, H, Z)
-    if chosen < 0 and n_refused:
+    if 0 < n_refused <= REPAIR_MAX_DAYS and chosen < 0:
         chosen = _repair(i, n_refused, out_day, out_kind, out_named, out_block, texts,
                          refused_day, state, n_history, T, P, D, L, H, Z)
-        # The repair used the buffer: the refused days again, for the text.
-        _, n_refused = _first_fit(i, state, refused_day, n_history, T, P, D, L, H, Z)
     _describe(i, chosen, n_refused, refused_day, out_kind, out_named, out_block, texts,
               state, n_history, T, P, D, L, H, Z)
     if chosen >= 0:
@@ -453,8 +476,8 @@ def _repair(i, n_refused, out_day, out_kind, out_named, out_block, texts, refuse
         n_account, local = state
     base = Z.base
     s = local[T.contact[i]]
-    days = refused_day[:min(n_refused, REPAIR_DAYS)].copy()
-    spare = np.zeros(Z.n_days + 1, dtype=np.int64)
+    days = refused_day[:n_refused].copy()
+    spare = np.zeros(Z.n_days + 1, dtype=np.int64)  # refused_day stays i's, for its text
     for day in days:
         preference_counts = _preference_counts(i, s, entry_ref, entry_day, n_entries,
                                                n_history, T, P, H, Z.n_days)
@@ -468,7 +491,7 @@ def _repair(i, n_refused, out_day, out_kind, out_named, out_block, texts, refuse
         else:
             refs, on, size = entry_ref[s], entry_day[s], n_entries[s]
         lo, hi = np.searchsorted(on[:size], first), np.searchsorted(on[:size], last, "right")
-        blockers = refs[lo:hi].copy()
+        blockers = refs[lo:min(hi, lo + REPAIR_BLOCKERS)].copy()
         for ref in blockers:
             if ref < n_history:
                 continue  # sent or kept from an earlier plan: never moved
