@@ -49,9 +49,25 @@ def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
     print()
     print(format_text(summarize(warehouse, as_of, load_policy(settings.policy_path))))
     print()
+    _by_class(warehouse, as_of)
+    print()
     _where(settings.out_dir, as_of, logs, settings.warehouse_url)
     print(f"demo finished in {perf_counter() - started:.0f} s")
     return 0
+
+
+def _by_class(warehouse, as_of: date) -> None:
+    # DESIGN §7 priority classes: protected ones are never dropped, only escalated.
+    from cadence.planner.priority import class_outcomes
+    from cadence.policy import load_policy
+
+    params = {"as_of": as_of}
+    candidates = warehouse.read_frame(
+        warehouse.render("planner/candidates.sql", in_shard=False), params)
+    decisions = warehouse.read_frame(warehouse.render("planner/decisions.sql"), params)
+    table = class_outcomes(candidates, decisions, load_policy().classes)
+    print("Touches by priority class (candidates -> decisions)")
+    print("\n".join("  " + line for line in table.to_string(index=False).splitlines()))
 
 
 def _where(out_dir: Path, as_of: date, logs: Path, warehouse_url: str) -> None:

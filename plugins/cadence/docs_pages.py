@@ -38,7 +38,7 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "8.send_timing": ("cadence.planner.send_timing", ("planner.timing",)),
     "9.csm_capacity": ("cadence.planner.csm_capacity", ("planner.csm_capacity",)),
     "9.staleness": ("cadence.handoff.dispatch", ("handoff.staleness_hours",)),
-    "10.priority": ("cadence.planner.priority", ("candidates.priorities",)),
+    "10.priority": ("cadence.planner.priority", ("classes.order", "candidates.priorities")),
     "11.deferral": ("cadence.planner.deferral", ("planner.horizon_days",)),
 }
 # The engine's own docstring is about the whole planner; rule 2 is one sentence of it.

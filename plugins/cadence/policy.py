@@ -18,6 +18,7 @@ from cadence.candidates.policy import CandidatesPolicy
 from cadence.connectors.policy import ConnectorsPolicy
 from cadence.handoff.policy import HandoffPolicy
 from cadence.planner.policy import PlannerPolicy
+from cadence.planner.priority import ClassesPolicy
 from cadence.policy_section import PolicyError, Section
 from cadence.policy_types import Entity, Share
 from cadence.segments import SegmentPolicy
@@ -51,6 +52,7 @@ class Policy(Section):
     segments: SegmentPolicy = SegmentPolicy()
     connectors: ConnectorsPolicy = ConnectorsPolicy()
     planner: PlannerPolicy = PlannerPolicy()
+    classes: ClassesPolicy = ClassesPolicy()
 
 
 def load_policy(path: str | Path | None = None) -> Policy:

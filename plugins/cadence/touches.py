@@ -66,7 +66,7 @@ CALENDAR_DECISIONS: dict[str, str] = {
     "plan_date": "date",
     "contact_id": "text",
     "account_id": "text",
-    "decision": "text",  # scheduled, deferred, merged, suppressed, dropped, cancelled
+    "decision": "text",  # scheduled, deferred, merged, suppressed, dropped, escalated, cancelled
     "rule": "text",  # e.g. "4.frequency_cap"
     "detail": "text",  # human-readable why
     "decided_at": "timestamp with time zone",

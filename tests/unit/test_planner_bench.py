@@ -27,11 +27,15 @@ def test_shards_concatenated_are_the_population_generated_at_once():
 
 
 def test_bench_reports_throughput_memory_and_lexsort_ratio(policy, capsys):
-    figures = planner_bench(5, policy, shard_accounts=3, workers=2)  # shards of 3 and 2
+    # shards of 3 and 2, and 6 small accounts solved exactly
+    figures = planner_bench(5, policy, shard_accounts=3, workers=2, optimum_accounts=6)
     assert figures["candidates"] == 1000 and figures["shards"] == 2
     assert figures["candidates_per_s"] > 0 and figures["candidates_per_cpu_s"] > 0
     assert figures["peak_memory_per_worker_mb"] > 0
     assert figures["peak_memory_total_mb"] == 2 * figures["peak_memory_per_worker_mb"]
     assert figures["ratio_wall_to_lexsort"] > 0 and figures["ratio_cpu_to_lexsort"] > 0
     assert sum(figures["decisions"].values()) == 1000
+    assert figures["protected_dropped"] == 0
+    assert 0.99 <= figures["value_vs_optimum"]["worst"] <= figures["value_vs_optimum"]["mean"]
+    assert figures["accounts_short_of_optimum_in_a_protected_class"] == 0
     assert '"candidates_per_s"' in capsys.readouterr().out

@@ -313,15 +313,21 @@ def test_holidays_depend_on_the_account_country(policy):
     assert "public holiday in US" in slot(us, "t")["reason"]
 
 
-def test_qbr_on_christmas_eve_waits_for_the_blackout_to_end_or_drops(policy):
+def test_qbr_on_christmas_eve_waits_for_the_blackout_to_end_or_is_escalated(policy):
     qbr = {"channel": "meeting", "template": "qbr", "message_type": "relationship",
            "priority": 75}
     late = plan(policy, [touch("q", day=31, window=30, **qbr)])  # wanted Thu 24 Dec
     assert planned_days(late)["q"] == date(2027, 1, 6)  # first preferred day after 5 Jan
     assert "blackout year-end" in slot(late, "q")["reason"]
+    # DESIGN §7: a QBR is never skipped. With no day left in its window it is escalated
+    # (a task for the CSM's manager), never dropped, and the decision says why.
     short = plan(policy, [touch("q", day=31, window=10, **qbr)])
-    assert decision(short, "q")["decision"] == "dropped"
-    assert "blackout year-end" in decision(short, "q")["detail"]
+    outcome = decision(short, "q")
+    assert outcome["decision"] == "escalated"
+    assert outcome["rule"] == "8.send_timing"
+    assert outcome["detail"].startswith("escalated (lifecycle_critical, protected): ")
+    assert "blackout year-end" in outcome["detail"]
+    assert short.calendar.empty
 
 
 # -- 9 CSM capacity, 10 priority, 11 deferral ----------------------------------------------

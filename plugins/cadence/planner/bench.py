@@ -20,7 +20,18 @@ a temporary ``.npy``; the parent never holds a frame. The parent then times one
   (generation and planning); ``peak_memory_total_mb`` is that times the workers, a bound
   on what the workers hold at once (it counts the modules a forked worker shares with the
   parent once per worker); ``lexsort_peak_memory_mb`` the parent's, which sorts;
-- ``generate_s``: generation seconds summed over shards, not counted in any plan figure.
+- ``generate_s``: generation seconds summed over shards, not counted in any plan figure;
+- ``protected_dropped``: candidates of a protected class (policy ``classes``) dropped,
+  which must be 0 (they are escalated instead); ``escalated`` counts those;
+- ``value_vs_optimum`` (``--optimum-accounts``, default 1,000): the planner's kept value on
+  random small accounts against the exact optimum (OR-Tools CP-SAT,
+  :mod:`cadence.planner.exact`), the mean and the worst ratio of the lexicographic value,
+  the same for the unprotected classes alone, and the accounts where the planner kept less
+  than the optimum in a protected class (must be 0).
+
+Five percent of the synthetic relationship and operational touches come from the
+onboarding journey (source ``lifecycle``), so the protected classes' exact search runs at
+scale too.
 
 Each CSM's book is 50 consecutive accounts, so with shards a multiple of 50 accounts no
 CSM spans two shards and per-shard levelling is the whole levelling: the DAG's cross-shard
@@ -46,7 +57,10 @@ import numpy as np
 import pandas as pd
 
 from cadence.planner.engine import plan_calendar
+from cadence.planner.exact import AS_OF as OPTIMUM_AS_OF
+from cadence.planner.exact import kept_by_planner, optimum, random_accounts
 from cadence.planner.inputs import PlanningContext
+from cadence.planner.priority import touch_classes
 from cadence.planner.touch_facts import epoch_seconds
 from cadence.policy import Policy, load_policy
 
@@ -55,6 +69,8 @@ CONTACTS_PER_ACCOUNT = 10
 CANDIDATES_PER_CONTACT = 20
 ACCOUNTS_PER_CSM = 50
 SHARD_ACCOUNTS = 5_000
+OPTIMUM_ACCOUNTS = 1_000
+LIFECYCLE_SHARE = 0.05  # of relationship and operational touches
 ZONES = [("GB", "Europe/London"), ("US", "America/New_York"), ("US", "America/Los_Angeles"),
          ("DE", "Europe/Berlin"), ("JP", "Asia/Tokyo"), ("AU", "Australia/Sydney"),
          ("BR", "America/Sao_Paulo"), ("IN", "Asia/Kolkata")]
@@ -142,12 +158,15 @@ def synthetic_population(accounts: int, seed: int = 7,
         "timedelta64[s]")
     window = (_integers(seed, "window days", touch, 11) * 86400).astype("timedelta64[s]")
     intent = _integers(seed, "intent", touch, 12)
+    lifecycle = (np.isin(message_type, ["relationship", "operational"])
+                 & (_uniform(seed, "lifecycle", touch) < LIFECYCLE_SHARE))
     candidates = pd.DataFrame({
         "touch_id": _ids("t", touch), "contact_id": contact_ids[contact_of],
         "account_id": account_ids[contact_account[contact_of]],
         "team": "cs", "message_type": message_type, "category": None, "channel": channel,
         "template_id": np.char.add("tpl", intent.astype(str)).astype(object),
-        "intent": None, "source": "cadence", "rule_id": "bench",
+        "intent": None, "source": np.where(lifecycle, "lifecycle", "cadence").astype(object),
+        "rule_id": "bench",
         "earliest_at": pd.to_datetime(earliest).tz_localize(UTC),
         "latest_at": pd.to_datetime(earliest + window).tz_localize(UTC),
         "priority": np.array(TYPES[2])[kind] + _integers(seed, "priority", touch, 5),
@@ -212,10 +231,14 @@ def _plan_shard(shard: int, start: int, accounts: int, seed: int, policy: Policy
                      epoch_seconds(candidates["earliest_at"])])
     np.save(Path(keys_dir) / f"{shard}.npy", keys)
     decisions = result.decisions["decision"].value_counts()
+    protected = policy.classes.protected()[touch_classes(candidates, policy.classes)]
+    at = result.decisions["touch_id"].isin(candidates["touch_id"][protected])
+    protected_dropped = int((at & (result.decisions["decision"] == "dropped")).sum())
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
     return {"shard": shard, "candidates": len(candidates), "calendar": len(result.calendar),
             "generate_s": generated, "plan_s": planning, "plan_cpu_s": planning_cpu,
-            "peak_kb": peak_kb, "decisions": {str(k): int(v) for k, v in decisions.items()}}
+            "peak_kb": peak_kb, "protected_dropped": protected_dropped,
+            "decisions": {str(k): int(v) for k, v in decisions.items()}}
 
 
 def _lexsort(keys_dir: str, shards: list[dict]) -> float:
@@ -234,7 +257,7 @@ def _lexsort(keys_dir: str, shards: list[dict]) -> float:
 
 def planner_bench(accounts: int, policy: Policy | None = None, *,
                   shard_accounts: int = SHARD_ACCOUNTS, workers: int | None = None,
-                  seed: int = 7) -> dict:
+                  seed: int = 7, optimum_accounts: int = OPTIMUM_ACCOUNTS) -> dict:
     """Generate ``accounts`` accounts (~200 candidates each) in shards of
     ``shard_accounts``, plan each shard on a pool of ``workers`` processes (default: one
     per core), time one lexsort of every candidate's keys and return the figures described
@@ -274,9 +297,58 @@ def planner_bench(accounts: int, policy: Policy | None = None, *,
         "lexsort_peak_memory_mb": round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "decisions": dict(sorted(decisions.items())),
+        "protected_dropped": sum(s["protected_dropped"] for s in shards),
+        "escalated": decisions.get("escalated", 0),
     }
+    if optimum_accounts:
+        figures.update(value_vs_optimum(optimum_accounts, policy, workers=workers, seed=seed))
     print(json.dumps(figures, indent=2))
     return figures
+
+
+def _optimum_of(args: tuple) -> tuple:
+    # One account's optimum against what the planner kept (in a worker process).
+    frame, decisions, context, policy = args
+    mine = kept_by_planner(frame, decisions, policy)
+    best = optimum(frame, context, policy)
+    protected = policy.classes.protected()
+    unprotected = (sum(v for v, p in zip(mine.by_class, protected, strict=True) if not p),
+                   sum(v for v, p in zip(best.by_class, protected, strict=True) if not p))
+    short = any(m < b for m, b, p in zip(mine.by_class, best.by_class, protected, strict=True)
+                if p)
+    return mine.total, best.total, *unprotected, short
+
+
+def value_vs_optimum(accounts: int, policy: Policy, *, workers: int | None = None,
+                     seed: int = 7) -> dict:
+    """Plan ``accounts`` random small accounts at once and solve each exactly (CP-SAT):
+    the kept value's ratio to the optimum, mean and worst, in all and for the unprotected
+    classes, and how many accounts the planner kept less of in a protected class."""
+    candidates, context = random_accounts(accounts, seed)
+    began = time.perf_counter()
+    result = plan_calendar(candidates, context, policy, OPTIMUM_AS_OF)
+    planning = time.perf_counter() - began
+    decisions = dict(tuple(result.decisions.groupby("account_id")))
+    history = dict(tuple(context.history.groupby("account_id")))
+    tasks = []
+    for account, frame in candidates.groupby("account_id"):
+        own = PlanningContext(contacts=context.contacts, accounts=context.accounts,
+                              history=history.get(account, context.history.iloc[:0]))
+        tasks.append((frame.reset_index(drop=True), decisions[account], own, policy))
+    began = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(workers or os.cpu_count() or 1) as pool:
+        rows = pool.map(_optimum_of, tasks, chunksize=16)
+    solving = time.perf_counter() - began
+    ratio = np.array([m / b if b else 1.0 for m, b, *_ in rows])
+    unprotected = np.array([m / b if b else 1.0 for _, _, m, b, _ in rows])
+    return {"optimum_accounts": accounts,
+            "optimum_candidates": len(candidates),
+            "value_vs_optimum": {"mean": round(float(ratio.mean()), 5),
+                                 "worst": round(float(ratio.min()), 5)},
+            "unprotected_value_vs_optimum": {"mean": round(float(unprotected.mean()), 5),
+                                             "worst": round(float(unprotected.min()), 5)},
+            "accounts_short_of_optimum_in_a_protected_class": sum(r[-1] for r in rows),
+            "optimum_plan_s": round(planning, 2), "optimum_solve_s": round(solving, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -289,9 +361,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None,
                         help="worker processes (default: one per core)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--optimum-accounts", type=int, default=OPTIMUM_ACCOUNTS,
+                        help="random small accounts solved exactly (0: skip)")
     args = parser.parse_args(argv)
     planner_bench(args.accounts, shard_accounts=args.shard_accounts, workers=args.workers,
-                  seed=args.seed)
+                  seed=args.seed, optimum_accounts=args.optimum_accounts)
     return 0
 
 

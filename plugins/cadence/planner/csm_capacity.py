@@ -1,9 +1,10 @@
 """Rule 9: CSM capacity — human touches (calls, meetings) per CSM per week stay within the
 CSM's weekly_capacity and are level-loaded across the weeks their windows allow (100
-monthly check-ins -> ~25 a week). QBRs and renewal tasks are placed first, then by
-priority. A human touch moves to the least-loaded week with room where its contact's caps,
-spacing and mix still hold, else it is dropped; the decision row of every moved or dropped
-touch is replaced, so there stays exactly one per candidate.
+monthly check-ins -> ~25 a week). Touches are placed by priority class, QBRs and renewal
+tasks first inside it, then by priority. A human touch moves to the least-loaded week with
+room where its contact's caps, spacing and mix still hold, else it is dropped (escalated
+when its class is protected); the decision row of every moved, dropped or escalated touch
+is replaced, so there stays exactly one per candidate.
 """
 
 from __future__ import annotations
@@ -71,27 +72,31 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
 
     human_rows = calendar[["touch_id", "contact_id", "account_id", "channel", "csm_id",
                            "template_id", "source", "priority"]].iloc[rows]
-    first_class = np.where(
+    first = np.where(
         human_rows["template_id"].isin(planner.csm_capacity.first_templates).to_numpy(bool)
         | (human_rows["source"] == "renewal").to_numpy(bool), 0, 1)
+    klass = facts.klass[at]
     csm_order = pd.factorize(human_rows["csm_id"].astype(str), sort=True)[0]
     order = np.lexsort((at, facts.latest_s[at], -human_rows["priority"].to_numpy(np.int64),
-                        first_class, csm_order))
+                        first, klass, csm_order))
     send = planner.timing.send_hour * 3600
     moved: dict[int, tuple[int, int]] = {}
     dropped: dict[int, str] = {}
-    week_load: dict[tuple[str, int], int] = {}
+    escalated: dict[int, str] = {}
+    week_load = _sent_this_week(context, policy, as_of)
     touched_contacts: set[str] = set()
     reasons: dict[int, str] = {}  # the new reason of each moved row
     default_capacity = planner.csm_capacity.default_weekly_capacity
     # Plain lists in levelling order: indexing them is much cheaper than numpy scalars.
     in_order = at[order]
+    class_names = policy.classes.names
     columns = [rows[order].tolist(), in_order.tolist(), day_of[rows[order]].tolist(),
-               facts.first_day[in_order].tolist(), facts.last_day[in_order].tolist()]
+               facts.first_day[in_order].tolist(), facts.last_day[in_order].tolist(),
+               facts.protected[in_order].tolist(), klass[order].tolist()]
     columns += [human_rows[c].iloc[order].tolist() for c in
                 ("touch_id", "contact_id", "account_id", "channel", "csm_id")]
-    for r, i, current, first, last, touch_id, contact, account, channel, csm in zip(
-            *columns, strict=True):
+    for (r, i, current, first, last, protected, touch_class, touch_id, contact, account,
+         channel, csm) in zip(*columns, strict=True):
         limit = capacity.get(csm, default_capacity)
         current_week = week_of(as_of, current)
         weeks = range(week_of(as_of, min(first, current)), week_of(as_of, max(last, current)) + 1)
@@ -112,8 +117,13 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
         if chosen is None:
             receives.drop(contact, account,
                           touch or _touch(touch_id, channel, contact, facts, i, frequencies))
-            dropped[r] = (f"CSM {csm} is at weekly capacity {limit} in every week from "
-                          f"{day_text(as_of, first)} to {day_text(as_of, last)}")
+            full = (f"CSM {csm} is at weekly capacity {limit} in every week from "
+                    f"{day_text(as_of, first)} to {day_text(as_of, last)}")
+            if protected:
+                escalated[r] = (f"escalated ({class_names[touch_class]}, protected): {full}; "
+                                "the CSM's manager decides who takes it")
+            else:
+                dropped[r] = full
             touched_contacts.add(contact)
             continue
         week = week_of(as_of, chosen)
@@ -133,7 +143,31 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
         facts_at[rows] = at
         _move(calendar, moved, facts, facts_at, send, as_of)
     mix_drops = _restore_mix(receives, touched_contacts, calendar, policy)
-    return _apply(calendar, decisions, moved, reasons, dropped, mix_drops, as_of)
+    return _apply(calendar, decisions, moved, reasons, dropped, escalated, mix_drops, as_of)
+
+
+def _sent_this_week(context: PlanningContext, policy: Policy,
+                    as_of: date) -> dict[tuple[str, int], int]:
+    # The human touches each CSM already made in the plan's week (sent history): they use
+    # the week's capacity as much as the planned ones.
+    history = context.history
+    planner = policy.planner
+    sent = history[(history["status"] == "sent")
+                   & history["channel"].isin(planner.human_channels)
+                   & (history["message_type"] != "transactional")]
+    if sent.empty:
+        return {}
+    csm_of = context.accounts.drop_duplicates("account_id", keep="last").set_index(
+        "account_id")["csm_id"]
+    csm = sent["account_id"].map(csm_of)
+    day = (pd.to_datetime(sent["scheduled_at"], utc=True).dt.tz_localize(None).dt.normalize()
+           - pd.Timestamp(as_of)) // pd.Timedelta(days=1)
+    load: dict[tuple[str, int], int] = {}
+    for who, when in zip(csm.tolist(), day.tolist(), strict=True):
+        week = week_of(as_of, int(when))
+        if isinstance(who, str) and week >= 0:
+            load[(who, week)] = load.get((who, week), 0) + 1
+    return load
 
 
 def _touch(touch_id: str, channel: str, contact: str, facts, i: int,
@@ -315,9 +349,10 @@ def _restore_mix(receives: _Receives, contacts: set[str], calendar: pd.DataFrame
     return drops
 
 
-def _apply(calendar, decisions, moved, reasons, dropped, mix_drops, as_of):
-    # Replace the decision of every moved or dropped touch; drop them from the calendar.
-    rows = sorted(moved.keys() | dropped.keys())
+def _apply(calendar, decisions, moved, reasons, dropped, escalated, mix_drops, as_of):
+    # Replace the decision of every moved, dropped or escalated touch; take the dropped and
+    # escalated ones off the calendar.
+    rows = sorted(moved.keys() | dropped.keys() | escalated.keys())
     touch_ids = dict(zip(rows, calendar["touch_id"].iloc[rows].tolist(), strict=True))
     updates: dict[str, tuple[str, str, str]] = {}
     for r, (before, day) in moved.items():
@@ -325,6 +360,8 @@ def _apply(calendar, decisions, moved, reasons, dropped, mix_drops, as_of):
                                  f"{reasons[r]}; planned {day_text(as_of, day)}")
     for r, detail in dropped.items():
         updates[touch_ids[r]] = ("dropped", RULE, detail)
+    for r, detail in escalated.items():
+        updates[touch_ids[r]] = ("escalated", RULE, detail)
     for touch_id, detail in mix_drops.items():
         updates[touch_id] = ("dropped", MIX, detail)
     if not updates:
@@ -338,7 +375,7 @@ def _apply(calendar, decisions, moved, reasons, dropped, mix_drops, as_of):
     for k, column in enumerate(("decision", "rule", "detail")):
         decisions[column] = _replaced(decisions[column], changed,
                                       [updates[t][k] for t in in_row_order])
-    gone = [t for t in keys if updates[t][0] == "dropped"]
+    gone = [t for t in keys if updates[t][0] in ("dropped", "escalated")]
     calendar = calendar[~is_in(calendar["touch_id"], gone)].reset_index(drop=True)
     return calendar, decisions
 

@@ -22,15 +22,6 @@ from numba import njit
 
 from cadence.planner.conflicts import ANNOUNCEMENT_ON_CHECKIN, CHECKIN_ON_ANNOUNCEMENT
 from cadence.planner.conflicts import RULE as CONFLICTS
-from cadence.planner.deferral import (
-    DEFERRED_BY_CONFLICT,
-    DEFERRED_BY_RULE,
-    DEFERRED_BY_TIMING,
-    DROPPED_REFUSED,
-    NO_ALLOWED_DAY,
-    SCHEDULED,
-    WINDOW_CLOSED,
-)
 from cadence.planner.frequency_cap import (
     ACCOUNT_CAP,
     ALL_CHANNEL_CAP,
@@ -39,6 +30,15 @@ from cadence.planner.frequency_cap import (
     PREFERENCE,
 )
 from cadence.planner.frequency_cap import RULE as CAPS
+from cadence.planner.placement import (
+    DEFERRED_BY_CONFLICT,
+    DEFERRED_BY_RULE,
+    DEFERRED_BY_TIMING,
+    DROPPED_REFUSED,
+    NO_ALLOWED_DAY,
+    SCHEDULED,
+    WINDOW_CLOSED,
+)
 from cadence.planner.promotional_mix import RULE as MIX
 from cadence.planner.promotional_mix import SHARE
 from cadence.planner.spacing import PROMOTIONAL_GAP, TOUCH_GAP

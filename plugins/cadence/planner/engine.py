@@ -2,9 +2,10 @@
 exactly one decision per candidate.
 
 Vectorized first (pandas/numpy): 1 eligibility, 2 transactional bypass, 3 deduplication,
-6 account conflicts, 8 allowed days per group, 10 priority order. Then one tight pass over
-the touches sorted by account and priority places each on the first day its caps (4),
-spacing (5), announcement clash (6) and mix (7) allow, deferring (11) or dropping it; the
+6 account conflicts, 8 allowed days per group, 10 priority order (class, then priority).
+Then one compiled pass over the touches sorted by account and rank places them where
+their caps (4), spacing (5), announcement clash (6) and mix (7) allow, deferring (11),
+dropping or, for a protected class, escalating (cadence.planner.placement); the
 per-account state stays small. Finally 9 levels CSM human touches across weeks.
 Deterministic: rows are sorted by touch_id first and every sort is stable.
 """
@@ -38,7 +39,12 @@ from cadence.planner.decision_details import (
 )
 from cadence.planner.deduplication import RULE as DEDUP
 from cadence.planner.deduplication import duplicate_winners
-from cadence.planner.deferral import (
+from cadence.planner.deferral import RULE as DEFERRAL
+from cadence.planner.eligibility import RULE as ELIGIBILITY
+from cadence.planner.eligibility import ineligible
+from cadence.planner.inputs import PlanningContext
+from cadence.planner.membership import positions
+from cadence.planner.placement import (
     DEFERRED_BY_CONFLICT,
     DEFERRED_BY_TIMING,
     NO_ALLOWED_DAY,
@@ -46,11 +52,6 @@ from cadence.planner.deferral import (
     WINDOW_CLOSED,
     place_in_order,
 )
-from cadence.planner.deferral import RULE as DEFERRAL
-from cadence.planner.eligibility import RULE as ELIGIBILITY
-from cadence.planner.eligibility import ineligible
-from cadence.planner.inputs import PlanningContext
-from cadence.planner.membership import positions
 from cadence.planner.placement_state import placement_state
 from cadence.planner.priority import priority_rank
 from cadence.planner.send_timing import DAY_S, utc_of_local
@@ -64,8 +65,8 @@ TRANSACTIONAL = "2.transactional_bypass"
 CALENDAR_COLUMNS = [c for c in COMMUNICATION_CALENDAR if c != "shard"]
 DECISION_COLUMNS = [c for c in CALENDAR_DECISIONS if c != "shard"]
 CONFLICTS = "6.conflicts"
-DECISIONS = ("merged", "suppressed", "scheduled", "deferred", "dropped")
-MERGED, SUPPRESSED, PLANNED, DEFERRED, DROPPED = range(len(DECISIONS))
+DECISIONS = ("merged", "suppressed", "scheduled", "deferred", "dropped", "escalated")
+MERGED, SUPPRESSED, PLANNED, DEFERRED, DROPPED, ESCALATED = range(len(DECISIONS))
 # The calendar reasons a vectorized rule gives; placed rows write their own.
 REASONS = (None, "transactional: sent when due")
 
@@ -80,12 +81,16 @@ class PlanResult:
 
 
 def plan_calendar(candidates: pd.DataFrame, context: PlanningContext, policy: Policy,
-                  as_of: date) -> PlanResult:
+                  as_of: date, level_csm: bool = True) -> PlanResult:
     """Plan the candidates of ``as_of`` into one deduplicated calendar under every rule of
-    DESIGN §8; the same inputs always give byte-identical frames."""
+    DESIGN §8; the same inputs always give byte-identical frames. ``level_csm=False``
+    leaves rule 9 to the caller: a shard's plan, levelled once across every shard
+    (cadence.planner.sharding.level_csm_capacity), since a CSM's accounts span shards."""
     with _without_cyclic_gc():
         # Every per-candidate working array is gone once _plan returns, before levelling.
         result = _plan(candidates, context, policy, as_of)
+        if not level_csm:
+            return result
         calendar, decisions = level_csm_load(result.calendar, result.decisions, candidates,
                                              context, policy, as_of)
     return PlanResult(calendar, decisions)
@@ -126,7 +131,8 @@ def _plan(candidates: pd.DataFrame, context: PlanningContext, policy: Policy,
                      context.preferences, context.suppressions)
     outcome.decide(outcome.open & pd.notna(why), "suppressed", ELIGIBILITY, why)
 
-    rank = priority_rank(frame["priority"].to_numpy(dtype=np.int64), facts.latest_s, facts.arr)
+    rank = priority_rank(facts.klass, frame["priority"].to_numpy(dtype=np.int64),
+                         facts.latest_s, facts.arr)
     # The Arrow id column factorizes without becoming Python strings.
     winners = duplicate_winners(frame["contact_id"], frame["intent"].to_numpy(dtype=object),
                                 facts.earliest_s, facts.latest_s, rank, outcome.open)
@@ -225,12 +231,12 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
     # By account, then rank: ranks are unique, so one unstable argsort of a combined key
     # gives lexsort's order in a tenth of the time.
     order = rows[np.argsort(state.account[rows].astype(np.int64) * len(rank) + rank[rows])]
-    (day, kind, named, block, blocks, listed_start, listed_ref,
+    (day, kind, named, block, escalated, refused, blocks, listed_start, listed_ref,
      listed_day) = place_in_order(order, *state.arguments())
     kind, day, named, block = kind[order], day[order], named[order], block[order]
+    escalated = escalated[order]
     first = facts.first_day[order]
     delayed = facts.delayed_by_conflict[order]
-    refused = order[block >= 0]
     what, what_index = refusal_whats(blocks, pd.DataFrame({
         "category": np.asarray(facts.category, dtype=object)[refused],
         "preference_channel": state.preference_channel_name(refused, blocks[:, 1]),
@@ -256,8 +262,9 @@ def _place_all(facts: TouchFacts, rank: np.ndarray, outcome: _Outcome,
          conflicts], refusal_rule)
     planned = kind > NO_ALLOWED_DAY
     send = planner.timing.send_hour * 3600
-    outcome.decision[order] = np.where(kind <= NO_ALLOWED_DAY, DROPPED,
-                                       np.where(kind == SCHEDULED, PLANNED, DEFERRED))
+    outcome.decision[order] = np.where(
+        kind <= NO_ALLOWED_DAY, np.where(escalated, ESCALATED, DROPPED),
+        np.where(kind == SCHEDULED, PLANNED, DEFERRED))
     outcome.rule[order] = rule
     outcome.day[order[planned]] = day[planned]
     outcome.second[order[planned]] = np.where(day[planned] == first[planned],
@@ -309,6 +316,14 @@ def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -
                              for part in outcome.given_details])
     detail = write_texts(every, table(given),
                          outcome.refusals, tables, first_day, low_csat)
+    escalated = outcome.decision == ESCALATED
+    if escalated.any():
+        # "escalated (lifecycle_critical, protected): no allowed slot before ...": which
+        # protected touch the CSM's manager gets a task for, and why it found no day.
+        prefixes = texts([""] + [f"escalated ({name}, protected): "
+                                 for name in policy.classes.names])
+        prefix = prefixes.take(pa.array(np.where(escalated, facts.klass + 1, 0)))
+        detail = pc.binary_join_element_wise(prefix, detail, pa.scalar("", TEXT))
     calendar_rows = Placed(**{name: values[rows] for name, values in vars(every).items()})
     calendar_rows.given = outcome.reason[rows]
     calendar_rows.planned = np.zeros(len(rows), dtype=bool)

@@ -251,6 +251,13 @@ def record(counts: np.ndarray, day: int) -> None:
 
 
 @njit(cache=True)
+def unrecord(counts: np.ndarray, day: int) -> None:
+    """Count one touch fewer on day index ``day`` (it moved or was left out)."""
+    counts[day] -= 1
+    counts[len(counts) - 1] -= 1
+
+
+@njit(cache=True)
 def count_in(counts: np.ndarray, first: int, last: int) -> int:
     """Touches from day index ``first`` to ``last`` inclusive."""
     total = 0

@@ -1,5 +1,6 @@
 """The compiled placement pass's inputs: every candidate, history row, preference, tier
-and day group as integer codes and flat arrays (:func:`deferral.place_in_order`).
+and day group as integer codes and flat arrays, in the named groups of
+:mod:`cadence.planner.placement` (:func:`placement.place_in_order`).
 
 What a contact and its account already receive is the counted history (sent, or still
 scheduled and not replanned now), in the contact's local days; history outside every
@@ -17,6 +18,7 @@ import pyarrow as pa
 from cadence.planner.decision_details import texts
 from cadence.planner.deferral import RULE as DEFERRAL
 from cadence.planner.frequency_cap import CAPPED_CHANNELS, channel_cap_table
+from cadence.planner.placement import Days, History, Preferences, Sizes, TierLimits, Touches
 from cadence.planner.touch_facts import TouchFacts
 from cadence.policy import Policy
 
@@ -26,26 +28,25 @@ class PlacementState:
     """Kernel arguments (see :meth:`arguments`) plus what the decision texts look up."""
 
     account: np.ndarray
-    candidate: tuple
-    preferences: tuple
-    groups: tuple
-    tiers: tuple
-    history: tuple
-    base: int
-    n_days: int
-    n_contacts: int
+    candidate: Touches
+    preferences: Preferences
+    groups: Days
+    tiers: TierLimits
+    history: History
+    sizes: Sizes
     channel_names: np.ndarray
     why_rules: np.ndarray
     why_texts: pa.Array
 
     def arguments(self) -> tuple:
         """The arguments of ``place_in_order`` after ``order``."""
-        return (*self.candidate, *self.preferences, *self.groups, *self.tiers, *self.history,
-                self.base, self.n_days, self.n_contacts)
+        return (self.candidate, self.preferences, self.groups, self.tiers, self.history,
+                self.sizes)
 
     def preference_channel_name(self, rows: np.ndarray, k: np.ndarray) -> np.ndarray:
         """The channel of the k-th preference of each row ("*" for any channel)."""
-        start, end, channel = self.preferences[0], self.preferences[1], self.preferences[2]
+        start, end, channel = (self.preferences.start, self.preferences.end,
+                               self.preferences.channel)
         at = start[rows] + k
         valid = at < end[rows]
         code = np.where(valid, channel[np.minimum(at, max(len(channel) - 1, 0))]
@@ -55,14 +56,13 @@ class PlacementState:
 
     def max_share_of(self, rows: np.ndarray) -> np.ndarray:
         """The promotional share limit of each row's tier."""
-        tier, max_share = self.candidate[-1], self.tiers[-1]
-        return max_share[tier[rows]]
+        return self.tiers.max_share[self.candidate.tier[rows]]
 
     def why_index(self, group: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Index into ``why_rules``/``why_texts`` of the reason a group's timing gives for
         a day, e.g. ("8.send_timing", "weekend"); (11.deferral, "no allowed day") when it
         allows the day."""
-        why_not = self.groups[-1]
+        why_not = self.groups.why_not
         inside = (day >= 0) & (day < why_not.shape[1])
         code = np.where(inside, why_not[group, np.clip(day, 0, why_not.shape[1] - 1)], -1)
         return np.where(code >= 0, code, len(self.why_rules) - 1)
@@ -115,7 +115,7 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
     rows = np.flatnonzero(kept)
     by_contact = rows[np.argsort(h_contact[rows], kind="stable")]
     by_account = rows[np.argsort(h_account[rows], kind="stable")]
-    history_arrays = (
+    history_arrays = History(
         np.where(kept, h_day, 0), slot_of[h_channel] if h else np.zeros(0, np.int64),
         h_channel.astype(np.int64), h_category.astype(np.int64), h_promotional, h_checkin,
         h_announcement, _starts(h_contact[by_contact], n_contacts), by_contact,
@@ -132,13 +132,13 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
     p_channel = p_channel[p_order]
     p_width = chosen["days"].to_numpy(dtype=np.int64)[p_order]
     key = contact.astype(np.int64) * len(categories) + category
-    preference_arrays = (np.searchsorted(p_key, key, "left"),
-                         np.searchsorted(p_key, key, "right"), p_channel, p_width)
+    preference_arrays = Preferences(np.searchsorted(p_key, key, "left"),
+                                    np.searchsorted(p_key, key, "right"), p_channel, p_width)
 
     group_arrays, why_rules, why_texts = _groups(facts, base, last_day)
     tier_code, tier_names = pd.factorize(pd.Series(facts.tier, dtype=object))
     tier_limits = [limits[t] for t in tier_names]
-    tier_arrays = (
+    tier_arrays = TierLimits(
         np.stack([channel_cap_table(x) for x in tier_limits]) if tier_limits
         else np.zeros((0, len(CAPPED_CHANNELS), 2, 2), dtype=np.int64),
         np.array([x.all_channels_per_7_days for x in tier_limits], dtype=np.int64),
@@ -147,19 +147,39 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
         np.array([x.min_days_between_promotional for x in tier_limits], dtype=np.int64),
         np.array([x.promotional_share_window_days for x in tier_limits], dtype=np.int64),
         np.array([x.promotional_max_share for x in tier_limits], dtype=np.float64))
-    candidate_arrays = (
+    priority = frame["priority"].to_numpy(dtype=np.int64)
+    candidate_arrays = Touches(
         contact.astype(np.int64), account.astype(np.int64),
         slot_of[channel] if n else np.zeros(0, np.int64), channel.astype(np.int64),
         category.astype(np.int64), facts.promotional.astype(bool),
         facts.checkin.astype(bool), facts.announcement.astype(bool),
         facts.group.astype(np.int64), facts.first_day.astype(np.int64),
         facts.last_day.astype(np.int64), facts.delayed_by_conflict.astype(bool),
-        tier_code.astype(np.int64))
+        tier_code.astype(np.int64), facts.klass.astype(np.int64),
+        facts.protected.astype(bool),
+        # What keeping a touch is worth inside its class: its priority, at least 1.
+        priority - int(priority.min(initial=0)) + 1)
+    # The most contacts an account has and the most touches a contact or an account
+    # receives, so the pass sizes its per-account state once.
+    contacts_per_account = _most(account, contact)
+    entries_per_contact = int(np.bincount(np.concatenate([contact, h_contact[kept]]),
+                                          minlength=1).max(initial=0))
+    entries_per_account = int(np.bincount(np.concatenate([account, h_account[kept]]),
+                                          minlength=1).max(initial=0))
+    sizes = Sizes(base, n_days, n_contacts, contacts_per_account, entries_per_contact,
+                  entries_per_account)
     return PlacementState(
         account=account, candidate=candidate_arrays, preferences=preference_arrays,
-        groups=group_arrays, tiers=tier_arrays, history=history_arrays, base=base,
-        n_days=n_days, n_contacts=n_contacts, channel_names=channel_names,
-        why_rules=why_rules, why_texts=why_texts)
+        groups=Days(*group_arrays), tiers=tier_arrays, history=history_arrays, sizes=sizes,
+        channel_names=channel_names, why_rules=why_rules, why_texts=why_texts)
+
+
+def _most(account: np.ndarray, contact: np.ndarray) -> int:
+    # The most distinct contacts with candidates in one account.
+    if not len(account):
+        return 0
+    pairs = np.unique(account.astype(np.int64) * (int(contact.max()) + 1) + contact)
+    return int(np.bincount(pairs // (int(contact.max()) + 1)).max())
 
 
 def _frequencies(preferences: pd.DataFrame, days: dict[str, int]) -> pd.DataFrame:

@@ -55,7 +55,8 @@ def plan_calendar_shard(warehouse: Warehouse, policy: Policy, as_of: date, shard
                                       {"as_of": as_of, "shard": shard})
     accounts = set(candidates["account_id"])
     context = read_context(warehouse, as_of, accounts, policy.planner.horizon_days, shard)
-    result = plan_calendar(candidates, context, policy, as_of)
+    # CSM capacity is levelled once, across shards, by level_csm_capacity.
+    result = plan_calendar(candidates, context, policy, as_of, level_csm=False)
     partition = {"plan_date": as_of, "shard": shard}
     calendar = result.calendar.assign(shard=shard)
     decisions = result.decisions.assign(shard=shard)
@@ -68,8 +69,10 @@ def plan_calendar_shard(warehouse: Warehouse, policy: Policy, as_of: date, shard
 
 def level_csm_capacity(warehouse: Warehouse, policy: Policy, as_of: date) -> dict:
     """After every shard: level each CSM's human touches of the plan date across weeks
-    under weekly capacity (QBRs and renewals first), moving or dropping calendar rows and
-    replacing their decisions. Rewrites the plan date's calendar and decisions."""
+    under weekly capacity (by class, QBRs and renewals first), counting the human touches
+    already sent this week, moving, dropping or escalating calendar rows and replacing
+    their decisions. Rewrites the plan date's calendar and decisions. The only levelling
+    of a DAG run: the shards do not level."""
     ensure_planning_tables(warehouse)
     params = {"as_of": as_of}
     calendar = warehouse.read_frame(warehouse.render("planner/calendar.sql"), params)

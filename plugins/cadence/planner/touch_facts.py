@@ -17,6 +17,7 @@ from cadence.planner.inputs import PlanningContext
 from cadence.planner.load import ContactLoad, DayLog, Touch
 from cadence.planner.membership import is_in, positions, strictly_increasing
 from cadence.planner.policy import Conflicts
+from cadence.planner.priority import touch_classes
 from cadence.planner.send_timing import (
     DAY_S,
     DayRules,
@@ -38,7 +39,9 @@ class TouchFacts:
     """Column arrays aligned with ``frame`` (the candidates sorted by touch_id)."""
 
     frame: pd.DataFrame
-    transactional: np.ndarray
+    klass: np.ndarray  # priority class index (0 = highest, policy ``classes``)
+    protected: np.ndarray  # in a protected class: escalated, never dropped
+    transactional: np.ndarray  # in a class that bypasses caps (rule 2)
     promotional: np.ndarray
     human: np.ndarray
     checkin: np.ndarray
@@ -206,7 +209,10 @@ def touch_facts(candidates: pd.DataFrame, context: PlanningContext, policy: Poli
     message_type = frame["message_type"]
     category = frame["category"].to_numpy(dtype=object)
     template = frame["template_id"]
-    transactional = (message_type == "transactional").to_numpy(dtype=bool)
+    klass = touch_classes(frame, policy.classes)
+    # A campaign that may not claim the transactional class does not bypass the caps.
+    transactional = policy.classes.bypassing()[klass]
+    protected = policy.classes.protected()[klass]
     promotional = ((message_type == "promotional").to_numpy(dtype=bool)
                    | (category == "promotional")) & ~transactional
     human = frame["channel"].isin(planner.human_channels).to_numpy(dtype=bool)
@@ -284,7 +290,8 @@ def touch_facts(candidates: pd.DataFrame, context: PlanningContext, policy: Poli
         for country_code, any_day, mask, is_checkin in uniques
     ]
     return TouchFacts(
-        frame=frame, transactional=transactional, promotional=promotional, human=human,
+        frame=frame, klass=klass, protected=protected, transactional=transactional,
+        promotional=promotional, human=human,
         checkin=checkin, announcement=announcement, category=category, arr=arr, tier=tier,
         csm_id=csm_id, zone=zone, zones=zones,
         earliest_s=earliest_s, latest_s=latest_s, earliest_day=earliest_day,
