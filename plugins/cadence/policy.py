@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError
 from cadence.account_health import HealthPolicy
 from cadence.candidates.policy import CandidatesPolicy
 from cadence.connectors.policy import ConnectorsPolicy
+from cadence.csm_task_policy import CsmTasksPolicy
 from cadence.handoff.policy import HandoffPolicy
 from cadence.planner.policy import PlannerPolicy
 from cadence.policy_section import PolicyError, Section
@@ -47,6 +48,7 @@ class Policy(Section):
     segments: SegmentPolicy = SegmentPolicy()
     connectors: ConnectorsPolicy = ConnectorsPolicy()
     planner: PlannerPolicy = PlannerPolicy()
+    csm_tasks: CsmTasksPolicy = CsmTasksPolicy()
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
