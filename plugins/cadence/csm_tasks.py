@@ -473,6 +473,25 @@ def write_csm_task_lists(warehouse: Warehouse, policy: Policy, out_dir, as_of: d
     }
 
 
+def task_summary(warehouse: Warehouse, as_of: date) -> dict[str, int]:
+    """What a CS-ops lead checks on a plan's tasks (the demo prints it): how many, owners,
+    tasks without an owner or a named contact, calls outside 08:00–19:00 of their owner
+    (only where no overlap of business hours exists), calls outside both business hours."""
+    tasks = warehouse.read_table("csm_tasks", {"plan_date": as_of})
+    within = tasks["within_hours"].fillna(False).astype(bool)
+    return {
+        "tasks": len(tasks),
+        "owners": int(tasks["csm_id"].nunique()),
+        "to_managers": int((tasks["owner_type"] == "manager").sum()),
+        "to_queues": int((tasks["owner_type"] == "queue").sum()),
+        "without_owner": int(tasks["csm_id"].isna().sum()),
+        "without_contact_name": int(tasks["contact_name"].isna().sum()),
+        "outside_08_19_owner_time": outside_day(tasks),
+        "outside_08_19_where_overlap_exists": outside_day(tasks[within]),
+        "outside_business_hours_noted": int((~within).sum()),
+    }
+
+
 def outside_day(tasks: pd.DataFrame, start_hour: int = 8, end_hour: int = 19) -> int:
     """Tasks of a person (CSM or manager) not between ``start_hour`` and ``end_hour`` of
     their own day."""

@@ -80,11 +80,6 @@ def build(human, context, policy, escalated=NO_ESCALATIONS, crm=None):
     return build_csm_tasks(pd.DataFrame(human), escalated, context, policy, AS_OF, crm).tasks
 
 
-@pytest.fixture
-def policy():
-    return parse_policy({})
-
-
 def test_a_task_names_the_person_with_facts_as_columns_and_omits_what_is_empty(policy):
     context = make_context(
         [account("a1", "csm1"), account("a2", "csm1")],
@@ -154,7 +149,7 @@ def test_calls_go_in_the_overlap_of_both_business_hours_without_overlapping(poli
     assert all(t.hour >= 9 for t in local)
     assert tasks["within_hours"].all() and tasks["placement_note"].isna().all()
     starts = sorted(tasks["starts_at"])
-    assert all(b - a >= pd.Timedelta(minutes=30) for a, b in zip(starts, starts[1:]))
+    assert all(b - a >= pd.Timedelta(minutes=30) for a, b in zip(starts, starts[1:], strict=False))
     assert (tasks["due_date"] == date(2026, 12, 2)).all()
     assert outside_day(tasks) == 0
 
@@ -168,7 +163,7 @@ def test_a_full_overlap_gives_the_least_outside_free_slot_and_says_so(policy):
     assert tasks["within_hours"].sum() == 4 and not tasks.loc["t_5", "within_hours"]
     assert "no overlap of business hours" in tasks.loc["t_5", "placement_note"]
     starts = sorted(tasks["starts_at"])
-    assert all(b - a >= pd.Timedelta(minutes=30) for a, b in zip(starts, starts[1:]))
+    assert all(b - a >= pd.Timedelta(minutes=30) for a, b in zip(starts, starts[1:], strict=False))
     assert outside_day(tasks.reset_index()) == 0
 
 
