@@ -201,11 +201,16 @@ def _place(rows: pd.DataFrame, context: TaskContext, policy: Policy, as_of: date
                              limits.all_channels_per_7_days)
     default_zone = policy.planner.timing.default_timezone
     days = context.contact_days.assign(day=pd.to_datetime(context.contact_days["day"]).dt.date)
-    others = {c: g for c, g in days.groupby("contact_id")}
+    # Each contact's touch days; a placed call counts on its new day for the next ones.
+    others: dict[str, dict[str, date]] = {}
+    for contact, touch, day in zip(days["contact_id"], days["touch_id"], days["day"],
+                                   strict=True):
+        others.setdefault(contact, {})[touch] = day
     rows = rows.assign(minutes=rows["task_type"].map(rules.minutes).fillna(
         rules.default_minutes).astype("int64"))
-    order = rows.assign(_at=pd.to_datetime(rows["scheduled_at"], utc=True)).sort_values(
-        ["priority", "_at", "touch_id"], ascending=[False, True, True], kind="stable").index
+    # The planner's day, not the placed time, orders them: a rerun places alike.
+    order = rows.assign(_day=pd.to_datetime(rows["planned_day"])).sort_values(
+        ["priority", "_day", "touch_id"], ascending=[False, True, True], kind="stable").index
     placed: dict[int, object] = {}
     rows["contact_zone"] = rows["task_zone"] = None
     for i in order:
@@ -215,9 +220,8 @@ def _place(rows: pd.DataFrame, context: TaskContext, policy: Policy, as_of: date
         owner_zone = None if row["owner_type"] == "queue" and not _text(row["owner_zone"]) \
             else _first_zone(row["owner_zone"], default_zone)
         first, last, planned = _window(row, contact_zone, as_of)
-        mine = others.get(row["contact_id"])
-        other_days = () if mine is None else tuple(
-            mine.loc[mine["touch_id"] != row["touch_id"], "day"])
+        mine = others.setdefault(row["contact_id"], {})
+        other_days = tuple(d for t, d in mine.items() if t != row["touch_id"])
         placed[i] = planner.place(Meeting(
             key=row["touch_id"], owner=row["csm_id"], owner_zone=owner_zone,
             owner_country=rules.csm_countries.get(row["csm_id"]) or zone_country(owner_zone),
@@ -225,6 +229,7 @@ def _place(rows: pd.DataFrame, context: TaskContext, policy: Policy, as_of: date
             planned_day=planned, first_day=first, last_day=last, minutes=int(row["minutes"]),
             any_day=bool(row["urgent"]) if pd.notna(row["urgent"]) else False,
             other_days=other_days))
+        mine[row["touch_id"]] = placed[i].starts_at.astimezone(ZoneInfo(contact_zone)).date()
         rows.loc[i, "contact_zone"] = contact_zone
         rows.loc[i, "task_zone"] = owner_zone or contact_zone
     index = rows.index
@@ -375,7 +380,7 @@ def _context_text(row: dict) -> str:
         lines += [f"- {p}" for p in row["talking_points"].split("\n")]
     if known(row.get("health_score")):
         health = f"Health: {row['health_score']:.0f} ({row['health_band']})"
-        if known(row.get("score_delta_14d")) and row["score_delta_14d"] != 0:
+        if known(row.get("score_delta_14d")) and round(row["score_delta_14d"]) != 0:
             health += f", {row['score_delta_14d']:+.0f} over 14 days"
         if known(row.get("weakest_components")):
             health += f"; weakest {row['weakest_components']}"

@@ -182,6 +182,21 @@ def test_no_overlap_takes_the_least_outside_slot_in_the_csms_day_and_says_so(pol
     assert outside_day(pd.DataFrame([task])) == 0
 
 
+def test_a_contact_a_day_ahead_still_gets_a_call_in_the_csms_day(policy):
+    # Melbourne is 16 hours ahead of New York: the planned Melbourne day (the plan date)
+    # begins on the New York evening before the plan date; the call stays in New York's
+    # 08:00-19:00 on or after the plan date.
+    context = make_context([account("a1", "csm_ny", country="AU", zone="Australia/Melbourne")],
+                           [contact("c1", "a1", zone="Australia/Melbourne")])
+    human = [touch("t_1", "a1", "csm_ny", "tier_cadences.strategic_qbr", "2026-12-01",
+                   channel="meeting", zone="Australia/Melbourne")]
+    task = build(human, context, policy).iloc[0]
+    new_york = task["starts_at"].tz_convert("America/New_York")
+    assert 8 <= new_york.hour and new_york.hour * 60 + new_york.minute + 60 <= 19 * 60
+    assert new_york.date() >= AS_OF and task["due_date"] == new_york.date()
+    assert outside_day(pd.DataFrame([task])) == 0 and task["placement_note"]
+
+
 def test_holidays_of_the_csm_country_move_the_call_inside_its_window(policy):
     # 2026-12-08 is a public holiday in Spain (Inmaculada Concepción), not in Germany.
     context = make_context([account("a1", "csm_es")], [contact("c1", "a1")], csms=[

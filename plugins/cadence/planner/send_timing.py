@@ -191,7 +191,8 @@ class MeetingPlanner:
     same owner, never before the plan date; the planned day first, then the other days of
     the touch's window in the same week that keep the contact's spacing and 7-day cap; with
     no such slot, the slot least outside both parties' hours within the owner's stretch
-    hours, and the task says so."""
+    hours (08:00-19:00) on an owner's business day, else in the owner's stretch hours
+    around the planned day; the task says so."""
 
     def __init__(self, hours, as_of: date, min_gap_days: int, per_7_days: int) -> None:
         self.hours = hours
@@ -217,7 +218,9 @@ class MeetingPlanner:
                 break
         if found is None:  # 2: least outside, owner's business day, stretch hours
             found = self._least_outside(days, meeting, contact, owner, strict=True)
-        if found is None:  # 3: least outside anywhere free
+        if found is None and owner is not None:  # 3: any free slot of the owner's stretch
+            found = self._owner_stretch(meeting, contact, owner)
+        if found is None:  # 4: least outside anywhere free
             found = self._least_outside(days, meeting, contact, owner, strict=False)
         start, inside = found or (datetime.combine(meeting.planned_day, time(10),
                                                    tzinfo=contact), False)
@@ -311,13 +314,39 @@ class MeetingPlanner:
                     best, best_cost = (start, False), key
         return best
 
+    def _owner_stretch(self, meeting: Meeting, contact: ZoneInfo, owner: ZoneInfo):
+        # The contact's planned day runs ahead of or behind the owner's by most of a day
+        # (Melbourne and New York): the owner's stretch hours around it, a business day of
+        # the owner preferred, least outside the contact's hours, the contact's day kept
+        # when it can be.
+        hours, best = self.hours, None
+        step = hours.slot_minutes
+        for shift in (0, -1, 1):
+            day = meeting.planned_day + timedelta(days=shift)
+            for minute in range(hours.stretch_start_hour * 60,
+                                hours.stretch_end_hour * 60 - meeting.minutes + 1, step):
+                start = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=owner)
+                if day < self.as_of or start.astimezone(contact).date() < self.as_of \
+                        or not self._free(meeting.owner, start, meeting.minutes):
+                    continue
+                key = (not self._owner_day(start, meeting, owner),
+                       start.astimezone(contact).date() != meeting.planned_day,
+                       self._outside(start, meeting.minutes, contact, hours.start_hour,
+                                     hours.end_hour)
+                       + self._outside(start, meeting.minutes, owner, hours.start_hour,
+                                       hours.end_hour), abs(shift), start)
+                if best is None or key < best[0]:
+                    best = (key, start)
+        return (best[1], False) if best else None
+
     def _note(self, meeting: Meeting, start: datetime, inside: bool, contact: ZoneInfo,
               owner: ZoneInfo | None) -> str | None:
         notes = []
         day = start.astimezone(contact).date()
         if day != meeting.planned_day:
-            notes.append(f"moved from {meeting.planned_day:%a %d %b} to {day:%a %d %b}:"
-                         " no slot in both business days and hours on the planned day")
+            notes.append(f"moved from {meeting.planned_day:%a %d %b} to {day:%a %d %b}"
+                         " (the contact's day): no slot in both business days and hours on"
+                         " the planned day")
         if not inside:
             their = start.astimezone(contact).strftime("%H:%M")
             mine = start.astimezone(owner).strftime("%H:%M") if owner else their
