@@ -192,7 +192,7 @@ def test_a_contact_a_day_ahead_still_gets_a_call_in_the_csms_day(policy):
                    channel="meeting", zone="Australia/Melbourne")]
     task = build(human, context, policy).iloc[0]
     new_york = task["starts_at"].tz_convert("America/New_York")
-    assert 8 <= new_york.hour and new_york.hour * 60 + new_york.minute + 60 <= 19 * 60
+    assert new_york.hour >= 8 and new_york.hour * 60 + new_york.minute + 60 <= 19 * 60
     assert new_york.date() >= AS_OF and task["due_date"] == new_york.date()
     assert outside_day(pd.DataFrame([task])) == 0 and task["placement_note"]
 
