@@ -119,6 +119,8 @@ def _default_points() -> list[TalkingPoint]:
                          " confirm the decision path"),
         TalkingPoint(fact="last_nps", below=7,
                      say="last NPS {last_nps}: follow up on \"{last_nps_comment}\""),
+        TalkingPoint(fact="last_nps", below=7,
+                     say="last NPS {last_nps}: ask what would make it a 9"),
         TalkingPoint(fact="health_band", is_in=["red"],
                      say="health {health_score} (red), weakest {weakest_components}:"
                          " agree a recovery plan"),

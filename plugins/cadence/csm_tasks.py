@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -328,14 +329,20 @@ def _last_touches(recent: pd.DataFrame, n: int) -> pd.Series:
 
 def talking_points(facts: dict, rules: CsmTasksPolicy) -> list[str]:
     """2–4 talking points (policy ``csm_tasks.talking_points``, then the fallback points
-    up to ``min_points``) from a task's facts; a rule whose fact is unknown never says."""
-    points = []
+    up to ``min_points``) from a task's facts; a rule whose fact is unknown never says,
+    nor one quoting an unknown fact, and each fact is spoken for once."""
+    points, said = [], set()
+    shown = {k: _shown(v) for k, v in facts.items()}
     for rule in rules.talking_points:
         if len(points) == rules.max_points:
             break
-        if _passes(rule, facts.get(rule.fact)):
-            shown = {k: _shown(v) for k, v in facts.items()}
+        # One point per fact (the first rule that holds); a point quoting an unknown fact
+        # is not said rather than said with a hole in it.
+        quoted = [name for _, name, _, _ in string.Formatter().parse(rule.say) if name]
+        if rule.fact not in said and _passes(rule, facts.get(rule.fact)) \
+                and all(shown.get(name) for name in quoted):
             points.append(rule.say.format_map(shown))
+            said.add(rule.fact)
     for fallback in rules.fallback_points:
         if len(points) >= rules.min_points:
             break

@@ -304,3 +304,13 @@ def test_crm_record_url_when_the_crm_is_known(policy):
     assert build(human, context, policy, crm="hubspot")["crm_url"].iloc[0].endswith(
         "/company/a1")
     assert build(human, context, policy)["crm_url"].isna().all()
+
+
+def test_a_point_never_quotes_an_empty_fact_and_speaks_once_per_fact(policy):
+    rules = policy.csm_tasks
+    assert talking_points({"last_nps": 6, "last_nps_comment": None}, rules)[0] == (
+        "last NPS 6: ask what would make it a 9")
+    points = talking_points({"last_nps": 6, "last_nps_comment": "Support is slow"}, rules)
+    assert points[0] == 'last NPS 6: follow up on "Support is slow"'
+    assert sum(p.startswith("last NPS") for p in points) == 1
+    assert len(talking_points({}, rules)) == rules.min_points  # the fallbacks, nothing empty

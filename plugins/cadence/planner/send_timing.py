@@ -268,9 +268,11 @@ class MeetingPlanner:
                 yield local
 
     def _outside(self, start: datetime, minutes: int, zone: ZoneInfo, lo: int, hi: int) -> int:
+        # How far the call lies outside the hours, in minutes (0 inside): 18:00-18:45 is
+        # 105 past 17:00, 23:00-23:45 is 405, so the least-outside slot is the nearest.
         local = start.astimezone(zone)
         s = local.hour * 60 + local.minute
-        return minutes - max(0, min(s + minutes, hi * 60) - max(s, lo * 60))
+        return max(0, lo * 60 - s) + max(0, s + minutes - hi * 60)
 
     def _inside(self, start: datetime, meeting: Meeting, owner: ZoneInfo | None) -> bool:
         if owner is not None and self._outside(start, meeting.minutes, owner,
