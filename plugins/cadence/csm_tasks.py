@@ -493,14 +493,14 @@ def task_summary(warehouse: Warehouse, as_of: date) -> dict[str, int]:
     within = tasks["within_hours"].fillna(False).astype(bool)
     return {
         "tasks": len(tasks),
-        "owners": int(tasks["csm_id"].nunique()),
-        "to_managers": int((tasks["owner_type"] == "manager").sum()),
-        "to_queues": int((tasks["owner_type"] == "queue").sum()),
-        "without_owner": int(tasks["csm_id"].isna().sum()),
-        "without_contact_name": int(tasks["contact_name"].isna().sum()),
-        "outside_08_19_owner_time": outside_day(tasks),
-        "outside_08_19_where_overlap_exists": outside_day(tasks[within]),
-        "outside_business_hours_noted": int((~within).sum()),
+        "owners (CSMs, managers, queues)": int(tasks["csm_id"].nunique()),
+        "escalations to a manager": int((tasks["owner_type"] == "manager").sum()),
+        "tasks in a pooled queue": int((tasks["owner_type"] == "queue").sum()),
+        "tasks without an owner": int(tasks["csm_id"].isna().sum()),
+        "tasks without a contact name": int(tasks["contact_name"].isna().sum()),
+        "calls outside 08:00-19:00 of the owner": outside_day(tasks),
+        "  of them where an overlap exists": outside_day(tasks[within]),
+        "calls outside both business hours (noted)": int((~within).sum()),
     }
 
 

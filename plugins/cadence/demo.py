@@ -51,7 +51,7 @@ def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
     print()
     print("CSM tasks")
     for key, value in task_summary(warehouse, as_of).items():
-        print(f"  {key.replace('_', ' '):<38} {value}")
+        print(f"  {key:<44} {value}")
     print()
     _where(settings.out_dir, as_of, logs, settings.warehouse_url)
     print(f"demo finished in {perf_counter() - started:.0f} s")

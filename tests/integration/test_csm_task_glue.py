@@ -119,11 +119,23 @@ def test_nightly_step_places_owns_and_publishes_then_a_replan_moves_and_cancels(
          "call"),
         ("t_4", "a1", "c1", "csm1", "renewal_timeline.escalation", "2026-12-07 10:00", "call"),
     ])
+    # #9's planner: a protected touch it could not place is decided 'escalated', with why.
+    when = at("2026-12-01 10:00")
+    warehouse.write_frame("touch_candidates", pd.DataFrame([{
+        "touch_id": "t_5", "plan_date": DAY1, "contact_id": "c1", "account_id": "a1",
+        "csm_id": "csm1", "rule_id": "onboarding_journey.welcome", "channel": "email",
+        "earliest_at": when, "latest_at": when, "priority": 90, "urgent": False}]))
+    warehouse.write_frame("calendar_decisions", pd.DataFrame([{
+        "touch_id": "t_5", "plan_date": DAY1, "decision": "escalated", "rule": "11.deferral",
+        "detail": "no day left before 1 Dec for this protected touch", "shard": 0}]))
     summary = write_csm_task_lists(warehouse, policy, tmp_path, DAY1,
                                    datetime(2026, 12, 1, 1, tzinfo=UTC))
     tasks = warehouse.read_table("csm_tasks", {"plan_date": DAY1}).set_index("touch_id")
     # tech_touch a2 under the ARR threshold gets no task; its call is suppressed with why
-    assert sorted(tasks.index) == ["t_1", "t_2", "t_4"]
+    assert sorted(tasks.index) == ["t_1", "t_2", "t_4", "t_5"]
+    assert tuple(tasks.loc["t_5", ["csm_id", "task_type"]]) == ("boss", "escalation")
+    assert tasks.loc["t_5", "escalation_reason"].startswith("no day left")
+    assert tasks.loc["t_5", "due_date"] >= DAY1
     assert summary["no_human_tier_suppressed"] == 1 and summary["without_owner"] == 0
     calendar = warehouse.read_table("communication_calendar", {"plan_date": DAY1})
     calendar = calendar.set_index("touch_id")
