@@ -14,9 +14,15 @@ replays the past. `dry_run=true` renders and records batches without sending.
 
 from __future__ import annotations
 
-from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, chain, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, chain, dag
 
-from cadence.orchestration import COMMUNICATION_CALENDAR, HOURLY_PARAMS, current_run, dag_kwargs
+from cadence.orchestration import (
+    COMMUNICATION_CALENDAR,
+    HOURLY_PARAMS,
+    current_run,
+    dag_kwargs,
+    task,
+)
 
 
 @dag(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import chain, dag, task
+from airflow.sdk import chain, dag
 
 from cadence.orchestration import (
     ACCOUNT_HEALTH,
@@ -28,6 +28,7 @@ from cadence.orchestration import (
     SEGMENT_MEMBERSHIP,
     current_run,
     dag_kwargs,
+    task,
 )
 
 

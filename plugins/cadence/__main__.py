@@ -1,4 +1,4 @@
-"""Command line: ``python -m cadence sample|demo|bench``."""
+"""Command line: ``python -m cadence sample|demo|bench|docs``."""
 
 from __future__ import annotations
 
@@ -28,7 +28,17 @@ def main(argv: list[str] | None = None) -> int:
     bench = sub.add_parser("bench", help="planner and dispatch throughput")
     bench.add_argument("--accounts", type=int, default=None)
 
+    sub.add_parser("docs", help="regenerate docs/rules.md and docs/tables.md")
+
     args = parser.parse_args(argv)
+    if args.command == "docs":
+        from cadence.docs_pages import write_docs
+        from cadence.policy import load_policy
+        from cadence.settings import load_settings
+
+        for path in write_docs(load_policy(load_settings().policy_path)):
+            print(f"wrote {path}")
+        return 0
     if args.command == "sample":
         from cadence.sample import write_sample
         from cadence.settings import load_settings

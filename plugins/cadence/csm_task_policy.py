@@ -8,9 +8,10 @@ import re
 import string
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from cadence.policy_section import Section
+from cadence.policy_types import Tier, Timezone
 
 # The facts a talking point may test and quote (columns of a task, see cadence.csm_tasks).
 FACTS = ("health_score", "health_band", "score_delta_14d", "weakest_components",
@@ -59,7 +60,7 @@ class Queue(Section):
     id: str
     name: str
     email: str | None = None
-    timezone: str | None = None  # None: the queue follows the contact's business hours
+    timezone: Timezone | None = None  # None: the queue follows the contact's business hours
     crm_owner_id: str | None = None  # the CRM user owning the queue's CRM tasks
 
 
@@ -136,7 +137,7 @@ class CsmTasksPolicy(Section):
 
     default_task_type: str = "follow_up"  # human touches of rules without a task_type
     # Minutes a task blocks in its owner's calendar, per task type.
-    minutes: dict[str, int] = Field(default_factory=lambda: {
+    minutes: dict[str, PositiveInt] = Field(default_factory=lambda: {
         "qbr": 60, "business_review": 60, "renewal_discussion": 45, "renewal_escalation": 30})
     default_minutes: int = Field(30, ge=5)
     last_touches: int = Field(3, ge=0)  # recent touches listed with a task
@@ -149,7 +150,7 @@ class CsmTasksPolicy(Section):
     # are owned by the CSM's manager (csms.manager_id).
     escalation_task_type: str = "escalation"  # a planner decision 'escalated' becomes this
     # Tiers without a human cadence get no human task, except these types above an ARR.
-    no_human_tiers: list[str] = Field(default_factory=lambda: ["tech_touch"])
+    no_human_tiers: list[Tier] = Field(default_factory=lambda: ["tech_touch"])
     no_human_exceptions: dict[str, TechTouchTask] = Field(default_factory=lambda: {
         "renewal_discussion": TechTouchTask(min_arr=4000)})
     talking_points: list[TalkingPoint] = Field(default_factory=_default_points)
@@ -176,10 +177,12 @@ class CsmTasksPolicy(Section):
     @model_validator(mode="after")
     def _consistent(self) -> CsmTasksPolicy:
         if self.min_points > self.max_points:
-            raise ValueError("min_points must not exceed max_points")
+            raise ValueError("min_points: must not exceed max_points")
         if len(self.fallback_points) < self.min_points:
-            raise ValueError("fallback_points must hold at least min_points points")
-        for queue in (self.pooled_queue, self.escalation_queue):
-            if not re.fullmatch(self.id_pattern, queue.id):
-                raise ValueError(f"queue id {queue.id!r} does not match id_pattern")
+            raise ValueError("fallback_points: must hold at least min_points points")
+        for key in ("pooled_queue", "escalation_queue"):
+            queue = getattr(self, key)
+            if not re.fullmatch(self.id_pattern, queue.id) or queue.id in (".", ".."):
+                raise ValueError(f"{key}.id: {queue.id!r} does not match id_pattern"
+                                 " (it names the queue's files)")
         return self

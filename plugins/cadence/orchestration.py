@@ -7,13 +7,18 @@ time.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Asset, Param
+from airflow.sdk import task as airflow_task
+from airflow.sdk.exceptions import AirflowFailException
 
+from cadence.errors import RetryCannotHelp
 from cadence.settings import INCLUDE_DIR
 
 log = logging.getLogger(__name__)
@@ -57,6 +62,33 @@ DEFAULT_ARGS: dict[str, Any] = {
     "on_failure_callback": notify_failure,
     "pool": WAREHOUSE_POOL,
 }
+
+
+def fail_now_when_retry_cannot_help(function: Callable) -> Callable:
+    """``function`` raising :class:`AirflowFailException` instead of a domain error that
+    derives from :class:`RetryCannotHelp` (bad source, quality or policy), so the task fails
+    at once instead of waiting out its retries; every other error (network) is left to the
+    retries."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except RetryCannotHelp as exc:
+            raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+
+    run.fails_now_when_retry_cannot_help = True
+    return run
+
+
+def task(python_callable: Callable | None = None, **kwargs: Any):
+    """Airflow's ``@task`` (bare or with arguments) whose callable fails now on a
+    :class:`RetryCannotHelp` error; every cadence DAG task is declared with it."""
+
+    def decorate(function: Callable):
+        return airflow_task(**kwargs)(fail_now_when_retry_cannot_help(function))
+
+    return decorate(python_callable) if python_callable is not None else decorate
 
 
 def dag_kwargs(doc: str | None, tags: list[str], **overrides: Any) -> dict[str, Any]:
