@@ -542,7 +542,7 @@ def _record_meeting_times(warehouse: Warehouse, human: pd.DataFrame, build: Task
             "plan_date": as_of, "touch_id": gone["touch_id"].to_numpy(),
             "planned_day": gone["planned_day"].to_numpy(),
             "scheduled_at": pd.to_datetime(gone["scheduled_at"], utc=True).to_numpy(),
-            "local_send_at": pd.NaT, "status": "suppressed",
+            "local_send_at": pd.NaT, "status": "cancelled",
             "reason": gone["touch_id"].map(build.suppressed.set_index("touch_id")["reason"])
             .to_numpy()})], ignore_index=True)
     frame["scheduled_at"] = pd.to_datetime(frame["scheduled_at"], utc=True)

@@ -139,7 +139,7 @@ def test_nightly_step_places_owns_and_publishes_then_a_replan_moves_and_cancels(
     assert summary["no_human_tier_suppressed"] == 1 and summary["without_owner"] == 0
     calendar = warehouse.read_table("communication_calendar", {"plan_date": DAY1})
     calendar = calendar.set_index("touch_id")
-    assert calendar.loc["t_3", "status"] == "suppressed"
+    assert calendar.loc["t_3", "status"] == "cancelled"  # never sent, never a task
     decision = warehouse.read_table("calendar_decisions", {"plan_date": DAY1})
     decision = decision.set_index("touch_id")
     assert tuple(decision.loc["t_3", ["decision", "rule"]]) == (
