@@ -17,6 +17,7 @@ AIRFLOW_HOME = PROJECT_ROOT / ".airflow"
 def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
     """Run the demo end to end; return the process exit code."""
     from cadence.csm_tasks import task_summary
+    from cadence.policy import load_policy
     from cadence.report import format_text, summarize
     from cadence.sample import write_sample
     from cadence.warehouse import connect
@@ -47,7 +48,7 @@ def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
 
     warehouse = connect(settings)
     print()
-    print(format_text(summarize(warehouse, as_of)))
+    print(format_text(summarize(warehouse, as_of, load_policy(settings.policy_path))))
     print()
     print("CSM tasks")
     for key, value in task_summary(warehouse, as_of).items():
