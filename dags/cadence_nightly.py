@@ -132,8 +132,9 @@ def cadence_nightly():
 
     @task(outlets=[CSM_TASKS])
     def write_csm_tasks() -> dict:
-        """Write `csm_tasks` and each CSM's daily CSV and iCalendar files under
-        `CADENCE_OUT_DIR/csm_tasks/`. Emits the csm_tasks asset.
+        """Write `csm_tasks` (owners, call times, contacts, talking points), each owner's
+        live iCalendar feed and weekly CSVs under `CADENCE_OUT_DIR/csm_tasks/`. Emits the
+        csm_tasks asset.
         """
         from cadence import nightly
 

@@ -16,6 +16,7 @@ AIRFLOW_HOME = PROJECT_ROOT / ".airflow"
 
 def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
     """Run the demo end to end; return the process exit code."""
+    from cadence.csm_tasks import task_summary
     from cadence.policy import load_policy
     from cadence.report import format_text, summarize
     from cadence.sample import write_sample
@@ -51,6 +52,10 @@ def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
     print()
     _by_class(warehouse, as_of)
     print()
+    print("CSM tasks")
+    for key, value in task_summary(warehouse, as_of).items():
+        print(f"  {key:<44} {value}")
+    print()
     _where(settings.out_dir, as_of, logs, settings.warehouse_url)
     print(f"demo finished in {perf_counter() - started:.0f} s")
     return 0
@@ -74,6 +79,7 @@ def _where(out_dir: Path, as_of: date, logs: Path, warehouse_url: str) -> None:
     print("Where things are")
     print(f"  warehouse       {warehouse_url}")
     print(f"  report          {out_dir / 'reports' / f'plan_{as_of.isoformat()}.html'}")
-    print(f"  CSM task lists  {out_dir / 'csm_tasks' / as_of.isoformat()}/<csm_id>/ (CSV + .ics)")
+    print(f"  CSM task feeds  {out_dir / 'csm_tasks'}/<owner>.ics (live iCalendar, subscribe)")
+    print(f"  CSM task lists  {out_dir / 'csm_tasks'}/<owner>/<YYYY-Www>.csv (one per week)")
     print(f"  outbox batches  {out_dir / 'outbox'}")
     print(f"  Airflow logs    {logs}")

@@ -97,6 +97,7 @@ ENTITIES: dict[str, Entity] = {
                 _c("locale"),
                 _c("timezone", "timezone"),
                 _c("is_primary", "bool"),
+                _c("phone"),
                 _c("updated_at", "timestamp", True),
             ),
             key=("contact_id",),
@@ -197,6 +198,9 @@ ENTITIES: dict[str, Entity] = {
                 _c("email", "email", True),
                 _c("timezone", "timezone"),
                 _c("weekly_capacity", "integer", min=0),
+                # A csm_id; escalations go there. Not a checked reference: csms validate as
+                # one entity, and an unknown manager routes to policy's escalation queue.
+                _c("manager_id", "id"),
             ),
             key=("csm_id",),
         ),

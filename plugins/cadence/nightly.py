@@ -83,10 +83,12 @@ def level_csm_capacity(run: Run) -> dict:
 
 
 def write_csm_tasks(run: Run) -> dict:
-    """``csm_tasks`` and each CSM's daily CSV and iCalendar lists."""
+    """``csm_tasks`` (owners, meeting times, talking points), each owner's live iCalendar
+    feed and weekly CSVs."""
     from cadence.csm_tasks import write_csm_task_lists
 
-    return write_csm_task_lists(run.warehouse, run.policy, run.settings.out_dir, run.as_of)
+    return write_csm_task_lists(run.warehouse, run.policy, run.settings.out_dir, run.as_of,
+                                changed_at=run.started_at)
 
 
 def push_csm_tasks(run: Run) -> dict:
@@ -101,7 +103,9 @@ def push_csm_tasks(run: Run) -> dict:
         log.info("run %s (%s) is about the past: CSM tasks not pushed to %s",
                  run.run_id, run.run_type, crm)
         return {"crm": crm, "pushed": 0, "skipped": "not a live run"}
-    return {"crm": crm, **push(run.warehouse, run.policy.connectors, run.as_of, crm)}
+    queues = (run.policy.csm_tasks.pooled_queue, run.policy.csm_tasks.escalation_queue)
+    return {"crm": crm, **push(run.warehouse, run.policy.connectors, run.as_of, crm,
+                               queue_owners={q.id: q.crm_owner_id for q in queues})}
 
 
 def write_report(run: Run) -> dict:

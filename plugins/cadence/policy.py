@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError
 from cadence.account_health import HealthPolicy
 from cadence.candidates.policy import CandidatesPolicy
 from cadence.connectors.policy import ConnectorsPolicy
+from cadence.csm_task_policy import CsmTasksPolicy
 from cadence.handoff.policy import HandoffPolicy
 from cadence.planner.policy import PlannerPolicy
 from cadence.planner.priority import ClassesPolicy
@@ -53,6 +54,7 @@ class Policy(Section):
     connectors: ConnectorsPolicy = ConnectorsPolicy()
     planner: PlannerPolicy = PlannerPolicy()
     classes: ClassesPolicy = ClassesPolicy()
+    csm_tasks: CsmTasksPolicy = CsmTasksPolicy()
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -113,10 +115,13 @@ def unknown_references(policy: Policy) -> list[str]:
         f"{path}: template {name!r} is not the template_id of any candidates rule"
         for path, names in lists.items() for name in names if name not in templates
     ]
-    if "minutes" in candidates.csm_tasks.model_fields_set:
-        task_types = {*candidates.task_types().values(), candidates.csm_tasks.default_task_type}
-        problems += [
-            f"candidates.csm_tasks.minutes.{name}: no candidates rule has task_type {name!r}"
-            for name in candidates.csm_tasks.minutes if name not in task_types
-        ]
+    tasks = policy.csm_tasks
+    task_types = {*candidates.task_types().values(), tasks.default_task_type,
+                  tasks.escalation_task_type}
+    for key in ("minutes", "no_human_exceptions"):
+        if key in tasks.model_fields_set:
+            problems += [
+                f"csm_tasks.{key}.{name}: no candidates rule has task_type {name!r}"
+                for name in getattr(tasks, key) if name not in task_types
+            ]
     return problems

@@ -63,6 +63,9 @@ COUNTRIES = {
     "SG": (3, ("Asia/Singapore",), ("en-SG",)),
     "IE": (2, ("Europe/Dublin",), ("en-IE",)),
 }
+CALLING_CODES = {"US": 1, "GB": 44, "DE": 49, "FR": 33, "NL": 31, "CA": 1, "AU": 61, "JP": 81,
+                 "BR": 55, "IN": 91, "ES": 34, "SE": 46, "SG": 65, "IE": 353}
+MANAGER_SPAN = 6  # CSMs per team lead; lead 1 heads the other leads and has no manager
 INDUSTRIES = ("software", "financial services", "healthcare", "retail", "manufacturing",
               "education", "media", "logistics", "public sector", "professional services")
 NAME_FIRST = ("Northwind", "Contoso", "Fabrikam", "Globex", "Initech", "Umbrella", "Stark",
@@ -312,7 +315,19 @@ def _csms(rng: np.random.Generator, world: _World) -> pd.DataFrame:
         "timezone": _pick(rng, ("Europe/London", "America/New_York", "Europe/Berlin",
                                 "America/Los_Angeles", "Asia/Singapore"), n),
         "weekly_capacity": _text(rng.integers(20, 41, n)),
+        "manager_id": _managers(n),
     })
+
+
+def _managers(n: int) -> np.ndarray:
+    """Team leads are the first CSMs, one per MANAGER_SPAN; every other CSM reports to a
+    lead and the leads to lead 1, who has none (their escalations go to policy's queue)."""
+    ids = _ids("csm", n, 4)
+    leads = max(1, math.ceil(n / MANAGER_SPAN))
+    manager = np.array([ids[k % leads] if k >= leads else ids[0] for k in range(n)],
+                       dtype=object)
+    manager[0] = None
+    return manager
 
 
 @dataclass
@@ -354,6 +369,13 @@ def _contacts(rng: np.random.Generator, world: _World) -> _Contacts:
                            zip(country[elsewhere], rng.integers(0, 12, elsewhere.sum()),
                                strict=True)]
     timezone[roll > 0.88] = None
+    # Numbers in the fictional 555 range, derived from the row (no draw, so the other
+    # entities' random streams stay as they were); one contact in seven has none.
+    number = np.arange(n)
+    phone = np.array([f"+{CALLING_CODES[c]} 555 {k % 10_000:04d} {k // 10_000 % 1000:03d}"
+                      for c, k in zip(country, number * 7_919 + 1_234, strict=True)],
+                     dtype=object)
+    phone[number % 7 == 3] = None
     updated = (_epoch_day(world.as_of) - rng.integers(0, 60, n)) * 86400 + rng.integers(
         0, 86400, n)
     frame = pd.DataFrame({
@@ -366,6 +388,7 @@ def _contacts(rng: np.random.Generator, world: _World) -> _Contacts:
         "locale": locale,
         "timezone": timezone,
         "is_primary": np.where(first_of_account, "true", "false").astype(object),
+        "phone": phone,
         "updated_at": _timestamps(updated),
     })
     return _Contacts(frame, ids, account, email)

@@ -77,14 +77,47 @@ CSM_TASKS: dict[str, str] = {
     "task_id": "text",
     "plan_date": "date",
     "touch_id": "text",
-    "csm_id": "text",
+    "csm_id": "text",  # the owner: the account's CSM, their manager, or a pooled queue
+    "owner_type": "text",  # csm, manager, queue
+    "owner_name": "text",
+    "owner_email": "text",
+    "account_csm_id": "text",
     "account_id": "text",
+    "account_name": "text",
     "contact_id": "text",
-    "due_date": "date",
+    "contact_name": "text",
+    "contact_email": "text",
+    "contact_role": "text",
+    "contact_phone": "text",
+    "due_date": "date",  # in the owner's zone
+    "starts_at": "timestamp with time zone",
+    "minutes": "bigint",
+    "task_zone": "text",  # the owner's zone (the contact's for a queue without one)
+    "within_hours": "boolean",  # inside both parties' business hours and days
+    "placement_note": "text",
     "task_type": "text",
-    "context": "text",
     "priority": "bigint",
     "status": "text",
+    "talking_points": "text",  # one a line
+    "health_score": "double precision",
+    "health_band": "text",
+    "weakest_components": "text",
+    "score_delta_14d": "double precision",
+    "renewal_date": "date",
+    "days_to_renewal": "bigint",
+    "renewal_status": "text",
+    "arr": "double precision",
+    "open_tickets": "bigint",
+    "urgent_tickets": "bigint",
+    "top_ticket_priority": "text",
+    "last_nps": "bigint",
+    "last_nps_comment": "text",
+    "usage_change_30d_pct": "double precision",
+    "seats_used_pct": "double precision",
+    "last_touches": "text",
+    "escalation_reason": "text",
+    "context": "text",
+    "crm_url": "text",
 }
 
 PLAN_ACCOUNTS: dict[str, str] = {

@@ -21,7 +21,7 @@ PROPERTIES = {
                   "hs_lifecyclestage_customer_date", "hs_lastmodifieddate", "hs_object_id"},
     "deals": {"closedate", "amount", "dealstage", "pipeline", "hs_lastmodifieddate",
               "hs_object_id"},
-    "contacts": {"email", "firstname", "lastname", "hs_language", "lastmodifieddate",
+    "contacts": {"email", "firstname", "lastname", "hs_language", "phone", "lastmodifieddate",
                  "hs_merged_object_ids", "associatedcompanyid", "hs_object_id"},
     "tasks": {"hs_timestamp", "hs_task_subject", "hs_task_body", "hs_task_status",
               "hs_task_priority", "hubspot_owner_id", "hs_task_type"},

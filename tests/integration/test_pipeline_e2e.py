@@ -74,7 +74,10 @@ def _check_nightly_outputs(warehouse, out_dir: Path) -> None:
     calendar = warehouse.read_table("communication_calendar", {"plan_date": AS_OF})
     assert (calendar["status"] == "scheduled").any()
     assert not calendar.duplicated(["touch_id"]).any()
-    assert list((out_dir / "csm_tasks" / AS_OF.isoformat()).glob("*/*.ics"))
+    tasks = warehouse.read_table("csm_tasks", {"plan_date": AS_OF})
+    assert len(tasks) and tasks["csm_id"].notna().all() and tasks["contact_name"].notna().all()
+    feeds = {p.stem for p in (out_dir / "csm_tasks").glob("*.ics")}
+    assert feeds == set(tasks["csm_id"])  # one live feed per owner, queues included
     assert (out_dir / "reports" / f"plan_{AS_OF.isoformat()}.html").exists()
 
 

@@ -24,9 +24,10 @@ FIELDS = {
                 "Type", "LastModifiedDate", "SystemModstamp", "IsDeleted"],
     "Opportunity": ["Id", "AccountId", "CloseDate", "Amount", "StageName", "Type",
                     "SystemModstamp", "IsDeleted"],
-    "Contact": ["Id", "AccountId", "Email", "FirstName", "LastName", "LastModifiedDate",
-                "SystemModstamp", "IsDeleted"],
-    "User": ["Id", "Name", "Email", "TimeZoneSidKey", "IsActive", "SystemModstamp"],
+    "Contact": ["Id", "AccountId", "Email", "FirstName", "LastName", "Phone",
+                "LastModifiedDate", "SystemModstamp", "IsDeleted"],
+    "User": ["Id", "Name", "Email", "TimeZoneSidKey", "ManagerId", "IsActive",
+             "SystemModstamp"],
 }
 SOQL = re.compile(r"SELECT (?P<fields>.+) FROM (?P<obj>\w+)"
                   r"(?: WHERE SystemModstamp >= (?P<since>\S+) ORDER BY SystemModstamp)?$")

@@ -155,13 +155,14 @@ def test_committed_renewal_stops_the_timeline(policy):
     assert not (committed["source"] == "renewal").any()
 
 
-def test_escalation_goes_to_the_csm_manager_from_policy():
-    policy = parse_policy({"candidates": {"renewal_timeline": {"managers": {"csm1": "boss"}}}})
+def test_escalation_is_urgent_and_keeps_the_accounts_csm_for_manager_routing(policy):
+    # The manager is found from csms.manager_id when the task is made (cadence.csm_tasks).
     renewal = (AS_OF + timedelta(days=7)).isoformat()
     candidates = generate_candidates(make_inputs([account("a1", "smb", renewal_date=renewal)]),
                                      policy, AS_OF)
     escalation = rule(candidates, "renewal_timeline.escalation")
-    assert escalation["csm_id"].tolist() == ["boss"] and escalation["urgent"].all()
+    assert escalation["urgent"].all() and escalation["csm_id"].notna().all()
+    assert policy.candidates.renewal_timeline.steps["escalation"].to_manager
 
 
 def expansion_inputs(history=()):

@@ -68,8 +68,16 @@ BAD = [
      "planner.conflicts.checkin_templates"),
     ("CSM capacity template", "planner.csm_capacity.first_templates", ["QBR"],
      "planner.csm_capacity.first_templates"),
-    ("CSM task type", "candidates.csm_tasks.minutes", {"qbrs": 60},
-     "candidates.csm_tasks.minutes.qbrs"),
+    ("CSM task type", "csm_tasks.minutes", {"qbrs": 60}, "csm_tasks.minutes.qbrs"),
+    ("tech-touch task type", "csm_tasks.no_human_exceptions", {"renewal": {"min_arr": 1}},
+     "csm_tasks.no_human_exceptions.renewal"),
+    ("tier without humans", "csm_tasks.no_human_tiers", ["tech"], "csm_tasks.no_human_tiers.0"),
+    ("queue timezone", "csm_tasks.pooled_queue.timezone", "Mars/Olympus",
+     "csm_tasks.pooled_queue.timezone"),
+    ("queue id that is a path", "csm_tasks.pooled_queue.id", "../x",
+     "csm_tasks.pooled_queue.id"),
+    ("talking point fact", "csm_tasks.talking_points",
+     [{"fact": "mood", "below": 1, "say": "x"}], "csm_tasks.talking_points.0"),
     ("priority class", "candidates.tier_cadences.strategic_qbr.priority_class", "vip",
      "candidates.tier_cadences"),
     ("account status", "candidates.active_statuses", ["active", "paying"],
@@ -107,8 +115,7 @@ BAD = [
      "candidates.priorities.promotional"),
     ("negative trigger step", "candidates.behaviour_triggers.inactive_re_engagement.steps_days",
      [0, -7], "candidates.behaviour_triggers.inactive_re_engagement.steps_days.1"),
-    ("zero task minutes", "candidates.csm_tasks.minutes.qbr", 0,
-     "candidates.csm_tasks.minutes.qbr"),
+    ("zero task minutes", "csm_tasks.minutes.qbr", 0, "csm_tasks.minutes.qbr"),
 ]
 
 

@@ -17,6 +17,7 @@ renamed as (
             when lower(trim(is_primary)) in ('true', '1', 'yes') then true
             when lower(trim(is_primary)) in ('false', '0', 'no') then false
         end as is_primary,
+        cast(phone as text) as phone,
         cast(updated_at as timestamp with time zone) as updated_at,
         cast(_loaded_at as timestamp with time zone) as _loaded_at,
         cast(_run_id as text) as _run_id

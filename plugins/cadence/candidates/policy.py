@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, NonNegativeInt, PositiveInt, field_validator, model_validator
+from pydantic import Field, NonNegativeInt, field_validator, model_validator
 
 from cadence.candidates.audience import AudienceError, parse_audience
 from cadence.policy_section import Section
@@ -128,16 +128,13 @@ class RenewalStep(TouchSpec):
     """A touch this many days before renewal_date."""
 
     days_before: int = Field(ge=0)
-    to_manager: bool = False  # the task goes to the CSM's manager (renewal_timeline.managers)
+    to_manager: bool = False  # the task goes to the CSM's manager (csms.manager_id)
 
 
 class RenewalTimeline(Section):
     """The renewal timeline; it stops once the renewal is committed or renewed."""
 
     stop_statuses: list[RenewalStatus] = Field(default_factory=lambda: ["committed", "renewed"])
-    # csm_id -> manager's csm_id for escalations; a CSM without an entry escalates to
-    # themself with the escalation in the task context.
-    managers: dict[str, str] = Field(default_factory=dict)
     steps: dict[str, RenewalStep] = Field(default_factory=lambda: {
         "value_summary": RenewalStep(days_before=90, template_id="renewal_value_summary",
                                      priority_class="renewal", window_days=14,
@@ -309,17 +306,6 @@ class LighterCadence(Section):
     skip_channels: list[Channel] = Field(default_factory=lambda: ["email"])
 
 
-class CsmTaskRules(Section):
-    """How scheduled human touches become CSM task lists."""
-
-    default_task_type: str = "follow_up"  # human touches of rules without a task_type
-    # Minutes a task blocks in the CSM's calendar, per task type.
-    minutes: dict[str, PositiveInt] = Field(default_factory=lambda: {
-        "qbr": 60, "business_review": 60, "renewal_discussion": 45})
-    default_minutes: int = Field(30, ge=5)
-    last_touches: int = Field(3, ge=0)  # recent touches listed in a task's context
-
-
 class CandidatesPolicy(Section):
     """The ``candidates`` policy section (DESIGN §7)."""
 
@@ -338,7 +324,6 @@ class CandidatesPolicy(Section):
     renewal_timeline: RenewalTimeline = RenewalTimeline()
     behaviour_triggers: dict[str, TriggerRule] = Field(default_factory=_default_triggers)
     campaigns: CampaignRules = CampaignRules()
-    csm_tasks: CsmTaskRules = CsmTaskRules()
     lighter_cadence: LighterCadence = LighterCadence()
     minimum_cadence: MinimumCadence = MinimumCadence(
         template_id="value_digest", message_type="educational", priority_class="educational",

@@ -17,7 +17,7 @@ from cadence.candidates.assembly import (
 
 def renewal_timeline_candidates(ctx: PlanContext) -> pd.DataFrame:
     """Candidates of every ``renewal_timeline`` step for accounts still to renew; the
-    escalation goes to the CSM's manager (``renewal_timeline.managers``)."""
+    escalation's task goes to the CSM's manager (cadence.csm_tasks)."""
     timeline = ctx.policy.renewal_timeline
     accounts = ctx.active_accounts
     accounts = accounts[~accounts["renewal_status"].isin(timeline.stop_statuses)]
@@ -30,7 +30,5 @@ def renewal_timeline_candidates(ctx: PlanContext) -> pd.DataFrame:
         if occurrences.empty:
             continue
         rows = address(occurrences, step, ctx)
-        if step.to_manager:
-            rows["csm_id"] = rows["csm_id"].replace(timeline.managers)
         frames.append(assemble_spec(rows, step, f"renewal_timeline.{key}", "renewal", ctx))
     return pd.concat(frames, ignore_index=True) if frames else empty_candidates()

@@ -273,10 +273,22 @@ class HubSpotSource(CrmSource):
             {"csm_id": o.record_id,
              "name": " ".join(p for p in (o.properties.get("firstName"),
                                           o.properties.get("lastName")) if p) or None,
-             "email": o.properties.get("email")}
+             "email": o.properties.get("email"),
+             "manager_id": self._manager(o)}
             for o in owners.values()
         ]
         return pd.DataFrame(rows, columns=ENTITIES["csms"].column_names, dtype=object)
+
+
+    def _manager(self, owner: CrmRecord) -> str | None:
+        # policy owner_managers first, else the manager of the owner's primary team; an
+        # owner is never their own manager.
+        manager = self.policy.owner_managers.get(owner.record_id)
+        if manager is None:
+            teams = owner.properties.get("teams") or []
+            primary = next((t for t in teams if t.get("primary")), None)
+            manager = self.policy.team_managers.get(str(primary["id"])) if primary else None
+        return manager if manager != owner.record_id else None
 
 
 def _merged(records: list[dict]) -> set[str]:
@@ -316,5 +328,5 @@ def parse_owner(raw: dict) -> CrmRecord:
     return CrmRecord(
         record_id=record_id,
         modified_at=parse_time(raw.get("updatedAt"), "updatedAt"),
-        properties={k: raw.get(k) for k in ("firstName", "lastName", "email")},
+        properties={k: raw.get(k) for k in ("firstName", "lastName", "email", "teams")},
     )

@@ -81,6 +81,7 @@ def _hubspot_contact() -> ObjectMapping:
             "first_name": "firstname",
             "last_name": "lastname",
             "locale": "hs_language",
+            "phone": "phone",
             "updated_at": "lastmodifieddate",
         }
     )
@@ -96,6 +97,10 @@ class HubSpotPolicy(Section):
     company: ObjectMapping = Field(default_factory=_hubspot_company)
     deal: ObjectMapping = Field(default_factory=_hubspot_deal)
     contact: ObjectMapping = Field(default_factory=_hubspot_contact)
+    # Owners carry no manager: an owner's manager is named here, else the manager of the
+    # owner's primary team (owner ids; escalations go to the manager, csms.manager_id).
+    owner_managers: dict[str, str] = Field(default_factory=dict)
+    team_managers: dict[str, str] = Field(default_factory=dict)
     # Property holding the last-modified time of each object (contacts differ).
     modified_property: dict[str, str] = Field(
         default_factory=lambda: {
@@ -152,6 +157,7 @@ def _salesforce_contact() -> ObjectMapping:
             "email": "Email",
             "first_name": "FirstName",
             "last_name": "LastName",
+            "phone": "Phone",
             "updated_at": "LastModifiedDate",
         }
     )
@@ -159,7 +165,8 @@ def _salesforce_contact() -> ObjectMapping:
 
 def _salesforce_user() -> ObjectMapping:
     return ObjectMapping(
-        columns={"name": "Name", "email": "Email", "timezone": "TimeZoneSidKey"},
+        columns={"name": "Name", "email": "Email", "timezone": "TimeZoneSidKey",
+                 "manager_id": "ManagerId"},
         only={"IsActive": "true"},
     )
 

@@ -10,7 +10,7 @@ Days are integers relative to the plan date; every allowed day is computed once 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -134,3 +134,230 @@ def day_rules(timing: Timing, as_of: date, first: int, last: int, country: str |
         else:
             rules.other.append(offset)
     return rules
+
+
+# -- meeting time (DESIGN §9.6): calls in the overlap of both parties' business hours -------
+
+
+@lru_cache(maxsize=1)
+def _zone_countries() -> dict[str, str]:
+    # tzdata's zone.tab names the country of every geographic zone.
+    from importlib.resources import files
+
+    table = files("tzdata").joinpath("zoneinfo", "zone.tab").read_text()
+    rows = (line.split("\t") for line in table.splitlines() if line and line[0] != "#")
+    return {row[2]: row[0] for row in rows if len(row) >= 3}
+
+
+def zone_country(zone: str | None) -> str | None:
+    """The ISO country of an IANA zone (``Europe/Berlin`` -> ``DE``), None when the zone
+    names none (``UTC``)."""
+    return _zone_countries().get(zone) if zone else None
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """One call to place. Days are the contact's local days; ``other_days`` are the days
+    of the contact's other planned touches (a moved call keeps spacing and caps)."""
+
+    key: str
+    owner: str
+    owner_zone: str | None  # None: a pooled queue that follows the contact's hours
+    owner_country: str | None
+    contact_zone: str
+    contact_country: str | None
+    planned_day: date
+    first_day: date
+    last_day: date
+    minutes: int
+    any_day: bool = False  # urgent: the contact's weekend or holiday is allowed
+    other_days: tuple[date, ...] = ()
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a call goes: its start (UTC), whether it is inside both parties' business
+    hours and business days, and what the task says when it is not or when it moved."""
+
+    starts_at: datetime
+    within_hours: bool
+    note: str | None
+
+
+class MeetingPlanner:
+    """Places calls one by one (callers pass them in priority order): a slot in both
+    parties' business hours on a business day of both calendars (weekends and public
+    holidays), the contact's preferred times first, never overlapping another call of the
+    same owner, never before the plan date; the planned day first, then the other days of
+    the touch's window in the same week that keep the contact's spacing and 7-day cap; with
+    no such slot, the slot least outside both parties' hours within the owner's stretch
+    hours (08:00-19:00) on an owner's business day, else in the owner's stretch hours
+    around the planned day; the task says so."""
+
+    def __init__(self, hours, as_of: date, min_gap_days: int, per_7_days: int) -> None:
+        self.hours = hours
+        self.as_of = as_of
+        self.min_gap = min_gap_days
+        self.per_7 = per_7_days
+        self.business = {WEEKDAYS.index(d) for d in hours.business_weekdays}
+        self.preferred = [int(t[:2]) * 60 + int(t[3:]) for t in hours.preferred_times]
+        self.busy: dict[str, list[tuple[datetime, datetime]]] = {}
+
+    def place(self, meeting: Meeting) -> Placement:
+        """The placement of one call; it is booked in its owner's calendar."""
+        contact = ZoneInfo(meeting.contact_zone)
+        owner = ZoneInfo(meeting.owner_zone) if meeting.owner_zone else None
+        days = self._days(meeting)
+        found = None
+        for day in days:  # 1: inside both business hours
+            for start in self._starts(day, contact, meeting.minutes, inside_only=True):
+                if self._inside(start, meeting, owner) and self._owner_day(start, meeting, owner):
+                    found = (start, True)
+                    break
+            if found:
+                break
+        if found is None:  # 2: least outside, owner's business day, stretch hours
+            found = self._least_outside(days, meeting, contact, owner, strict=True)
+        if found is None and owner is not None:  # 3: any free slot of the owner's stretch
+            found = self._owner_stretch(meeting, contact, owner)
+        if found is None:  # 4: least outside anywhere free
+            found = self._least_outside(days, meeting, contact, owner, strict=False)
+        start, inside = found or (datetime.combine(meeting.planned_day, time(10),
+                                                   tzinfo=contact), False)
+        end = start + timedelta(minutes=meeting.minutes)
+        if owner is not None:
+            self.busy.setdefault(meeting.owner, []).append((start, end))
+        return Placement(start.astimezone(UTC), inside,
+                         self._note(meeting, start, inside, contact, owner))
+
+    def _days(self, meeting: Meeting) -> list[date]:
+        week = meeting.planned_day - timedelta(days=meeting.planned_day.weekday())
+        lo = max(meeting.first_day, week, self.as_of)
+        hi = min(meeting.last_day, week + timedelta(days=6))
+        others = [lo + timedelta(days=k) for k in range((hi - lo).days + 1)]
+        others = sorted((d for d in others if d != meeting.planned_day
+                         and self._contact_day(d, meeting) and self._keeps_caps(d, meeting)),
+                        key=lambda d: (abs((d - meeting.planned_day).days), d))
+        return [max(meeting.planned_day, self.as_of), *others]
+
+    def _contact_day(self, day: date, meeting: Meeting) -> bool:
+        if meeting.any_day:
+            return True
+        return day.weekday() in self.business and day not in _holidays_of(
+            meeting.contact_country, day.year)
+
+    def _keeps_caps(self, day: date, meeting: Meeting) -> bool:
+        if any(abs((day - other).days) < self.min_gap for other in meeting.other_days):
+            return False
+        for start in range(-6, 1):  # every 7-day window holding the day
+            lo, hi = day + timedelta(days=start), day + timedelta(days=start + 6)
+            if sum(lo <= other <= hi for other in meeting.other_days) + 1 > self.per_7:
+                return False
+        return True
+
+    def _starts(self, day: date, zone: ZoneInfo, minutes: int, inside_only: bool):
+        step = self.hours.slot_minutes
+        lo, hi = (self.hours.start_hour * 60, self.hours.end_hour * 60 - minutes) \
+            if inside_only else (0, 24 * 60 - minutes)
+        times = list(range(lo - lo % step + (step if lo % step else 0), hi + 1, step))
+        preferred = [t for t in self.preferred if lo <= t <= hi]
+        for minute in [*preferred, *(t for t in times if t not in preferred)]:
+            local = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone)
+            if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) \
+                    == local.replace(tzinfo=None):  # not a wall time a DST change skips
+                yield local
+
+    def _outside(self, start: datetime, minutes: int, zone: ZoneInfo, lo: int, hi: int) -> int:
+        # How far the call lies outside the hours, in minutes (0 inside): 18:00-18:45 is
+        # 105 past 17:00, 23:00-23:45 is 405, so the least-outside slot is the nearest.
+        local = start.astimezone(zone)
+        s = local.hour * 60 + local.minute
+        return max(0, lo * 60 - s) + max(0, s + minutes - hi * 60)
+
+    def _inside(self, start: datetime, meeting: Meeting, owner: ZoneInfo | None) -> bool:
+        if owner is not None and self._outside(start, meeting.minutes, owner,
+                                               self.hours.start_hour, self.hours.end_hour):
+            return False
+        return self._free(meeting.owner, start, meeting.minutes)
+
+    def _owner_day(self, start: datetime, meeting: Meeting, owner: ZoneInfo | None) -> bool:
+        local_day = start.astimezone(owner).date() if owner else start.date()
+        if local_day < self.as_of:
+            return False
+        return owner is None or (local_day.weekday() in self.business and local_day not in
+                                 _holidays_of(meeting.owner_country, local_day.year))
+
+    def _free(self, owner: str, start: datetime, minutes: int) -> bool:
+        end = start + timedelta(minutes=minutes)
+        return all(end <= s or start >= e for s, e in self.busy.get(owner, ()))
+
+    def _least_outside(self, days: list[date], meeting: Meeting, contact: ZoneInfo,
+                       owner: ZoneInfo | None, strict: bool):
+        best, best_cost = None, None
+        hours = self.hours
+        for rank, day in enumerate(days):
+            for start in self._starts(day, contact, meeting.minutes, inside_only=False):
+                if not self._free(meeting.owner, start, meeting.minutes):
+                    continue
+                if start.astimezone(owner).date() < self.as_of if owner else False:
+                    continue
+                if strict and (not self._owner_day(start, meeting, owner) or (
+                        owner is not None and self._outside(
+                            start, meeting.minutes, owner, hours.stretch_start_hour,
+                            hours.stretch_end_hour))):
+                    continue
+                cost = self._outside(start, meeting.minutes, contact, hours.start_hour,
+                                     hours.end_hour)
+                if owner is not None:
+                    cost += self._outside(start, meeting.minutes, owner, hours.start_hour,
+                                          hours.end_hour)
+                key = (cost, rank, start)
+                if best_cost is None or key < best_cost:
+                    best, best_cost = (start, False), key
+        return best
+
+    def _owner_stretch(self, meeting: Meeting, contact: ZoneInfo, owner: ZoneInfo):
+        # The contact's planned day runs ahead of or behind the owner's by most of a day
+        # (Melbourne and New York): the owner's stretch hours around it, a business day of
+        # the owner preferred, least outside the contact's hours, the contact's day kept
+        # when it can be.
+        hours, best = self.hours, None
+        step = hours.slot_minutes
+        for shift in (0, -1, 1):
+            day = meeting.planned_day + timedelta(days=shift)
+            for minute in range(hours.stretch_start_hour * 60,
+                                hours.stretch_end_hour * 60 - meeting.minutes + 1, step):
+                start = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=owner)
+                if day < self.as_of or start.astimezone(contact).date() < self.as_of \
+                        or not self._free(meeting.owner, start, meeting.minutes):
+                    continue
+                key = (not self._owner_day(start, meeting, owner),
+                       start.astimezone(contact).date() != meeting.planned_day,
+                       self._outside(start, meeting.minutes, contact, hours.start_hour,
+                                     hours.end_hour)
+                       + self._outside(start, meeting.minutes, owner, hours.start_hour,
+                                       hours.end_hour), abs(shift), start)
+                if best is None or key < best[0]:
+                    best = (key, start)
+        return (best[1], False) if best else None
+
+    def _note(self, meeting: Meeting, start: datetime, inside: bool, contact: ZoneInfo,
+              owner: ZoneInfo | None) -> str | None:
+        notes = []
+        day = start.astimezone(contact).date()
+        if day != meeting.planned_day:
+            notes.append(f"moved from {meeting.planned_day:%a %d %b} to {day:%a %d %b}"
+                         " (the contact's day): no slot in both business days and hours on"
+                         " the planned day")
+        if not inside:
+            their = start.astimezone(contact).strftime("%H:%M")
+            mine = start.astimezone(owner).strftime("%H:%M") if owner else their
+            notes.append(f"no overlap of business hours ({self.hours.start_hour:02d}:00-"
+                         f"{self.hours.end_hour:02d}:00 in {meeting.contact_zone} and "
+                         f"{meeting.owner_zone or meeting.contact_zone}) that is free: "
+                         f"{their} for the contact, {mine} for you")
+        return "; ".join(notes) or None
+
+
+def _holidays_of(country: str | None, year: int) -> dict[date, str]:
+    return _holidays(country, (year,)) if country else {}
