@@ -69,6 +69,12 @@ def cadence_nightly():
         return nightly.assign_segments(current_run())
 
     @task
+    def learn_from_engagement() -> dict:
+        from cadence import nightly
+
+        return nightly.learn_from_engagement(current_run())
+
+    @task
     def generate_candidates() -> dict:
         from cadence import nightly
 
@@ -85,6 +91,12 @@ def cadence_nightly():
         from cadence import nightly
 
         return nightly.plan_calendar(current_run(), shard)
+
+    @task
+    def steer_send_times() -> dict:
+        from cadence import nightly
+
+        return nightly.steer_send_times(current_run())
 
     @task(outlets=[COMMUNICATION_CALENDAR])
     def level_csm_capacity() -> dict:
@@ -110,6 +122,12 @@ def cadence_nightly():
 
         return nightly.write_report(current_run())
 
+    @task
+    def report_experiments() -> dict:
+        from cadence import nightly
+
+        return nightly.report_experiments(current_run())
+
     shards = list_plan_shards()
     chain(
         extract_sources(),
@@ -117,11 +135,12 @@ def cadence_nightly():
         build_staging(),
         score_account_health(),
         assign_segments(),
+        learn_from_engagement(),
         generate_candidates(),
         shards,
     )
-    chain(plan_calendar.expand(shard=shards), level_csm_capacity(), write_csm_tasks(),
-          push_csm_tasks(), write_report())
+    chain(plan_calendar.expand(shard=shards), steer_send_times(), level_csm_capacity(),
+          write_csm_tasks(), push_csm_tasks(), write_report(), report_experiments())
 
 
 cadence_nightly()

@@ -10,12 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from cadence.account_health import HealthPolicy
 from cadence.candidates.policy import CandidatesPolicy
 from cadence.connectors.policy import ConnectorsPolicy
 from cadence.handoff.policy import HandoffPolicy
+from cadence.learning.policy import Experiment, LearningPolicy
 from cadence.planner.policy import PlannerPolicy
 from cadence.policy_section import PolicyError, Section
 from cadence.segments import SegmentPolicy
@@ -47,6 +48,17 @@ class Policy(Section):
     segments: SegmentPolicy = SegmentPolicy()
     connectors: ConnectorsPolicy = ConnectorsPolicy()
     planner: PlannerPolicy = PlannerPolicy()
+    learning: LearningPolicy = LearningPolicy()
+    experiments: list[Experiment] = Field(default_factory=list)
+
+    @field_validator("experiments")
+    @classmethod
+    def _unique_experiments(cls, value: list[Experiment]) -> list[Experiment]:
+        ids = [e.id for e in value]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"experiment ids must be unique: {repeated}")
+        return value
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -68,10 +80,35 @@ def load_policy(path: str | Path | None = None) -> Policy:
 def parse_policy(data: dict, source: str = "policy") -> Policy:
     """Validate a policy mapping; errors name each bad key with a dotted path."""
     try:
-        return Policy.model_validate(data)
+        policy = Policy.model_validate(data)
     except ValidationError as exc:
         lines = [
             f"{source}: {'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
             for err in exc.errors()
         ]
         raise PolicyError("invalid policy\n" + "\n".join(lines)) from None
+    _check_experiments(policy, source)
+    return policy
+
+
+def _check_experiments(policy: Policy, source: str) -> None:
+    # Each arm's overrides must give a valid policy, and each population must parse; the
+    # error names the arm's dotted key.
+    from cadence.candidates.audience import AudienceError, parse_audience
+    from cadence.learning.overrides import deep_merge
+
+    if not policy.experiments:
+        return
+    base = {**policy.model_dump(mode="python"), "experiments": []}
+    for n, experiment in enumerate(policy.experiments):
+        where = f"{source}: experiments.{n}"
+        try:
+            parse_audience(experiment.population)
+        except AudienceError as exc:
+            raise PolicyError(f"invalid policy\n{where}.population: {exc}") from None
+        for name, arm in experiment.arms.items():
+            if arm.overrides.get("experiments") is not None:
+                raise PolicyError(f"invalid policy\n{where}.arms.{name}.overrides: an arm "
+                                  "cannot declare experiments")
+            parse_policy(deep_merge(base, arm.overrides),
+                         source=f"{where}.arms.{name}.overrides")
