@@ -85,7 +85,7 @@ HOURLY_PARAMS = {
                      description="Render and record batches, send nothing"),
     "simulation": Param(False, type="boolean",
                         description="Replay a past window through the outbox provider only"),
-    "lookahead_hours": Param(1, type="integer", minimum=1, maximum=168,
+    "lookahead_hours": Param(1, type="integer", minimum=1, maximum=720,
                              description="Hand off touches due up to this many hours ahead"),
 }
 
