@@ -37,7 +37,8 @@ def learning_summary(warehouse: Warehouse, as_of: date) -> str:
         example = frame("select reason from communication_calendar where plan_date = :d"
                         " and reason like '%learned from%' order by touch_id limit 1")
         if len(example):
-            lines.append(f"    e.g. \\"{example['reason'][0].split('; ')[-1]}\\"")
+            said = example["reason"][0].split("; ")[-1]
+            lines.append(f'    e.g. "{said}"')
     if warehouse.table_exists("learned_mix"):
         mix = frame("select tier, policy_share, learned_share from learned_mix"
                     " where as_of_date = :d order by tier")
