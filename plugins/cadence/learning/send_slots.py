@@ -26,7 +26,7 @@ SLOT_COLUMNS = ["scope", "key", "weekday", "hour", "delivered", "opens_in_slot",
 def local_open_slots(sent: pd.DataFrame) -> pd.DataFrame:
     """``sent`` (see ``learning/sent_engagement.sql``) with the local weekday (0=Monday)
     and hour of each first open, in the touch's timezone (NaN when not opened)."""
-    out = sent.copy()
+    out = sent.reset_index(drop=True)
     out["open_weekday"] = np.nan
     out["open_hour"] = np.nan
     opened = pd.to_datetime(out["first_open_at"], utc=True)
