@@ -35,7 +35,9 @@ def learning_summary(warehouse: Warehouse, as_of: date) -> str:
         lines.append("  learned send slots: " + (", ".join(
             f"{r.n} {r.scope}" for r in slots.itertuples()) or "none"))
         example = frame("select reason from communication_calendar where plan_date = :d"
-                        " and reason like '%learned from%' order by touch_id limit 1")
+                        " and reason like '%learned from%' order by"
+                        " case when reason like '%this contact%' then 0 else 1 end, touch_id"
+                        " limit 1")
         if len(example):
             said = example["reason"][0].split("; ")[-1]
             lines.append(f'    e.g. "{said}"')
