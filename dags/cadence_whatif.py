@@ -13,9 +13,9 @@ It never writes a live partition and **never sends**.
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, dag
 
-from cadence.orchestration import current_run, dag_kwargs
+from cadence.orchestration import current_run, dag_kwargs, task
 
 
 @dag(
@@ -34,11 +34,15 @@ from cadence.orchestration import current_run, dag_kwargs
         "to_date": Param(None, type=["null", "string"], format="date",
                          title="Last plan day", description="Default: first day + 6"),
     },
-    **dag_kwargs(__doc__, tags=["learning"]),
+    **dag_kwargs(__doc__, "What-if: replay planning under another policy and compare "
+                 "(sends nothing)", tags=["learning"]),
 )
 def cadence_whatif():
     @task
     def replay_and_compare() -> dict:
+        """Replay each day of the range under the policy and the scenario in scenario stores
+        and write `whatif_comparison` and `reports/whatif_<id>.html`.
+        """
         from cadence.learning.tasks import whatif
 
         return whatif(current_run())

@@ -79,7 +79,7 @@ def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
 
     warehouse = connect(settings)
     print()
-    print(format_text(summarize(warehouse, as_of)))
+    print(format_text(summarize(warehouse, as_of, load_policy(settings.policy_path))))
     print()
     print(learning_summary(warehouse, as_of))
     print()

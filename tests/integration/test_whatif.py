@@ -5,6 +5,7 @@ left exactly as they were, nothing is sent, and each scenario keeps its own caps
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -74,7 +75,8 @@ def test_whatif_replays_into_scenarios_and_leaves_live_tables_alone(planned):
         "CSM load per week (human touches)",
         "promotional share of non-transactional touches per week"}
     assert (comparison["scenario"] - comparison["baseline"]).eq(comparison["difference"]).all()
-    assert result["page"].endswith(".html") and "<svg" in open(result["page"]).read()
+    page = Path(result["page"])
+    assert page.suffix == ".html" and "<svg" in page.read_text()
 
     # Each scenario holds its own email cap per contact and calendar week (the policy's
     # smb_email_cap experiment gives its three_per_week arm 3 in both).
@@ -87,7 +89,7 @@ def test_whatif_replays_into_scenarios_and_leaves_live_tables_alone(planned):
         week = day - pd.to_timedelta(day.dt.weekday, unit="D")
         per_week = email.groupby([email["contact_id"], week]).size()
         arm = email.groupby([email["contact_id"], week])["experiment_arm"].first()
-        limit = arm.map(lambda a: 3 if a == "smb_email_cap:three_per_week" else cap)
+        limit = arm.eq("smb_email_cap:three_per_week").map({True: 3, False: cap})
         assert (per_week <= limit).all(), scenario
         assert per_week.max() <= 3
 

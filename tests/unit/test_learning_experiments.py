@@ -111,7 +111,7 @@ def generated_readout(seed: int, lift: float) -> pd.DataFrame:
                                  fading_share=0.0, open_lift={"cadence_test:b": lift},
                                  arms=arms)
     seen = events.groupby(["touch_id", "event"]).size().unstack(fill_value=0)
-    flags = {e: sent["touch_id"].map(seen[e] if e in seen else {}).fillna(0).gt(0).astype(int)
+    flags = {e: sent["touch_id"].map(seen.get(e, {})).fillna(0).gt(0).astype(int)
              for e in ("delivered", "open", "click", "unsubscribe")}
     messages = pd.DataFrame({
         "experiment_arm": sent["touch_id"].map(arms), "sent_at": sent["send_at"],

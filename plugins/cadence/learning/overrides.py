@@ -26,4 +26,6 @@ def policy_with(policy, overrides: Mapping[str, Any], source: str = "overrides")
 
     if not overrides:
         return policy
-    return parse_policy(deep_merge(policy.model_dump(mode="python"), overrides), source=source)
+    # Only the keys the policy file set: defaults stay defaults (unset), as in the file.
+    base = policy.model_dump(mode="python", exclude_unset=True)
+    return parse_policy(deep_merge(base, overrides), source=source)

@@ -22,12 +22,13 @@ def _day_start(day: date) -> pd.Timestamp:
 
 
 ARM_COLUMN = {"experiment_arm": "text"}  # <experiment>:<arm>, empty outside experiments
+ARM_TABLES = ("touch_candidates", "communication_calendar")
 
 
 def ensure_arm_columns(warehouse: Warehouse) -> None:
     """The planning tables carry each touch's experiment arm."""
     ensure_planning_tables(warehouse)
-    for table in ("touch_candidates", "communication_calendar"):
+    for table in ARM_TABLES:
         warehouse.add_missing_columns(table, ARM_COLUMN)
 
 
