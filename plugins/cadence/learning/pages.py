@@ -1,6 +1,7 @@
 """Self-contained HTML pages of the learning outputs: the what-if comparison (baseline vs
 scenario side by side) and the experiment readout (rates per arm with confidence
-intervals). Charts are Vega-Lite (altair) rendered to inline SVG, so a page opens offline.
+intervals). Charts are Vega-Lite (altair) rendered to inline SVG by the nightly report's
+renderer and style, so a page opens offline and looks like the report.
 """
 
 from __future__ import annotations
@@ -11,16 +12,8 @@ from pathlib import Path
 
 import altair as alt
 import pandas as pd
-import vl_convert
 
-STYLE = ("body{font-family:system-ui,sans-serif;margin:2rem;color:#222}"
-         "table{border-collapse:collapse;margin:0.5rem 0 1.5rem}"
-         "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}"
-         "th{background:#f3f3f3}.warn{color:#a40}")
-
-
-def _svg(chart: alt.Chart) -> str:
-    return vl_convert.vegalite_to_svg(chart.to_json())
+from cadence.report import STYLE, to_svg
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -58,7 +51,7 @@ def whatif_page(comparison: pd.DataFrame, labels: dict[str, str], out_dir: Path,
         long = frame.melt(id_vars=["key"], value_vars=["baseline", "scenario"],
                           var_name="scenario", value_name="value")
         body.append(f"<h2>{html.escape(measure)}</h2>")
-        body.append(_svg(side_by_side_chart(long, "key", "value", measure)))
+        body.append(to_svg(side_by_side_chart(long, "key", "value", measure)))
         body.append(_table(frame[["key", "baseline", "scenario", "difference"]]))
     return _write(out_dir, name, _page("What-if comparison", body))
 
@@ -72,7 +65,7 @@ def experiments_page(readout: pd.DataFrame, outcomes: pd.DataFrame, out_dir: Pat
         body.append(f"<h2>{html.escape(experiment_id)}</h2>")
         thin = overall[~overall["enough_sample"]]
         if len(thin):
-            body.append(f"<p class='warn'>Minimum sample not reached for "
+            body.append(f"<p class='note'>Minimum sample not reached for "
                         f"{html.escape(', '.join(sorted(set(thin['arm']))))}: rates are shown "
                         "but too few messages to conclude.</p>")
         points = overall.dropna(subset=["rate"])
@@ -81,7 +74,7 @@ def experiments_page(readout: pd.DataFrame, outcomes: pd.DataFrame, out_dir: Pat
             base.mark_point(filled=True, size=60).encode(y=alt.Y("rate:Q", title="rate")),
             base.mark_rule().encode(y="ci_low:Q", y2="ci_high:Q"),
         ).properties(width=160, height=180).facet(column=alt.Column("metric:N"))
-        body.append(_svg(chart))
+        body.append(to_svg(chart))
         body.append(_table(frame.drop(columns=["experiment_id"])))
         mine = outcomes[outcomes["experiment_id"] == experiment_id] if len(outcomes) else outcomes
         if len(mine):
