@@ -91,9 +91,19 @@ def cadence_nightly():
         return result
 
     @task
+    def learn_from_engagement() -> dict:
+        """Learn from what was sent: each contact's (or tier's) best send slot into
+        `learned_send_slots`, the promotional share per tier into `learned_mix`.
+        """
+        from cadence import nightly
+
+        return nightly.learn_from_engagement(current_run())
+
+    @task
     def generate_candidates() -> dict:
         """Turn policy and data into `touch_candidates`: cadences, journeys, renewal timeline,
-        triggers, campaigns, minimum cadence.
+        triggers, campaigns, minimum cadence; experiment accounts assigned
+        (`experiment_assignments`), each arm's under the arm's policy.
         """
         from cadence import nightly
 
@@ -116,6 +126,15 @@ def cadence_nightly():
         from cadence import nightly
 
         return nightly.plan_calendar(current_run(), shard)
+
+    @task
+    def steer_send_times() -> dict:
+        """Label each planned touch with its experiment arm and move email and in-app touches
+        to their learned send hour; the reason says which slot was used and why.
+        """
+        from cadence import nightly
+
+        return nightly.steer_send_times(current_run())
 
     @task(outlets=[COMMUNICATION_CALENDAR])
     def level_csm_capacity() -> dict:
@@ -159,6 +178,15 @@ def cadence_nightly():
 
         return nightly.write_report(current_run())
 
+    @task
+    def report_experiments() -> dict:
+        """Write each experiment's readout per arm and week (`experiment_readout`,
+        `experiment_outcomes`) and `reports/experiments_<date>.html`.
+        """
+        from cadence import nightly
+
+        return nightly.report_experiments(current_run())
+
     shards = list_plan_shards()
     chain(
         extract_sources(),
@@ -166,11 +194,12 @@ def cadence_nightly():
         build_staging(),
         score_account_health(),
         assign_segments(),
+        learn_from_engagement(),
         generate_candidates(),
         shards,
     )
-    chain(plan_calendar.expand(shard=shards), level_csm_capacity(), write_csm_tasks(),
-          push_csm_tasks(), write_report())
+    chain(plan_calendar.expand(shard=shards), steer_send_times(), level_csm_capacity(),
+          write_csm_tasks(), push_csm_tasks(), write_report(), report_experiments())
 
 
 cadence_nightly()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 
@@ -24,6 +25,22 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="sample data, nightly then hourly through Airflow")
     demo.add_argument("--accounts", type=int, default=200)
     demo.add_argument("--as-of", type=date.fromisoformat, default=None)
+
+    whatif = sub.add_parser("whatif", help="replay planning under another policy and "
+                            "compare it with the policy (nothing sent, no live table written)")
+    whatif.add_argument("--policy", type=Path, default=None,
+                        help="YAML of the policy keys the scenario changes")
+    whatif.add_argument("--overrides", type=json.loads, default=None,
+                        help='inline JSON overrides, e.g. \'{"planner": {"limits": '
+                             '{"email_per_7_days": 3}}}\'')
+    whatif.add_argument("--from", dest="first", type=date.fromisoformat, required=True)
+    whatif.add_argument("--to", dest="last", type=date.fromisoformat, required=True)
+
+    engagement = sub.add_parser("sample-engagement", help="provider events answering every "
+                                "message in the outbox (closes the demo's loop)")
+    engagement.add_argument("--seed", type=int, default=7)
+    engagement.add_argument("--until", type=date.fromisoformat, default=None,
+                            help="no event on or after this day (default: today)")
 
     bench = sub.add_parser("bench", help="planner and dispatch throughput")
     bench.add_argument("--accounts", type=int, default=None)
@@ -83,9 +100,43 @@ def main(argv: list[str] | None = None) -> int:
         from cadence.demo import run_demo
 
         return run_demo(accounts=args.accounts, as_of=args.as_of or date.today())
+    if args.command == "whatif":
+        from cadence.learning.whatif import WhatIfError, format_comparison, run_whatif
+        from cadence.policy import PolicyError, load_policy
+        from cadence.settings import load_settings
+        from cadence.warehouse import connect
+
+        settings = load_settings()
+        try:
+            result = run_whatif(connect(settings), load_policy(settings.policy_path),
+                                args.first, args.last, settings.out_dir,
+                                policy_file=args.policy, overrides=args.overrides)
+        except (WhatIfError, PolicyError) as exc:
+            print(f"what-if: {exc}", file=sys.stderr)
+            return 2
+        print(f"what-if {result['comparison_id']}: {result['changes']}")
+        print(format_comparison(result["comparison"]))
+        print(f"table whatif_comparison, page {result['page']}")
+        return 0
+    if args.command == "sample-engagement":
+        from cadence.sample_engagement import write_engagement_from_outbox
+        from cadence.settings import load_settings
+
+        settings = load_settings()
+        until = pd_day(args.until or date.today())
+        n = write_engagement_from_outbox(settings.out_dir, settings.source_dir, args.seed,
+                                         until)
+        print(f"engagement_events       {n:>10,} rows (answering the outbox) -> "
+              f"{settings.source_dir / 'engagement_events.csv'}")
+        return 0
     from cadence.bench import run_bench
 
     return run_bench(accounts=args.accounts)
+
+
+def pd_day(day: date) -> datetime:
+    """Midnight UTC of a day."""
+    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 if __name__ == "__main__":

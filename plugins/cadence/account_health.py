@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, model_validator
 
+from cadence.handoff.store import ensure_handoff_tables
 from cadence.models import build_models
 from cadence.policy_section import Section
-from cadence.touches import ensure_planning_tables
 from cadence.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -90,5 +90,7 @@ def score_account_health(warehouse: Warehouse, policy: Policy, as_of: date) -> d
     """DAG task ``score_account_health``: rebuild the ``as_of`` partition of
     ``account_health`` (and its intermediate models) from the staged sources as known on
     ``as_of``. Needs ``build_staging`` first. Returns rows per model."""
-    ensure_planning_tables(warehouse)  # engagement is attributed to accounts via the calendar
+    # Engagement (source files and provider events ingested hourly) is attributed to
+    # accounts via the calendar.
+    ensure_handoff_tables(warehouse)
     return build_models(warehouse, policy, as_of, HEALTH_MODELS)

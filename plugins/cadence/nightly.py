@@ -31,10 +31,12 @@ def validate_sources(run: Run) -> dict:
 
 def build_staging(run: Run) -> dict:
     """Type the validated sources into ``stg_<entity>``."""
+    from cadence.handoff.store import ensure_handoff_tables
     from cadence.models import build_staging as build
-    from cadence.touches import ensure_planning_tables
 
-    ensure_planning_tables(run.warehouse)  # intermediate models read the calendar history
+    # Intermediate models read the calendar history and the provider events the hourly
+    # run ingested (health's engagement component).
+    ensure_handoff_tables(run.warehouse)
     return build(run.warehouse, run.policy, run.as_of)
 
 
@@ -52,27 +54,47 @@ def assign_segments(run: Run) -> dict:
     return assign(run.warehouse, run.policy, run.as_of)
 
 
-def generate_candidates(run: Run) -> dict:
-    """Every team's wishes, cadences, renewals, triggers and campaigns as candidates."""
-    from cadence.candidates.generate import generate_touch_candidates
+def learn_from_engagement(run: Run) -> dict:
+    """Send slots and the promotional mix learned from what was sent and how it engaged."""
+    from cadence.learning.steps import learn_from_engagement as learn
 
-    return generate_touch_candidates(run.warehouse, run.policy, run.as_of,
-                                     _horizon_days(run), run_id=run.run_id)
+    return learn(run.warehouse, run.policy, run.as_of)
+
+
+def generate_candidates(run: Run) -> dict:
+    """Every team's wishes, cadences, renewals, triggers and campaigns as candidates; the
+    accounts of running experiments assigned, each arm's under the arm's policy."""
+    from cadence.learning.steps import generate_candidates as generate
+
+    return generate(run.warehouse, run.policy, run.as_of, _horizon_days(run),
+                    run_id=run.run_id)
 
 
 def list_plan_shards(run: Run) -> list[int]:
     """Assign each account with candidates to its shard; the shards the planner is mapped
     over."""
+    from cadence.learning.steps import split_shards_by_arm
     from cadence.planner.sharding import list_shards
 
-    return list_shards(run.warehouse, run.policy, run.as_of)
+    shards = list_shards(run.warehouse, run.policy, run.as_of)
+    return split_shards_by_arm(run.warehouse, run.policy, run.as_of, shards)
 
 
 def plan_calendar(run: Run, shard: int) -> dict:
-    """Plan one shard of accounts under every rule of DESIGN §8."""
+    """Plan one shard of accounts under every rule of DESIGN §8, with the learned mix and
+    (an experiment arm's shard) the arm's policy."""
+    from cadence.learning.steps import planning_policy
     from cadence.planner.sharding import plan_calendar_shard
 
-    return plan_calendar_shard(run.warehouse, run.policy, run.as_of, shard)
+    policy = planning_policy(run.warehouse, run.policy, run.as_of, shard)
+    return plan_calendar_shard(run.warehouse, policy, run.as_of, shard)
+
+
+def steer_send_times(run: Run) -> dict:
+    """Email and in-app touches at the policy slot move to the learned send hour."""
+    from cadence.learning.steps import apply_learned_send_slots
+
+    return apply_learned_send_slots(run.warehouse, run.policy, run.as_of)
 
 
 def level_csm_capacity(run: Run) -> dict:
@@ -114,6 +136,13 @@ def write_report(run: Run) -> dict:
 
     path = write(run.warehouse, run.policy, run.settings.out_dir, run.as_of)
     return {"report": str(path)}
+
+
+def report_experiments(run: Run) -> dict:
+    """Each experiment's readout per arm and week, and its HTML page."""
+    from cadence.learning.steps import write_experiment_readout
+
+    return write_experiment_readout(run.warehouse, run.policy, run.as_of, run.settings.out_dir)
 
 
 def _horizon_days(run: Run) -> int:

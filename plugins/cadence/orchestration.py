@@ -123,7 +123,7 @@ HOURLY_PARAMS = {
                      description="Render and record batches, send nothing"),
     "simulation": Param(False, type="boolean", title="Simulation (outbox only)",
                         description="Replay a past window through the outbox provider only"),
-    "lookahead_hours": Param(1, type="integer", minimum=1, maximum=168, title="Look ahead (hours)",
+    "lookahead_hours": Param(1, type="integer", minimum=1, maximum=720, title="Look ahead (hours)",
                              description="Hand off touches due up to this many hours ahead"),
 }
 

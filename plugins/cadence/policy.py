@@ -11,13 +11,14 @@ import re
 from pathlib import Path
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from cadence.account_health import HealthPolicy
 from cadence.candidates.policy import CandidatesPolicy
 from cadence.connectors.policy import ConnectorsPolicy
 from cadence.csm_task_policy import CsmTasksPolicy
 from cadence.handoff.policy import HandoffPolicy
+from cadence.learning.policy import Experiment, LearningPolicy
 from cadence.planner.policy import PlannerPolicy
 from cadence.planner.priority import ClassesPolicy
 from cadence.policy_section import PolicyError, Section
@@ -55,6 +56,17 @@ class Policy(Section):
     planner: PlannerPolicy = PlannerPolicy()
     classes: ClassesPolicy = ClassesPolicy()
     csm_tasks: CsmTasksPolicy = CsmTasksPolicy()
+    learning: LearningPolicy = LearningPolicy()
+    experiments: list[Experiment] = Field(default_factory=list)
+
+    @field_validator("experiments")
+    @classmethod
+    def _unique_experiments(cls, value: list[Experiment]) -> list[Experiment]:
+        ids = [e.id for e in value]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"experiment ids must be unique: {repeated}")
+        return value
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -83,6 +95,7 @@ def parse_policy(data: dict, source: str = "policy") -> Policy:
     unknown = unknown_references(policy)
     if unknown:
         raise PolicyError("invalid policy\n" + "\n".join(f"{source}: {u}" for u in unknown))
+    _check_experiments(policy, source)
     return policy
 
 
@@ -125,3 +138,26 @@ def unknown_references(policy: Policy) -> list[str]:
                 for name in getattr(tasks, key) if name not in task_types
             ]
     return problems
+
+
+def _check_experiments(policy: Policy, source: str) -> None:
+    # Each arm's overrides must give a valid policy, and each population must parse; the
+    # error names the arm's dotted key.
+    from cadence.candidates.audience import AudienceError, parse_audience
+    from cadence.learning.overrides import deep_merge
+
+    if not policy.experiments:
+        return
+    base = {**policy.model_dump(mode="python", exclude_unset=True), "experiments": []}
+    for n, experiment in enumerate(policy.experiments):
+        where = f"{source}: experiments.{n}"
+        try:
+            parse_audience(experiment.population)
+        except AudienceError as exc:
+            raise PolicyError(f"invalid policy\n{where}.population: {exc}") from None
+        for name, arm in experiment.arms.items():
+            if arm.overrides.get("experiments") is not None:
+                raise PolicyError(f"invalid policy\n{where}.arms.{name}.overrides: an arm "
+                                  "cannot declare experiments")
+            parse_policy(deep_merge(base, arm.overrides),
+                         source=f"{where}.arms.{name}.overrides")

@@ -106,6 +106,17 @@ class Warehouse:
             conn.execute(sa.text(f"create table {table} ({ddl})"))
         return True
 
+    def add_missing_columns(self, table: str, columns: Mapping[str, str]) -> list[str]:
+        """Add the ``columns`` (name -> portable SQL type) ``table`` lacks (a table made by
+        an older version); the names added."""
+        with self.engine.begin() as conn:
+            existing = self._columns(conn, _check_identifier(table)) or []
+            missing = [c for c in columns if c not in existing]
+            for column in missing:
+                conn.execute(sa.text(f"alter table {table} add column "
+                                     f"{_check_identifier(column)} {columns[column]}"))
+        return missing
+
     def count(self, table: str, where: Mapping[str, Any] | None = None) -> int:
         """Number of rows in a table."""
         clause, params = _where(where)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
-EXPECTED = {"cadence_nightly", "cadence_hourly"}
+EXPECTED = {"cadence_nightly", "cadence_hourly", "cadence_whatif"}
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +43,21 @@ def test_dag_defaults(dag_bag, dag_id):
 def test_nightly_order(dag_bag):
     dag = dag_bag.dags["cadence_nightly"]
     order = ["extract_sources", "validate_sources", "build_staging", "score_account_health",
-             "assign_segments", "generate_candidates", "list_plan_shards", "plan_calendar",
-             "level_csm_capacity", "write_csm_tasks", "push_csm_tasks", "write_report"]
+             "assign_segments", "learn_from_engagement", "generate_candidates",
+             "list_plan_shards", "plan_calendar", "steer_send_times", "level_csm_capacity",
+             "write_csm_tasks", "push_csm_tasks", "write_report", "report_experiments"]
     for upstream, downstream in zip(order, order[1:], strict=False):
         assert upstream in dag.get_task(downstream).upstream_task_ids, (upstream, downstream)
+
+
+def test_whatif_is_manual_with_titled_params(dag_bag):
+    dag = dag_bag.dags["cadence_whatif"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # manual runs only
+    params = dag.params.dump()
+    assert set(params) == {"policy_path", "overrides", "from_date", "to_date"}
+    for name in params:
+        assert dag.params.get_param(name).schema.get("title"), name
+    assert [t.task_id for t in dag.tasks] == ["replay_and_compare"]
 
 
 def test_hourly_order(dag_bag):

@@ -13,6 +13,7 @@ from cadence.data_dictionary import (
     render_markdown,
     run_data_tests,
 )
+from cadence.learning.steps import ARM_COLUMN, ARM_TABLES
 from cadence.touches import PLANNING_TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,9 @@ def test_every_python_written_table_states_its_grain_and_writer(documented):
 
 @pytest.mark.parametrize("table", sorted(PLANNING_TABLES))
 def test_planning_tables_match_their_column_contract(documented, table):
-    assert documented[table].column_names == list(PLANNING_TABLES[table])
+    # The learning steps add each touch's experiment arm to candidates and calendar.
+    learned = list(ARM_COLUMN) if table in ARM_TABLES else []
+    assert documented[table].column_names == list(PLANNING_TABLES[table]) + learned
 
 
 def test_handoff_and_quality_tables_match_their_ddl(documented):

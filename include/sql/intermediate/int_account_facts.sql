@@ -141,6 +141,13 @@ touch_accounts as (
     select distinct touch_id, account_id from communication_calendar
 ),
 
+-- engagement from the source files and from the providers (ingested hourly)
+touch_events as (
+    select touch_id, event, occurred_at from stg_engagement_events
+    union
+    select touch_id, event, occurred_at from engagement_events
+),
+
 messages as (
     select
         acc.account_id,
@@ -150,7 +157,7 @@ messages as (
             as messages_engaged_30d
     from accounts as acc
     inner join touch_accounts as t on t.account_id = acc.account_id
-    inner join stg_engagement_events as e
+    inner join touch_events as e
         on e.touch_id = t.touch_id
         and e.occurred_at < acc.known_before
         and e.occurred_at >= acc.known_before - interval '30 days'
