@@ -60,7 +60,8 @@ FIGURE_DATA = (
 
 BANDS = ["green", "yellow", "red"]
 BAND_COLORS = ["#3a9d5d", "#e2b93b", "#d1495b"]
-DECISIONS = ["scheduled", "deferred", "merged", "suppressed", "dropped"]
+# Reading order of the planner's decisions (cadence.planner.engine.DECISIONS).
+DECISIONS = ["scheduled", "deferred", "escalated", "merged", "suppressed", "dropped"]
 WIDTH = 640
 
 
