@@ -2,7 +2,7 @@
 ### cadence_nightly
 
 Every night: pull the sources, validate them (rejects go to `quarantine`), stage them,
-score `account_health`, assign `segment_membership`, turn policy and data into
+carry out erasure requests, score `account_health`, assign `segment_membership`, turn policy and data into
 `touch_candidates`, plan the `communication_calendar` (sharded by account, then CSM
 capacity levelling), write each CSM's task list (and push it to the CRM when policy
 says so) and the analyst's report.
@@ -55,6 +55,12 @@ def cadence_nightly():
         from cadence import nightly
 
         return nightly.build_staging(current_run())
+
+    @task
+    def apply_erasures() -> dict:
+        from cadence import nightly
+
+        return nightly.apply_erasures(current_run())
 
     @task(outlets=[ACCOUNT_HEALTH])
     def score_account_health() -> dict:
@@ -115,6 +121,7 @@ def cadence_nightly():
         extract_sources(),
         validate_sources(),
         build_staging(),
+        apply_erasures(),
         score_account_health(),
         assign_segments(),
         generate_candidates(),
