@@ -2,10 +2,10 @@
 ### cadence_nightly
 
 Every night: pull the sources, validate them (rejects go to `quarantine`), stage them,
-carry out erasure requests, score `account_health`, assign `segment_membership`, turn policy and data into
-`touch_candidates`, plan the `communication_calendar` (sharded by account, then CSM
-capacity levelling), write each CSM's task list (and push it to the CRM when policy
-says so) and the analyst's report.
+carry out erasure requests, score `account_health`, assign `segment_membership`, turn
+policy and data into `touch_candidates`, plan the `communication_calendar` (sharded by
+account, then CSM capacity levelling), write each CSM's task list (and push it to the CRM
+when policy says so) and the analyst's report.
 
 It plans for its logical date and **sends nothing** (CRM tasks are pushed only by a
 run about the present), so `airflow backfill create
