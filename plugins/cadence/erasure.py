@@ -37,13 +37,14 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import idna
 import pandas as pd
+import sqlalchemy as sa
 
 from cadence.quality.consent_rows import normalise_email
 from cadence.warehouse import Warehouse
@@ -62,6 +63,9 @@ _EMAIL_COLUMN = re.compile(r"^(?:contact_)?email$")
 _TEXT_TYPES = {"text", "varchar", "character varying", "character", "string"}
 _JSON_PERSONAL = (r'"((?:contact_)?(?:first_name|last_name|full_name|name|phone)'
                   r'|[a-z_]*comment)"\s*:\s*"(?:[^"\\]|\\.)*"')
+# An address under a personal key of the contact's own JSON that is not its pseudonym yet
+# (a malformed copy validation quarantined).
+_JSON_EMAIL = r'"((?:contact_)?email)"\s*:\s*"(?:[^"\\]|\\.)*"'
 _REGEX_SPECIAL = set(r"\.^$|?*+()[]{}")
 
 
@@ -177,6 +181,8 @@ class Scrubber:
             if self._names:
                 text = self._names.sub(ERASED, text)
             text = self._json.sub(lambda m: f'"{m.group(1)}": "{ERASED}"', text)
+            if "@" + ERASED_DOMAIN not in text:
+                text = re.sub(_JSON_EMAIL, lambda m: f'"{m.group(1)}": "{ERASED}"', text)
         return text
 
 
@@ -248,10 +254,11 @@ def _people(warehouse: Warehouse) -> pd.DataFrame:
 
 
 def erase_in_warehouse(warehouse: Warehouse, subject: Subject,
+                       then: Callable[[sa.Connection, dict[str, int]], None] | None = None,
                        skip: Iterable[str] = ("erasure_log",)) -> dict[str, int]:
     """Pseudonymise ``subject`` in every table (SQL updates, the same text on DuckDB and
-    PostgreSQL); rows changed per table."""
-    import sqlalchemy as sa
+    PostgreSQL) in one transaction, with ``then(conn, changed)`` (the proof) inside it:
+    all or nothing, so a failed erasure is retried whole. Rows of the contact per table."""
 
     email_forms = subject.email_forms()
     everywhere = {**email_forms, **dict.fromkeys(subject.full_names, ERASED)}
@@ -263,6 +270,7 @@ def erase_in_warehouse(warehouse: Warehouse, subject: Subject,
     name_probes = {v.lower() for n in subject.full_names for v in _variants(n)}
     ids = {f"id{i}": v for i, v in enumerate(sorted(subject.contact_ids))}
     changed: dict[str, int] = {}
+    statements: list[tuple[str, dict]] = []
     for table, columns in text_columns(warehouse).items():
         if table in skip or not columns:
             continue
@@ -275,12 +283,14 @@ def erase_in_warehouse(warehouse: Warehouse, subject: Subject,
             f"select count(*) as n from {_quote(table)} where {hit}", params)["n"].iloc[0]
         if not count:
             continue
-        with warehouse.engine.begin() as conn:
-            for statement, values in _replacements(table, columns, everywhere):
-                conn.execute(sa.text(statement), values)
-            statement, values = _own_rows(table, columns, subject, email_forms, own, params)
-            conn.execute(sa.text(statement), values)
+        statements += _replacements(table, columns, everywhere)
+        statements.append(_own_rows(table, columns, subject, email_forms, own, params))
         changed[table] = int(count)
+    with warehouse.engine.begin() as conn:
+        for statement, values in statements:
+            conn.execute(sa.text(statement), values)
+        if then is not None:
+            then(conn, changed)
     return changed
 
 
@@ -320,6 +330,8 @@ def _own_rows(table: str, columns: list[str], subject: Subject, email_forms: dic
     values = dict(params)
     values["token"] = next(iter(email_forms.values()), f"erased@{ERASED_DOMAIN}")
     values["json_personal"] = _JSON_PERSONAL
+    values["json_email"] = _JSON_EMAIL
+    values["erased_domain"] = "@" + ERASED_DOMAIN
     values["json_erased"] = '"\\1": "' + ERASED + '"'
     names = sorted(n for n in subject.first_names | subject.last_names if len(n) >= 2)
     # A name is a word: its neighbours are no letters or digits (RE2 has no lookaround).
@@ -336,7 +348,9 @@ def _own_rows(table: str, columns: list[str], subject: Subject, email_forms: dic
         elif PERSONAL.match(column):
             sets.append(f"{c} = case when {c} is null then null else '{ERASED}' end")
         else:
-            value = f"regexp_replace({c}, :json_personal, :json_erased, 'g')"
+            value = (f"case when strpos({c}, :erased_domain) > 0 then {c} else"
+                     f" regexp_replace({c}, :json_email, :json_erased, 'g') end")
+            value = f"regexp_replace({value}, :json_personal, :json_erased, 'g')"
             if names:
                 # twice: a match consumes the blank a following name would start from
                 for _ in range(2):
@@ -451,19 +465,24 @@ def apply_erasures(warehouse: Warehouse, out_dir: Path, now: datetime, run_id: s
                                {request.email} if isinstance(request.email, str) else set(),
                                {request.contact_id} if isinstance(request.contact_id, str)
                                else set())
-        tables = erase_in_warehouse(warehouse, subject)
+        # Files first: one that cannot be pseudonymised stops the erasure before the
+        # warehouse forgets whom to look for, so a retry still finds the person.
         files = erase_in_files(out_dir, subject)
         hashes = sorted({email_sha256(e) for e in subject.emails}) or [None]
         ids = sorted(subject.contact_ids) or [None]
-        proof = pd.DataFrame([{
-            "email_sha256": h, "contact_id": c,
-            "requested_at": pd.Timestamp(request.created_at), "erased_at": pd.Timestamp(now),
-            "run_id": run_id,
-            "tables": ", ".join(f"{t} ({n} rows)" for t, n in sorted(tables.items())),
-            "files": "\n".join(files)} for h in hashes for c in ids])
-        proof["requested_at"] = pd.to_datetime(proof["requested_at"], utc=True)
-        proof["erased_at"] = pd.to_datetime(proof["erased_at"], utc=True)
-        warehouse.write_frame("erasure_log", proof[list(LOG_COLUMNS)])
+
+        def log_proof(conn: sa.Connection, tables: dict[str, int], hashes=hashes, ids=ids,
+                      files=files, request=request) -> None:
+            proof = [{"email_sha256": h, "contact_id": c,
+                      "requested_at": pd.Timestamp(request.created_at).to_pydatetime(),
+                      "erased_at": now, "run_id": run_id,
+                      "tables": ", ".join(f"{t} ({n} rows)" for t, n in sorted(tables.items())),
+                      "files": "\n".join(files)} for h in hashes for c in ids]
+            conn.execute(sa.text(
+                f"insert into erasure_log ({', '.join(LOG_COLUMNS)})"
+                f" values ({', '.join(':' + c for c in LOG_COLUMNS)})"), proof)
+
+        tables = erase_in_warehouse(warehouse, subject, then=log_proof)
         if subject.contact_ids:
             add_suppressions(warehouse, pd.DataFrame({
                 "email": None, "contact_id": sorted(subject.contact_ids),

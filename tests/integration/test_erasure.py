@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from icalendar import Calendar, Event
 
-from cadence.erasure import apply_erasures, email_sha256, text_columns
+from cadence.erasure import ErasureError, apply_erasures, email_sha256, text_columns
 from cadence.handoff.store import ensure_handoff_tables
 from cadence.sources import extract_sources
 from tests.integration.handoff_fixtures import at, seed_calendar, seed_people, touch
@@ -19,7 +20,7 @@ from tests.integration.handoff_fixtures import at, seed_calendar, seed_people, t
 NOW = datetime(2026, 11, 23, 10, 5, tzinfo=UTC)
 EMAIL = "Zoe.Quillfeather@Example.com"
 FIRST, LAST = "Zoë", "Quillfeather"
-NEEDLES = ("zoe.quillfeather@example.com", "zoë", "zo\\u00eb", "quillfeather")
+NEEDLES = ("zoe.quillfeather", "zoë", "zo\\u00eb", "quillfeather")
 
 
 def hits(warehouse, out_dir: Path, needles=NEEDLES) -> list[str]:
@@ -58,12 +59,14 @@ def _seed(warehouse, out_dir: Path) -> None:
               "first_name": FIRST, "last_name": LAST}
     warehouse.execute(warehouse.render("quality/quality_tables.sql"))
     warehouse.write_frame("quarantine", pd.DataFrame({
-        "entity": ["contacts", "nps_responses", "contacts"],
+        "entity": ["contacts", "nps_responses", "contacts", "contacts"],
         "row": [json.dumps(victim, ensure_ascii=False),
+                json.dumps({**victim, "email": "zoe.quillfeather at example dot com"}),
                 json.dumps({"response_id": "n9", "contact_id": "c1", "score": "11",
                             "comment": "honestly the best, Zoë"}),
                 json.dumps({"contact_id": "c2", "first_name": "Firstc2", "email": "bad"})],
         "rule": ["contacts.contact_id: expect_column_values_to_be_unique",
+                 "contacts.email: expect_column_values_to_match_regex",
                  "nps_responses.score: expect_column_values_to_be_between",
                  "contacts.email: expect_column_values_to_match_regex"],
         "run_id": "r0", "as_of_date": NOW.date()}))
@@ -142,7 +145,7 @@ def test_erasure_leaves_no_email_or_name_in_any_table_or_file(any_warehouse, tmp
     row = proof.iloc[0]
     assert row["email_sha256"] == email_sha256(EMAIL) and row["contact_id"] == "c1"
     assert "stg_contacts (1 rows)" in row["tables"] and "deliveries" in row["tables"]
-    assert "csm_task_contacts" in row["tables"] and "quarantine (2 rows)" in row["tables"]
+    assert "csm_task_contacts" in row["tables"] and "quarantine (3 rows)" in row["tables"]
     assert set(row["files"].splitlines()) == {
         "outbox/2026-11-23/b1.jsonl", "csm_tasks/2026-11-23/s1/2026-11-24.csv",
         "csm_tasks/2026-11-23/s1/2026-11-24.ics", "reports/notes.html"}
@@ -188,3 +191,16 @@ def test_the_scan_covers_every_text_table(warehouse, tmp_path):
     tables = text_columns(warehouse)
     assert {"csm_task_contacts", "quarantine", "deliveries", "stg_contacts"} <= set(tables)
     assert "contact_name" in tables["csm_task_contacts"]
+
+
+def test_a_binary_file_holding_the_address_stops_the_erasure_by_name(warehouse, tmp_path):
+    out_dir = tmp_path / "out"
+    _seed(warehouse, out_dir)
+    (out_dir / "reports" / "export.bin").write_bytes(b"\xff\xfe" + EMAIL.lower().encode())
+    with pytest.raises(ErasureError, match="export.bin: not UTF-8 text"):
+        apply_erasures(warehouse, out_dir, NOW, "hourly_1")
+    assert warehouse.count("erasure_log") == 0  # never logged as done
+    # the operator removes the export: the next run still knows whom to erase
+    (out_dir / "reports" / "export.bin").unlink()
+    assert apply_erasures(warehouse, out_dir, NOW, "hourly_2") == {"erasure_requests": 1}
+    assert hits(warehouse, out_dir) == []

@@ -17,6 +17,8 @@ pytestmark = [pytest.mark.airflow_run, pytest.mark.xdist_group("airflow")]
 AS_OF = date(2026, 11, 23)
 # Business columns only: load stamps and decision times legitimately differ per run.
 RUN_STAMPS = {"_loaded_at", "_run_id", "decided_at", "updated_at", "run_id"}
+# The sample carries broken consent rows on purpose: the hourly check fails, sends go on.
+CONSENT_CHECK = {"check_consent_rows"}
 COMPARED = ("account_health", "segment_membership", "quarantine", "touch_candidates",
             "communication_calendar", "calendar_decisions", "csm_tasks")
 
@@ -170,9 +172,14 @@ def test_nightly_then_hourly_sends_due_touches_once(airflow_home, sources, tmp_p
     # AS_OF is a fixed day, so the run is replayed through the outbox (simulation)
     run_at = window_start
     conf = {"lookahead_hours": 48, "simulation": True}
-    dags_test("cadence_hourly", run_at, airflow_home, env=hourly_env, conf=conf)
+    dags_test("cadence_hourly", run_at, airflow_home, env=hourly_env, conf=conf,
+              allowed_failures=CONSENT_CHECK)
     sent = _outbox_touch_ids(out_dir)
-    expected = due[(due["contact_id"] != victim) | (due["message_type"] == "transactional")]
+    warehouse = Warehouse(url)
+    held = set(warehouse.read_table("consent_holds")["contact_id"].dropna())
+    warehouse.engine.dispose()
+    expected = due[((due["contact_id"] != victim) | (due["message_type"] == "transactional"))
+                   & ~due["contact_id"].isin(held)]
     assert sorted(sent) == sorted(expected["touch_id"])
     assert len(sent) == len(set(sent))
     warehouse = Warehouse(url)
@@ -186,10 +193,31 @@ def test_nightly_then_hourly_sends_due_touches_once(airflow_home, sources, tmp_p
         "1.consent"}
     warehouse.engine.dispose()
 
-    dags_test("cadence_hourly", run_at, airflow_home, env=hourly_env, conf=conf)
+    dags_test("cadence_hourly", run_at, airflow_home, env=hourly_env, conf=conf,
+              allowed_failures=CONSENT_CHECK)
     assert sorted(_outbox_touch_ids(out_dir)) == sorted(sent)  # rerun sends nothing new
 
     last_week = datetime.combine(AS_OF - timedelta(days=7), datetime.min.time(), tzinfo=UTC)
     dags_test("cadence_hourly", last_week, airflow_home, env=hourly_env,
-              conf={"lookahead_hours": 48})
+              conf={"lookahead_hours": 48}, allowed_failures=CONSENT_CHECK)
     assert sorted(_outbox_touch_ids(out_dir)) == sorted(sent)  # the past sends nothing
+
+    # a run dated a week ahead of the wall clock is not live either: nothing sent, and
+    # nothing in between dropped as stale
+    before = _statuses(url)
+    ahead = (datetime.now(UTC) + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
+    dags_test("cadence_hourly", ahead, airflow_home, env=hourly_env,
+              conf={"lookahead_hours": 48}, allowed_failures=CONSENT_CHECK)
+    assert sorted(_outbox_touch_ids(out_dir)) == sorted(sent)
+    assert _statuses(url) == before
+
+
+def _statuses(url: str) -> dict:
+    from cadence.warehouse import Warehouse
+
+    warehouse = Warehouse(url)
+    calendar = warehouse.read_table("communication_calendar")
+    decisions = warehouse.read_table("calendar_decisions")
+    warehouse.engine.dispose()
+    return {"status": calendar["status"].value_counts().to_dict(),
+            "rules": decisions["rule"].value_counts().to_dict()}

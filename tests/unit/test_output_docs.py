@@ -38,3 +38,11 @@ def test_handoff_and_quality_tables_match_their_ddl(documented):
         body = re.sub(r"--[^\n]*", "", body)
         columns = [part.split()[0] for part in body.replace("\n", " ").split(",") if part.strip()]
         assert list(documented[name]["columns"]) == columns, name
+
+
+def test_consent_holds_and_erasure_log_match_their_code(documented):
+    from cadence.erasure import LOG_COLUMNS
+    from cadence.handoff.consent_holds import HOLD_COLUMNS
+
+    assert list(documented["consent_holds"]["columns"]) == list(HOLD_COLUMNS)
+    assert list(documented["erasure_log"]["columns"]) == list(LOG_COLUMNS)
