@@ -522,11 +522,13 @@ def reapply_erasures(warehouse: Warehouse, frames: dict[str, pd.DataFrame]
             continue
         frame = frame.copy()
         for column in frame.columns:
-            values = frame.loc[own, column]
+            present = own & frame[column].notna()
+            if not present.any():
+                continue
             if _EMAIL_COLUMN.match(column):
-                frame.loc[own, column] = values.map(erased_email, na_action="ignore")
+                frame.loc[present, column] = frame.loc[present, column].map(erased_email)
             elif PERSONAL.match(column):
-                frame.loc[own, column] = values.where(values.isna(), ERASED)
+                frame.loc[present, column] = ERASED
         out[name] = frame
         log.info("%s: %d rows of erased contacts pseudonymised at extract", name, int(own.sum()))
     return out

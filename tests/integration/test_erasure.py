@@ -173,7 +173,8 @@ def test_an_erasure_stays_applied_when_the_crm_sends_the_contact_again(warehouse
     pd.DataFrame([{"response_id": "n1", "contact_id": "c1", "score": "9",
                    "responded_at": "2026-11-20", "comment": "Zoë says hi"}]
                  ).to_csv(sources / "nps_responses.csv", index=False)
-    pd.DataFrame([{"email": EMAIL, "reason": "erasure", "created_at": "2026-11-23T09:00:00Z"}]
+    pd.DataFrame([{"email": EMAIL, "reason": "erasure", "created_at": "2026-11-23T09:00:00Z"},
+                  {"contact_id": "c1", "reason": "erasure", "created_at": "2026-11-23T09:00:00Z"}]
                  ).to_csv(sources / "suppressions.csv", index=False)
     extract_sources(warehouse, policy, sources, "nightly_2", NOW,
                     entities=["contacts", "nps_responses", "suppressions"])

@@ -221,3 +221,65 @@ def _statuses(url: str) -> dict:
     warehouse.engine.dispose()
     return {"status": calendar["status"].value_counts().to_dict(),
             "rules": decisions["rule"].value_counts().to_dict()}
+
+
+def test_an_erased_contact_leaves_no_trace_in_any_table_or_file(airflow_home, sources,
+                                                                tmp_path):
+    """Through Airflow: plan, send, then erase a contact who was sent to; no table and no
+    file under CADENCE_OUT_DIR holds its address or name, also after the next nightly load
+    of the same CRM export."""
+    from cadence.warehouse import Warehouse
+    from tests.integration.test_erasure import hits
+
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    out_dir = tmp_path / "out"
+    copy = tmp_path / "sources"
+    copy.mkdir()
+    for path in sources.iterdir():
+        if path.is_file():
+            (copy / path.name).write_bytes(path.read_bytes())
+    env = _env(url, copy, out_dir)
+    dags_test("cadence_nightly", AS_OF, airflow_home, env=env)
+    warehouse = Warehouse(url)
+    calendar = warehouse.read_table("communication_calendar", {"plan_date": AS_OF})
+    warehouse.engine.dispose()
+    first_day = pd.to_datetime(calendar["scheduled_at"], utc=True).min().floor("D")
+    conf = {"lookahead_hours": 168, "simulation": True}
+    dags_test("cadence_hourly", first_day.to_pydatetime(), airflow_home, env=env, conf=conf,
+              allowed_failures=CONSENT_CHECK)
+
+    # the victim: someone sent to, with a name no other contact shares
+    contacts = pd.read_csv(copy / "contacts.csv", dtype=str)
+    full = contacts["first_name"] + " " + contacts["last_name"]
+    unique = contacts[~full.duplicated(keep=False) & contacts["first_name"].notna()]
+    sent = {json.loads(line)["contact_id"] for p in (out_dir / "outbox").rglob("*.jsonl")
+            for line in p.read_text().splitlines()}
+    victim = unique[unique["contact_id"].isin(sent)].iloc[0]
+    email = victim["email"].lower()
+    name = f"{victim['first_name']} {victim['last_name']}".lower()
+    before = Warehouse(url)
+    assert len(hits(before, out_dir, (email, name))) >= 3  # raw, staged, outbox at least
+    before.engine.dispose()
+
+    suppressions = pd.read_csv(copy / "suppressions.csv", dtype=str)
+    request = pd.DataFrame([{"email": f" {victim['email'].upper()} ", "reason": "erasure",
+                             "created_at": (first_day + pd.Timedelta(hours=1)).isoformat()}])
+    pd.concat([suppressions, request]).to_csv(copy / "suppressions.csv", index=False)
+    dags_test("cadence_hourly", first_day.to_pydatetime(), airflow_home, env=env, conf=conf,
+              allowed_failures=CONSENT_CHECK)
+    warehouse = Warehouse(url)
+    assert hits(warehouse, out_dir, (email, name)) == []
+    proof = warehouse.read_table("erasure_log")
+    mine = proof[proof["contact_id"] == victim["contact_id"]]
+    assert len(mine) == 1 and "outbox/" in mine["files"].iloc[0]
+    assert "raw_contacts" in mine["tables"].iloc[0] and "deliveries" in mine["tables"].iloc[0]
+    warehouse.engine.dispose()
+
+    # the next nightly loads the same export: the contact stays pseudonymised, unplanned
+    dags_test("cadence_nightly", AS_OF, airflow_home, env=env)
+    warehouse = Warehouse(url)
+    assert hits(warehouse, out_dir, (email, name)) == []
+    replanned = warehouse.read_table("communication_calendar", {"plan_date": AS_OF})
+    theirs = replanned[replanned["contact_id"] == victim["contact_id"]]
+    assert "scheduled" not in set(theirs["status"])  # nothing is planned for them again
+    warehouse.engine.dispose()
