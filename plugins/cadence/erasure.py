@@ -400,8 +400,8 @@ def _scrub_csv(text: str, scrubber: Scrubber) -> str:
     writer = csv.writer(out, lineterminator="\r\n" if "\r\n" in text else "\n")
     for row in rows:
         joined = "\x1f".join(row)
-        tied = scrubber.ties(joined) or any(scrubber.ties_by_id(f) and f.strip() in
-                                            scrubber.subject.contact_ids for f in row)
+        tied = scrubber.ties(joined) or any(f.strip() in scrubber.subject.contact_ids
+                                            for f in row)
         writer.writerow([scrubber.scrub(f, tied) for f in row])
     return out.getvalue()
 
