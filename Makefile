@@ -13,7 +13,7 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export PYTHONPATH := $(CURDIR)/plugins
 
-.PHONY: venv test demo bench lint clean
+.PHONY: venv test demo airflow docs bench lint clean env env-example
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "$(PY) not found: cadence needs Python 3.11"; exit 1; }
@@ -32,8 +32,23 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m cadence demo
 
+# After `make demo`: Airflow standalone on 127.0.0.1:8080 with the project's dags and plugins
+airflow: $(STAMP)
+	$(BIN)/python -m cadence airflow
+
+docs: $(STAMP)
+	$(BIN)/python -m cadence docs
+
 bench: $(STAMP)
 	$(BIN)/python -m cadence bench
+
+# .env for docker-compose with fresh random secrets; an existing .env is never replaced.
+env:
+	$(PY) -m cadence env
+
+# .env.example is generated: regenerate it after adding a variable to cadence/compose_env.py
+env-example:
+	$(PY) -m cadence env --example > .env.example
 
 lint: $(STAMP)
 	$(BIN)/ruff check dags plugins tests

@@ -17,9 +17,15 @@ sending.
 
 from __future__ import annotations
 
-from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, chain, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, chain, dag
 
-from cadence.orchestration import COMMUNICATION_CALENDAR, HOURLY_PARAMS, current_run, dag_kwargs
+from cadence.orchestration import (
+    COMMUNICATION_CALENDAR,
+    HOURLY_PARAMS,
+    current_run,
+    dag_kwargs,
+    task,
+)
 
 
 @dag(
@@ -29,11 +35,15 @@ from cadence.orchestration import COMMUNICATION_CALENDAR, HOURLY_PARAMS, current
         assets=[COMMUNICATION_CALENDAR],
     ),
     params=HOURLY_PARAMS,
-    **dag_kwargs(__doc__, tags=["hourly"]),
+    **dag_kwargs(__doc__, "Hourly: consent sync -> cancel forbidden -> dispatch due touches "
+                 "-> engagement", tags=["hourly"]),
 )
 def cadence_hourly():
     @task
     def sync_consent() -> dict:
+        """Merge suppressions, `never` preferences and provider unsubscribes/bounces into
+        `consent_suppressions`.
+        """
         from cadence import hourly
 
         return hourly.sync_consent(current_run())
@@ -46,24 +56,34 @@ def cadence_hourly():
 
     @task
     def cancel_forbidden_touches() -> dict:
+        """Cancel every scheduled touch consent now forbids (decision `1.consent`): an unsubscribe
+        is honoured within the hour.
+        """
         from cadence import hourly
 
         return hourly.cancel_forbidden_touches(current_run())
 
     @task
     def dispatch_due_touches() -> dict:
+        """Hand touches due in the window to their providers in batches (outbox protocol); a past
+        window sends nothing through a real provider.
+        """
         from cadence import hourly
 
         return hourly.dispatch_due_touches(current_run())
 
     @task
     def ingest_engagement() -> dict:
+        """Read provider engagement events into `engagement_events`; unsubscribes and bounces feed
+        back into consent.
+        """
         from cadence import hourly
 
         return hourly.ingest_engagement(current_run())
 
     @task
     def compute_engagement_metrics() -> dict:
+        """Update `engagement_metrics` (template x team x segment x week) and the fatigue flags."""
         from cadence import hourly
 
         return hourly.compute_engagement_metrics(current_run())

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import chain, dag, task
+from airflow.sdk import chain, dag
 
 from cadence.orchestration import (
     ACCOUNT_HEALTH,
@@ -28,6 +28,8 @@ from cadence.orchestration import (
     SEGMENT_MEMBERSHIP,
     current_run,
     dag_kwargs,
+    publish_asset_extra,
+    task,
 )
 
 
@@ -35,23 +37,31 @@ from cadence.orchestration import (
     dag_id="cadence_nightly",
     schedule="0 1 * * *",
     params=NIGHTLY_PARAMS,
-    **dag_kwargs(__doc__, tags=["nightly"]),
+    **dag_kwargs(__doc__, "Nightly: sources -> health -> segments -> candidates -> calendar "
+                 "-> CSM tasks -> report (sends nothing)", tags=["nightly"]),
 )
 def cadence_nightly():
     @task
     def extract_sources() -> dict:
+        """Load every source entity (files, CRM, usage) into `raw_<entity>`, stamped with
+        `_loaded_at` and `_run_id`.
+        """
         from cadence import nightly
 
         return nightly.extract_sources(current_run())
 
     @task
     def validate_sources() -> dict:
+        """Great Expectations suites per entity: valid rows to `validated_<entity>`, rejects to
+        `quarantine` with the rule; fails when an entity's reject rate passes its threshold.
+        """
         from cadence import nightly
 
         return nightly.validate_sources(current_run())
 
     @task
     def build_staging() -> dict:
+        """Type the validated sources into `stg_<entity>` (SQL models, include/sql/staging)."""
         from cadence import nightly
 
         return nightly.build_staging(current_run())
@@ -64,29 +74,50 @@ def cadence_nightly():
 
     @task(outlets=[ACCOUNT_HEALTH])
     def score_account_health() -> dict:
+        """Score `account_health` for the logical date (0..100, band, six components, 14-day
+        delta). Emits the account_health asset.
+        """
         from cadence import nightly
 
-        return nightly.score_account_health(current_run())
+        run = current_run()
+        result = nightly.score_account_health(run)
+        publish_asset_extra(ACCOUNT_HEALTH, run)
+        return result
 
     @task(outlets=[SEGMENT_MEMBERSHIP])
     def assign_segments() -> dict:
+        """Snapshot tiers, stages and signals and rebuild `segment_membership` (SCD2). Emits the
+        segment_membership asset.
+        """
         from cadence import nightly
 
-        return nightly.assign_segments(current_run())
+        run = current_run()
+        result = nightly.assign_segments(run)
+        publish_asset_extra(SEGMENT_MEMBERSHIP, run)
+        return result
 
     @task
     def generate_candidates() -> dict:
+        """Turn policy and data into `touch_candidates`: cadences, journeys, renewal timeline,
+        triggers, campaigns, minimum cadence.
+        """
         from cadence import nightly
 
         return nightly.generate_candidates(current_run())
 
     @task
     def list_plan_shards() -> list[int]:
+        """Hash the accounts with candidates into shards (`plan_accounts`); one `plan_calendar`
+        task maps over each.
+        """
         from cadence import nightly
 
         return nightly.list_plan_shards(current_run())
 
-    @task
+    # A mapped task does not take its docstring as doc_md: given explicitly.
+    @task(doc_md="Plan one shard's calendar under eligibility, dedup, caps, spacing, conflicts, "
+                 "mix and timing; replaces its (plan_date, shard) partition of "
+                 "`communication_calendar` and `calendar_decisions`.")
     def plan_calendar(shard: int) -> dict:
         from cadence import nightly
 
@@ -94,24 +125,41 @@ def cadence_nightly():
 
     @task(outlets=[COMMUNICATION_CALENDAR])
     def level_csm_capacity() -> dict:
+        """Level each CSM's human touches across weeks within weekly capacity. Emits the
+        communication_calendar asset (extra: plan_date, rows, touches by status), which starts
+        `cadence_hourly`.
+        """
         from cadence import nightly
 
-        return nightly.level_csm_capacity(current_run())
+        run = current_run()
+        result = nightly.level_csm_capacity(run)
+        publish_asset_extra(COMMUNICATION_CALENDAR, run)
+        return result
 
     @task(outlets=[CSM_TASKS])
     def write_csm_tasks() -> dict:
+        """Write `csm_tasks` and each CSM's daily CSV and iCalendar files under
+        `CADENCE_OUT_DIR/csm_tasks/`. Emits the csm_tasks asset.
+        """
         from cadence import nightly
 
-        return nightly.write_csm_tasks(current_run())
+        run = current_run()
+        result = nightly.write_csm_tasks(run)
+        publish_asset_extra(CSM_TASKS, run)
+        return result
 
     @task
     def push_csm_tasks() -> dict:
+        """Push CSM tasks to the CRM (HubSpot or Salesforce) when policy says so, live runs only."""
         from cadence import nightly
 
         return nightly.push_csm_tasks(current_run(live_within=timedelta(days=1)))
 
     @task
     def write_report() -> dict:
+        """Write the analyst's report `CADENCE_OUT_DIR/reports/plan_<date>.html` (charts, tables,
+        rule links).
+        """
         from cadence import nightly
 
         return nightly.write_report(current_run())

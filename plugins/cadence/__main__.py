@@ -1,4 +1,4 @@
-"""Command line: ``python -m cadence sample|demo|bench``."""
+"""Command line: ``python -m cadence sample|demo|bench|docs|env|airflow|screenshots``."""
 
 from __future__ import annotations
 
@@ -28,7 +28,46 @@ def main(argv: list[str] | None = None) -> int:
     bench = sub.add_parser("bench", help="planner and dispatch throughput")
     bench.add_argument("--accounts", type=int, default=None)
 
+    env = sub.add_parser("env", help="write .env for docker-compose with random secrets")
+    env.add_argument("--path", type=Path, default=Path(".env"))
+    env.add_argument("--example", action="store_true", help="print .env.example instead")
+    sub.add_parser("docs", help="regenerate docs/rules.md and docs/tables.md")
+    sub.add_parser("airflow", help="the Airflow UI (standalone) on 127.0.0.1:8080")
+    shots = sub.add_parser("screenshots", help="README pictures (needs `make airflow` running)")
+    shots.add_argument("--airflow-url", default="http://127.0.0.1:8080")
+
     args = parser.parse_args(argv)
+    if args.command == "env":
+        from cadence.compose_env import example_text, write_env
+
+        if args.example:
+            print(example_text(), end="")
+            return 0
+        if not write_env(args.path):
+            print(f"{args.path} exists: left as it is (delete it to make new secrets)")
+            return 0
+        print(f"{args.path} written with new random secrets")
+        return 0
+    if args.command == "airflow":
+        from cadence.demo import AIRFLOW_HOME
+        from cadence.standalone import run_standalone
+
+        return run_standalone(AIRFLOW_HOME)
+    if args.command == "screenshots":
+        from cadence.demo import AIRFLOW_HOME
+        from cadence.screenshots import take_screenshots
+
+        for path in take_screenshots(args.airflow_url, AIRFLOW_HOME):
+            print(f"wrote {path}")
+        return 0
+    if args.command == "docs":
+        from cadence.docs_pages import write_docs
+        from cadence.policy import load_policy
+        from cadence.settings import load_settings
+
+        for path in write_docs(load_policy(load_settings().policy_path)):
+            print(f"wrote {path}")
+        return 0
     if args.command == "sample":
         from cadence.sample import write_sample
         from cadence.settings import load_settings

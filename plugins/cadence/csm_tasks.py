@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from cadence.policy import Policy
 
 UNASSIGNED = "unassigned"  # folder of human touches whose account has no CSM
+# What makes a spreadsheet read a CSV cell as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LIST_COLUMNS = ["due_date", "starts_at", "account_name", "account_id", "contact_id",
                 "task_type", "priority", "context", "task_id", "touch_id"]
 
@@ -109,6 +111,14 @@ def context_lines(tasks: pd.DataFrame, context: TaskContext, policy: Policy,
     return pd.Series(lines, index=tasks.index, dtype=object)
 
 
+def spreadsheet_safe(value):
+    """A text cell a spreadsheet shows as text: one that would start a formula (an account
+    or contact name from the CRM like ``=HYPERLINK(...)``) gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def write_csm_lists(tasks: pd.DataFrame, csms: pd.DataFrame, out_dir: str | Path,
                     as_of: date) -> list[Path]:
     """Per CSM and due day, ``<due_date>.csv`` and ``<due_date>.ics`` under
@@ -126,7 +136,7 @@ def write_csm_lists(tasks: pd.DataFrame, csms: pd.DataFrame, out_dir: str | Path
         csv_path = folder / f"{due}.csv"
         listing = day.assign(starts_at=[ts.strftime("%Y-%m-%d %H:%M %Z")
                                         for ts in day["starts_at"]])
-        listing[LIST_COLUMNS].to_csv(csv_path, index=False)
+        listing[LIST_COLUMNS].map(spreadsheet_safe).to_csv(csv_path, index=False)
         ics_path = folder / f"{due}.ics"
         ics_path.write_bytes(_calendar(day, names.get(csm_id, csm_id), as_of).to_ical())
         written += [csv_path, ics_path]

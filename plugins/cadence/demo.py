@@ -16,6 +16,7 @@ AIRFLOW_HOME = PROJECT_ROOT / ".airflow"
 
 def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
     """Run the demo end to end; return the process exit code."""
+    from cadence.policy import load_policy
     from cadence.report import format_text, summarize
     from cadence.sample import write_sample
     from cadence.warehouse import connect
@@ -53,7 +54,7 @@ def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
               f"consent rows cannot be read, {held['contact_id'].nunique()} contacts held "
               "(table consent_holds, rows in quarantine)")
     print()
-    print(format_text(summarize(warehouse, as_of)))
+    print(format_text(summarize(warehouse, as_of, load_policy(settings.policy_path))))
     print()
     _where(settings.out_dir, as_of, logs, settings.warehouse_url)
     print(f"demo finished in {perf_counter() - started:.0f} s")

@@ -46,6 +46,7 @@ import idna
 import pandas as pd
 import sqlalchemy as sa
 
+from cadence.errors import RetryCannotHelp
 from cadence.quality.consent_rows import normalise_email
 from cadence.warehouse import Warehouse
 
@@ -69,9 +70,9 @@ _JSON_EMAIL = r'"((?:contact_)?email)"\s*:\s*"(?:[^"\\]|\\.)*"'
 _REGEX_SPECIAL = set(r"\.^$|?*+()[]{}")
 
 
-class ErasureError(RuntimeError):
+class ErasureError(RetryCannotHelp):
     """Something cadence wrote cannot be pseudonymised; the message names the file or table,
-    never the personal data."""
+    never the personal data. Retrying cannot help until the file is dealt with."""
 
 
 def email_sha256(email: str) -> str:

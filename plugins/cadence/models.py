@@ -1,8 +1,9 @@
 """The model runner: builds the warehouse SQL models of ``include/sql`` in dependency order.
 
 A layer (``staging``, ``intermediate``, ``marts``) is a folder of model files, one lower-case
-SELECT each, and a ``schema.yml`` that documents every model (grain, columns) and declares
-how it is materialized and what it reads:
+SELECT each, and a ``schema.yml`` in dbt's format that documents every model (description,
+columns) and declares in its ``config`` how it is materialized and (``meta.depends_on``)
+what it reads:
 
 * ``view``: recreated on every build;
 * ``table``: every row replaced (delete + insert) in one transaction;
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from cadence.entities import ENTITIES, ENTITY_ORDER
+from cadence.errors import RetryCannotHelp
 from cadence.settings import SQL_DIR
 from cadence.warehouse import Warehouse
 
@@ -37,7 +39,7 @@ MATERIALIZATIONS: tuple[str, ...] = ("view", "table", "partition")
 PARTITION_COLUMN = "as_of_date"
 
 
-class ModelError(ValueError):
+class ModelError(RetryCannotHelp, ValueError):
     """A model is missing, undocumented, badly declared or has a dependency cycle."""
 
 
@@ -72,7 +74,8 @@ def discover_models(sql_dir: Path = SQL_DIR) -> dict[str, Model]:
             name = entry["name"]
             if name not in files:
                 raise ModelError(f"{layer}/schema.yml: model {name} has no {name}.sql")
-            materialized = entry.get("materialized", "table")
+            config = entry.get("config") or {}  # dbt's schema.yml: config.materialized, meta
+            materialized = config.get("materialized", "table")
             if materialized not in MATERIALIZATIONS:
                 raise ModelError(
                     f"{layer}/schema.yml: model {name}: materialized must be one of "
@@ -83,7 +86,7 @@ def discover_models(sql_dir: Path = SQL_DIR) -> dict[str, Model]:
                 layer=layer,
                 path=files[name],
                 materialized=materialized,
-                depends_on=tuple(entry.get("depends_on") or ()),
+                depends_on=tuple((config.get("meta") or {}).get("depends_on") or ()),
             )
     for model in models.values():
         unknown = [d for d in model.depends_on if d not in models]

@@ -120,7 +120,7 @@ def write_report(run: Run) -> dict:
     """The analyst's HTML report of the plan date."""
     from cadence.report import write_report as write
 
-    path = write(run.warehouse, run.settings.out_dir, run.as_of)
+    path = write(run.warehouse, run.policy, run.settings.out_dir, run.as_of)
     return {"report": str(path)}
 
 

@@ -7,13 +7,18 @@ time.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Asset, Param
+from airflow.sdk import task as airflow_task
+from airflow.sdk.exceptions import AirflowFailException
 
+from cadence.errors import RetryCannotHelp
 from cadence.settings import INCLUDE_DIR
 
 log = logging.getLogger(__name__)
@@ -59,9 +64,42 @@ DEFAULT_ARGS: dict[str, Any] = {
 }
 
 
-def dag_kwargs(doc: str | None, tags: list[str], **overrides: Any) -> dict[str, Any]:
+def fail_now_when_retry_cannot_help(function: Callable) -> Callable:
+    """``function`` raising :class:`AirflowFailException` instead of a domain error that
+    derives from :class:`RetryCannotHelp` (bad source, quality or policy), so the task fails
+    at once instead of waiting out its retries; every other error (network) is left to the
+    retries."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except RetryCannotHelp as exc:
+            raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+
+    run.fails_now_when_retry_cannot_help = True
+    return run
+
+
+def task(python_callable: Callable | None = None, **kwargs: Any):
+    """Airflow's ``@task`` (bare or with arguments) whose callable fails now on a
+    :class:`RetryCannotHelp` error; every cadence DAG task is declared with it."""
+
+    def decorate(function: Callable):
+        return airflow_task(**kwargs)(fail_now_when_retry_cannot_help(function))
+
+    return decorate(python_callable) if python_callable is not None else decorate
+
+
+def dag_kwargs(doc: str | None, description: str, tags: list[str],
+               **overrides: Any) -> dict[str, Any]:
     """The keyword arguments every cadence DAG shares; DAG files add their schedule."""
     kwargs: dict[str, Any] = {
+        "description": description,
+        # Who to ask about a run: the owner's link in the UI (set CADENCE_OWNER_LINK to the
+        # team's channel or mailbox; a mailto: or https: URL).
+        "owner_links": {OWNER: os.environ.get("CADENCE_OWNER_LINK",
+                                              "mailto:data-engineering@example.com")},
         "start_date": datetime(2026, 1, 1, tzinfo=UTC),
         "catchup": False,  # explicit: history is recomputed with `airflow backfill create`
         "max_active_runs": 1,
@@ -76,18 +114,30 @@ def dag_kwargs(doc: str | None, tags: list[str], **overrides: Any) -> dict[str, 
 
 
 NIGHTLY_PARAMS = {
-    "horizon_days": Param(28, type="integer", minimum=1, maximum=90,
+    "horizon_days": Param(28, type="integer", minimum=1, maximum=90, title="Horizon (days)",
                           description="Days ahead the calendar is planned"),
 }
 
 HOURLY_PARAMS = {
-    "dry_run": Param(False, type="boolean",
+    "dry_run": Param(False, type="boolean", title="Dry run",
                      description="Render and record batches, send nothing"),
-    "simulation": Param(False, type="boolean",
+    "simulation": Param(False, type="boolean", title="Simulation (outbox only)",
                         description="Replay a past window through the outbox provider only"),
-    "lookahead_hours": Param(1, type="integer", minimum=1, maximum=168,
+    "lookahead_hours": Param(1, type="integer", minimum=1, maximum=168, title="Look ahead (hours)",
                              description="Hand off touches due up to this many hours ahead"),
 }
+
+
+def publish_asset_extra(asset: Asset, run) -> None:
+    """Attach what the task just wrote to its asset event: the plan date, the rows of that
+    date and their counts by status (band, task type), so consumers see it in the UI."""
+    from airflow.sdk import get_current_context
+
+    from cadence.report import asset_extra
+
+    table = asset.uri.rsplit("/", 1)[-1]
+    get_current_context()["outlet_events"][asset].extra = asset_extra(run.warehouse, table,
+                                                                       run.as_of)
 
 
 def wall_clock() -> datetime:

@@ -7,6 +7,7 @@ forbids unknown keys, so a typo fails instead of being ignored.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -18,18 +19,21 @@ from cadence.connectors.policy import ConnectorsPolicy
 from cadence.handoff.policy import HandoffPolicy
 from cadence.planner.policy import PlannerPolicy
 from cadence.policy_section import PolicyError, Section
+from cadence.policy_types import Entity, Share
 from cadence.segments import SegmentPolicy
 from cadence.sources.base import SourcesPolicy
 
-__all__ = ["Policy", "PolicyError", "Section", "load_policy", "parse_policy"]
+_INNER_KEY = re.compile(r"^(?P<key>[\w-]+(?:\.[\w-]+)*): (?P<message>.*)$", re.DOTALL)
+
+__all__ = ["Policy", "PolicyError", "Section", "load_policy", "parse_policy", "unknown_references"]
 
 
 class QualityPolicy(Section):
     """Validation thresholds (DESIGN §4)."""
 
-    reject_rate_threshold: float = Field(0.05, ge=0, le=1)
+    reject_rate_threshold: Share = 0.05
     # Per-entity override of the threshold, e.g. {usage_daily: 0.02}.
-    entity_thresholds: dict[str, float] = Field(default_factory=dict)
+    entity_thresholds: dict[Entity, Share] = Field(default_factory=dict)
 
     def threshold(self, entity: str) -> float:
         """The reject-rate threshold that fails a run for ``entity``."""
@@ -68,10 +72,49 @@ def load_policy(path: str | Path | None = None) -> Policy:
 def parse_policy(data: dict, source: str = "policy") -> Policy:
     """Validate a policy mapping; errors name each bad key with a dotted path."""
     try:
-        return Policy.model_validate(data)
+        policy = Policy.model_validate(data)
     except ValidationError as exc:
-        lines = [
-            f"{source}: {'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
-        ]
+        lines = [f"{source}: {_located(err)}" for err in exc.errors()]
         raise PolicyError("invalid policy\n" + "\n".join(lines)) from None
+    unknown = unknown_references(policy)
+    if unknown:
+        raise PolicyError("invalid policy\n" + "\n".join(f"{source}: {u}" for u in unknown))
+    return policy
+
+
+def _located(error: dict) -> str:
+    """``dotted.path: message``. A section-wide check names the key inside its section at
+    the start of its message (``tier_cadences.x: ...``); that key joins the path."""
+    path = [str(p) for p in error["loc"]]
+    message = error["msg"].removeprefix("Value error, ")
+    inner = _INNER_KEY.match(message)
+    if error["type"] == "value_error" and inner:
+        path.append(inner["key"])
+        message = inner["message"]
+    return f"{'.'.join(path) or '<root>'}: {message}"
+
+
+def unknown_references(policy: Policy) -> list[str]:
+    """Keys the file sets that name something another section defines (a rule's template,
+    a CSM task type) but match nothing, so a typo would silently never apply. Defaults are
+    not checked (a default check-in template may name a rule the file left out); blackout
+    templates are not either: they may name campaign templates, which are data."""
+    candidates = policy.candidates
+    templates = {spec.template_id for spec in candidates.specs().values()}
+    planner = policy.planner
+    lists = {}
+    if "checkin_templates" in planner.conflicts.model_fields_set:
+        lists["planner.conflicts.checkin_templates"] = planner.conflicts.checkin_templates
+    if "first_templates" in planner.csm_capacity.model_fields_set:
+        lists["planner.csm_capacity.first_templates"] = planner.csm_capacity.first_templates
+    problems = [
+        f"{path}: template {name!r} is not the template_id of any candidates rule"
+        for path, names in lists.items() for name in names if name not in templates
+    ]
+    if "minutes" in candidates.csm_tasks.model_fields_set:
+        task_types = {*candidates.task_types().values(), candidates.csm_tasks.default_task_type}
+        problems += [
+            f"candidates.csm_tasks.minutes.{name}: no candidates rule has task_type {name!r}"
+            for name in candidates.csm_tasks.minutes if name not in task_types
+        ]
+    return problems

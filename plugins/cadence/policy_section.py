@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from cadence.errors import RetryCannotHelp
 
-class PolicyError(ValueError):
+
+class PolicyError(RetryCannotHelp, ValueError):
     """The policy file is missing, unreadable or breaks a rule; the message names the key."""
 
 

@@ -25,10 +25,6 @@ if TYPE_CHECKING:
 SEGMENT_MODELS = ["int_segment_daily", "segment_membership"]
 NAMED_STRATEGIC_TABLE = "segment_named_strategic_accounts"
 
-TIERS = ("strategic", "enterprise", "mid_market", "smb", "tech_touch")
-STAGES = ("onboarding", "adoption", "mature", "renewal", "churned")
-SIGNALS = ("at_risk", "expansion_ready", "promoter", "detractor", "silent", "inactive")
-
 
 class SegmentPolicy(Section):
     """Thresholds of tiers, stages and signals."""

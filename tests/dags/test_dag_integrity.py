@@ -74,3 +74,14 @@ def test_dag_files_do_no_work_at_parse_time(path):
     source = path.read_text()
     for forbidden in ("Variable.get", "get_connection", "create_engine", "requests."):
         assert forbidden not in source, forbidden
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
+def test_the_ui_explains_every_dag_task_and_param(dag_bag, dag_id):
+    dag = dag_bag.dags[dag_id]
+    assert dag.description and len(dag.description) < 120
+    assert dag.owner_links.get("cadence", "").startswith(("mailto:", "https://", "http://"))
+    for task in dag.tasks:
+        assert task.doc_md and len(task.doc_md.strip()) > 20, task.task_id
+    for name, param in dag.params.items():
+        assert param.schema.get("title") and param.description, name

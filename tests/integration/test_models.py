@@ -314,7 +314,7 @@ def test_every_table_has_exactly_the_documented_columns(warehouse, policy):
         for entry in documented:
             assert entry["name"] in catalog
             columns = list(warehouse.read_frame(f"select * from {entry['name']} limit 0").columns)
-            assert columns == list(entry["columns"]), entry["name"]
+            assert columns == [c["name"] for c in entry["columns"]], entry["name"]
 
 
 def test_an_account_named_in_policy_is_strategic_whatever_its_arr(warehouse):

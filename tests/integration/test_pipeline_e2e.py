@@ -201,6 +201,8 @@ def test_nightly_then_hourly_sends_due_touches_once(airflow_home, sources, tmp_p
     dags_test("cadence_hourly", last_week, airflow_home, env=hourly_env,
               conf={"lookahead_hours": 48}, allowed_failures=CONSENT_CHECK)
     assert sorted(_outbox_touch_ids(out_dir)) == sorted(sent)  # the past sends nothing
+    _check_data_dictionary(Warehouse(url))
+    warehouse.engine.dispose()
 
     # a run dated a week ahead of the wall clock is not live either: nothing sent, and
     # nothing in between dropped as stale
@@ -283,3 +285,16 @@ def test_an_erased_contact_leaves_no_trace_in_any_table_or_file(airflow_home, so
     theirs = replanned[replanned["contact_id"] == victim["contact_id"]]
     assert "scheduled" not in set(theirs["status"])  # nothing is planned for them again
     warehouse.engine.dispose()
+
+
+def _check_data_dictionary(warehouse) -> None:
+    """Every table and column the nightly and hourly runs wrote is in the dbt-format data
+    dictionary, and its not_null / accepted_values tests pass on the data."""
+    from cadence.data_dictionary import check_warehouse, load_dictionary, run_data_tests
+
+    dictionary = load_dictionary()
+    problems = check_warehouse(warehouse, dictionary)
+    assert not problems, "data dictionary incomplete (then run `python -m cadence docs`):\n" + (
+        "\n".join(problems))
+    failures = run_data_tests(warehouse, dictionary)
+    assert not failures, "\n".join(failures)

@@ -82,7 +82,8 @@ def test_a_dependency_cycle_is_refused(tmp_path):
         (tmp_path / layer).mkdir()
         (tmp_path / layer / "schema.yml").write_text("models: []\n")
     (tmp_path / "marts" / "schema.yml").write_text(
-        "models:\n  - {name: a, depends_on: [b]}\n  - {name: b, depends_on: [a]}\n"
+        "models:\n  - {name: a, config: {meta: {depends_on: [b]}}}\n"
+        "  - {name: b, config: {meta: {depends_on: [a]}}}\n"
     )
     for name in "ab":
         (tmp_path / "marts" / f"{name}.sql").write_text("select 1 as x\n")

@@ -138,3 +138,13 @@ def test_glue_writes_table_and_files_idempotently(any_warehouse, calendar, conte
         summary = write_csm_task_lists(warehouse, policy, tmp_path, AS_OF)
     assert summary["tasks"] == 3 and summary["files"] == 6
     assert warehouse.count("csm_tasks", {"plan_date": AS_OF}) == 3
+
+
+def test_a_name_that_starts_a_formula_stays_text_in_the_csv(calendar, context, policy,
+                                                             tmp_path):
+    tasks = build_csm_tasks(calendar, context, policy, AS_OF)
+    tasks["account_name"] = '=HYPERLINK("http://evil.example","open")'
+    write_csm_lists(tasks, context.csms, tmp_path, AS_OF)
+    for csv in (tmp_path / "csm_tasks").rglob("*.csv"):
+        names = set(pd.read_csv(csv)["account_name"])
+        assert names == {'\'=HYPERLINK("http://evil.example","open")'}

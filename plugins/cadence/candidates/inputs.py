@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 
+from cadence.errors import RetryCannotHelp
 from cadence.warehouse import Warehouse
 
 SQL = "candidates/{}.sql"
@@ -95,7 +96,7 @@ class CandidateInputs:
                                 for f in fields(self)})
 
 
-class InputError(ValueError):
+class InputError(RetryCannotHelp, ValueError):
     """An input frame breaks its contract; the message names frame, row and column."""
 
 

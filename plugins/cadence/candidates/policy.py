@@ -10,16 +10,22 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, NonNegativeInt, PositiveInt, field_validator, model_validator
 
 from cadence.candidates.audience import AudienceError, parse_audience
 from cadence.policy_section import Section
+from cadence.policy_types import Band, Signal, Tier
 
 Channel = Literal["email", "in_app", "sms", "call", "meeting"]
 MessageType = Literal["transactional", "educational", "relationship", "promotional", "operational"]
 Category = Literal["educational", "relationship", "promotional", "operational"]
 Team = Literal["marketing", "sales", "support", "cs", "product", "leadership"]
 Recipients = Literal["primary", "audience", "nps_respondent"]
+AccountStatus = Literal["active", "trial", "churned"]
+RenewalStatus = Literal["open", "committed", "renewed", "lost"]
+Role = Literal["admin", "champion", "executive", "user", "billing"]
+# communication_calendar statuses (include/sql/outputs.yml)
+TouchStatus = Literal["scheduled", "sent", "cancelled", "failed", "unknown", "dropped"]
 
 HUMAN_CHANNELS = ("call", "meeting")
 
@@ -79,7 +85,7 @@ class CadenceRule(TouchSpec):
     """A recurring touch per tier, anchored on the account's contract start so every night
     proposes the same intended dates (and therefore the same touch ids)."""
 
-    tiers: list[str]
+    tiers: list[Tier]
     every_days: int | None = Field(None, ge=1)
     every_months: int | None = Field(None, ge=1)
     offset_days: int = 0  # first occurrence this many days after contract_start
@@ -128,7 +134,7 @@ class RenewalStep(TouchSpec):
 class RenewalTimeline(Section):
     """The renewal timeline; it stops once the renewal is committed or renewed."""
 
-    stop_statuses: list[str] = Field(default_factory=lambda: ["committed", "renewed"])
+    stop_statuses: list[RenewalStatus] = Field(default_factory=lambda: ["committed", "renewed"])
     # csm_id -> manager's csm_id for escalations; a CSM without an entry escalates to
     # themself with the escalation in the task context.
     managers: dict[str, str] = Field(default_factory=dict)
@@ -155,12 +161,13 @@ class RenewalTimeline(Section):
 class TriggerRule(TouchSpec):
     """Touches started by a behaviour signal (a segment key) or by an NPS response."""
 
-    signal: str | None = None  # segment key whose start anchors the sequence
-    tiers: list[str] | None = None  # None = every tier
-    steps_days: list[int] = Field(default_factory=lambda: [0])  # days after the signal start
+    signal: Signal | None = None  # segment key whose start anchors the sequence
+    tiers: list[Tier] | None = None  # None = every tier
+    # days after the signal start
+    steps_days: list[NonNegativeInt] = Field(default_factory=lambda: [0])
     cooldown_days: int = Field(0, ge=0)  # no episode when one was planned or sent this recently
     cooldown_scope: Literal["contact", "account"] = "contact"
-    require_bands: list[str] | None = None  # health bands the account must be in
+    require_bands: list[Band] | None = None  # health bands the account must be in
     require_no_open_ticket: bool = False
     nps_min_score: int = Field(9, ge=0, le=10)  # nps_respondent recipients only
     nps_within_hours: int = Field(48, ge=1)
@@ -290,16 +297,16 @@ class MinimumCadence(TouchSpec):
     """A light value touch for every contact of a paying account nobody else touches."""
 
     period_days: int = Field(30, ge=1)
-    paying_statuses: list[str] = Field(default_factory=lambda: ["active"])
+    paying_statuses: list[AccountStatus] = Field(default_factory=lambda: ["active"])
 
 
 class LighterCadence(Section):
     """What a contact flagged by the engagement run (emails keep going unopened) stops
     getting, so fading contacts are not pushed further away."""
 
-    skip_message_types: list[str] = Field(
+    skip_message_types: list[MessageType] = Field(
         default_factory=lambda: ["promotional", "educational"])
-    skip_channels: list[str] = Field(default_factory=lambda: ["email"])
+    skip_channels: list[Channel] = Field(default_factory=lambda: ["email"])
 
 
 class CsmTaskRules(Section):
@@ -307,7 +314,7 @@ class CsmTaskRules(Section):
 
     default_task_type: str = "follow_up"  # human touches of rules without a task_type
     # Minutes a task blocks in the CSM's calendar, per task type.
-    minutes: dict[str, int] = Field(default_factory=lambda: {
+    minutes: dict[str, PositiveInt] = Field(default_factory=lambda: {
         "qbr": 60, "business_review": 60, "renewal_discussion": 45})
     default_minutes: int = Field(30, ge=5)
     last_touches: int = Field(3, ge=0)  # recent touches listed in a task's context
@@ -316,15 +323,15 @@ class CsmTaskRules(Section):
 class CandidatesPolicy(Section):
     """The ``candidates`` policy section (DESIGN §7)."""
 
-    priorities: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_PRIORITIES))
+    priorities: dict[str, NonNegativeInt] = Field(default_factory=lambda: dict(DEFAULT_PRIORITIES))
     # Accounts in these statuses get cadences, journeys, timelines and triggers.
-    active_statuses: list[str] = Field(default_factory=lambda: ["active", "trial"])
+    active_statuses: list[AccountStatus] = Field(default_factory=lambda: ["active", "trial"])
     # Who answers for an account when no contact is flagged primary, in this order.
-    primary_roles: list[str] = Field(
+    primary_roles: list[Role] = Field(
         default_factory=lambda: ["champion", "admin", "executive", "user", "billing"])
     # History statuses that count as a touch (cooldowns, minimum cadence); sent ones are
     # facts and never proposed again.
-    counted_statuses: list[str] = Field(default_factory=lambda: ["scheduled", "sent"])
+    counted_statuses: list[TouchStatus] = Field(default_factory=lambda: ["scheduled", "sent"])
     minutes_saved_per_login: float = Field(6.0, ge=0)  # payload's hours-saved estimate
     tier_cadences: dict[str, CadenceRule] = Field(default_factory=_default_tier_cadences)
     onboarding_journey: OnboardingJourney = OnboardingJourney()

@@ -14,9 +14,10 @@ import pandas as pd
 
 from cadence.connectors.policy import ObjectMapping
 from cadence.entities import Entity
+from cadence.errors import RetryCannotHelp
 
 
-class MappingError(ValueError):
+class MappingError(RetryCannotHelp, ValueError):
     """The policy maps a column to a property the CRM does not have, or to an unknown
     cadence column."""
 

@@ -20,6 +20,7 @@ from cadence.connectors.records import Quarantine, check_reject_rate
 from cadence.connectors.watermarks import get_watermark, set_watermark
 from cadence.entities import ENTITIES, Entity
 from cadence.sources.base import SourceContext, SourceError, conform
+from cadence.sources.files import read_file
 from cadence.warehouse import Warehouse
 
 SOURCE = "usage"
@@ -68,8 +69,7 @@ def read_partitions(root: Path, since: date | None) -> pd.DataFrame:
     frames = []
     for day, files in partitions(root, since):
         for path in files:
-            frame = (pd.read_parquet(path) if path.suffix == ".parquet"
-                     else pd.read_csv(path, dtype=str, keep_default_na=True))
+            frame = read_file(path, USAGE.name)
             if "usage_date" not in frame:
                 frame["usage_date"] = day.isoformat()
             frames.append(as_text(frame))

@@ -19,6 +19,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from cadence.errors import RetryCannotHelp
 from cadence.quality.consent_rows import email_match_key
 from cadence.warehouse import Warehouse
 
@@ -30,9 +31,9 @@ HOLD_COLUMNS = {"contact_id": "text", "entity": "text", "rule": "text", "row_num
 SHOWN = 20  # contact ids listed per row in the check's message
 
 
-class UnreadableConsentRows(RuntimeError):
+class UnreadableConsentRows(RetryCannotHelp):
     """Consent rows could not be read; their contacts' touches are held. The message names
-    entity, rule and contact ids, never an e-mail address."""
+    entity, rule and contact ids, never an e-mail address. Only fixing the rows helps."""
 
 
 def contacts_referred_to(rows: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:

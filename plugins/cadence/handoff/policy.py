@@ -3,9 +3,12 @@ staleness, SendGrid sender and unsubscribe groups, engagement thresholds."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from cadence.policy_section import Section
+from cadence.policy_types import Category, Provider
 
 
 class RetryPolicy(Section):
@@ -34,7 +37,7 @@ class SendGridPolicy(Section):
     batch_size: int = Field(1000, ge=1, le=1000)  # the API takes <= 1000 personalizations
     requests_per_second: float = Field(10.0, gt=0)
     # Unsubscribe group (asm.group_id) per message category; transactional mail has none.
-    asm_groups: dict[str, int] = Field(default_factory=dict)
+    asm_groups: dict[Category, int] = Field(default_factory=dict)
 
 
 class IntercomPolicy(Section):
@@ -67,7 +70,8 @@ class EngagementPolicy(Section):
 class HandoffPolicy(Section):
     """Policy section ``handoff``: which provider serves which channel, and their limits."""
 
-    channel_providers: dict[str, str] = Field(
+    # Only channels a provider sends; call and meeting become CSM tasks.
+    channel_providers: dict[Literal["email", "in_app", "sms"], Provider] = Field(
         default_factory=lambda: {"email": "outbox", "in_app": "outbox", "sms": "outbox"}
     )
     staleness_hours: float = Field(6.0, gt=0)  # never send a touch older than this

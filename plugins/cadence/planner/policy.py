@@ -3,9 +3,12 @@ capacity (DESIGN §8), with per-tier overrides of the contact and account limits
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Literal
+
+from pydantic import Field, PositiveInt, field_validator
 
 from cadence.policy_section import Section
+from cadence.policy_types import Channel, IsoDate, Tier, Timezone
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -67,7 +70,7 @@ class Timing(Section):
     preferred_weekdays: list[str] = Field(default_factory=lambda: ["tue", "wed", "thu"])
     business_weekdays: list[str] = Field(
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
-    default_timezone: str = "UTC"  # neither the contact nor the account has one
+    default_timezone: Timezone = "UTC"  # neither the contact nor the account has one
     blackouts: list[Blackout] = Field(default_factory=lambda: [
         Blackout(name="year-end", start="12-15", end="01-05",
                  templates=["qbr", "business_review"])])
@@ -90,7 +93,7 @@ class Conflicts(Section):
         default_factory=lambda: ["csm_check_in", "mid_market_check_in", "onboarding_check_in",
                                  "smb_quarterly_check_in", "supportive_check_in"])
     announcement_templates: list[str] = Field(default_factory=list)  # major launches
-    announcement_dates: list[str] = Field(default_factory=list)  # ISO dates
+    announcement_dates: list[IsoDate] = Field(default_factory=list)
 
 
 class CsmCapacity(Section):
@@ -108,13 +111,14 @@ class PlannerPolicy(Section):
     horizon_days: int = Field(28, ge=1, le=366)
     shards: int = Field(4, ge=1, le=1024)
     limits: Limits = Limits()
-    tier_limits: dict[str, LimitsOverride] = Field(default_factory=dict)
+    tier_limits: dict[Tier, LimitsOverride] = Field(default_factory=dict)
     timing: Timing = Timing()
     conflicts: Conflicts = Conflicts()
     csm_capacity: CsmCapacity = CsmCapacity()
-    human_channels: list[str] = Field(default_factory=lambda: ["call", "meeting"])
+    human_channels: list[Channel] = Field(default_factory=lambda: ["call", "meeting"])
     # DESIGN §7: the preference frequency a contact chose, as touches per days.
-    preference_frequencies: dict[str, int] = Field(default_factory=lambda: {
+    preference_frequencies: dict[Literal["weekly", "biweekly", "monthly", "quarterly"],
+                                 PositiveInt] = Field(default_factory=lambda: {
         "weekly": 7, "biweekly": 14, "monthly": 30, "quarterly": 91})
 
     def limits_for(self, tier: str | None) -> Limits:

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 from cadence.handoff.policy import HandoffPolicy
+from cadence.policy_types import Provider as ProviderName
 from cadence.providers.base import Provider
 
-PROVIDERS = ("outbox", "sendgrid", "intercom", "webhook")
+PROVIDERS: tuple[str, ...] = get_args(ProviderName)
 
 
 def build_provider(name: str, policy: HandoffPolicy, out_dir: Path) -> Provider:

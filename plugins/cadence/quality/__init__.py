@@ -15,6 +15,7 @@ from datetime import date
 import pandas as pd
 
 from cadence.entities import ENTITY_ORDER
+from cadence.errors import RetryCannotHelp
 from cadence.quality.consent_rows import normalise_consent_rows
 from cadence.quality.validation import (
     REFERENCED,
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 TABLES_SQL = "quality/quality_tables.sql"
 
 
-class QualityError(RuntimeError):
+class QualityError(RetryCannotHelp, RuntimeError):
     """An entity's reject rate passed its threshold; the message names entity, rate and
     threshold, and the rejected rows are already in ``quarantine``."""
 

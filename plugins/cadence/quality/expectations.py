@@ -19,8 +19,8 @@ import pandas as pd
 
 from cadence.entities import Column, Entity
 
-# Any mailbox name without blanks or "@", then a dotted ASCII domain.
-EMAIL = (r"^[^@\s]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+# Any mailbox name without blanks, control characters or "@", then a dotted ASCII domain.
+EMAIL = (r"^[^@\s\x00-\x1f\x7f]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
          r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 # Non-capturing groups only: GX runs these through pandas ``str.contains``.
 DATE = r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])$"
@@ -29,7 +29,21 @@ TIMESTAMP = (r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[T ](?:[01]\d|
 NUMBER = r"^-?\d+(?:\.\d+)?$"
 INTEGER = r"^-?\d+$"
 BOOLEAN = r"^(?i:true|false|yes|no|1|0)$"
-FORMATS = {"email": (EMAIL, "email address"), "date": (DATE, "ISO-8601 date"),
+# An identifier names files (CSM task lists are written under their csm_id) and URLs: no
+# path separators, blanks or control characters, and not "." or "..".
+IDENTIFIER = r"^(?!\.\.?$)[^/\\\s\x00-\x1f\x7f]+$"
+# Free text may hold tabs and line breaks, never other control characters (terminal
+# escapes, NUL) that would reach task lists, payloads and logs.
+PLAIN_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# No name, id or comment a message or a task list carries is longer; a longer value (a
+# pasted file, a runaway export) rejects its row instead of reaching every table.
+MAX_VALUE_CHARS = 100_000
+# Kinds whose format does not bound the length already (a date or a zone name does).
+UNBOUNDED_KINDS = ("id", "text", "email", "number", "integer", "json")
+FORMATS = {"id": (IDENTIFIER, "identifier without path separators, blanks or control"
+                              " characters"),
+           "text": (PLAIN_TEXT, "text without control characters"),
+           "email": (EMAIL, "email address"), "date": (DATE, "ISO-8601 date"),
            "timestamp": (TIMESTAMP, "ISO-8601 timestamp"), "number": (NUMBER, "number"),
            "integer": (INTEGER, "integer"), "bool": (BOOLEAN, "boolean")}
 
@@ -149,6 +163,10 @@ def _value_checks(entity_name: str, column: Column, parent_ids: dict[str, set[st
     expect = gx.expectations
     name = column.name
     checks: list[Check] = []
+    if column.kind in UNBOUNDED_KINDS:
+        checks.append(Check(expect.ExpectColumnValueLengthsToBeBetween(
+            column=name, max_value=MAX_VALUE_CHARS), (name,),
+            detail=f"at most {MAX_VALUE_CHARS:,} characters"))
     if column.values:
         checks.append(Check(expect.ExpectColumnValuesToBeInSet(
             column=name, value_set=list(column.values)), (name,)))

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cadence.entities import ENTITIES, ENTITY_ORDER, Entity
+from cadence.errors import RetryCannotHelp
 from cadence.quality.expectations import Check, add_helper_columns, checks_for
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ RESULT_COLUMNS = ["run_id", "as_of_date", "entity", "expectation", "column_name"
 REFERENCED = sorted({c.references for e in ENTITIES.values() for c in e.columns if c.references})
 
 
-class ValidationFailed(RuntimeError):
+class ValidationFailed(RetryCannotHelp, RuntimeError):
     """An entity could not be validated at all (a contract column is missing, or GX raised)."""
 
 

@@ -42,7 +42,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-register_source("files", lambda context: FilesSource(context.source_dir))
+register_source("files",
+                lambda context: FilesSource(context.source_dir, context.policy.sources))
 
 
 def raw_table(entity: str) -> str:

@@ -15,13 +15,16 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from cadence.entities import ENTITIES, Entity
+from cadence.errors import RetryCannotHelp
 from cadence.policy_section import Section
+from cadence.policy_types import Encoding
+from cadence.policy_types import Entity as EntityName
 
 
-class SourceError(RuntimeError):
+class SourceError(RetryCannotHelp, RuntimeError):
     """A source cannot deliver an entity: missing file, missing required column, unknown
     source name. The message names the entity, the file and the column."""
 
@@ -31,15 +34,15 @@ class SourcesPolicy(Section):
 
     default: str = "files"
     # Per-entity override, e.g. {accounts: hubspot, contacts: hubspot}.
-    entities: dict[str, str] = Field(default_factory=dict)
+    entities: dict[EntityName, str] = Field(default_factory=dict)
+    # Text encoding of the CSV files (a Python codec name, e.g. latin-1, cp1252); bytes
+    # that are not in it fail the extract naming file and line.
+    encoding: Encoding = "utf-8"
+    encodings: dict[EntityName, Encoding] = Field(default_factory=dict)  # {csms: cp1252}
 
-    @field_validator("entities")
-    @classmethod
-    def _known_entities(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(ENTITIES))
-        if unknown:
-            raise ValueError(f"unknown entities {unknown}; known: {sorted(ENTITIES)}")
-        return value
+    def encoding_for(self, entity: str) -> str:
+        """The declared text encoding of ``entity``'s files."""
+        return self.encodings.get(entity, self.encoding)
 
     def source_for(self, entity: str) -> str:
         """The registered source name that serves ``entity``."""
