@@ -42,7 +42,8 @@ def cadence_hourly():
     @task
     def sync_consent() -> dict:
         """Merge suppressions, `never` preferences and provider unsubscribes/bounces into
-        `consent_suppressions`.
+        `consent_suppressions`; contacts of rows that cannot be read are held
+        (`consent_holds`).
         """
         from cadence import hourly
 
@@ -50,6 +51,9 @@ def cadence_hourly():
 
     @task
     def apply_erasures() -> dict:
+        """Carry out new `erasure` requests: pseudonymise the contact in every table and every
+        file under CADENCE_OUT_DIR, proof in `erasure_log`.
+        """
         from cadence import hourly
 
         return hourly.apply_erasures(current_run())
@@ -90,6 +94,9 @@ def cadence_hourly():
 
     @task
     def check_consent_rows() -> dict:
+        """Fails, after the sends, while a suppression or preference row cannot be read; its
+        contacts' touches are held until the row is fixed (see `consent_holds`).
+        """
         from cadence import hourly
 
         return hourly.check_consent_rows(current_run())

@@ -68,6 +68,9 @@ def cadence_nightly():
 
     @task
     def apply_erasures() -> dict:
+        """Carry out new `erasure` requests before anything is scored or planned: pseudonymise
+        the contact in every table and every file under CADENCE_OUT_DIR (`erasure_log`).
+        """
         from cadence import nightly
 
         return nightly.apply_erasures(current_run())
