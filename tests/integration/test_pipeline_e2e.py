@@ -201,8 +201,10 @@ def test_nightly_then_hourly_sends_due_touches_once(airflow_home, sources, tmp_p
     dags_test("cadence_hourly", last_week, airflow_home, env=hourly_env,
               conf={"lookahead_hours": 48}, allowed_failures=CONSENT_CHECK)
     assert sorted(_outbox_touch_ids(out_dir)) == sorted(sent)  # the past sends nothing
-    _check_data_dictionary(Warehouse(url))
     warehouse.engine.dispose()
+    checked = Warehouse(url)
+    _check_data_dictionary(checked)
+    checked.engine.dispose()  # DuckDB has one writer: the next `dags test` needs the file
 
     # a run dated a week ahead of the wall clock is not live either: nothing sent, and
     # nothing in between dropped as stale
