@@ -2,10 +2,10 @@
 ### cadence_nightly
 
 Every night: pull the sources, validate them (rejects go to `quarantine`), stage them,
-score `account_health`, assign `segment_membership`, turn policy and data into
-`touch_candidates`, plan the `communication_calendar` (sharded by account, then CSM
-capacity levelling), write each CSM's task list (and push it to the CRM when policy
-says so) and the analyst's report.
+carry out erasure requests, score `account_health`, assign `segment_membership`, turn
+policy and data into `touch_candidates`, plan the `communication_calendar` (sharded by
+account, then CSM capacity levelling), write each CSM's task list (and push it to the CRM
+when policy says so) and the analyst's report.
 
 It plans for its logical date and **sends nothing** (CRM tasks are pushed only by a
 run about the present), so `airflow backfill create
@@ -65,6 +65,15 @@ def cadence_nightly():
         from cadence import nightly
 
         return nightly.build_staging(current_run())
+
+    @task
+    def apply_erasures() -> dict:
+        """Carry out new `erasure` requests before anything is scored or planned: pseudonymise
+        the contact in every table and every file under CADENCE_OUT_DIR (`erasure_log`).
+        """
+        from cadence import nightly
+
+        return nightly.apply_erasures(current_run())
 
     @task(outlets=[ACCOUNT_HEALTH])
     def score_account_health() -> dict:
@@ -192,6 +201,7 @@ def cadence_nightly():
         extract_sources(),
         validate_sources(),
         build_staging(),
+        apply_erasures(),
         score_account_health(),
         assign_segments(),
         learn_from_engagement(),

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from time import perf_counter
 
-from cadence.airflow_cli import DagRunFailed, dags_test, prepare_metadata
+from cadence.airflow_cli import DagRunFailed, dags_test, failed_tasks, prepare_metadata
 from cadence.settings import CONFIG_DIR, PROJECT_ROOT, Settings, load_settings
 
 AIRFLOW_HOME = PROJECT_ROOT / ".airflow"
@@ -62,7 +62,8 @@ def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
         print(f"4/7 airflow dags test cadence_hourly {past_at.isoformat()} (simulation: the "
               f"month replayed through the outbox)")
         dags_test("cadence_hourly", past_at, AIRFLOW_HOME, log_path=logs / "hourly_past.log",
-                  conf={"simulation": True, "lookahead_hours": HISTORY_DAYS * 24})
+                  conf={"simulation": True, "lookahead_hours": HISTORY_DAYS * 24},
+                  allowed_failures={"check_consent_rows"})
         answered = write_engagement_from_outbox(
             settings.out_dir, settings.source_dir, seed,
             datetime.combine(as_of, time(), tzinfo=UTC))
@@ -71,14 +72,21 @@ def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
         print(f"5/7 airflow dags test cadence_nightly {as_of}")
         dags_test("cadence_nightly", as_of, AIRFLOW_HOME, log_path=logs / "nightly.log")
         print(f"6/7 airflow dags test cadence_hourly {hourly_at.isoformat()}")
-        dags_test("cadence_hourly", hourly_at, AIRFLOW_HOME, log_path=logs / "hourly.log",
-                  conf={"lookahead_hours": 48})
+        hourly_log = dags_test("cadence_hourly", hourly_at, AIRFLOW_HOME,
+                               log_path=logs / "hourly.log", conf={"lookahead_hours": 48},
+                               allowed_failures={"check_consent_rows"})
     except DagRunFailed as exc:
         print(exc)
         print(f"full logs: {logs}")
         return 1
 
     warehouse = connect(settings)
+    if "check_consent_rows" in failed_tasks(hourly_log):
+        # the sample carries broken consent rows on purpose: their contacts are held
+        held = warehouse.read_table("consent_holds")
+        print(f"    check_consent_rows failed as it should: {held['row_number'].nunique()} "
+              f"consent rows cannot be read, {held['contact_id'].nunique()} contacts held "
+              "(table consent_holds, rows in quarantine)")
     print()
     print(format_text(summarize(warehouse, as_of, load_policy(settings.policy_path))))
     print()

@@ -23,10 +23,14 @@ def extract_sources(run: Run) -> dict:
 
 
 def validate_sources(run: Run) -> dict:
-    """Great Expectations suites per entity: valid rows on, rejected rows to quarantine."""
+    """Great Expectations suites per entity: valid rows on, rejected rows to quarantine;
+    contacts of consent rows that cannot be read are held."""
+    from cadence.handoff.consent_holds import refresh_consent_holds
     from cadence.quality import validate_sources as validate
 
-    return validate(run.warehouse, run.policy, run.run_id, run.as_of)
+    summary = validate(run.warehouse, run.policy, run.run_id, run.as_of)
+    return {**summary, "consent": refresh_consent_holds(run.warehouse, run.run_id,
+                                                        run.clock())}
 
 
 def build_staging(run: Run) -> dict:
@@ -38,6 +42,14 @@ def build_staging(run: Run) -> dict:
     # run ingested (health's engagement component).
     ensure_handoff_tables(run.warehouse)
     return build(run.warehouse, run.policy, run.as_of)
+
+
+def apply_erasures(run: Run) -> dict:
+    """Carry out new erasure requests in every table and every file under the out dir,
+    before anything is scored, planned or written from the staged contacts."""
+    from cadence.erasure import apply_erasures as erase
+
+    return erase(run.warehouse, run.settings.out_dir, run.clock(), run.run_id)
 
 
 def score_account_health(run: Run) -> dict:

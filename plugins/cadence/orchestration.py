@@ -140,9 +140,16 @@ def publish_asset_extra(asset: Asset, run) -> None:
                                                                        run.as_of)
 
 
-def current_run(live_within: timedelta = timedelta(hours=2)):
+def wall_clock() -> datetime:
+    """The present, in UTC: the one clock read of cadence, handed to task functions through
+    :class:`cadence.runs.Run` so domain code receives it as a parameter."""
+    return datetime.now(UTC)
+
+
+def current_run(live_within: timedelta | None = None):
     """The :class:`cadence.runs.Run` of the task being executed, from Airflow's context;
-    it is live when not a backfill and its window ended at most ``live_within`` ago."""
+    it is live when not a backfill and its window holds the wall clock within
+    ``live_within`` (default: the policy's ``handoff.staleness_hours``) on both sides."""
     from airflow.sdk import get_current_context
 
     from cadence.runs import Run
@@ -154,23 +161,14 @@ def current_run(live_within: timedelta = timedelta(hours=2)):
              or dag_run.run_after)
     end = context.get("data_interval_end") or start
     run_type = str(getattr(dag_run, "run_type", "manual")).split(".")[-1].lower()
-    now = datetime.now(UTC)  # the only clock read: is this run about the present?
-    started = getattr(dag_run, "start_date", None) or now
+    started = getattr(dag_run, "start_date", None) or wall_clock()
     return Run(
         run_id=context["run_id"],
         run_type=run_type,
         data_interval_start=start,
         data_interval_end=end,
         started_at=started,
-        is_live=is_live_run(run_type, end, now, live_within),
+        clock=wall_clock,
+        live_within=live_within,
         params=dict(context.get("params") or {}),
     )
-
-
-def is_live_run(run_type: str, data_interval_end: datetime, now: datetime,
-                staleness: timedelta = timedelta(hours=2)) -> bool:
-    """A run may send through a real provider only when it is not a backfill and its window
-    ended no longer than ``staleness`` ago (catchup and reruns of old runs are not live)."""
-    if run_type == "backfill":
-        return False
-    return now - data_interval_end <= staleness

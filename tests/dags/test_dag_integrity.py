@@ -42,10 +42,11 @@ def test_dag_defaults(dag_bag, dag_id):
 
 def test_nightly_order(dag_bag):
     dag = dag_bag.dags["cadence_nightly"]
-    order = ["extract_sources", "validate_sources", "build_staging", "score_account_health",
-             "assign_segments", "learn_from_engagement", "generate_candidates",
-             "list_plan_shards", "plan_calendar", "steer_send_times", "level_csm_capacity",
-             "write_csm_tasks", "push_csm_tasks", "write_report", "report_experiments"]
+    order = ["extract_sources", "validate_sources", "build_staging", "apply_erasures",
+             "score_account_health", "assign_segments", "learn_from_engagement",
+             "generate_candidates", "list_plan_shards", "plan_calendar", "steer_send_times",
+             "level_csm_capacity", "write_csm_tasks", "push_csm_tasks", "write_report",
+             "report_experiments"]
     for upstream, downstream in zip(order, order[1:], strict=False):
         assert upstream in dag.get_task(downstream).upstream_task_ids, (upstream, downstream)
 
@@ -62,10 +63,14 @@ def test_whatif_is_manual_with_titled_params(dag_bag):
 
 def test_hourly_order(dag_bag):
     dag = dag_bag.dags["cadence_hourly"]
-    order = ["sync_consent", "cancel_forbidden_touches", "dispatch_due_touches",
-             "ingest_engagement", "compute_engagement_metrics"]
+    order = ["sync_consent", "apply_erasures", "cancel_forbidden_touches",
+             "dispatch_due_touches", "ingest_engagement", "compute_engagement_metrics"]
     for upstream, downstream in zip(order, order[1:], strict=False):
         assert upstream in dag.get_task(downstream).upstream_task_ids
+    # the consent check fails after the sends and holds nothing else back
+    check = dag.get_task("check_consent_rows")
+    assert check.upstream_task_ids == {"dispatch_due_touches"}
+    assert not check.downstream_task_ids
 
 
 @pytest.mark.parametrize("path", sorted(DAGS_DIR.glob("*.py")), ids=lambda p: p.name)

@@ -17,6 +17,8 @@ pytestmark = [pytest.mark.airflow_run, pytest.mark.xdist_group("airflow")]
 AS_OF = date(2026, 11, 23)
 # Business columns only: load stamps and decision times legitimately differ per run.
 RUN_STAMPS = {"_loaded_at", "_run_id", "decided_at", "updated_at", "run_id"}
+# The sample carries broken consent rows on purpose: the hourly check fails, sends go on.
+CONSENT_CHECK = {"check_consent_rows"}
 COMPARED = ("account_health", "segment_membership", "quarantine", "touch_candidates",
             "communication_calendar", "calendar_decisions", "csm_tasks")
 
@@ -173,9 +175,14 @@ def test_nightly_then_hourly_sends_due_touches_once(airflow_home, sources, tmp_p
     # AS_OF is a fixed day, so the run is replayed through the outbox (simulation)
     run_at = window_start
     conf = {"lookahead_hours": 48, "simulation": True}
-    dags_test("cadence_hourly", run_at, airflow_home, env=hourly_env, conf=conf)
+    dags_test("cadence_hourly", run_at, airflow_home, env=hourly_env, conf=conf,
+              allowed_failures=CONSENT_CHECK)
     sent = _outbox_touch_ids(out_dir)
-    expected = due[(due["contact_id"] != victim) | (due["message_type"] == "transactional")]
+    warehouse = Warehouse(url)
+    held = set(warehouse.read_table("consent_holds")["contact_id"].dropna())
+    warehouse.engine.dispose()
+    expected = due[((due["contact_id"] != victim) | (due["message_type"] == "transactional"))
+                   & ~due["contact_id"].isin(held)]
     assert sorted(sent) == sorted(expected["touch_id"])
     assert len(sent) == len(set(sent))
     warehouse = Warehouse(url)
@@ -189,14 +196,100 @@ def test_nightly_then_hourly_sends_due_touches_once(airflow_home, sources, tmp_p
         "1.consent"}
     warehouse.engine.dispose()
 
-    dags_test("cadence_hourly", run_at, airflow_home, env=hourly_env, conf=conf)
+    dags_test("cadence_hourly", run_at, airflow_home, env=hourly_env, conf=conf,
+              allowed_failures=CONSENT_CHECK)
     assert sorted(_outbox_touch_ids(out_dir)) == sorted(sent)  # rerun sends nothing new
 
     last_week = datetime.combine(AS_OF - timedelta(days=7), datetime.min.time(), tzinfo=UTC)
     dags_test("cadence_hourly", last_week, airflow_home, env=hourly_env,
-              conf={"lookahead_hours": 48})
+              conf={"lookahead_hours": 48}, allowed_failures=CONSENT_CHECK)
     assert sorted(_outbox_touch_ids(out_dir)) == sorted(sent)  # the past sends nothing
-    _check_data_dictionary(Warehouse(url))
+    warehouse.engine.dispose()
+    checked = Warehouse(url)
+    _check_data_dictionary(checked)
+    checked.engine.dispose()  # DuckDB has one writer: the next `dags test` needs the file
+
+    # a run dated a week ahead of the wall clock is not live either: nothing sent, and
+    # nothing in between dropped as stale
+    before = _statuses(url)
+    ahead = (datetime.now(UTC) + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
+    dags_test("cadence_hourly", ahead, airflow_home, env=hourly_env,
+              conf={"lookahead_hours": 48}, allowed_failures=CONSENT_CHECK)
+    assert sorted(_outbox_touch_ids(out_dir)) == sorted(sent)
+    assert _statuses(url) == before
+
+
+def _statuses(url: str) -> dict:
+    from cadence.warehouse import Warehouse
+
+    warehouse = Warehouse(url)
+    calendar = warehouse.read_table("communication_calendar")
+    decisions = warehouse.read_table("calendar_decisions")
+    warehouse.engine.dispose()
+    return {"status": calendar["status"].value_counts().to_dict(),
+            "rules": decisions["rule"].value_counts().to_dict()}
+
+
+def test_an_erased_contact_leaves_no_trace_in_any_table_or_file(airflow_home, sources,
+                                                                tmp_path):
+    """Through Airflow: plan, send, then erase a contact who was sent to; no table and no
+    file under CADENCE_OUT_DIR holds its address or name, also after the next nightly load
+    of the same CRM export."""
+    from cadence.warehouse import Warehouse
+    from tests.integration.test_erasure import hits
+
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    out_dir = tmp_path / "out"
+    copy = tmp_path / "sources"
+    copy.mkdir()
+    for path in sources.iterdir():
+        if path.is_file():
+            (copy / path.name).write_bytes(path.read_bytes())
+    env = _env(url, copy, out_dir)
+    dags_test("cadence_nightly", AS_OF, airflow_home, env=env)
+    warehouse = Warehouse(url)
+    calendar = warehouse.read_table("communication_calendar", {"plan_date": AS_OF})
+    warehouse.engine.dispose()
+    first_day = pd.to_datetime(calendar["scheduled_at"], utc=True).min().floor("D")
+    conf = {"lookahead_hours": 168, "simulation": True}
+    dags_test("cadence_hourly", first_day.to_pydatetime(), airflow_home, env=env, conf=conf,
+              allowed_failures=CONSENT_CHECK)
+
+    # the victim: someone sent to, with a name no other contact shares
+    contacts = pd.read_csv(copy / "contacts.csv", dtype=str)
+    full = contacts["first_name"] + " " + contacts["last_name"]
+    unique = contacts[~full.duplicated(keep=False) & contacts["first_name"].notna()]
+    sent = {json.loads(line)["contact_id"] for p in (out_dir / "outbox").rglob("*.jsonl")
+            for line in p.read_text().splitlines()}
+    victim = unique[unique["contact_id"].isin(sent)].iloc[0]
+    email = victim["email"].lower()
+    name = f"{victim['first_name']} {victim['last_name']}".lower()
+    before = Warehouse(url)
+    assert len(hits(before, out_dir, (email, name))) >= 3  # raw, staged, outbox at least
+    before.engine.dispose()
+
+    suppressions = pd.read_csv(copy / "suppressions.csv", dtype=str)
+    request = pd.DataFrame([{"email": f" {victim['email'].upper()} ", "reason": "erasure",
+                             "created_at": (first_day + pd.Timedelta(hours=1)).isoformat()}])
+    pd.concat([suppressions, request]).to_csv(copy / "suppressions.csv", index=False)
+    dags_test("cadence_hourly", first_day.to_pydatetime(), airflow_home, env=env, conf=conf,
+              allowed_failures=CONSENT_CHECK)
+    warehouse = Warehouse(url)
+    assert hits(warehouse, out_dir, (email, name)) == []
+    proof = warehouse.read_table("erasure_log")
+    mine = proof[proof["contact_id"] == victim["contact_id"]]
+    assert len(mine) == 1 and "outbox/" in mine["files"].iloc[0]
+    assert "raw_contacts" in mine["tables"].iloc[0] and "deliveries" in mine["tables"].iloc[0]
+    warehouse.engine.dispose()
+
+    # the next nightly loads the same export: the contact stays pseudonymised, unplanned
+    dags_test("cadence_nightly", AS_OF, airflow_home, env=env)
+    warehouse = Warehouse(url)
+    assert hits(warehouse, out_dir, (email, name)) == []
+    replanned = warehouse.read_table("communication_calendar", {"plan_date": AS_OF})
+    theirs = replanned[replanned["contact_id"] == victim["contact_id"]]
+    assert "scheduled" not in set(theirs["status"])  # nothing is planned for them again
+    warehouse.engine.dispose()
 
 
 def _check_data_dictionary(warehouse) -> None:
@@ -210,4 +303,3 @@ def _check_data_dictionary(warehouse) -> None:
         "\n".join(problems))
     failures = run_data_tests(warehouse, dictionary)
     assert not failures, "\n".join(failures)
-    warehouse.engine.dispose()

@@ -55,10 +55,10 @@ def test_docs_tables_md_is_generated_from_the_dictionary(documented):
 
 
 def test_an_undocumented_table_or_column_is_reported_with_what_to_add(warehouse, documented):
-    warehouse.execute("create table erasure_log (hashed_email text, erased_at timestamp)")
+    warehouse.execute("create table audit_notes (hashed_email text, erased_at timestamp)")
     warehouse.execute("create table csm_tasks (task_id text, plan_date date, owner_note text)")
     problems = "\n".join(check_warehouse(warehouse, documented))
-    assert "table erasure_log is not documented: add it to include/sql/outputs.yml" in problems
+    assert "table audit_notes is not documented: add it to include/sql/outputs.yml" in problems
     assert "- {name: hashed_email, data_type: <type>, description: <meaning>}" in problems
     assert ("column csm_tasks.owner_note is not documented: add `- {name: owner_note, "
             "data_type: <type>, description: <meaning>}` under model csm_tasks in "
@@ -99,3 +99,11 @@ def test_every_rule_code_the_code_writes_has_a_section_in_rules_md():
     for path in (ROOT / "plugins" / "cadence").rglob("*.py"):
         written |= set(re.findall(r"[\"'](\d{1,2}\.[a-z_]+)[\"']", path.read_text()))
     assert written - set(RULES) == set()
+
+
+def test_consent_holds_and_erasure_log_match_their_code(documented):
+    from cadence.erasure import LOG_COLUMNS
+    from cadence.handoff.consent_holds import HOLD_COLUMNS
+
+    assert documented["consent_holds"].column_names == list(HOLD_COLUMNS)
+    assert documented["erasure_log"].column_names == list(LOG_COLUMNS)

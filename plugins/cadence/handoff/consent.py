@@ -21,6 +21,7 @@ from datetime import datetime
 import pandas as pd
 
 from cadence.handoff import store
+from cadence.quality.consent_rows import normalise_email
 from cadence.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ class ConsentError(ValueError):
 def normalise_suppressions(frame: pd.DataFrame, source: str,
                            synced_at: datetime) -> pd.DataFrame:
     """Rows of email/contact_id, reason, scope, created_at in the consent table's shape:
-    emails lower-cased, a missing scope set from the reason, the source named."""
+    emails trimmed, lower-cased and their domain in punycode, a missing scope set from the
+    reason, the source named."""
     out = frame.reindex(columns=["email", "contact_id", "reason", "scope", "created_at"]).copy()
     for position, row in enumerate(out.itertuples(index=False)):
         if pd.isna(row.email) and pd.isna(row.contact_id):
@@ -50,8 +52,7 @@ def normalise_suppressions(frame: pd.DataFrame, source: str,
         if row.reason not in DEFAULT_SCOPE and row.reason != "opt_out":
             raise ConsentError(f"{source} row {position}: column reason: unknown reason "
                                f"{row.reason!r}")
-    out["email"] = out["email"].where(out["email"].isna(),
-                                      out["email"].astype("string").str.strip().str.lower())
+    out["email"] = out["email"].map(normalise_email, na_action="ignore")
     out["scope"] = out["scope"].fillna(out["reason"].map(DEFAULT_SCOPE))
     out["source"] = source
     out["created_at"] = pd.to_datetime(out["created_at"], utc=True)
@@ -130,10 +131,11 @@ def forbidden_reasons(touches: pd.DataFrame, contacts: pd.DataFrame,
 
 
 # -- glue --------------------------------------------------------------------------------
-def read_suppressions(warehouse: Warehouse, now: datetime) -> pd.DataFrame:
-    """The consent table as of ``now`` (rows created later are not known yet)."""
+def read_suppressions(warehouse: Warehouse) -> pd.DataFrame:
+    """Every row of the consent table: what is known now is honoured, whatever the run's
+    logical time or the row's created_at."""
     store.ensure_handoff_tables(warehouse)
-    return store.read(warehouse, "consent_suppressions", now=now)
+    return store.read(warehouse, "consent_suppressions")
 
 
 def read_contacts(warehouse: Warehouse) -> pd.DataFrame:
@@ -157,18 +159,17 @@ def add_suppressions(warehouse: Warehouse, incoming: pd.DataFrame) -> int:
 
 
 def sync_consent(warehouse: Warehouse, policy, now: datetime, sendgrid=None) -> dict:
-    """Merge the source suppressions, ``never`` preferences and (when email goes through
+    """Merge the source suppressions, ``never`` preferences (every row known at ``now``,
+    the wall clock, which also stamps ``synced_at``) and (when email goes through
     SendGrid, or ``sendgrid`` is given) SendGrid's suppression lists since the stored
     watermark into ``consent_suppressions``. Rerunning adds nothing twice."""
     store.ensure_handoff_tables(warehouse)
     incoming = []
     files = store.read_if_present(warehouse, "stg_suppressions", "source_suppressions",
-                                  ["email", "contact_id", "reason", "scope", "created_at"],
-                                  now=now)
+                                  ["email", "contact_id", "reason", "scope", "created_at"])
     incoming.append(normalise_suppressions(files, "files", now))
     opt_outs = store.read_if_present(warehouse, "stg_preferences", "source_opt_outs",
-                                     ["contact_id", "category", "channel", "created_at"],
-                                     now=now)
+                                     ["contact_id", "category", "channel", "created_at"])
     incoming.append(normalise_suppressions(opt_outs_as_suppressions(opt_outs),
                                            "preferences", now))
     if sendgrid is None and policy.handoff.channel_providers.get("email") == "sendgrid":
@@ -195,7 +196,8 @@ def sync_consent(warehouse: Warehouse, policy, now: datetime, sendgrid=None) -> 
 
 
 def cancel_forbidden(warehouse: Warehouse, policy, now: datetime) -> dict:
-    """Cancel every scheduled touch of the current plan that consent forbids at ``now``;
+    """Cancel every scheduled touch of the current plan (the latest on or before ``now``,
+    the wall clock) that consent known now forbids;
     each cancellation also writes a ``calendar_decisions`` row (decision suppressed, rule
     1.consent, the suppression reason as detail — never the email)."""
     store.ensure_handoff_tables(warehouse)
@@ -204,7 +206,7 @@ def cancel_forbidden(warehouse: Warehouse, policy, now: datetime) -> dict:
         return {"plan_date": None, "cancelled": 0}
     touches = store.read(warehouse, "scheduled_touches", plan_date=plan_date)
     reasons = forbidden_reasons(touches, read_contacts(warehouse),
-                                read_suppressions(warehouse, now))
+                                read_suppressions(warehouse))
     cancelled = touches[reasons.notna()].assign(reason=reasons[reasons.notna()])
     rows = [{"touch_id": r.touch_id, "plan_date": plan_date, "contact_id": r.contact_id,
              "account_id": r.account_id, "reason": f"consent: {r.reason}",

@@ -14,8 +14,12 @@ file exists; webhook: resent under the same Idempotency-Key; SendGrid/Intercom: 
 engagement events prove acceptance, otherwise the batch stays unknown and is reported,
 never resent blindly).
 
-A run that is not live (backfill, catchup, a past logical date) sends nothing through a
-real provider; with ``simulation`` every channel goes to the outbox provider instead.
+A run that is not live (backfill, catchup, a logical date in the past or in the future)
+sends nothing through a real provider; with ``simulation`` every channel goes to the
+outbox provider instead. A live run works from the wall clock read at send time (the
+``clock`` it is given), not from its logical time: staleness, the due window and consent
+are judged against the present, consent from every suppression known then, and contacts
+with an unreadable consent row are held (:mod:`cadence.handoff.consent_holds`).
 """
 
 from __future__ import annotations
@@ -23,13 +27,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 
-from cadence.handoff import consent, store
+from cadence.handoff import consent, consent_holds, store
 from cadence.providers import build_provider
 from cadence.providers.base import ACCEPTED, FAILED, Batch, BatchResult, Message, Provider
 from cadence.providers.outbox import OutboxProvider
@@ -190,28 +195,34 @@ def _mark_touches(warehouse: Warehouse, name: str, plan_date, touches: pd.DataFr
 def dispatch_due(warehouse: Warehouse, policy, window_start: datetime, window_end: datetime,
                  run_is_live: bool, simulation: bool = False, dry_run: bool = False,
                  out_dir: Path | None = None,
-                 providers: dict[str, Provider] | None = None) -> dict:
+                 providers: dict[str, Provider] | None = None,
+                 clock: Callable[[], datetime] | None = None) -> dict:
     """Hand every scheduled touch due before ``window_end`` (and not older than the
     staleness bound before ``window_start``) to its provider; returns counts per outcome.
 
     ``window_start`` is the run's present (the end of the hourly data interval) and
     ``window_end`` that plus the lookahead: touches of the coming hour are handed over
     early (SendGrid holds them until ``send_at``) and missed ones still go while fresh.
-    ``providers`` overrides the providers built from policy (tests, benchmarks).
+    ``clock`` is the wall clock: when given (live runs), it is read at send time and the
+    window moves to it, so staleness and the due window are about the present whatever
+    the run's logical time; a simulation replays its own window. ``providers`` overrides
+    the providers built from policy (tests, benchmarks).
     """
     if out_dir is None:
         from cadence.settings import load_settings
 
         out_dir = load_settings().out_dir
     handoff = policy.handoff
-    tally = {"sent": 0, "failed": 0, "unknown": 0, "cancelled": 0, "stale": 0,
+    tally = {"sent": 0, "failed": 0, "unknown": 0, "cancelled": 0, "stale": 0, "held": 0,
              "unrenderable": 0, "batches": 0, "resumed_batches": 0,
              "mode": "simulation" if simulation else "dry_run" if dry_run else "live"}
     if not run_is_live and not simulation:
-        log.warning("run is not live (backfill, catchup or a past date): nothing is sent; "
-                    "use simulation=true to replay through the outbox provider")
+        log.warning("run is not live (backfill, catchup, or a window that does not hold the "
+                    "present): nothing is sent and nothing marked stale; use "
+                    "simulation=true to replay a past window through the outbox provider")
         return {**tally, "mode": "not_live"}
-    now = window_start  # the run's clock
+    now = window_start if simulation or clock is None else clock()
+    window_start, window_end = now, now + (window_end - window_start)
     store.ensure_handoff_tables(warehouse)
     plan_date = store.latest_plan_date(warehouse, window_start.date())
     channel_providers = dict(handoff.channel_providers)
@@ -240,13 +251,15 @@ def dispatch_due(warehouse: Warehouse, policy, window_start: datetime, window_en
     stale = due[scheduled_at < oldest]
     due = due[scheduled_at >= oldest]
     contacts = consent.read_contacts(warehouse)
-    forbidden = consent.forbidden_reasons(due, contacts,
-                                          consent.read_suppressions(warehouse, now))
+    forbidden = consent.forbidden_reasons(due, contacts, consent.read_suppressions(warehouse))
     blocked, due = due[forbidden.notna()], due[forbidden.isna()]
+    # Held touches stay scheduled: they go once the unreadable consent row is fixed.
+    held = due["contact_id"].isin(list(consent_holds.held_contacts(warehouse)))
+    due = due[~held]
     messages, problems = render_messages(due, contacts)
     batches = plan_batches(messages, channel_providers, providers, window_start.date())
-    tally.update(stale=len(stale), cancelled=len(blocked), unrenderable=len(problems),
-                 batches=len(batches))
+    tally.update(stale=len(stale), cancelled=len(blocked), held=int(held.sum()),
+                 unrenderable=len(problems), batches=len(batches))
     if dry_run:
         for batch in batches:
             providers[batch.provider].send_batch(batch)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from cadence.entities import ENTITY_ORDER
 from cadence.errors import RetryCannotHelp
+from cadence.quality.consent_rows import normalise_consent_rows
 from cadence.quality.validation import (
     REFERENCED,
     EntityValidation,
@@ -82,7 +83,8 @@ def validate_sources(warehouse, policy, run_id: str, as_of: date,
         table = f"raw_{name}"
         if not warehouse.table_exists(table):
             raise ValidationFailed(f"{name}: table {table} missing; run the extract first")
-        raw[name] = _read_raw(warehouse, table)
+        # Consent rows are normalised first, so a trailing blank cannot let a send through.
+        raw[name] = normalise_consent_rows(name, _read_raw(warehouse, table))
     known_ids = {}
     for reference in REFERENCED:
         parent, column = reference.split(".")

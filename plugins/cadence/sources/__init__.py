@@ -81,12 +81,16 @@ def extract_sources(
     entities: Sequence[str] | None = None,
 ) -> dict[str, int]:
     """Load every entity (or only ``entities``, e.g. the hourly consent sync) into
-    ``raw_<entity>``, replacing the table; rows per entity."""
+    ``raw_<entity>``, replacing the table; rows per entity. Contacts erased earlier are
+    pseudonymised again before anything is written (:mod:`cadence.erasure`)."""
+    from cadence.erasure import reapply_erasures
+
     stamp = pd.Timestamp(loaded_at)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     counts: dict[str, int] = {}
     context = SourceContext(Path(source_dir), warehouse, policy, run_id, stamp.to_pydatetime())
-    for name, frame in read_entities(context, entities).items():
+    frames = reapply_erasures(warehouse, read_entities(context, entities))
+    for name, frame in frames.items():
         frame["_loaded_at"] = pd.Series([stamp] * len(frame), dtype="datetime64[us, UTC]")
         frame["_run_id"] = run_id
         counts[name] = warehouse.write_frame(raw_table(name), frame, replace_all=True)

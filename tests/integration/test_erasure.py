@@ -1,0 +1,207 @@
+"""Erasure is erasure (issue 11, point 3): after an erasure request, no table of the
+warehouse and no file under CADENCE_OUT_DIR holds the contact's e-mail or name, the proof
+is logged without them, and later loads stay pseudonymised."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from icalendar import Calendar, Event
+
+from cadence.erasure import ErasureError, apply_erasures, email_sha256, text_columns
+from cadence.handoff.store import ensure_handoff_tables
+from cadence.sources import extract_sources
+from tests.integration.handoff_fixtures import at, seed_calendar, seed_people, touch
+
+NOW = datetime(2026, 11, 23, 10, 5, tzinfo=UTC)
+EMAIL = "Zoe.Quillfeather@Example.com"
+FIRST, LAST = "Zoë", "Quillfeather"
+NEEDLES = ("zoe.quillfeather", "zoë", "zo\\u00eb", "quillfeather")
+
+
+def hits(warehouse, out_dir: Path, needles=NEEDLES) -> list[str]:
+    """Every table cell (any type, as text) and every file under ``out_dir`` (iCalendar
+    unfolded) holding a needle, case-insensitively; independent of how erasure works."""
+    found = []
+    tables = warehouse.read_frame(
+        "select table_name from information_schema.tables"
+        " where table_schema = current_schema()")["table_name"]
+    for table in tables:
+        frame = warehouse.read_frame(f'select * from "{table}"')
+        for column in frame.columns:
+            text = frame[column].astype(str).str.lower()
+            for needle in needles:
+                n = int(text.str.contains(needle, regex=False).sum())
+                if n:
+                    found.append(f"{table}.{column}: {n} x {needle}")
+    for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):
+        text = path.read_bytes().decode("utf-8", "replace").replace("\r\n ", "")
+        text = text.replace("\n ", "").lower()
+        found += [f"{path.relative_to(out_dir)}: {n}" for n in needles if n in text]
+    return found
+
+
+def _seed(warehouse, out_dir: Path) -> None:
+    """The victim c1 (and bystanders c2, c3) wherever cadence and later steps put people."""
+    ensure_handoff_tables(warehouse)
+    seed_people(warehouse)
+    people = warehouse.read_table("stg_contacts")
+    people.loc[people["contact_id"] == "c1", ["email", "first_name", "last_name"]] = [
+        EMAIL, FIRST, LAST]
+    warehouse.write_frame("stg_contacts", people, replace_all=True)
+    warehouse.write_frame("raw_contacts", people.astype(str), replace_all=True)
+    warehouse.write_frame("validated_contacts", people.astype(str), replace_all=True)
+    victim = {"contact_id": "c1", "account_id": "a1", "email": " " + EMAIL.upper(),
+              "first_name": FIRST, "last_name": LAST}
+    warehouse.execute(warehouse.render("quality/quality_tables.sql"))
+    warehouse.write_frame("quarantine", pd.DataFrame({
+        "entity": ["contacts", "nps_responses", "contacts", "contacts"],
+        "row": [json.dumps(victim, ensure_ascii=False),
+                json.dumps({**victim, "email": "zoe.quillfeather at example dot com"}),
+                json.dumps({"response_id": "n9", "contact_id": "c1", "score": "11",
+                            "comment": "honestly the best, Zoë"}),
+                json.dumps({"contact_id": "c2", "first_name": "Firstc2", "email": "bad"})],
+        "rule": ["contacts.contact_id: expect_column_values_to_be_unique",
+                 "contacts.email: expect_column_values_to_match_regex",
+                 "nps_responses.score: expect_column_values_to_be_between",
+                 "contacts.email: expect_column_values_to_match_regex"],
+        "run_id": "r0", "as_of_date": NOW.date()}))
+    warehouse.write_frame("stg_nps_responses", pd.DataFrame({
+        "response_id": ["n1", "n2"], "contact_id": ["c1", "c2"], "score": [9, 3],
+        "comment": ["Quillfeather family loves it", "c2 is unhappy"]}))
+    seed_calendar(warehouse, [touch("t1", "c1", at("10:30"), first_name=FIRST),
+                              touch("t2", "c2", at("10:30"), first_name="Firstc2")])
+    message = {"touch_id": "t1", "contact_id": "c1", "email": EMAIL.lower(),
+               "data": {"first_name": FIRST, "last_name": LAST, "company": "Acme"}}
+    warehouse.write_frame("deliveries", pd.DataFrame({
+        "touch_id": ["t1"], "batch_id": ["b1"], "provider": ["outbox"], "status": ["sent"],
+        "message": [json.dumps(message)]}))  # ASCII JSON: Zo\u00eb
+    # a table another engineer adds later, with its own column names
+    warehouse.write_frame("csm_task_contacts", pd.DataFrame({
+        "task_id": ["k1", "k2"], "contact_id": ["c1", "c2"],
+        "contact_name": [f"{FIRST} {LAST}", "Firstc2 Doe"],
+        "contact_email": [EMAIL, "c2@example.com"],
+        "talking_points": [f"Ask {FIRST} about the rollout", "Ask Firstc2 about seats"]}))
+    warehouse.write_frame("stg_suppressions", pd.DataFrame({
+        "email": [f"  {EMAIL} "], "contact_id": [None], "reason": ["erasure"],
+        "scope": ["all"], "created_at": [pd.Timestamp(at("09:00"))]}).astype(
+            {"email": object, "contact_id": object}))
+
+    outbox = out_dir / "outbox" / "2026-11-23"
+    outbox.mkdir(parents=True)
+    (outbox / "b1.jsonl").write_text(json.dumps({"batch_id": "b1", **message}) + "\n"
+                                     + json.dumps({"touch_id": "t2", "contact_id": "c2",
+                                                   "data": {"first_name": "Firstc2"}}) + "\n")
+    lists = out_dir / "csm_tasks" / "2026-11-23" / "s1"
+    lists.mkdir(parents=True)
+    pd.DataFrame({"task_id": ["k1", "k2"], "contact_id": ["c1", "c2"],
+                  "contact": [f"{FIRST} {LAST} <{EMAIL}>", "Firstc2 Doe"],
+                  "context": [f"Renewal in 30 days\nAsk {FIRST} about seats", "Ask Firstc2"]}
+                 ).to_csv(lists / "2026-11-24.csv", index=False)
+    calendar = Calendar()
+    calendar.add("prodid", "-//cadence//test//")
+    calendar.add("version", "2.0")
+    for uid, who, mail in (("k1", f"{FIRST} {LAST}", EMAIL), ("k2", "Firstc2 Doe", "c2@x.io")):
+        event = Event()
+        event.add("uid", uid)
+        event.add("summary", f"Call {who}")
+        event.add("description", "A long description that the iCalendar writer folds over "
+                  f"several lines, so a naive scan misses it: contact {who}, {mail}")
+        calendar.add_component(event)
+    (lists / "2026-11-24.ics").write_bytes(calendar.to_ical())
+    reports = out_dir / "reports"
+    reports.mkdir()
+    (reports / "notes.html").write_text(f"<p>{FIRST} {LAST} &lt;{EMAIL}&gt;</p>")
+
+
+def test_erasure_leaves_no_email_or_name_in_any_table_or_file(any_warehouse, tmp_path):
+    warehouse, out_dir = any_warehouse, tmp_path / "out"
+    _seed(warehouse, out_dir)
+    assert len(hits(warehouse, out_dir)) > 10  # the scan sees the victim everywhere first
+
+    result = apply_erasures(warehouse, out_dir, NOW, "hourly_1")
+    assert result == {"erasure_requests": 1}
+    assert hits(warehouse, out_dir) == []
+
+    # bystanders keep their data
+    tasks = warehouse.read_table("csm_task_contacts").set_index("contact_id")
+    assert tasks.loc["c2", "contact_name"] == "Firstc2 Doe"
+    assert tasks.loc["c1", "talking_points"] == "Ask [erased] about the rollout"
+    assert "Firstc2" in (out_dir / "csm_tasks/2026-11-23/s1/2026-11-24.csv").read_text()
+    assert warehouse.read_table("stg_nps_responses").set_index("response_id").loc[
+        "n2", "comment"] == "c2 is unhappy"
+    # the victim's rows stay (counts, history) with pseudonyms
+    staged = warehouse.read_table("stg_contacts").set_index("contact_id").loc["c1"]
+    assert staged["email"].endswith("@erased.invalid") and staged["first_name"] == "[erased]"
+    ics = Calendar.from_ical((out_dir / "csm_tasks/2026-11-23/s1/2026-11-24.ics").read_bytes())
+    assert len(list(ics.walk("VEVENT"))) == 2  # still a valid calendar
+
+    proof = warehouse.read_table("erasure_log")
+    assert len(proof) == 1
+    row = proof.iloc[0]
+    assert row["email_sha256"] == email_sha256(EMAIL) and row["contact_id"] == "c1"
+    assert "stg_contacts (1 rows)" in row["tables"] and "deliveries" in row["tables"]
+    assert "csm_task_contacts" in row["tables"] and "quarantine (3 rows)" in row["tables"]
+    assert set(row["files"].splitlines()) == {
+        "outbox/2026-11-23/b1.jsonl", "csm_tasks/2026-11-23/s1/2026-11-24.csv",
+        "csm_tasks/2026-11-23/s1/2026-11-24.ics", "reports/notes.html"}
+    # the erased contact can never be sent to again, whatever the sources say later
+    consent = warehouse.read_table("consent_suppressions")
+    assert ((consent["contact_id"] == "c1") & (consent["reason"] == "erasure")).any()
+
+    assert apply_erasures(warehouse, out_dir, NOW, "hourly_2") == {"erasure_requests": 0}
+    assert len(warehouse.read_table("erasure_log")) == 1
+
+
+def test_an_erasure_stays_applied_when_the_crm_sends_the_contact_again(warehouse, policy,
+                                                                      tmp_path):
+    out_dir, sources = tmp_path / "out", tmp_path / "sources"
+    _seed(warehouse, out_dir)
+    apply_erasures(warehouse, out_dir, NOW, "hourly_1")
+    sources.mkdir()
+    pd.DataFrame([{"contact_id": "c1", "account_id": "a1", "email": EMAIL,
+                   "first_name": FIRST, "last_name": LAST, "updated_at": "2026-11-23"},
+                  {"contact_id": "c9", "account_id": "a1", "email": EMAIL.lower(),
+                   "first_name": FIRST, "last_name": LAST, "updated_at": "2026-11-23"},
+                  {"contact_id": "c2", "account_id": "a1", "email": "c2@example.com",
+                   "first_name": "Firstc2", "last_name": "Doe", "updated_at": "2026-11-23"}]
+                 ).to_csv(sources / "contacts.csv", index=False)
+    pd.DataFrame([{"response_id": "n1", "contact_id": "c1", "score": "9",
+                   "responded_at": "2026-11-20", "comment": "Zoë says hi"}]
+                 ).to_csv(sources / "nps_responses.csv", index=False)
+    pd.DataFrame([{"email": EMAIL, "reason": "erasure", "created_at": "2026-11-23T09:00:00Z"},
+                  {"contact_id": "c1", "reason": "erasure", "created_at": "2026-11-23T09:00:00Z"}]
+                 ).to_csv(sources / "suppressions.csv", index=False)
+    extract_sources(warehouse, policy, sources, "nightly_2", NOW,
+                    entities=["contacts", "nps_responses", "suppressions"])
+    assert hits(warehouse, out_dir) == []
+    raw = warehouse.read_table("raw_contacts").set_index("contact_id")
+    # the same address under a new id is the same person: pseudonymised as well
+    assert raw.loc["c9", "email"] == raw.loc["c1", "email"]
+    assert raw.loc["c9", "email"].endswith("@erased.invalid")
+    assert raw.loc["c2", "first_name"] == "Firstc2"
+
+
+def test_the_scan_covers_every_text_table(warehouse, tmp_path):
+    """Erasure discovers tables from information_schema, not from a list."""
+    _seed(warehouse, tmp_path / "out")
+    tables = text_columns(warehouse)
+    assert {"csm_task_contacts", "quarantine", "deliveries", "stg_contacts"} <= set(tables)
+    assert "contact_name" in tables["csm_task_contacts"]
+
+
+def test_a_binary_file_holding_the_address_stops_the_erasure_by_name(warehouse, tmp_path):
+    out_dir = tmp_path / "out"
+    _seed(warehouse, out_dir)
+    (out_dir / "reports" / "export.bin").write_bytes(b"\xff\xfe" + EMAIL.lower().encode())
+    with pytest.raises(ErasureError, match="export.bin: not UTF-8 text"):
+        apply_erasures(warehouse, out_dir, NOW, "hourly_1")
+    assert warehouse.count("erasure_log") == 0  # never logged as done
+    # the operator removes the export: the next run still knows whom to erase
+    (out_dir / "reports" / "export.bin").unlink()
+    assert apply_erasures(warehouse, out_dir, NOW, "hourly_2") == {"erasure_requests": 1}
+    assert hits(warehouse, out_dir) == []
