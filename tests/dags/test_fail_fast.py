@@ -38,7 +38,9 @@ def _run(tmp_path: Path, policy_path: Path | None = None):
     (tmp_path / "sources").mkdir(exist_ok=True)
     start = datetime(2026, 11, 23, tzinfo=UTC)
     return Run(run_id="manual__test", run_type="manual", data_interval_start=start,
-               data_interval_end=start, started_at=start, is_live=False, settings=settings)
+               data_interval_end=start, started_at=start,
+               clock=lambda: datetime(2026, 12, 2, tzinfo=UTC),  # a week on: not live
+               settings=settings)
 
 
 def _call(dag_bag, monkeypatch, dag_id: str, task_id: str, run):
