@@ -10,7 +10,7 @@ import shutil
 import socket
 import threading
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,7 +33,9 @@ def plan_sample(root: Path, accounts: int = 25, seed: int = 5):
     write_sample(settings.source_dir, accounts=accounts, seed=seed, as_of=AS_OF)
     start = datetime.combine(AS_OF, datetime.min.time(), tzinfo=UTC)
     run = Run(run_id="browser-test", run_type="manual", data_interval_start=start,
-              data_interval_end=start, started_at=start, is_live=False, settings=settings)
+              data_interval_end=start, started_at=start,
+              clock=lambda: start + timedelta(days=7),  # a week on: not live
+              settings=settings)
     for step in (nightly.extract_sources, nightly.validate_sources, nightly.build_staging,
                  nightly.score_account_health, nightly.assign_segments,
                  nightly.generate_candidates):
