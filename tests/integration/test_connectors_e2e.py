@@ -192,8 +192,13 @@ def test_hubspot_source_plans_what_the_files_source_plans(airflow_home, hubspot_
     files_human, files_rest = _split_human(from_files["communication_calendar"])
     assert (hubspot_rest["status"] == "scheduled").any()
     pd.testing.assert_frame_equal(hubspot_rest, files_rest, obj="calendar (automated)")
+    # HubSpot owners carry no timezone either (unless mapped to a custom property), so a
+    # call's time follows the policy default zone instead of the CSM's: the same calls
+    # are planned, at other times of day.
     assert len(hubspot_human) > 0
-    assert set(hubspot_human.itertuples(index=False)) <= set(files_human.itertuples(index=False))
+    same = ["touch_id", "channel", "status"]
+    assert set(hubspot_human[same].itertuples(index=False)) <= set(
+        files_human[same].itertuples(index=False))
 
 
 def _split_human(calendar: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
