@@ -29,6 +29,12 @@ def failed_tasks(log: str) -> set[str]:
     return set(_FAILED_TASK.findall(log))
 
 
+def first_traceback(log: str, limit: int = 6000) -> str:
+    """The first Python traceback of a ``dags test`` log (where a task failed), or ''."""
+    start = log.find("Traceback (most recent call last)")
+    return "" if start < 0 else log[start:start + limit]
+
+
 def airflow_env(airflow_home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for an Airflow CLI call on this project."""
     env = dict(os.environ)
@@ -88,6 +94,7 @@ def dags_test(
     if failed and tasks and tasks <= set(allowed_failures) and "upstream_failed" not in log:
         return log
     if result.returncode or failed:
-        raise DagRunFailed(f"{dag_id} {logical_date} failed (exit {result.returncode}):\n"
-                           + log[-6000:])
+        raise DagRunFailed(f"{dag_id} {logical_date} failed (exit {result.returncode}),"
+                           f" tasks {sorted(tasks)}:\n{first_traceback(log)}\n...\n"
+                           + log[-3000:])
     return log

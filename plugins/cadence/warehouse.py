@@ -9,6 +9,7 @@ only variable that may change the text) and values are always bound as parameter
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from collections.abc import Mapping
@@ -33,6 +34,23 @@ def _check_identifier(name: str) -> str:
     if not _IDENTIFIER.match(name):
         raise ValueError(f"not a valid warehouse identifier: {name!r}")
     return name
+
+
+_PORTABLE_TYPES = {"double": "double precision", "timestamptz": "timestamp with time zone"}
+
+
+@functools.cache
+def declared_types(table: str) -> dict[str, str]:
+    """Column -> portable SQL type of a table documented in ``include/sql/outputs.yml``
+    (empty when it is not): a table created from its first frame takes these, so an empty
+    first frame cannot give a date column the type text."""
+    from cadence.data_dictionary import load_dictionary
+
+    documented = load_dictionary().get(table)
+    if documented is None or documented.materialized:  # SQL models create themselves
+        return {}
+    return {c.name: _PORTABLE_TYPES.get(c.data_type, c.data_type)
+            for c in documented.columns if c.data_type}
 
 
 def sql_type(series: pd.Series) -> str:
@@ -160,7 +178,9 @@ class Warehouse:
         with self.engine.begin() as conn:
             existing = self._columns(conn, table)
             if existing is None:
-                ddl = ", ".join(f"{c} {sql_type(frame[c])}" for c in frame.columns)
+                declared = declared_types(table)
+                ddl = ", ".join(f"{c} {declared.get(c) or sql_type(frame[c])}"
+                                for c in frame.columns)
                 conn.execute(sa.text(f"create table {table} ({ddl})"))
                 existing = list(frame.columns)
             else:

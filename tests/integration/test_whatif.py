@@ -32,7 +32,8 @@ def planned(tmp_path_factory):
                         out_dir=root / "out", policy_path=CONFIG_DIR / "policy.yml")
     at = datetime.combine(AS_OF, datetime.min.time(), tzinfo=UTC)
     run = Run(run_id="test", run_type="manual", data_interval_start=at,
-              data_interval_end=at, started_at=at, is_live=False, settings=settings)
+              data_interval_end=at, started_at=at, settings=settings,
+              clock=lambda: at + timedelta(days=9))  # replayed later: not live
     for step in ("extract_sources", "validate_sources", "build_staging",
                  "score_account_health", "assign_segments", "learn_from_engagement",
                  "generate_candidates"):

@@ -17,6 +17,7 @@ import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pandas as pd
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +25,7 @@ from cadence.entities import ENTITIES, ENTITY_ORDER, Column
 from cadence.models import build_staging
 from cadence.policy import parse_policy
 from cadence.quality import validate_sources
+from cadence.quality.consent_rows import normalise_consent_rows
 from cadence.sources import extract_sources
 from cadence.sources.files import NULL_VALUES
 from cadence.touches import ensure_planning_tables
@@ -114,7 +116,8 @@ BOUNDED = {"deadline": None, "derandomize": True,
                                      HealthCheck.large_base_example]}
 
 
-@settings(max_examples=25, **BOUNDED)
+# No shrinking: shrinking rows of megabytes took 23 GB and killed the test worker.
+@settings(max_examples=25, phases=[Phase.explicit, Phase.generate], **BOUNDED)
 @given(st.sampled_from(ENTITY_ORDER).flatmap(lambda name: st.tuples(
     st.just(name), rows_of(name, 8, hostile=HOSTILE | st.just(OVER_2_MB)))))
 def test_the_files_source_reads_every_hostile_row_unchanged(entity_rows):
@@ -164,9 +167,18 @@ def check_entity(warehouse, name, rows, loaded, summary, staged) -> None:
     for rule in quarantine["rule"]:
         for part in rule.split("; "):
             assert part.startswith(f"{name}.") and ": expect_" in part, part
-    # every row comes out exactly once, unchanged: validated or quarantined
+    # every row comes out exactly once: quarantined as written, or validated (consent rows
+    # in the trimmed, lower-cased form validation judged)
     validated = warehouse.read_frame(f"select {', '.join(columns)} from validated_{name}")
+    written = [as_read(r, columns) for r in rows]
+    judged = normalise_consent_rows(name, pd.DataFrame(written, columns=columns, dtype=object))
+    judged = [tuple(None if v is None or v != v else v for v in r)
+              for r in judged.itertuples(index=False)]
+    left = list(range(len(rows)))
+    for row in quarantine["row"]:
+        record = tuple(json.loads(row)[c] for c in columns)
+        match = next(i for i in left if written[i] == record)  # StopIteration: changed row
+        left.remove(match)
     out = [tuple(None if v is None or v != v else v for v in r)
            for r in validated.itertuples(index=False)]
-    out += [tuple(json.loads(r)[c] for c in columns) for r in quarantine["row"]]
-    assert sorted(out, key=repr) == sorted((as_read(r, columns) for r in rows), key=repr), name
+    assert sorted(out, key=repr) == sorted((judged[i] for i in left), key=repr), name

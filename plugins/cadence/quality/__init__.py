@@ -78,20 +78,23 @@ def validate_sources(warehouse, policy, run_id: str, as_of: date,
     References to a parent outside ``entities`` are checked against its last validated rows.
     """
     names = [n for n in ENTITY_ORDER if entities is None or n in entities]
-    raw = {}
+    raw, as_written = {}, {}
     for name in names:
         table = f"raw_{name}"
         if not warehouse.table_exists(table):
             raise ValidationFailed(f"{name}: table {table} missing; run the extract first")
         # Consent rows are normalised first, so a trailing blank cannot let a send through.
-        raw[name] = normalise_consent_rows(name, _read_raw(warehouse, table))
+        read = _read_raw(warehouse, table)
+        raw[name] = normalise_consent_rows(name, read)
+        if raw[name] is not read:
+            as_written[name] = read
     known_ids = {}
     for reference in REFERENCED:
         parent, column = reference.split(".")
         if parent not in raw and warehouse.table_exists(validated_table(parent)):
             ids = warehouse.read_frame(f"select distinct {column} from {validated_table(parent)}")
             known_ids[reference] = set(ids[column].dropna())
-    outcomes = validate_entities(raw, run_id, as_of, known_ids)
+    outcomes = validate_entities(raw, run_id, as_of, known_ids, as_written)
     warehouse.execute(warehouse.render(TABLES_SQL))
     summary: dict[str, dict] = {}
     for name, outcome in outcomes.items():

@@ -68,8 +68,10 @@ class SuiteRunner:
         self._source = self.context.data_sources.add_pandas("cadence_raw")
 
     def run(self, entity: Entity, frame: pd.DataFrame, parent_ids: dict[str, set[str]],
-            run_id: str, as_of: date) -> EntityValidation:
-        """Validate ``frame`` (raw text columns) against the suite of ``entity``."""
+            run_id: str, as_of: date, as_written: pd.DataFrame | None = None
+            ) -> EntityValidation:
+        """Validate ``frame`` (raw text columns) against the suite of ``entity``;
+        quarantined rows are recorded from ``as_written`` (same rows) when given."""
         gx = self._gx
         missing = [c for c in entity.column_names if c not in frame.columns]
         if missing:
@@ -92,7 +94,7 @@ class SuiteRunner:
         finally:
             self.context.suites.delete(suite.name)
         results = [(by_id[r.expectation_config.id], r) for r in outcome.results]
-        return _route(entity, frame, results, run_id, as_of)
+        return _route(entity, frame, results, run_id, as_of, as_written)
 
     def close(self) -> None:
         """Drop the datasource and its assets."""
@@ -109,7 +111,8 @@ def _raised(result) -> str | None:
 
 
 def _route(entity: Entity, frame: pd.DataFrame, results: list[tuple[Check, object]],
-           run_id: str, as_of: date) -> EntityValidation:
+           run_id: str, as_of: date, as_written: pd.DataFrame | None = None
+           ) -> EntityValidation:
     n = len(frame)
     duplicate = (frame.duplicated(subset=list(entity.key), keep="first").to_numpy()
                  if entity.key else np.zeros(n, dtype=bool))
@@ -137,7 +140,9 @@ def _route(entity: Entity, frame: pd.DataFrame, results: list[tuple[Check, objec
     failing = np.vstack(masks) if masks else np.zeros((0, n), dtype=bool)
     rejected = failing.any(axis=0) if masks else np.zeros(n, dtype=bool)
     positions = np.nonzero(rejected)[0]
-    rejected_rows = frame.loc[rejected, entity.column_names].astype(object)
+    # A quarantined row keeps what the source said, not the normalised form judged.
+    source = frame if as_written is None else as_written
+    rejected_rows = source.loc[rejected, entity.column_names].astype(object)
     records = rejected_rows.where(rejected_rows.notna(), None).to_dict("records")
     quarantine = pd.DataFrame({
         "entity": entity.name,
@@ -157,9 +162,12 @@ def _route(entity: Entity, frame: pd.DataFrame, results: list[tuple[Check, objec
 
 
 def validate_entities(raw: dict[str, pd.DataFrame], run_id: str, as_of: date,
-                      known_ids: dict[str, set[str]] | None = None
+                      known_ids: dict[str, set[str]] | None = None,
+                      as_written: dict[str, pd.DataFrame] | None = None
                       ) -> dict[str, EntityValidation]:
     """Validate every entity of ``raw`` (parents first) and split valid rows from rejects.
+    ``as_written`` holds, for entities normalised before judging, the rows as read; their
+    quarantine rows are taken from it.
 
     References to a parent validated in this call use its valid rows; ``known_ids``
     ("contacts.contact_id" -> ids) serves parents that are not part of ``raw``.
@@ -171,7 +179,8 @@ def validate_entities(raw: dict[str, pd.DataFrame], run_id: str, as_of: date,
         for name in ENTITY_ORDER:
             if name not in raw:
                 continue
-            outcome = runner.run(ENTITIES[name], raw[name], parent_ids, run_id, as_of)
+            outcome = runner.run(ENTITIES[name], raw[name], parent_ids, run_id, as_of,
+                                 (as_written or {}).get(name))
             outcomes[name] = outcome
             for reference in REFERENCED:
                 parent, column = reference.split(".")

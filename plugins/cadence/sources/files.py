@@ -98,11 +98,13 @@ def _read_csv(path: Path, entity: str, encoding: str) -> pd.DataFrame:
         bad_rows.append(row.number)
         return "skip"  # counted here, reported below with their lines
 
-    def read(block_size: int, newlines_in_values: bool) -> pa.Table:
+    def read(block_size: int) -> pa.Table:
         return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(encoding=encoding, block_size=block_size),
-            parse_options=pacsv.ParseOptions(newlines_in_values=newlines_in_values,
+            # Always quote-aware chunking: a quoted line break at a block boundary would
+            # otherwise split a row silently (found by the hostile-input fuzz).
+            parse_options=pacsv.ParseOptions(newlines_in_values=True,
                                              invalid_row_handler=skip_and_count),
             # Every column as text keeps ids like "00123" and amounts exactly as written.
             convert_options=pacsv.ConvertOptions(
@@ -111,10 +113,7 @@ def _read_csv(path: Path, entity: str, encoding: str) -> pd.DataFrame:
         )
 
     try:
-        table = read(BLOCK_BYTES, newlines_in_values=False)
-        if bad_rows:  # maybe only line breaks inside quoted values: read them as such
-            bad_rows.clear()
-            table = read(BLOCK_BYTES, newlines_in_values=True)
+        table = read(BLOCK_BYTES)
     except UnicodeError:  # raised by a Python codec Arrow transcodes with
         raise _not_in_encoding(path, entity, encoding) from None
     except pa.ArrowInvalid as exc:
@@ -125,7 +124,7 @@ def _read_csv(path: Path, entity: str, encoding: str) -> pd.DataFrame:
                  BLOCK_BYTES)
         bad_rows.clear()
         try:
-            table = read(min(path.stat().st_size + 1, MAX_BLOCK_BYTES), newlines_in_values=True)
+            table = read(min(path.stat().st_size + 1, MAX_BLOCK_BYTES))
         except pa.ArrowInvalid as again:
             raise _explain(path, entity, encoding, again) from None
     if bad_rows:
