@@ -27,7 +27,7 @@ venv: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check dags plugins tests
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup --max-worker-restart=0
 
 demo: $(STAMP)
 	$(BIN)/python -m cadence demo

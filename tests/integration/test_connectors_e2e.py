@@ -21,7 +21,7 @@ from cadence.settings import PROJECT_ROOT
 from cadence.warehouse import Warehouse
 from tests.integration.crm_stand_ins import TOKEN, FakeHubSpot, serve
 
-pytestmark = [pytest.mark.airflow_run, pytest.mark.xdist_group("airflow")]
+pytestmark = [pytest.mark.airflow_run, pytest.mark.xdist_group("airflow-connectors")]
 
 AS_OF = date(2026, 11, 23)
 ACCOUNTS = 40

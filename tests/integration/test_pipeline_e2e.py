@@ -12,7 +12,7 @@ import pytest
 
 from cadence.airflow_cli import dags_test, prepare_metadata
 
-pytestmark = [pytest.mark.airflow_run, pytest.mark.xdist_group("airflow")]
+pytestmark = [pytest.mark.airflow_run, pytest.mark.xdist_group("airflow-pipeline")]
 
 AS_OF = date(2026, 11, 23)
 # Business columns only: load stamps and decision times legitimately differ per run.
