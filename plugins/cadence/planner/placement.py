@@ -500,23 +500,54 @@ def _repair(i, n_refused, out_day, out_kind, out_named, out_block, texts, refuse
                     code, a, wanted, T.category[i], T.slot[b], T.channel[b], T.category[b],
                     T.promotional[b], T.checkin[b], T.announcement[b]):
                 continue
+            if _n_days(b, T.group[b], base, T, D)[0] <= 1:
+                continue  # no other day of its own to move to
             was = out_day[b] + base
+            if not _fits_without(i, b, day, was, s, preference_counts, counts, account_counts,
+                                 local, n_history, T, P, L, H):
+                continue
             _lift(b, was, state, n_history, T)
-            if _fits(i, day, state, n_history, T, P, L, H, Z.n_days):
-                _put(i, day, state, n_history, T)
-                moved, _ = _first_fit(b, state, spare, n_history, T, P, D, L, H, Z)
-                if moved >= 0:
-                    _put(b, moved, state, n_history, T)
-                    if _mixes_hold(i, b, state, T, L):
-                        out_day[b] = _redescribe(b, moved, spare, out_kind, out_named,
-                                                 out_block, texts, state, n_history, T, P,
-                                                 D, L, H, Z) - base
-                        _lift(i, day, state, n_history, T)  # the caller records i
-                        return day
-                    _lift(b, moved, state, n_history, T)
-                _lift(i, day, state, n_history, T)
+            _put(i, day, state, n_history, T)
+            moved, _ = _first_fit(b, state, spare, n_history, T, P, D, L, H, Z)
+            if moved >= 0:
+                _put(b, moved, state, n_history, T)
+                if _mixes_hold(i, b, state, T, L):
+                    out_day[b] = _redescribe(b, moved, spare, out_kind, out_named, out_block,
+                                             texts, state, n_history, T, P, D, L, H, Z) - base
+                    _lift(i, day, state, n_history, T)  # the caller records i
+                    return day
+                _lift(b, moved, state, n_history, T)
+            _lift(i, day, state, n_history, T)
             _put(b, was, state, n_history, T)
     return -1
+
+
+@njit(cache=True)
+def _fits_without(i, b, day, was, s, preference_counts, counts, account_counts, local,
+                  n_history, T, P, L, H):
+    # Whether i fits on ``day`` were b not on ``was``: b is taken off the day counts only
+    # (most trials fail; the day-ordered entry lists are moved only for one that fits).
+    sb = local[T.contact[b]]
+    _take(counts[sb], was, T.slot[b], T.promotional[b], T.checkin[b], T.announcement[b])
+    unrecord(account_counts, was)
+    _shift_preferences(i, b, was, -1, preference_counts, n_history, T, P, H)
+    fits = not _refuses(i, s, day, counts, account_counts, preference_counts, T, P, L)
+    _shift_preferences(i, b, was, 1, preference_counts, n_history, T, P, H)
+    _add(counts[sb], was, T.slot[b], T.promotional[b], T.checkin[b], T.announcement[b])
+    record(account_counts, was)
+    return fits
+
+
+@njit(cache=True)
+def _shift_preferences(i, b, day, by, preference_counts, n_history, T, P, H):
+    # Count b (on day index ``day``) ``by`` more in each of i's preference logs it is in.
+    if T.contact[b] != T.contact[i]:
+        return
+    for k in range(P.end[i] - P.start[i]):
+        if _same_log(n_history + b, P.channel[P.start[i] + k], T.category[i], n_history, T,
+                     H):
+            preference_counts[k, day] += by
+            preference_counts[k, len(preference_counts[k]) - 1] += by
 
 
 @njit(cache=True)
