@@ -63,7 +63,7 @@ def test_compiled_pass_and_day_logs_agree_on_every_day(mine, others, touch, week
     one = np.zeros(1, dtype=np.int64)
     T = Touches(one, one, np.array([slot]), one, one, np.array([promotional]),
                 np.array([checkin]), np.array([announcement]), one, one, one,
-                np.zeros(1, bool), one, one, np.zeros(1, bool), one)
+                np.zeros(1, bool), one, one, np.zeros(1, bool), one, one)
     P = Preferences(np.zeros(1, np.int64), np.array([len(frequencies)]),
                     np.full(len(frequencies), -1, np.int64),
                     np.array([w for _, w in frequencies], dtype=np.int64))

@@ -59,8 +59,9 @@ KINDS = FIRST_CHANNEL + len(CAPPED_CHANNELS)
 # real plans do not have, are placed one by one with the repair.
 EXACT_MAX_TOUCHES = 16
 EXACT_MAX_NODES = 200_000
-# The repair is for tight touches (at most this many allowed days, all refused): a
-# flexible touch refused on every day of a long window has no room one move would make.
+# The repair is for tight touches (at most their class's ``repair_days`` allowed days, all
+# refused): a flexible touch refused on every day of a long window has no room one move
+# would make. It looks at the first this many refused days.
 REPAIR_MAX_DAYS = 3
 # ... and tries at most this many touches counted by each refusal.
 REPAIR_BLOCKERS = 4
@@ -69,7 +70,7 @@ REPAIR_BLOCKERS = 4
 Touches = namedtuple("Touches", [
     "contact", "account", "slot", "channel", "category", "promotional", "checkin",
     "announcement", "group", "first", "last", "delayed", "tier", "klass", "protected",
-    "value"])
+    "value", "repair_days"])
 Preferences = namedtuple("Preferences", ["start", "end", "channel", "width"])
 Days = namedtuple("Days", ["preferred_start", "preferred", "other_start", "other", "why_not"])
 TierLimits = namedtuple("TierLimits", [
@@ -454,7 +455,7 @@ def _place_one(i, out_day, placed, escalated, out_kind, out_named, out_block, te
     # One touch: its first allowed day, else the repair, else dropped (escalated when
     # protected).
     chosen, n_refused = _first_fit(i, state, refused_day, n_history, T, P, D, L, H, Z)
-    if 0 < n_refused <= REPAIR_MAX_DAYS and chosen < 0:
+    if chosen < 0 and 0 < n_refused <= T.repair_days[i]:
         chosen = _repair(i, n_refused, out_day, out_kind, out_named, out_block, texts,
                          refused_day, state, n_history, T, P, D, L, H, Z)
     _describe(i, chosen, n_refused, refused_day, out_kind, out_named, out_block, texts,
@@ -476,7 +477,7 @@ def _repair(i, n_refused, out_day, out_kind, out_named, out_block, texts, refuse
         n_account, local = state
     base = Z.base
     s = local[T.contact[i]]
-    days = refused_day[:n_refused].copy()
+    days = refused_day[:min(n_refused, REPAIR_MAX_DAYS)].copy()
     spare = np.zeros(Z.n_days + 1, dtype=np.int64)  # refused_day stays i's, for its text
     for day in days:
         preference_counts = _preference_counts(i, s, entry_ref, entry_day, n_entries,

@@ -158,7 +158,9 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
         tier_code.astype(np.int64), facts.klass.astype(np.int64),
         facts.protected.astype(bool),
         # What keeping a touch is worth inside its class: its priority, at least 1.
-        priority - int(priority.min(initial=0)) + 1)
+        priority - int(priority.min(initial=0)) + 1,
+        np.array([c.repair_days for c in policy.classes.order],
+                 dtype=np.int64)[facts.klass.astype(np.int64)])
     # The most contacts an account has and the most touches a contact or an account
     # receives, so the pass sizes its per-account state once.
     contacts_per_account = _most(account, contact)

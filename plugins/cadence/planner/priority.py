@@ -29,6 +29,9 @@ class PriorityClass(Section):
 
     name: str
     protected: bool = False  # never dropped for caps, spacing or mix: escalated instead
+    # A touch refused on every allowed day tries moving one touch in its way when it has at
+    # most this many allowed days (more costs time and rarely finds room).
+    repair_days: int = Field(default=3, ge=0, le=31)
     bypasses_caps: bool = False  # rule 2: goes when due, outside caps, spacing, mix, timing
     message_types: list[str] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
