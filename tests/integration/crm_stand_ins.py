@@ -18,11 +18,13 @@ MODIFIED = {"companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate",
             "contacts": "lastmodifieddate"}
 PROPERTIES = {
     "companies": {"name", "industry", "country", "hubspot_owner_id", "lifecyclestage",
-                  "hs_lifecyclestage_customer_date", "hs_lastmodifieddate", "hs_object_id"},
+                  "hs_lifecyclestage_customer_date", "hs_lastmodifieddate", "hs_object_id",
+                  "timezone", "annualrevenue", "numberofemployees"},
     "deals": {"closedate", "amount", "dealstage", "pipeline", "hs_lastmodifieddate",
               "hs_object_id"},
     "contacts": {"email", "firstname", "lastname", "hs_language", "phone", "lastmodifieddate",
-                 "hs_merged_object_ids", "associatedcompanyid", "hs_object_id"},
+                 "hs_merged_object_ids", "associatedcompanyid", "hs_object_id", "hs_timezone",
+                 "jobtitle"},
     "tasks": {"hs_timestamp", "hs_task_subject", "hs_task_body", "hs_task_status",
               "hs_task_priority", "hubspot_owner_id", "hs_task_type"},
 }

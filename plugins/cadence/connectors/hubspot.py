@@ -207,7 +207,7 @@ class HubSpotSource(CrmSource):
         check_mapping(mapping, self.client.property_names(object_type), ENTITIES[
             "contacts" if object_type == "contacts" else "accounts"], policy_key)
         modified = self.policy.modified_property[object_type]
-        return sorted({*mapping.columns.values(), *mapping.only, modified, *extra})
+        return sorted({*mapping.properties(), modified, *extra})
 
     def _sync(self, object_type: str, mapping: ObjectMapping, policy_key: str,
               extra: list[str], associations: tuple[str, ...] = ()) -> dict[str, CrmRecord]:

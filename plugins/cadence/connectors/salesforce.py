@@ -159,7 +159,7 @@ class SalesforceSource(CrmSource):
     def _sync(self, sobject: str, mapping: ObjectMapping, entity: str, policy_key: str,
               extra: tuple[str, ...] = ()) -> dict[str, CrmRecord]:
         check_mapping(mapping, self.client.field_names(sobject), ENTITIES[entity], policy_key)
-        fields = sorted({"Id", MODIFIED, *mapping.columns.values(), *mapping.only, *extra})
+        fields = sorted({"Id", MODIFIED, *mapping.properties(), *extra})
         select = f"SELECT {', '.join(fields)} FROM {sobject}"
 
         def fetch(since: pd.Timestamp | None) -> Batch:
