@@ -139,6 +139,13 @@ class HubSpotClient:
         return str(self._call("POST", "/crm/v3/objects/tasks", "HubSpot create task",
                               creates=True, json=body)["id"])
 
+    def batch_update(self, object_type: str, inputs: list[dict]) -> list[dict]:
+        """Set properties of up to 100 objects (``POST .../batch/update``); the updated
+        objects. Setting the same values again changes nothing, so it is retried."""
+        page = self._call("POST", f"/crm/v3/objects/{object_type}/batch/update",
+                          f"HubSpot batch update {object_type}", json={"inputs": inputs})
+        return page.get("results", [])
+
     def update_task(self, task_id: str, body: dict) -> None:
         """Update a task's properties."""
         self._call("PATCH", f"/crm/v3/objects/tasks/{task_id}", "HubSpot update task",

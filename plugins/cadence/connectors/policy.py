@@ -264,6 +264,26 @@ class CrmTasksPolicy(Section):
     low_priority_below: int = 50
 
 
+HealthField = Literal["score", "band", "tier", "stage", "signals"]
+
+
+class HealthPushPolicy(Section):
+    """Health, band, tier, stage and signals pushed to HubSpot as company (and contact)
+    properties, so the marketing tool's own campaigns can respect them. The account ids
+    must be HubSpot company ids (accounts sourced from HubSpot)."""
+
+    crm: Literal["none", "hubspot"] = "none"
+    # field -> HubSpot property (create them in the portal first: number, text and a
+    # multiple checkboxes property for signals, values joined with ";").
+    company_properties: dict[HealthField, str] = Field(default_factory=lambda: {
+        "score": "cadence_health_score", "band": "cadence_health_band",
+        "tier": "cadence_tier", "stage": "cadence_stage", "signals": "cadence_signals"})
+    # Contacts carry their account's values: lists and workflows enrol contacts.
+    contact_properties: dict[HealthField, str] = Field(default_factory=lambda: {
+        "band": "cadence_health_band", "tier": "cadence_tier", "stage": "cadence_stage"})
+    batch_size: int = Field(100, ge=1, le=100)  # the batch API takes at most 100 inputs
+
+
 class ConnectorsPolicy(Section):
     """The ``connectors`` policy section."""
 
@@ -272,3 +292,4 @@ class ConnectorsPolicy(Section):
     salesforce: SalesforcePolicy = SalesforcePolicy()
     usage: UsagePolicy = UsagePolicy()
     crm_tasks: CrmTasksPolicy = CrmTasksPolicy()
+    health_push: HealthPushPolicy = HealthPushPolicy()
