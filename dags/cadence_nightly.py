@@ -7,8 +7,8 @@ policy and data into `touch_candidates`, plan the `communication_calendar` (shar
 account, then CSM capacity levelling), write each CSM's task list (and push it to the CRM
 when policy says so) and the analyst's report.
 
-It plans for its logical date and **sends nothing** (CRM tasks are pushed only by a
-run about the present), so `airflow backfill create
+It plans for its logical date and **sends nothing** (CRM tasks, health properties and
+expansion deals are written only by a run about the present), so `airflow backfill create
 --dag-id cadence_nightly --from-date ... --to-date ...` safely recomputes history: each
 day's health snapshot is rebuilt from the data as known that day. The calendar asset it
 emits starts `cadence_hourly`.
@@ -76,6 +76,10 @@ def cadence_nightly():
         "push_health_properties", "Push health score, band, tier, stage and signals that "
         "changed since the last push to HubSpot company and contact properties "
         "(`crm_property_pushes`), live runs only.", CRM_LIVE_WITHIN)
+    open_expansion_deals = nightly_step(
+        "open_expansion_deals", "Open a HubSpot deal or Salesforce opportunity with the "
+        "evidence (seats used, usage trend) for each expansion-ready account, at most once "
+        "per cooldown (`crm_expansion_deals`), live runs only.", CRM_LIVE_WITHIN)
     write_report = nightly_step(
         "write_report", "Write the analyst's report `CADENCE_OUT_DIR/reports/plan_<date>.html` "
         "(charts, tables, rule links).")
@@ -164,8 +168,8 @@ def cadence_nightly():
         shards,
     )
     chain(plan_calendar.expand(shard=shards), steer_send_times(), level_csm_capacity(),
-          write_csm_tasks(), push_csm_tasks(), push_health_properties(), write_report(),
-          report_experiments())
+          write_csm_tasks(), push_csm_tasks(), push_health_properties(),
+          open_expansion_deals(), write_report(), report_experiments())
 
 
 cadence_nightly()

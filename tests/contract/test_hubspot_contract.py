@@ -135,3 +135,17 @@ def test_health_property_batches_and_answers_match_the_object_schemas(hubspot, w
         assert body["status"] == "COMPLETE"
         for result in body["results"]:
             assert errors(answer, result) == []
+
+
+def test_expansion_deal_body_matches_the_official_create_input():
+    from cadence.connectors.expansion_deals import hubspot_deal
+    from cadence.connectors.policy import ExpansionDealsPolicy
+
+    row = pd.Series({"account_id": "c1", "account_name": "Acme", "csm_id": "o1",
+                     "arr": 60000.0, "seats_purchased": 50, "seats_used_7d": 46,
+                     "active_users_30d": 40.0, "active_users_prior_30d": 30.0})
+    body = hubspot_deal(next(pd.DataFrame([row]).itertuples(index=False)),
+                        ExpansionDealsPolicy(), date(2026, 11, 23))
+    create = validator("tasks.json", "/components/schemas/SimplePublicObjectInputForCreate")
+    assert errors(create, body) == []
+    assert all(isinstance(v, str) for v in body["properties"].values())

@@ -46,7 +46,8 @@ def test_nightly_order(dag_bag):
              "score_account_health", "assign_segments", "learn_from_engagement",
              "generate_candidates", "list_plan_shards", "plan_calendar", "steer_send_times",
              "level_csm_capacity", "write_csm_tasks", "push_csm_tasks",
-             "push_health_properties", "write_report", "report_experiments"]
+             "push_health_properties", "open_expansion_deals", "write_report",
+             "report_experiments"]
     for upstream, downstream in zip(order, order[1:], strict=False):
         assert upstream in dag.get_task(downstream).upstream_task_ids, (upstream, downstream)
 

@@ -97,6 +97,10 @@ def _handler(fake: FakeSalesforce):
                 task_id = f"00T{len(fake.records['Task']) + 1:012d}"
                 fake.records["Task"][task_id] = json.loads(raw)
                 return self._send(201, {"id": task_id, "success": True, "errors": []})
+            if parts[:2] == ["sobjects", "Opportunity"] and method == "POST":
+                opportunity_id = f"006X{len(fake.records['Opportunity']) + 1:011d}"
+                fake.records["Opportunity"][opportunity_id] = json.loads(raw)
+                return self._send(201, {"id": opportunity_id, "success": True, "errors": []})
             if parts[:2] == ["sobjects", "Task"] and method == "PATCH":
                 fake.records["Task"][parts[2]].update(json.loads(raw))
                 return self._send(204)

@@ -139,6 +139,11 @@ class HubSpotClient:
         return str(self._call("POST", "/crm/v3/objects/tasks", "HubSpot create task",
                               creates=True, json=body)["id"])
 
+    def create_deal(self, body: dict) -> str:
+        """Create a deal; its HubSpot id (never retried once sent: no duplicates)."""
+        return str(self._call("POST", "/crm/v3/objects/deals", "HubSpot create deal",
+                              creates=True, json=body)["id"])
+
     def batch_update(self, object_type: str, inputs: list[dict]) -> list[dict]:
         """Set properties of up to 100 objects (``POST .../batch/update``); the updated
         objects. Setting the same values again changes nothing, so it is retried."""

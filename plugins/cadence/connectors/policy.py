@@ -284,6 +284,21 @@ class HealthPushPolicy(Section):
     batch_size: int = Field(100, ge=1, le=100)  # the batch API takes at most 100 inputs
 
 
+class ExpansionDealsPolicy(Section):
+    """An account with the expansion_ready signal becomes a HubSpot deal or a Salesforce
+    opportunity for sales, with the evidence, at most once per cooldown."""
+
+    crm: Literal["none", "hubspot", "salesforce"] = "none"
+    cooldown_days: int = Field(90, ge=1)  # no second deal for an account within this
+    close_in_days: int = Field(60, ge=1)  # the deal's expected close date after opening
+    name: str = "Expansion: {account_name}"  # {account_name}, {account_id}
+    hubspot_pipeline: str = "default"
+    hubspot_stage: str = "appointmentscheduled"
+    hubspot_company_association: int = 5  # HubSpot-defined deal -> company (primary)
+    salesforce_stage: str = "Prospecting"
+    salesforce_type: str = "Existing Customer - Upgrade"
+
+
 class ConnectorsPolicy(Section):
     """The ``connectors`` policy section."""
 
@@ -293,3 +308,4 @@ class ConnectorsPolicy(Section):
     usage: UsagePolicy = UsagePolicy()
     crm_tasks: CrmTasksPolicy = CrmTasksPolicy()
     health_push: HealthPushPolicy = HealthPushPolicy()
+    expansion_deals: ExpansionDealsPolicy = ExpansionDealsPolicy()

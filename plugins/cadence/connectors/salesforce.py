@@ -114,6 +114,12 @@ class SalesforceClient:
                                creates=True, json=body)
         return str(created["id"])
 
+    def create_opportunity(self, body: dict) -> str:
+        """Create an Opportunity; its Salesforce id."""
+        created = self.request("POST", f"{self.api}/sobjects/Opportunity",
+                               "Salesforce create Opportunity", creates=True, json=body)
+        return str(created["id"])
+
     def update_task(self, task_id: str, body: dict) -> None:
         """Update a Task."""
         self.request("PATCH", f"{self.api}/sobjects/Task/{task_id}", "Salesforce update Task",
