@@ -7,8 +7,8 @@ policy and data into `touch_candidates`, plan the `communication_calendar` (shar
 account, then CSM capacity levelling), write each CSM's task list (and push it to the CRM
 when policy says so) and the analyst's report.
 
-It plans for its logical date and **sends nothing** (CRM tasks are pushed only by a
-run about the present), so `airflow backfill create
+It plans for its logical date and **sends nothing** (CRM tasks, health properties and
+expansion deals are written only by a run about the present), so `airflow backfill create
 --dag-id cadence_nightly --from-date ... --to-date ...` safely recomputes history: each
 day's health snapshot is rebuilt from the data as known that day. The calendar asset it
 emits starts `cadence_hourly`.
@@ -16,18 +16,18 @@ emits starts `cadence_hourly`.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from airflow.sdk import chain, dag
 
 from cadence.orchestration import (
     ACCOUNT_HEALTH,
     COMMUNICATION_CALENDAR,
+    CRM_LIVE_WITHIN,
     CSM_TASKS,
     NIGHTLY_PARAMS,
     SEGMENT_MEMBERSHIP,
     current_run,
     dag_kwargs,
+    nightly_step,
     publish_asset_extra,
     task,
 )
@@ -41,39 +41,51 @@ from cadence.orchestration import (
                  "-> CSM tasks -> report (sends nothing)", tags=["nightly"]),
 )
 def cadence_nightly():
-    @task
-    def extract_sources() -> dict:
-        """Load every source entity (files, CRM, usage) into `raw_<entity>`, stamped with
-        `_loaded_at` and `_run_id`.
-        """
-        from cadence import nightly
-
-        return nightly.extract_sources(current_run())
-
-    @task
-    def validate_sources() -> dict:
-        """Great Expectations suites per entity: valid rows to `validated_<entity>`, rejects to
-        `quarantine` with the rule; fails when an entity's reject rate passes its threshold.
-        """
-        from cadence import nightly
-
-        return nightly.validate_sources(current_run())
-
-    @task
-    def build_staging() -> dict:
-        """Type the validated sources into `stg_<entity>` (SQL models, include/sql/staging)."""
-        from cadence import nightly
-
-        return nightly.build_staging(current_run())
-
-    @task
-    def apply_erasures() -> dict:
-        """Carry out new `erasure` requests before anything is scored or planned: pseudonymise
-        the contact in every table and every file under CADENCE_OUT_DIR (`erasure_log`).
-        """
-        from cadence import nightly
-
-        return nightly.apply_erasures(current_run())
+    # Steps that only call their cadence.nightly function: name and doc_md.
+    extract_sources = nightly_step(
+        "extract_sources", "Load every source entity (files, CRM, usage) into "
+        "`raw_<entity>`, stamped with `_loaded_at` and `_run_id`.")
+    validate_sources = nightly_step(
+        "validate_sources", "Great Expectations suites per entity: valid rows to "
+        "`validated_<entity>`, rejects to `quarantine` with the rule; fails when an entity's "
+        "reject rate passes its threshold.")
+    build_staging = nightly_step(
+        "build_staging", "Type the validated sources into `stg_<entity>` (SQL models, "
+        "include/sql/staging).")
+    apply_erasures = nightly_step(
+        "apply_erasures", "Carry out new `erasure` requests before anything is scored or "
+        "planned: pseudonymise the contact in every table and every file under "
+        "CADENCE_OUT_DIR (`erasure_log`).")
+    learn_from_engagement = nightly_step(
+        "learn_from_engagement", "Learn from what was sent: each contact's (or tier's) best "
+        "send slot into `learned_send_slots`, the promotional share per tier into "
+        "`learned_mix`.")
+    generate_candidates = nightly_step(
+        "generate_candidates", "Turn policy and data into `touch_candidates`: cadences, "
+        "journeys, renewal timeline, triggers, campaigns, minimum cadence; experiment "
+        "accounts assigned (`experiment_assignments`), each arm's under the arm's policy.")
+    steer_send_times = nightly_step(
+        "steer_send_times", "Label each planned touch with its experiment arm and move email "
+        "and in-app touches to their learned send hour; the reason says which slot was used "
+        "and why.")
+    # CRM writes: only a run about today (a backfill or an old run leaves the CRM alone).
+    push_csm_tasks = nightly_step(
+        "push_csm_tasks", "Push CSM tasks to the CRM (HubSpot or Salesforce) when policy says "
+        "so, live runs only.", CRM_LIVE_WITHIN)
+    push_health_properties = nightly_step(
+        "push_health_properties", "Push health score, band, tier, stage and signals that "
+        "changed since the last push to HubSpot company and contact properties "
+        "(`crm_property_pushes`), live runs only.", CRM_LIVE_WITHIN)
+    open_expansion_deals = nightly_step(
+        "open_expansion_deals", "Open a HubSpot deal or Salesforce opportunity with the "
+        "evidence (seats used, usage trend) for each expansion-ready account, at most once "
+        "per cooldown (`crm_expansion_deals`), live runs only.", CRM_LIVE_WITHIN)
+    write_report = nightly_step(
+        "write_report", "Write the analyst's report `CADENCE_OUT_DIR/reports/plan_<date>.html` "
+        "(charts, tables, rule links).")
+    report_experiments = nightly_step(
+        "report_experiments", "Write each experiment's readout per arm and week "
+        "(`experiment_readout`, `experiment_outcomes`) and `reports/experiments_<date>.html`.")
 
     @task(outlets=[ACCOUNT_HEALTH])
     def score_account_health() -> dict:
@@ -100,25 +112,6 @@ def cadence_nightly():
         return result
 
     @task
-    def learn_from_engagement() -> dict:
-        """Learn from what was sent: each contact's (or tier's) best send slot into
-        `learned_send_slots`, the promotional share per tier into `learned_mix`.
-        """
-        from cadence import nightly
-
-        return nightly.learn_from_engagement(current_run())
-
-    @task
-    def generate_candidates() -> dict:
-        """Turn policy and data into `touch_candidates`: cadences, journeys, renewal timeline,
-        triggers, campaigns, minimum cadence; experiment accounts assigned
-        (`experiment_assignments`), each arm's under the arm's policy.
-        """
-        from cadence import nightly
-
-        return nightly.generate_candidates(current_run())
-
-    @task
     def list_plan_shards() -> list[int]:
         """Hash the accounts with candidates into shards (`plan_accounts`); one `plan_calendar`
         task maps over each.
@@ -135,15 +128,6 @@ def cadence_nightly():
         from cadence import nightly
 
         return nightly.plan_calendar(current_run(), shard)
-
-    @task
-    def steer_send_times() -> dict:
-        """Label each planned touch with its experiment arm and move email and in-app touches
-        to their learned send hour; the reason says which slot was used and why.
-        """
-        from cadence import nightly
-
-        return nightly.steer_send_times(current_run())
 
     @task(outlets=[COMMUNICATION_CALENDAR])
     def level_csm_capacity() -> dict:
@@ -171,31 +155,6 @@ def cadence_nightly():
         publish_asset_extra(CSM_TASKS, run)
         return result
 
-    @task
-    def push_csm_tasks() -> dict:
-        """Push CSM tasks to the CRM (HubSpot or Salesforce) when policy says so, live runs only."""
-        from cadence import nightly
-
-        return nightly.push_csm_tasks(current_run(live_within=timedelta(days=1)))
-
-    @task
-    def write_report() -> dict:
-        """Write the analyst's report `CADENCE_OUT_DIR/reports/plan_<date>.html` (charts, tables,
-        rule links).
-        """
-        from cadence import nightly
-
-        return nightly.write_report(current_run())
-
-    @task
-    def report_experiments() -> dict:
-        """Write each experiment's readout per arm and week (`experiment_readout`,
-        `experiment_outcomes`) and `reports/experiments_<date>.html`.
-        """
-        from cadence import nightly
-
-        return nightly.report_experiments(current_run())
-
     shards = list_plan_shards()
     chain(
         extract_sources(),
@@ -209,7 +168,8 @@ def cadence_nightly():
         shards,
     )
     chain(plan_calendar.expand(shard=shards), steer_send_times(), level_csm_capacity(),
-          write_csm_tasks(), push_csm_tasks(), write_report(), report_experiments())
+          write_csm_tasks(), push_csm_tasks(), push_health_properties(),
+          open_expansion_deals(), write_report(), report_experiments())
 
 
 cadence_nightly()

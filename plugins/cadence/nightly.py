@@ -142,6 +142,39 @@ def push_csm_tasks(run: Run) -> dict:
                                queue_owners={q.id: q.crm_owner_id for q in queues})}
 
 
+def push_health_properties(run: Run) -> dict:
+    """Push health score, band, tier, stage and signals that changed to HubSpot company
+    and contact properties (``connectors.health_push``); a backfill or an old run leaves
+    the CRM alone."""
+    from cadence.connectors.health_push import push_health_properties as push
+
+    crm = run.policy.connectors.health_push.crm
+    if crm == "none":
+        return {"crm": crm, "pushed": 0}
+    if not run.is_live:
+        log.info("run %s (%s) is about the past: health properties not pushed to %s",
+                 run.run_id, run.run_type, crm)
+        return {"crm": crm, "pushed": 0, "skipped": "not a live run"}
+    return {"crm": crm, **push(run.warehouse, run.policy.connectors, run.as_of, run.clock())}
+
+
+def open_expansion_deals(run: Run) -> dict:
+    """Open a deal (HubSpot) or opportunity (Salesforce) with the evidence for each
+    expansion-ready account outside its cooldown (``connectors.expansion_deals``); a
+    backfill or an old run leaves the CRM alone."""
+    from cadence.connectors.expansion_deals import open_expansion_deals as open_deals
+
+    crm = run.policy.connectors.expansion_deals.crm
+    if crm == "none":
+        return {"crm": crm, "opened": 0}
+    if not run.is_live:
+        log.info("run %s (%s) is about the past: no expansion deals opened in %s",
+                 run.run_id, run.run_type, crm)
+        return {"crm": crm, "opened": 0, "skipped": "not a live run"}
+    return {"crm": crm, **open_deals(run.warehouse, run.policy.connectors, run.as_of,
+                                     run.clock(), crm)}
+
+
 def write_report(run: Run) -> dict:
     """The analyst's HTML report of the plan date."""
     from cadence.report import write_report as write

@@ -172,3 +172,23 @@ def current_run(live_within: timedelta | None = None):
         live_within=live_within,
         params=dict(context.get("params") or {}),
     )
+
+
+# A run writes to a CRM only when it is about today: its window holds the wall clock
+# within a day (a nightly run starts an hour after its window ends).
+CRM_LIVE_WITHIN = timedelta(days=1)
+
+
+def nightly_step(name: str, doc: str, live_within: timedelta | None = None,
+                 **task_kwargs: Any):
+    """The task ``name`` calling ``cadence.nightly.<name>`` with the current run: the whole
+    wiring of a nightly step that emits no asset. ``doc`` is its doc_md; ``live_within``
+    bounds how far from the present a run may be and still write outside the warehouse."""
+
+    def step() -> dict:
+        from cadence import nightly
+
+        return getattr(nightly, name)(current_run(live_within=live_within))
+
+    step.__name__ = step.__qualname__ = name
+    return task(task_id=name, doc_md=doc, **task_kwargs)(step)

@@ -128,6 +128,9 @@ def unknown_references(policy: Policy) -> list[str]:
         f"{path}: template {name!r} is not the template_id of any candidates rule"
         for path, names in lists.items() for name in names if name not in templates
     ]
+    problems += [f"planner.sms_classes: {name!r} is not a class of classes.order"
+                 f" ({policy.classes.names})"
+                 for name in planner.sms_classes if name not in policy.classes.names]
     tasks = policy.csm_tasks
     task_types = {*candidates.task_types().values(), tasks.default_task_type,
                   tasks.escalation_task_type}

@@ -69,4 +69,4 @@ Encoding = Annotated[str, AfterValidator(_encoding)]
 IsoDate = Annotated[str, AfterValidator(_iso_date)]
 # A share of rows or touches, e.g. a reject-rate threshold.
 Share = Annotated[float, Field(ge=0, le=1)]
-Provider = Literal["outbox", "sendgrid", "intercom", "webhook"]
+Provider = Literal["outbox", "sendgrid", "intercom", "webhook", "twilio"]

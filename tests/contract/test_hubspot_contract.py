@@ -95,3 +95,57 @@ def test_stand_in_responses_and_our_requests_match_the_contract(hubspot, warehou
             seen.add("search_request")
             assert errors(checks["search_request"], body) == []
     assert seen == set(checks)
+
+
+def test_health_property_batches_and_answers_match_the_object_schemas(hubspot, warehouse):  # noqa: F811
+    """The batch update envelope (``inputs[]`` of {id, properties}) is not in the extract;
+    each input's properties are checked as the official SimplePublicObjectInput and each
+    object HubSpot answers with as SimplePublicObject."""
+    from datetime import UTC, datetime
+
+    from cadence.connectors.health_push import push_health_properties
+    from cadence.connectors.http import Credentials
+    from cadence.connectors.hubspot import HubSpotClient
+    from cadence.connectors.policy import ConnectorsPolicy, HealthPushPolicy
+    from tests.integration.crm_stand_ins import TOKEN
+    from tests.integration.test_health_push import PROPERTIES
+    from tests.integration.test_health_push import seed as seed_health
+    from tests.integration.test_hubspot_connector import FAST
+
+    for object_type, names in PROPERTIES.items():
+        hubspot.properties[object_type] |= names
+    for n in (1, 2, 3):
+        hubspot.put("companies", f"c{n}", 1_700_000_000_000, name=f"Company {n}")
+        hubspot.put("contacts", f"p{n}", 1_700_000_000_000, companies=[f"c{n}"])
+    seed_health(warehouse)
+    push_health_properties(warehouse, ConnectorsPolicy(health_push=HealthPushPolicy(
+        crm="hubspot")), date(2026, 11, 23), datetime(2026, 11, 23, 2, tzinfo=UTC),
+        HubSpotClient(Credentials(hubspot.url, None, TOKEN), FAST))
+
+    update = validator("tasks.json", "/components/schemas/SimplePublicObjectInput")
+    answer = validator("crm_objects.json", "/components/schemas/SimplePublicObject")
+    sent = [body for _m, path, body in hubspot.requests if path.endswith("/batch/update")]
+    answered = [body for path, body in hubspot.responses if path.endswith("/batch/update")]
+    assert len(sent) == len(answered) == 2
+    for body in sent:
+        for item in body["inputs"]:
+            assert isinstance(item["id"], str)
+            assert errors(update, {"properties": item["properties"]}) == []
+    for body in answered:
+        assert body["status"] == "COMPLETE"
+        for result in body["results"]:
+            assert errors(answer, result) == []
+
+
+def test_expansion_deal_body_matches_the_official_create_input():
+    from cadence.connectors.expansion_deals import hubspot_deal
+    from cadence.connectors.policy import ExpansionDealsPolicy
+
+    row = pd.Series({"account_id": "c1", "account_name": "Acme", "csm_id": "o1",
+                     "arr": 60000.0, "seats_purchased": 50, "seats_used_7d": 46,
+                     "active_users_30d": 40.0, "active_users_prior_30d": 30.0})
+    body = hubspot_deal(next(pd.DataFrame([row]).itertuples(index=False)),
+                        ExpansionDealsPolicy(), date(2026, 11, 23))
+    create = validator("tasks.json", "/components/schemas/SimplePublicObjectInputForCreate")
+    assert errors(create, body) == []
+    assert all(isinstance(v, str) for v in body["properties"].values())

@@ -45,7 +45,8 @@ def test_nightly_order(dag_bag):
     order = ["extract_sources", "validate_sources", "build_staging", "apply_erasures",
              "score_account_health", "assign_segments", "learn_from_engagement",
              "generate_candidates", "list_plan_shards", "plan_calendar", "steer_send_times",
-             "level_csm_capacity", "write_csm_tasks", "push_csm_tasks", "write_report",
+             "level_csm_capacity", "write_csm_tasks", "push_csm_tasks",
+             "push_health_properties", "open_expansion_deals", "write_report",
              "report_experiments"]
     for upstream, downstream in zip(order, order[1:], strict=False):
         assert upstream in dag.get_task(downstream).upstream_task_ids, (upstream, downstream)

@@ -18,11 +18,13 @@ MODIFIED = {"companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate",
             "contacts": "lastmodifieddate"}
 PROPERTIES = {
     "companies": {"name", "industry", "country", "hubspot_owner_id", "lifecyclestage",
-                  "hs_lifecyclestage_customer_date", "hs_lastmodifieddate", "hs_object_id"},
+                  "hs_lifecyclestage_customer_date", "hs_lastmodifieddate", "hs_object_id",
+                  "timezone", "annualrevenue", "numberofemployees"},
     "deals": {"closedate", "amount", "dealstage", "pipeline", "hs_lastmodifieddate",
               "hs_object_id"},
     "contacts": {"email", "firstname", "lastname", "hs_language", "phone", "lastmodifieddate",
-                 "hs_merged_object_ids", "associatedcompanyid", "hs_object_id"},
+                 "hs_merged_object_ids", "associatedcompanyid", "hs_object_id", "hs_timezone",
+                 "jobtitle"},
     "tasks": {"hs_timestamp", "hs_task_subject", "hs_task_body", "hs_task_status",
               "hs_task_priority", "hubspot_owner_id", "hs_task_type"},
 }
@@ -130,6 +132,8 @@ def _handler(fake: FakeHubSpot):
             objects = fake.objects[object_type]
             if method == "POST" and len(parts) == 5 and parts[4] == "search":
                 return self._search(object_type, body)
+            if method == "POST" and parts[4:] == ["batch", "update"]:
+                return self._batch_update(object_type, body)
             if method == "POST" and len(parts) == 4:
                 fake.next_id += 1
                 task_id = str(fake.next_id)
@@ -162,6 +166,24 @@ def _handler(fake: FakeHubSpot):
                 page["paging"] = {"next": {"after": str(start + limit),
                                            "link": f"?after={start + limit}"}}
             return self._send(200, page)
+
+        def _batch_update(self, object_type, body):
+            # HubSpot refuses the whole batch when a property or an object is unknown.
+            objects = fake.objects[object_type]
+            for item in body["inputs"]:
+                unknown = set(item["properties"]) - fake.properties[object_type]
+                if unknown or item["id"] not in objects:
+                    return self._send(400, {"status": "error", "category": "VALIDATION_ERROR",
+                                            "message": f"invalid: {sorted(unknown) or 'id'}"})
+            stamp = "2026-11-23T02:00:00Z"
+            results = []
+            for item in body["inputs"]:
+                objects[item["id"]]["properties"].update(item["properties"])
+                results.append({"id": item["id"], "properties": item["properties"],
+                                "createdAt": "2025-01-01T00:00:00Z", "updatedAt": stamp,
+                                "archived": False})
+            return self._send(200, {"status": "COMPLETE", "results": results,
+                                    "startedAt": stamp, "completedAt": stamp})
 
         def _search(self, object_type, body):
             start, limit = int(body["after"]), body["limit"]

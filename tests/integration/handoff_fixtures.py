@@ -30,7 +30,8 @@ def seed_people(warehouse, contacts: int = 3) -> None:
     warehouse.write_frame("stg_contacts", pd.DataFrame({
         "contact_id": ids, "account_id": ["a1"] * len(ids),
         "email": [f"{c}@Example.com" for c in ids], "first_name": [f"First{c}" for c in ids],
-        "last_name": ["Doe"] * len(ids)}), replace_all=True)
+        "last_name": ["Doe"] * len(ids),
+        "phone": [f"+44 7700 900{n:03d}" for n in range(1, len(ids) + 1)]}), replace_all=True)
 
 
 def touch(touch_id: str, contact_id: str, scheduled_at: datetime, channel: str = "email",
@@ -80,5 +81,8 @@ def fast_policy(policy, **channel_providers: str):
             update={"requests_per_second": 1000, "asm_groups": {"educational": 42}}),
         "intercom": policy.handoff.intercom.model_copy(update={"requests_per_second": 1000}),
         "webhook": policy.handoff.webhook.model_copy(update={"requests_per_second": 1000}),
+        "twilio": policy.handoff.twilio.model_copy(update={
+            "requests_per_second": 1000, "from_number": "+15005550006",
+            "bodies": {"d-tips": "Tips for {first_name}"}}),
     })
     return policy.model_copy(update={"handoff": handoff})

@@ -86,6 +86,24 @@ def test_unrenderable_touch_fails_with_a_reason(warehouse, policy, tmp_path):
     assert cal.loc["ghost", "reason"] == "contact not found in stg_contacts"
 
 
+def test_an_sms_needs_a_phone_number_and_carries_it_in_e164(warehouse, policy, tmp_path):
+    seed_people(warehouse, 2)
+    people = warehouse.read_table("stg_contacts")
+    people.loc[people["contact_id"] == "c2", "phone"] = "call reception"
+    warehouse.write_frame("stg_contacts", people, replace_all=True)
+    seed_calendar(warehouse, [touch("s1", "c1", at("10:30"), channel="sms"),
+                              touch("s2", "c2", at("10:30"), channel="sms")])
+    dispatch_due(warehouse, policy, at("10:00"), at("11:00"), run_is_live=True,
+                 out_dir=tmp_path)
+    cal = calendar(warehouse)
+    assert cal.loc["s2", "status"] == "failed"
+    assert cal.loc["s2", "reason"] == "contact has no phone number in E.164 form"
+    assert cal.loc["s1", "status"] == "sent"
+    sent = [json.loads(line) for f in (tmp_path / "outbox").rglob("*.jsonl")
+            for line in f.read_text().splitlines()]
+    assert [m["phone"] for m in sent] == ["+447700900001"]
+
+
 def test_dry_run_renders_files_and_changes_nothing(warehouse, policy, tmp_path):
     seed_people(warehouse)
     seed_calendar(warehouse, _due_touches())

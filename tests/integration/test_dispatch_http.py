@@ -18,7 +18,7 @@ from tests.integration.handoff_fixtures import (
     touch,
 )
 
-CHANNEL = {"sendgrid": "email", "intercom": "in_app", "webhook": "email"}
+CHANNEL = {"sendgrid": "email", "intercom": "in_app", "webhook": "email", "twilio": "sms"}
 
 
 @pytest.fixture
@@ -52,12 +52,14 @@ def _delivered_touch_ids(server) -> list[str]:
             ids += [p["custom_args"]["touch_id"] for p in body["personalizations"]]
         elif server.kind == "webhook":
             ids += [m["touch_id"] for m in body["messages"]]
+        elif server.kind == "twilio":  # seed_people: cN has +44 7700 900 00N
+            ids.append(f"t{int(body['To'][-3:])}")
         else:
             ids.append(f"t{body['to']['id'][1:]}")
     return sorted(ids)
 
 
-@pytest.mark.parametrize("provider_server", ["sendgrid", "intercom", "webhook"],
+@pytest.mark.parametrize("provider_server", ["sendgrid", "intercom", "webhook", "twilio"],
                          indirect=True)
 def test_throttled_and_failing_provider_still_delivers_each_touch_once(
         warehouse, policy, tmp_path, provider_server):
@@ -72,7 +74,7 @@ def test_throttled_and_failing_provider_still_delivers_each_touch_once(
     assert _delivered_touch_ids(provider_server) == ["t1", "t2", "t3"]
 
 
-@pytest.mark.parametrize("provider_server", ["sendgrid", "intercom", "webhook"],
+@pytest.mark.parametrize("provider_server", ["sendgrid", "intercom", "webhook", "twilio"],
                          indirect=True)
 def test_crash_between_recorded_and_sent_then_rerun(warehouse, policy, tmp_path,
                                                     provider_server, monkeypatch):
@@ -89,7 +91,8 @@ def test_crash_between_recorded_and_sent_then_rerun(warehouse, policy, tmp_path,
     assert set(calendar(warehouse)["status"]) == {"sent"}
 
 
-@pytest.mark.parametrize("provider_server", ["sendgrid", "intercom"], indirect=True)
+@pytest.mark.parametrize("provider_server", ["sendgrid", "intercom", "twilio"],
+                         indirect=True)
 def test_crash_after_sending_leaves_unknown_and_never_resends(any_warehouse, policy, tmp_path,
                                                              provider_server, monkeypatch):
     warehouse = any_warehouse

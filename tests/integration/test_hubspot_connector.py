@@ -195,3 +195,81 @@ def test_registered_source_reads_through_the_airflow_connection(hubspot, duckdb_
     assert source.quarantine.run_id == "nightly-run"  # the run's identity, not the clock's
     assert TOKEN not in repr(airflow_credentials("hubspot_default"))
     source.warehouse.engine.dispose()
+
+
+def test_standard_properties_fill_timezone_country_arr_and_role(hubspot, warehouse):
+    """A new portal with only HubSpot's own properties: zones, ISO countries, ARR without a
+    renewal deal and roles from job titles, instead of the default zone and no role."""
+    seed(hubspot)
+    hubspot.put("companies", "c1", 1_700_000_000_001, name="Company 1", country="Germany",
+                timezone="america_slash_new_york", hubspot_owner_id="o1",
+                lifecyclestage="customer", hs_lifecyclestage_customer_date="2025-03-01")
+    hubspot.put("companies", "c2", 1_700_000_000_002, name="Company 2",
+                country="United States", hubspot_owner_id="o1", lifecyclestage="customer",
+                hs_lifecyclestage_customer_date="2025-03-01")
+    hubspot.put("companies", "c6", 1_700_000_000_006, name="No deal", country="fr",
+                annualrevenue="250000", lifecyclestage="customer",
+                hs_lifecyclestage_customer_date="2025-03-01")
+    titles = {"p1": "Chief Financial Officer", "p2": "IT Manager",
+              "p3": "Customer Success Manager", "p4": "Analyst", "p5": None}
+    for n, (contact_id, title) in enumerate(titles.items(), start=1):
+        hubspot.put("contacts", contact_id, 1_700_000_000_000 + n, companies=[f"c{n}"],
+                    email=f"person{n}@example.com", jobtitle=title,
+                    hs_timezone="europe_slash_berlin" if n == 1 else None)
+    source = make_source(hubspot, warehouse)
+
+    accounts = source.read(ENTITIES["accounts"]).set_index("account_id")
+    contacts = source.read(ENTITIES["contacts"]).set_index("contact_id")
+
+    assert accounts.loc["c1", ["country", "timezone"]].tolist() == ["DE", "America/New_York"]
+    # No timezone property: the country's main zone.
+    assert accounts.loc["c2", ["country", "timezone"]].tolist() == ["US", "America/New_York"]
+    assert accounts.loc["c6", ["country", "timezone", "arr"]].tolist() == [
+        "FR", "Europe/Paris", "250000"]
+    assert accounts.loc["c1", "csm_id"] == "o1"  # the company owner is its CSM
+    assert contacts["role"].fillna("").to_dict() == {
+        "p1": "executive", "p2": "admin", "p3": "champion", "p4": "user", "p5": ""}
+    assert contacts.loc["p1", "timezone"] == "Europe/Berlin"
+
+
+def test_custom_properties_override_the_standard_ones(hubspot, warehouse):
+    seed(hubspot)
+    fake_properties = {"companies": {"cadence_timezone", "cadence_arr"},
+                       "contacts": {"cadence_role"}}
+    for object_type, names in fake_properties.items():
+        hubspot.properties[object_type] |= names
+    hubspot.put("companies", "c1", 1_700_000_000_001, name="Company 1", country="DE",
+                timezone="Europe/Berlin", cadence_timezone="Europe/Lisbon",
+                annualrevenue="9000000", lifecyclestage="customer",
+                hs_lifecyclestage_customer_date="2025-03-01")
+    hubspot.put("contacts", "p1", 1_700_000_000_001, companies=["c1"], email="a@example.com",
+                jobtitle="CEO", cadence_role="billing")
+    hubspot.put("contacts", "p2", 1_700_000_000_002, companies=["c2"], email="b@example.com",
+                jobtitle="CEO")  # no custom role: the title decides
+    defaults = HubSpotPolicy()
+    policy = HubSpotPolicy(
+        page_size=2,
+        company=defaults.company.model_copy(update={"columns": {
+            **defaults.company.columns, "timezone": "cadence_timezone"}}),
+        contact=defaults.contact.model_copy(update={"columns": {
+            **defaults.contact.columns, "role": "cadence_role"}}))
+    source = make_source(hubspot, warehouse, policy)
+
+    accounts = source.read(ENTITIES["accounts"]).set_index("account_id")
+    contacts = source.read(ENTITIES["contacts"]).set_index("contact_id")
+
+    assert accounts.loc["c1", "timezone"] == "Europe/Lisbon"
+    assert accounts.loc["c1", "arr"] == "12000"  # the renewal deal's amount, not revenue
+    assert contacts.loc["p1", "role"] == "billing" and contacts.loc["p2", "role"] == "executive"
+
+
+def test_a_role_rule_naming_no_contract_role_fails_naming_the_key(hubspot, warehouse):
+    seed(hubspot)
+    policy = HubSpotPolicy.model_validate(
+        {"contact": {"columns": {"email": "email"}, "defaults": {"role": "jobtitle"},
+                     "rules": {"role": [{"match": "ceo", "value": "boss"}]}}})
+    with pytest.raises(MappingError, match=r"connectors\.hubspot\.contact\.rules\.role\.0"):
+        make_source(hubspot, warehouse, policy).read(ENTITIES["contacts"])
+    with pytest.raises(ValueError, match="not a regular expression"):
+        HubSpotPolicy.model_validate(
+            {"contact": {"rules": {"role": [{"match": "(ceo", "value": "executive"}]}}})

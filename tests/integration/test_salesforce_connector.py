@@ -20,11 +20,12 @@ from tests.integration.crm_stand_ins import JsonHandler, serve
 
 API = "/services/data/v61.0"
 FIELDS = {
-    "Account": ["Id", "Name", "Industry", "BillingCountryCode", "OwnerId", "CreatedDate",
-                "Type", "LastModifiedDate", "SystemModstamp", "IsDeleted"],
+    "Account": ["Id", "Name", "Industry", "BillingCountry", "BillingCountryCode", "OwnerId",
+                "CreatedDate", "Type", "AnnualRevenue", "NumberOfEmployees",
+                "LastModifiedDate", "SystemModstamp", "IsDeleted"],
     "Opportunity": ["Id", "AccountId", "CloseDate", "Amount", "StageName", "Type",
                     "SystemModstamp", "IsDeleted"],
-    "Contact": ["Id", "AccountId", "Email", "FirstName", "LastName", "Phone",
+    "Contact": ["Id", "AccountId", "Email", "FirstName", "LastName", "Phone", "Title",
                 "LastModifiedDate", "SystemModstamp", "IsDeleted"],
     "User": ["Id", "Name", "Email", "TimeZoneSidKey", "ManagerId", "IsActive",
              "SystemModstamp"],
@@ -96,6 +97,10 @@ def _handler(fake: FakeSalesforce):
                 task_id = f"00T{len(fake.records['Task']) + 1:012d}"
                 fake.records["Task"][task_id] = json.loads(raw)
                 return self._send(201, {"id": task_id, "success": True, "errors": []})
+            if parts[:2] == ["sobjects", "Opportunity"] and method == "POST":
+                opportunity_id = f"006X{len(fake.records['Opportunity']) + 1:011d}"
+                fake.records["Opportunity"][opportunity_id] = json.loads(raw)
+                return self._send(201, {"id": opportunity_id, "success": True, "errors": []})
             if parts[:2] == ["sobjects", "Task"] and method == "PATCH":
                 fake.records["Task"][parts[2]].update(json.loads(raw))
                 return self._send(204)
@@ -152,7 +157,7 @@ def seed(fake: FakeSalesforce) -> None:
     for n in range(1, 6):
         stamp = f"2026-11-0{n}T10:00:00.000+0000"
         fake.put("Account", f"001{n}", stamp, Name=f"Acme {n}", Industry="Software",
-                 BillingCountryCode="FR", OwnerId="005A", CreatedDate="2025-02-01T09:00:00Z",
+                 BillingCountry="France", OwnerId="005A", CreatedDate="2025-02-01T09:00:00Z",
                  Type="Customer - Direct", LastModifiedDate=stamp)
         fake.put("Opportunity", f"006{n}", stamp, AccountId=f"001{n}", CloseDate="2027-01-31",
                  Amount=50000.0, StageName="Negotiation/Review", Type="Renewal")
@@ -232,3 +237,26 @@ def test_malformed_record_is_quarantined_with_source_and_id(salesforce, warehous
     row = warehouse.read_table("quarantine").iloc[0]
     assert row["entity"] == "salesforce.Contact" and "SystemModstamp" in row["rule"]
     assert json.loads(row["row"])["Id"] == "0039"
+
+
+def test_standard_fields_fill_country_zone_arr_and_role(salesforce, warehouse):
+    """BillingCountry (a name) becomes an ISO code and the account's zone, AnnualRevenue the
+    ARR of an account without a renewal opportunity, Contact Title the role."""
+    seed(salesforce)
+    stamp = "2026-11-06T10:00:00.000+0000"
+    salesforce.put("Account", "0016", stamp, Name="No renewal", BillingCountry="Germany",
+                   AnnualRevenue=75000.0, OwnerId="005A", CreatedDate="2025-02-01T09:00:00Z",
+                   Type="Customer - Direct", LastModifiedDate=stamp)
+    for n, title in enumerate(["VP Engineering", "Accounts Payable Clerk", "Engineer"], 1):
+        salesforce.records["Contact"][f"003{n}"]["Title"] = title
+    source = make_source(salesforce, warehouse)
+
+    accounts = source.read(ENTITIES["accounts"]).set_index("account_id")
+    contacts = source.read(ENTITIES["contacts"]).set_index("contact_id")
+
+    assert accounts.loc["0011", ["country", "timezone", "arr", "csm_id"]].tolist() == [
+        "FR", "Europe/Paris", "50000.0", "005A"]  # the opportunity's amount wins
+    assert accounts.loc["0016", ["country", "timezone", "arr"]].tolist() == [
+        "DE", "Europe/Berlin", "75000.0"]
+    assert contacts["role"].fillna("").to_dict() == {
+        "0031": "executive", "0032": "billing", "0033": "user", "0034": "", "0035": ""}

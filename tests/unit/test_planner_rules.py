@@ -139,6 +139,30 @@ def test_never_preference_and_churned_account(policy):
     assert decision(churned, "receipt")["decision"] == "scheduled"
 
 
+def test_sms_goes_only_for_the_urgent_classes_policy_names(policy):
+    rows = [touch("outage", channel="sms", message_type="transactional",
+                  template="outage_notice", priority=100),
+            touch("deadline", channel="sms", message_type="operational",
+                  template="renewal_urgent", source="renewal", day=2, priority=70),
+            touch("promo_sms", channel="sms", message_type="promotional", template="offer",
+                  day=4, priority=20)]
+    result = plan(policy, rows)
+    assert decision(result, "outage")["decision"] == "scheduled"
+    assert decision(result, "deadline")["decision"] in ("scheduled", "deferred")
+    refused = decision(result, "promo_sms")
+    assert (refused["decision"], refused["rule"]) == ("suppressed", "1.eligibility")
+    assert refused["detail"] == ("sms only for urgent classes (transactional,"
+                                 " lifecycle_critical); this touch is promotional:"
+                                 " use email or in-app")
+
+    transactional_only = policy.model_copy(update={"planner": policy.planner.model_copy(
+        update={"sms_classes": ["transactional"]})})
+    narrower = plan(transactional_only, rows)
+    assert decision(narrower, "deadline")["decision"] == "suppressed"
+    assert "this touch is lifecycle_critical" in decision(narrower, "deadline")["detail"]
+    assert decision(narrower, "outage")["decision"] == "scheduled"
+
+
 # -- 3 deduplication --------------------------------------------------------------------
 def test_two_teams_wanting_the_same_renewal_reminder_are_merged(policy):
     result = plan(policy, [

@@ -66,6 +66,7 @@ BAD = [
      "handoff.sendgrid.asm_groups.promo"),
     ("check-in template", "planner.conflicts.checkin_templates", ["csm_checkin"],
      "planner.conflicts.checkin_templates"),
+    ("SMS class", "planner.sms_classes", ["urgnet"], "planner.sms_classes"),
     ("CSM capacity template", "planner.csm_capacity.first_templates", ["QBR"],
      "planner.csm_capacity.first_templates"),
     ("CSM task type", "csm_tasks.minutes", {"qbrs": 60}, "csm_tasks.minutes.qbrs"),

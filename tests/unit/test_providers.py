@@ -15,13 +15,15 @@ from cadence.handoff.policy import (
     IntercomPolicy,
     RetryPolicy,
     SendGridPolicy,
+    TwilioPolicy,
     WebhookPolicy,
 )
-from cadence.providers.base import Batch, HttpClient, Message
+from cadence.providers.base import Batch, HttpClient, Message, ProviderError
 from cadence.providers.intercom import IntercomProvider
 from cadence.providers.outbox import OutboxProvider
 from cadence.providers.sendgrid import SendGridProvider
-from cadence.providers.stand_in import StandIn, accept, hang, status
+from cadence.providers.stand_in import TWILIO_SID, StandIn, accept, hang, status
+from cadence.providers.twilio import TwilioProvider
 from cadence.providers.webhook import WebhookProvider
 
 RETRY = RetryPolicy(max_attempts=4, initial_backoff_seconds=0.01, max_backoff_seconds=0.05,
@@ -168,3 +170,71 @@ def test_dispatch_bench_batches_1000_per_request_and_stops_itself():
     figures = dispatch_bench(2500)
     assert figures["requests"] == 3 and figures["accepted"] == 2500
     assert figures["messages_per_second"] > 0 and not figures["stopped_early"]
+
+
+def _sms(i: int, **data) -> Batch:
+    message = Message(f"t{i}", f"c{i}", None, "sms", "transactional", "operational",
+                      "outage_notice", {"first_name": f"F{i}", "body": "Outage", **data},
+                      phone=f"+1 (415) 555-01{i:02d}")
+    return Batch(f"b-sms-{i}", "twilio", f"key-sms-{i}", date(2026, 11, 23), (message,))
+
+
+def _twilio(server, monkeypatch, token: str = "test-secret-token") -> TwilioProvider:
+    monkeypatch.setenv("AIRFLOW_CONN_CADENCE_TWILIO", server.connection_env(token))
+    server.twilio_token = token
+    return TwilioProvider.from_connection(
+        TwilioPolicy(from_number="+15005550006", requests_per_second=1000), RETRY)
+
+
+@pytest.mark.parametrize("server", ["twilio"], indirect=True)
+def test_twilio_retries_throttling_then_sends_once_with_basic_auth(server, monkeypatch):
+    server.script = [status(429, Retry_After="0"), status(503)]
+    result = _twilio(server, monkeypatch).send_batch(_sms(1))
+    assert result.status == "accepted" and len(server.received) == 3
+    assert len(server.accepted) == 1
+    assert server.accepted[0].body["To"] == "+14155550101"
+    assert server.accepted[0].path == f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
+    assert result.outcomes[0].provider_message_id.startswith("SM")
+
+
+@pytest.mark.parametrize("server", ["twilio"], indirect=True)
+def test_twilio_read_timeout_is_unknown_and_never_resent(server, monkeypatch):
+    server.script = [hang(1.0)]
+    provider = _twilio(server, monkeypatch)
+    result = provider.send_batch(_sms(1))
+    assert result.status == "unknown" and len(server.received) == 1
+    time.sleep(0.8)
+    assert len(server.accepted) == 1  # Twilio sent it; only the answer was lost
+    batch = _sms(1)
+    assert provider.reconcile(batch, {}) is None  # undecided, not resent
+    seen = provider.reconcile(batch, {"t1": "SM" + "1" * 32})
+    assert seen.status == "accepted" and len(server.received) == 1
+
+
+@pytest.mark.parametrize("server", ["twilio"], indirect=True)
+def test_twilio_refusal_keeps_the_code_not_the_number_or_the_token(server, monkeypatch):
+    server.script = [status(400, {"code": 21211, "status": 400,
+                                  "message": "The 'To' number +14155550101 is not valid.",
+                                  "more_info": "https://www.twilio.com/docs/errors/21211"})]
+    result = _twilio(server, monkeypatch, token="tw-sekret").send_batch(_sms(1))
+    assert result.status == "failed" and len(server.received) == 1
+    assert result.outcomes[0].reason == "HTTP 400: Twilio error 21211"
+    assert "555" not in result.summary and "sekret" not in result.summary
+
+
+@pytest.mark.parametrize("server", ["twilio"], indirect=True)
+def test_twilio_wrong_token_is_refused_and_credentials_come_from_env_too(server,
+                                                                         monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_CADENCE_TWILIO", server.connection_env("wrong"))
+    provider = TwilioProvider.from_connection(TwilioPolicy(from_number="+15005550006"), RETRY)
+    refused = provider.send_batch(_sms(1))
+    assert refused.status == "failed" and "20003" in refused.summary
+    assert "wrong" not in refused.summary
+
+    monkeypatch.delenv("AIRFLOW_CONN_CADENCE_TWILIO")
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", TWILIO_SID)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "test-secret-token")
+    from_env = TwilioProvider.from_connection(TwilioPolicy(from_number="+15005550006"), RETRY)
+    assert from_env.client.base_url == "https://api.twilio.com"
+    with pytest.raises(ProviderError, match="messaging_service_sid or from_number"):
+        TwilioProvider.from_connection(TwilioPolicy(), RETRY)

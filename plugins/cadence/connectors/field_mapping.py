@@ -7,14 +7,18 @@ it broke, never dropped silently.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 
 import pandas as pd
 
-from cadence.connectors.policy import ObjectMapping
+from cadence.connectors.policy import ObjectMapping, TextRule
 from cadence.entities import Entity
 from cadence.errors import RetryCannotHelp
+from cadence.quality.expectations import iana_timezones
 
 
 class MappingError(RetryCannotHelp, ValueError):
@@ -53,6 +57,22 @@ def check_mapping(
                 f"{policy_key}.columns.{column}: the CRM has no property {prop!r}"
                 f" ({len(known)} properties described)"
             )
+    for column, prop in mapping.defaults.items():
+        if column not in entity.column_names:
+            raise MappingError(f"{policy_key}.defaults.{column}: {entity.name} has no column"
+                               f" {column!r} (columns: {entity.column_names})")
+        if prop not in known:
+            raise MappingError(f"{policy_key}.defaults.{column}: the CRM has no property"
+                               f" {prop!r} ({len(known)} properties described)")
+    for column, rules in mapping.rules.items():
+        if column not in mapping.defaults:
+            raise MappingError(f"{policy_key}.rules.{column}: rules apply to a column read"
+                               f" from defaults; defaults has no {column!r}")
+        allowed = entity.column(column).values
+        for n, rule in enumerate(rules):
+            if allowed and rule.value not in allowed:
+                raise MappingError(f"{policy_key}.rules.{column}.{n}.value: {rule.value!r} is"
+                                   f" not one of {list(allowed)}")
     for prop in mapping.only:
         if prop not in known:
             raise MappingError(f"{policy_key}.only.{prop}: the CRM has no property {prop!r}")
@@ -81,6 +101,71 @@ def parse_time(value: object, what: str) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
+@cache
+def _zone_names() -> dict[str, str]:
+    # HubSpot's hs_timezone spells America/New_York as america_slash_new_york.
+    return {name.lower(): name for name in iana_timezones()}
+
+
+def canonical_timezone(text: str) -> str:
+    """An IANA zone name as the tz database spells it (``europe/berlin``, HubSpot's
+    ``europe_slash_berlin``); text that names no zone is returned unchanged, for
+    validation to quarantine."""
+    key = text.strip().lower().replace("_slash_", "/").replace(" ", "_")
+    return _zone_names().get(key, text)
+
+
+def _tz_table(name: str) -> list[list[str]]:
+    text = resources.files("tzdata").joinpath("zoneinfo", name).read_text("utf-8")
+    return [line.split("\t") for line in text.splitlines()
+            if line and not line.startswith("#")]
+
+
+# Country names CRMs hold that the tz database's iso3166.tab spells otherwise.
+COUNTRY_ALIASES = {"united kingdom": "GB", "great britain": "GB", "england": "GB",
+                   "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+                   "united states of america": "US", "usa": "US", "u.s.a.": "US",
+                   "the netherlands": "NL", "holland": "NL", "south korea": "KR",
+                   "korea": "KR", "russia": "RU", "czech republic": "CZ", "uae": "AE",
+                   "vietnam": "VN", "türkiye": "TR", "turkey": "TR"}
+
+
+@cache
+def _country_codes() -> dict[str, str]:
+    codes: dict[str, str] = {}
+    for code, name, *_ in _tz_table("iso3166.tab"):
+        codes[code.lower()] = code
+        codes[name.lower()] = code
+        codes[re.sub(r"\s*\(.*\)$", "", name).lower()] = code  # "Korea (South)" -> Korea
+    return {**codes, **COUNTRY_ALIASES}
+
+
+def canonical_country(text: str) -> str:
+    """An ISO-3166 alpha-2 code from a code in any case or an English country name
+    (``de``, ``Germany``, ``United States``); anything else unchanged, for validation to
+    quarantine."""
+    return _country_codes().get(" ".join(text.split()).lower(), text)
+
+
+@cache
+def country_zones() -> dict[str, str]:
+    """Country code -> its main zone: the first the tz database's zone.tab lists for it
+    (America/New_York for US, Europe/Berlin for DE)."""
+    zones: dict[str, str] = {}
+    for code, _coordinates, zone, *_ in _tz_table("zone.tab"):
+        zones.setdefault(code, zone)
+    return zones
+
+
+def classify(text: object, rules: list[TextRule]) -> str | None:
+    """The value of the first rule whose pattern occurs in ``text`` (case-insensitive);
+    None when none does or the text is empty."""
+    if is_missing(text) or not str(text).strip():
+        return None
+    return next((rule.value for rule in rules
+                 if re.search(rule.match, str(text), re.IGNORECASE)), None)
+
+
 def _normalise(value: object, kind: str, what: str) -> str | None:
     if is_missing(value) or (isinstance(value, str) and not value.strip()):
         return None
@@ -90,6 +175,10 @@ def _normalise(value: object, kind: str, what: str) -> str | None:
         return parse_time(value, what).isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"
+    if kind == "timezone":
+        return canonical_timezone(str(value))
+    if kind == "country":
+        return canonical_country(str(value))
     return str(value)
 
 
@@ -105,13 +194,26 @@ def map_record(
     record: CrmRecord, mapping: ObjectMapping, entity: Entity, fixed: dict[str, str | None]
 ) -> dict[str, str | None]:
     """One entity row from a record: ``fixed`` columns (ids, associations) plus every mapped
-    property, translated by ``values`` and normalised to the column's kind."""
+    property, translated by ``values`` and normalised to the column's kind; a column the
+    mapped (custom) property leaves empty takes its standard ``defaults`` property (free
+    text through ``rules``), an account without a timezone its country's main zone."""
     row: dict[str, str | None] = dict(fixed)
-    for column, prop in mapping.columns.items():
-        raw = record.properties.get(prop)
+
+    def value(column: str, raw: object, prop: str) -> str | None:
         if raw is not None:
             raw = mapping.values.get(column, {}).get(str(raw), raw)
-        row[column] = _normalise(raw, entity.column(column).kind, f"{prop} ({column})")
+        return _normalise(raw, entity.column(column).kind, f"{prop} ({column})")
+
+    for column, prop in mapping.columns.items():
+        row[column] = value(column, record.properties.get(prop), prop)
+    for column, prop in mapping.defaults.items():
+        if row.get(column) is None:
+            raw = record.properties.get(prop)
+            if column in mapping.rules:
+                raw = classify(raw, mapping.rules[column])
+            row[column] = value(column, raw, prop)
+    if mapping.timezone_from_country and row.get("timezone") is None and row.get("country"):
+        row["timezone"] = country_zones().get(str(row["country"]))
     return row
 
 

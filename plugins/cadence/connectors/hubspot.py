@@ -139,6 +139,18 @@ class HubSpotClient:
         return str(self._call("POST", "/crm/v3/objects/tasks", "HubSpot create task",
                               creates=True, json=body)["id"])
 
+    def create_deal(self, body: dict) -> str:
+        """Create a deal; its HubSpot id (never retried once sent: no duplicates)."""
+        return str(self._call("POST", "/crm/v3/objects/deals", "HubSpot create deal",
+                              creates=True, json=body)["id"])
+
+    def batch_update(self, object_type: str, inputs: list[dict]) -> list[dict]:
+        """Set properties of up to 100 objects (``POST .../batch/update``); the updated
+        objects. Setting the same values again changes nothing, so it is retried."""
+        page = self._call("POST", f"/crm/v3/objects/{object_type}/batch/update",
+                          f"HubSpot batch update {object_type}", json={"inputs": inputs})
+        return page.get("results", [])
+
     def update_task(self, task_id: str, body: dict) -> None:
         """Update a task's properties."""
         self._call("PATCH", f"/crm/v3/objects/tasks/{task_id}", "HubSpot update task",
@@ -207,7 +219,7 @@ class HubSpotSource(CrmSource):
         check_mapping(mapping, self.client.property_names(object_type), ENTITIES[
             "contacts" if object_type == "contacts" else "accounts"], policy_key)
         modified = self.policy.modified_property[object_type]
-        return sorted({*mapping.columns.values(), *mapping.only, modified, *extra})
+        return sorted({*mapping.properties(), modified, *extra})
 
     def _sync(self, object_type: str, mapping: ObjectMapping, policy_key: str,
               extra: list[str], associations: tuple[str, ...] = ()) -> dict[str, CrmRecord]:

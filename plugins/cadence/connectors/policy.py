@@ -7,9 +7,10 @@ Every mapping names a CRM property per cadence column; ``values`` translates CRM
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from cadence.policy_section import Section
 
@@ -23,16 +24,64 @@ class HttpPolicy(Section):
     timeout_seconds: float = Field(30.0, gt=0)
 
 
+class TextRule(Section):
+    """A regular expression (case-insensitive, searched anywhere in the text) and the
+    contract value a matching text becomes, e.g. a job title -> role executive."""
+
+    match: str
+    value: str
+
+    @field_validator("match")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return pattern
+
+
 class ObjectMapping(Section):
     """Columns of one cadence entity read from one CRM object."""
 
-    # cadence column -> CRM property (HubSpot) or field (Salesforce).
+    # cadence column -> CRM property (HubSpot) or field (Salesforce); a custom property
+    # named here wins over the standard field under ``defaults``.
     columns: dict[str, str] = Field(default_factory=dict)
+    # cadence column -> the CRM's standard property, read when ``columns`` gives nothing.
+    defaults: dict[str, str] = Field(default_factory=dict)
+    # cadence column -> ordered rules turning a default's free text (a job title) into a
+    # contract value: the first match wins, no match leaves the column empty.
+    rules: dict[str, list[TextRule]] = Field(default_factory=dict)
+    # An account without a timezone takes its country's main zone (the tz database's
+    # first zone of the country), so its sends do not fall back to the policy default.
+    timezone_from_country: bool = False
     # cadence column -> {CRM value: cadence value}; values not listed pass unchanged, so
     # validation quarantines them instead of losing them.
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
     # Keep only records whose field equals the value, e.g. {pipeline: renewals}.
     only: dict[str, str] = Field(default_factory=dict)
+
+    def properties(self) -> set[str]:
+        """Every CRM property the mapping reads."""
+        return {*self.columns.values(), *self.defaults.values(), *self.only}
+
+
+# Job title -> contacts.role, first match wins; titles that match nothing else are users.
+TITLE_ROLES: tuple[tuple[str, str], ...] = (
+    (r"\b(ceo|cfo|cto|coo|cio|ciso|cro|cmo|cpo|chief|president|founder|co-founder"
+     r"|vp|svp|evp|vice president|head of|managing director|general manager)\b",
+     "executive"),
+    (r"\b(billing|accounts payable|procurement|purchasing|finance|financial|controller"
+     r"|accountant|bookkeeper)\b", "billing"),
+    (r"\b(admin|administrator|sysadmin|it|systems?|devops|infrastructure|platform"
+     r"|security|operations engineer)\b", "admin"),
+    (r"\b(director|manager|lead|team lead|principal|architect|product owner)\b", "champion"),
+    (r"\w", "user"),
+)
+
+
+def _title_roles() -> dict[str, list[TextRule]]:
+    return {"role": [TextRule(match=m, value=v) for m, v in TITLE_ROLES]}
 
 
 def _hubspot_company() -> ObjectMapping:
@@ -40,12 +89,16 @@ def _hubspot_company() -> ObjectMapping:
         columns={
             "name": "name",
             "industry": "industry",
-            "country": "country",
             "csm_id": "hubspot_owner_id",
             "contract_start": "hs_lifecyclestage_customer_date",
             "status": "lifecyclestage",
             "updated_at": "hs_lastmodifieddate",
         },
+        # annualrevenue is the company's revenue, used as ARR only where no renewal deal
+        # gives one (an account without ARR is rejected). numberofemployees is read for
+        # nothing by default: as seats it would score every large customer's usage low.
+        defaults={"country": "country", "timezone": "timezone", "arr": "annualrevenue"},
+        timezone_from_country=True,
         values={
             "status": {
                 "customer": "active",
@@ -83,7 +136,9 @@ def _hubspot_contact() -> ObjectMapping:
             "locale": "hs_language",
             "phone": "phone",
             "updated_at": "lastmodifieddate",
-        }
+        },
+        defaults={"timezone": "hs_timezone", "role": "jobtitle"},
+        rules=_title_roles(),
     )
 
 
@@ -116,12 +171,13 @@ def _salesforce_account() -> ObjectMapping:
         columns={
             "name": "Name",
             "industry": "Industry",
-            "country": "BillingCountryCode",
             "csm_id": "OwnerId",
             "contract_start": "CreatedDate",
             "status": "Type",
             "updated_at": "LastModifiedDate",
         },
+        defaults={"country": "BillingCountry", "arr": "AnnualRevenue"},
+        timezone_from_country=True,
         values={
             "status": {
                 "Customer - Direct": "active",
@@ -159,7 +215,9 @@ def _salesforce_contact() -> ObjectMapping:
             "last_name": "LastName",
             "phone": "Phone",
             "updated_at": "LastModifiedDate",
-        }
+        },
+        defaults={"role": "Title"},
+        rules=_title_roles(),
     )
 
 
@@ -206,6 +264,41 @@ class CrmTasksPolicy(Section):
     low_priority_below: int = 50
 
 
+HealthField = Literal["score", "band", "tier", "stage", "signals"]
+
+
+class HealthPushPolicy(Section):
+    """Health, band, tier, stage and signals pushed to HubSpot as company (and contact)
+    properties, so the marketing tool's own campaigns can respect them. The account ids
+    must be HubSpot company ids (accounts sourced from HubSpot)."""
+
+    crm: Literal["none", "hubspot"] = "none"
+    # field -> HubSpot property (create them in the portal first: number, text and a
+    # multiple checkboxes property for signals, values joined with ";").
+    company_properties: dict[HealthField, str] = Field(default_factory=lambda: {
+        "score": "cadence_health_score", "band": "cadence_health_band",
+        "tier": "cadence_tier", "stage": "cadence_stage", "signals": "cadence_signals"})
+    # Contacts carry their account's values: lists and workflows enrol contacts.
+    contact_properties: dict[HealthField, str] = Field(default_factory=lambda: {
+        "band": "cadence_health_band", "tier": "cadence_tier", "stage": "cadence_stage"})
+    batch_size: int = Field(100, ge=1, le=100)  # the batch API takes at most 100 inputs
+
+
+class ExpansionDealsPolicy(Section):
+    """An account with the expansion_ready signal becomes a HubSpot deal or a Salesforce
+    opportunity for sales, with the evidence, at most once per cooldown."""
+
+    crm: Literal["none", "hubspot", "salesforce"] = "none"
+    cooldown_days: int = Field(90, ge=1)  # no second deal for an account within this
+    close_in_days: int = Field(60, ge=1)  # the deal's expected close date after opening
+    name: str = "Expansion: {account_name}"  # {account_name}, {account_id}
+    hubspot_pipeline: str = "default"
+    hubspot_stage: str = "appointmentscheduled"
+    hubspot_company_association: int = 5  # HubSpot-defined deal -> company (primary)
+    salesforce_stage: str = "Prospecting"
+    salesforce_type: str = "Existing Customer - Upgrade"
+
+
 class ConnectorsPolicy(Section):
     """The ``connectors`` policy section."""
 
@@ -214,3 +307,5 @@ class ConnectorsPolicy(Section):
     salesforce: SalesforcePolicy = SalesforcePolicy()
     usage: UsagePolicy = UsagePolicy()
     crm_tasks: CrmTasksPolicy = CrmTasksPolicy()
+    health_push: HealthPushPolicy = HealthPushPolicy()
+    expansion_deals: ExpansionDealsPolicy = ExpansionDealsPolicy()

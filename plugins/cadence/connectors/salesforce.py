@@ -114,6 +114,12 @@ class SalesforceClient:
                                creates=True, json=body)
         return str(created["id"])
 
+    def create_opportunity(self, body: dict) -> str:
+        """Create an Opportunity; its Salesforce id."""
+        created = self.request("POST", f"{self.api}/sobjects/Opportunity",
+                               "Salesforce create Opportunity", creates=True, json=body)
+        return str(created["id"])
+
     def update_task(self, task_id: str, body: dict) -> None:
         """Update a Task."""
         self.request("PATCH", f"{self.api}/sobjects/Task/{task_id}", "Salesforce update Task",
@@ -159,7 +165,7 @@ class SalesforceSource(CrmSource):
     def _sync(self, sobject: str, mapping: ObjectMapping, entity: str, policy_key: str,
               extra: tuple[str, ...] = ()) -> dict[str, CrmRecord]:
         check_mapping(mapping, self.client.field_names(sobject), ENTITIES[entity], policy_key)
-        fields = sorted({"Id", MODIFIED, *mapping.columns.values(), *mapping.only, *extra})
+        fields = sorted({"Id", MODIFIED, *mapping.properties(), *extra})
         select = f"SELECT {', '.join(fields)} FROM {sobject}"
 
         def fetch(since: pd.Timestamp | None) -> Batch:

@@ -140,7 +140,7 @@ def read_suppressions(warehouse: Warehouse) -> pd.DataFrame:
 
 def read_contacts(warehouse: Warehouse) -> pd.DataFrame:
     """Contacts with emails and the names messages are personalised with."""
-    columns = ["contact_id", "account_id", "email", "first_name", "last_name",
+    columns = ["contact_id", "account_id", "email", "first_name", "last_name", "phone",
                "account_name", "csm_name", "csm_email"]
     if not all(warehouse.table_exists(t) for t in ("stg_contacts", "stg_accounts", "stg_csms")):
         log.info("staged contacts, accounts or CSMs missing; no contact details")

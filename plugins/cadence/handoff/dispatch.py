@@ -38,6 +38,7 @@ from cadence.handoff import consent, consent_holds, store
 from cadence.providers import build_provider
 from cadence.providers.base import ACCEPTED, FAILED, Batch, BatchResult, Message, Provider
 from cadence.providers.outbox import OutboxProvider
+from cadence.providers.twilio import e164
 from cadence.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def render_messages(touches: pd.DataFrame, contacts: pd.DataFrame
                     ) -> tuple[list[Message], dict[str, str]]:
     """Messages for due touches (payload JSON plus first/last name, company and CSM), and
     the touches that cannot be rendered with the reason (unknown contact, bad payload,
-    an email without address)."""
+    an email without address, an SMS without an E.164 phone number)."""
     details = contacts.drop_duplicates("contact_id").set_index("contact_id")
     messages: list[Message] = []
     problems: dict[str, str] = {}
@@ -73,6 +74,10 @@ def render_messages(touches: pd.DataFrame, contacts: pd.DataFrame
         if touch.channel == "email" and not isinstance(contact["email"], str):
             problems[touch.touch_id] = "contact has no email address"
             continue
+        phone = e164(contact.get("phone"))
+        if touch.channel == "sms" and phone is None:
+            problems[touch.touch_id] = "contact has no phone number in E.164 form"
+            continue
         names = {"first_name": contact["first_name"], "last_name": contact["last_name"],
                  "company": contact["account_name"], "csm_name": contact["csm_name"],
                  "csm_email": contact["csm_email"]}
@@ -83,7 +88,8 @@ def render_messages(touches: pd.DataFrame, contacts: pd.DataFrame
             channel=touch.channel, message_type=touch.message_type,
             category=touch.category if isinstance(touch.category, str) else None,
             template_id=touch.template_id, data=data,
-            send_at=int(pd.Timestamp(touch.scheduled_at).timestamp())))
+            send_at=int(pd.Timestamp(touch.scheduled_at).timestamp()),
+            phone=phone if touch.channel == "sms" else None))
     return messages, problems
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from cadence.policy_section import Section
 from cadence.policy_types import Category, Provider
@@ -58,6 +58,29 @@ class WebhookPolicy(Section):
     requests_per_second: float = Field(10.0, gt=0)
 
 
+class TwilioPolicy(Section):
+    """Twilio Programmable Messaging (SMS). Account SID and auth token are the login and
+    password of the Airflow connection, else ``TWILIO_ACCOUNT_SID``/``TWILIO_AUTH_TOKEN``."""
+
+    conn_id: str = "cadence_twilio"
+    # The sender: a Messaging Service (pools numbers, handles opt-outs) or one number.
+    messaging_service_sid: str | None = Field(None, pattern=r"^MG[0-9a-fA-F]{32}$")
+    from_number: str | None = Field(None, pattern=r"^\+[1-9]\d{6,14}$")
+    # Twilio posts delivery status here; the touch id is added as a query parameter.
+    status_callback: str | None = None
+    # Message text per template_id ({first_name}, {company}, ... from the payload); a
+    # payload ``body`` wins. 1,600 characters at most (Twilio's limit).
+    bodies: dict[str, str] = Field(default_factory=dict)
+    requests_per_second: float = Field(1.0, gt=0)  # a long-code number sends about 1/s
+
+    @model_validator(mode="after")
+    def _one_sender(self) -> TwilioPolicy:
+        # Neither is fine until SMS goes through Twilio: the provider refuses to start then.
+        if self.messaging_service_sid is not None and self.from_number is not None:
+            raise ValueError("from_number: set messaging_service_sid or from_number, not both")
+        return self
+
+
 class EngagementPolicy(Section):
     """Engagement ingestion and the falling-engagement flag."""
 
@@ -81,4 +104,5 @@ class HandoffPolicy(Section):
     sendgrid: SendGridPolicy = SendGridPolicy()
     intercom: IntercomPolicy = IntercomPolicy()
     webhook: WebhookPolicy = WebhookPolicy()
+    twilio: TwilioPolicy = TwilioPolicy()
     engagement: EngagementPolicy = EngagementPolicy()

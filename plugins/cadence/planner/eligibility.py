@@ -4,7 +4,10 @@ Erased or do_not_contact -> nothing; churned account -> only transactional; boun
 spam-reported email -> no email (other channels may go); an unsubscribe blocks
 non-transactional touches in its scope (all, marketing = promotional and educational, or
 email) while transactional and account messages still go; a contact's ``never`` for a
-category (and channel) -> none of it.
+category (and channel) -> none of it. SMS is for the urgent only: an SMS touch whose
+priority class is not in ``planner.sms_classes`` (shipped: transactional such as an outage
+or security notice, lifecycle_critical such as the renewal deadline) is suppressed, naming
+its class and the classes SMS is kept for.
 """
 
 from __future__ import annotations
@@ -20,8 +23,11 @@ MARKETING = ("promotional", "educational")
 
 def ineligible(candidates: pd.DataFrame, transactional: np.ndarray, contacts: pd.DataFrame,
                accounts: pd.DataFrame, preferences: pd.DataFrame,
-               suppressions: pd.DataFrame) -> np.ndarray:
-    """For each candidate why it may not go (object array; None when it may)."""
+               suppressions: pd.DataFrame, klass: np.ndarray | None = None,
+               class_names: list[str] | None = None,
+               sms_classes: list[str] | None = None) -> np.ndarray:
+    """For each candidate why it may not go (object array; None when it may). ``klass``
+    (class index per candidate into ``class_names``) and ``sms_classes`` restrict SMS."""
     n = len(candidates)
     why = np.full(n, None, dtype=object)
     if n == 0:
@@ -69,6 +75,15 @@ def ineligible(candidates: pd.DataFrame, transactional: np.ndarray, contacts: pd
     for scope, applies in scoped.items():
         mark(suppressed("unsubscribe", scope) & applies,
              f"contact unsubscribed (scope {scope})")
+
+    if klass is not None and class_names is not None and sms_classes is not None:
+        sms = (channel == "sms").to_numpy(dtype=bool)
+        allowed = np.array([name in sms_classes for name in class_names], dtype=bool)
+        kept_for = ", ".join(sms_classes) or "no class"
+        for index in np.unique(klass[sms & ~allowed[klass]]):
+            mark(sms & (klass == index),
+                 f"sms only for urgent classes ({kept_for}); this touch is"
+                 f" {class_names[index]}: use email or in-app")
 
     never = preferences[preferences["frequency"] == "never"]
     if len(never):

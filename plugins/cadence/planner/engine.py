@@ -128,7 +128,8 @@ def _plan(candidates: pd.DataFrame, context: PlanningContext, policy: Policy,
     outcome.decide(hit, "merged", DEDUP, sent_detail)
 
     why = ineligible(frame, facts.transactional, context.contacts, context.accounts,
-                     context.preferences, context.suppressions)
+                     context.preferences, context.suppressions, facts.klass,
+                     policy.classes.names, policy.planner.sms_classes)
     outcome.decide(outcome.open & pd.notna(why), "suppressed", ELIGIBILITY, why)
 
     rank = priority_rank(facts.klass, frame["priority"].to_numpy(dtype=np.int64),

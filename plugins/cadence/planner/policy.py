@@ -116,6 +116,10 @@ class PlannerPolicy(Section):
     conflicts: Conflicts = Conflicts()
     csm_capacity: CsmCapacity = CsmCapacity()
     human_channels: list[Channel] = Field(default_factory=lambda: ["call", "meeting"])
+    # DESIGN §6: SMS is rare and urgent. Only touches of these priority classes (policy
+    # ``classes``) may go by SMS; any other SMS candidate is suppressed (rule 1).
+    sms_classes: list[str] = Field(
+        default_factory=lambda: ["transactional", "lifecycle_critical"])
     # DESIGN §7: the preference frequency a contact chose, as touches per days.
     preference_frequencies: dict[Literal["weekly", "biweekly", "monthly", "quarterly"],
                                  PositiveInt] = Field(default_factory=lambda: {

@@ -1,5 +1,6 @@
 """Providers the hourly handoff sends through: ``outbox``, ``sendgrid``, ``intercom``,
-``webhook``. Each is one module implementing :class:`cadence.providers.base.Provider`."""
+``webhook``, ``twilio`` (SMS). Each is one module implementing
+:class:`cadence.providers.base.Provider`."""
 
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ def build_provider(name: str, policy: HandoffPolicy, out_dir: Path) -> Provider:
         from cadence.providers.intercom import IntercomProvider
 
         return IntercomProvider.from_connection(policy.intercom, policy.retry)
+    if name == "twilio":
+        from cadence.providers.twilio import TwilioProvider
+
+        return TwilioProvider.from_connection(policy.twilio, policy.retry)
     if name == "webhook":
         from cadence.providers.webhook import WebhookProvider
 

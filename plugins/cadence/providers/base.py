@@ -50,6 +50,7 @@ class Message:
     template_id: str
     data: dict[str, Any]  # personalization: payload plus names, company, CSM
     send_at: int | None = None  # scheduled time (unix seconds) for providers that can wait
+    phone: str | None = None  # E.164, for SMS
 
 
 @dataclass(frozen=True)
