@@ -152,10 +152,14 @@ def optimum(frame: pd.DataFrame, context: PlanningContext, policy: Policy) -> Ke
         if row.message_type == "promotional":
             add(row.contact_id, "promotional", day, 1)
     keep, placed = {}, {}
+    # Rule 1 as the planner applies it: SMS only for the classes policy names.
+    sms_allowed = [name in policy.planner.sms_classes for name in policy.classes.names]
     for k, row in enumerate(frame.itertuples(index=False)):
         if bypass[k]:
             continue
         first, last = max(_day(row.earliest_at), 0), _day(row.latest_at)
+        if row.channel == "sms" and not sms_allowed[klass[k]]:
+            first, last = 0, -1  # no day: never kept
         choices = []
         for day in range(first, last + 1):
             x = model.NewBoolVar(f"x_{k}_{day}")
