@@ -257,11 +257,23 @@ def test_webinar_invite_14_days_and_reminders_7_and_1_day_before(policy):
     assert (sends["latest_at"] <= pd.Timestamp("2026-03-20T15:00:00Z")).all()
 
 
-def test_unapproved_campaign_and_bad_audience_propose_nothing(policy):
+def test_unapproved_campaign_is_held_awaiting_approval_and_bad_audience_proposes_nothing(
+        policy):
     inputs = make_inputs([account("a1", "mid_market")], campaigns=[
         webinar(campaign_id="c1", approved=False), webinar(campaign_id="c2", audience="smb or")])
     candidates = generate_candidates(inputs, policy, AS_OF)
-    assert not (candidates["source"] == "campaign").any()
+    sends = candidates[candidates["source"] == "campaign"]
+    assert len(sends) == 9  # invite and two reminders to each of the three contacts
+    assert sends["hold"].str.startswith("awaiting approval: campaign c1 is not approved").all()
+    assert candidates.loc[candidates["source"] != "campaign", "hold"].isna().all()
+
+
+def test_approved_campaign_is_not_held_and_approval_can_be_switched_off(policy):
+    inputs = make_inputs([account("a1", "mid_market")], campaigns=[webinar(approved=False)])
+    off = parse_policy({"candidates": {"campaigns": {"require_approval": False}}})
+    assert generate_candidates(inputs, off, AS_OF)["hold"].isna().all()
+    approved = make_inputs([account("a1", "mid_market")], campaigns=[webinar()])
+    assert generate_candidates(approved, policy, AS_OF)["hold"].isna().all()
 
 
 def test_minimum_cadence_touches_only_contacts_nobody_else_touches(policy):
