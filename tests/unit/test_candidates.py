@@ -99,6 +99,39 @@ def test_strategic_account_gets_biweekly_calls_and_a_qbr_for_its_csm(policy):
     assert (qbr["latest_at"] - qbr["earliest_at"]).iloc[0] >= pd.Timedelta(days=21)
 
 
+def with_executive(inputs: CandidateInputs, account_id: str) -> CandidateInputs:
+    from dataclasses import replace
+
+    sponsor = frame("contacts", [{"contact_id": f"{account_id}-exec", "account_id": account_id,
+                                  "first_name": "Eve", "role": "executive", "timezone": None,
+                                  "is_primary": False}])
+    return replace(inputs, contacts=pd.concat([inputs.contacts, sponsor], ignore_index=True))
+
+
+def test_executive_business_review_meets_the_sponsor_twice_a_year(policy):
+    inputs = with_executive(make_inputs([account("a1", "strategic"),
+                                         account("a2", "enterprise")]), "a1")
+    candidates = generate_candidates(inputs, policy, AS_OF)
+    ebr = rule(candidates, "tier_cadences.executive_business_review")
+    # Only a1 has an executive sponsor: the meeting is with them, not the champion, and
+    # is the CSM's task; a2 (no executive contact) gets none.
+    assert ebr["contact_id"].tolist() == ["a1-exec"]
+    assert ebr[["channel", "csm_id"]].iloc[0].tolist() == ["meeting", "csm1"]
+    # Contract start 2024-06-10 + 75 days, every 6 months: 2026-02-24, still in its window.
+    assert ebr["latest_at"].iloc[0].date() == date(2026, 3, 24)
+    later = generate_candidates(inputs, policy, date(2026, 5, 1))
+    assert rule(later, "tier_cadences.executive_business_review").empty  # next: August
+
+
+def test_strategic_accounts_get_a_monthly_operations_review(policy):
+    candidates = generate_candidates(make_inputs([account("a1", "strategic"),
+                                                  account("a2", "enterprise")]), policy, AS_OF)
+    review = rule(candidates, "tier_cadences.strategic_operations_review")
+    assert review["contact_id"].tolist() == ["a1-champ"]  # strategic only, primary contact
+    assert review["channel"].iloc[0] == "meeting"
+    assert review["earliest_at"].iloc[0].date() == date(2026, 3, 5)  # 8 March, 3 days' lead
+
+
 def test_tier_without_human_cadence_gets_no_calls(policy):
     candidates = generate_candidates(make_inputs([account("a1", "tech_touch")]), policy, AS_OF)
     assert not candidates["channel"].isin(["call", "meeting"]).any()

@@ -64,6 +64,10 @@ class TouchSpec(Section):
     recipients: Recipients = "audience"  # human channels always go to the primary contact
     audience: str = "all"  # audience expression over the account's segments and the role
     task_type: str | None = None  # CSM task type of the human touches of this rule
+    # Human touches (and recipients: primary) go to the account's contact of this role
+    # instead of the primary contact, e.g. the executive sponsor of an executive business
+    # review; an account without such a contact gets none.
+    to_role: Role | None = None
 
     @field_validator("audience")
     @classmethod
