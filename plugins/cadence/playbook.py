@@ -16,6 +16,7 @@ PLAYS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("campaign rows held: awaiting approval", ("campaigns", "campaigns.*")),
     ("executive business reviews (sponsor)", ("tier_cadences.executive_business_review",)),
     ("strategic monthly operations reviews", ("tier_cadences.strategic_operations_review",)),
+    ("NPS surveys (quarterly per contact, email)", ("nps_survey",)),
 )
 
 
@@ -31,7 +32,7 @@ def play_lines(decisions: pd.DataFrame) -> list[str]:
             mine = mine[mine["decision"] == "held"]
         by_decision = mine.groupby("decision")["candidates"].sum().sort_index()
         outcome = ", ".join(f"{int(n)} {d}" for d, n in by_decision.items()) or "none"
-        lines.append(f"  {label:<42} {int(mine['candidates'].sum()):>6} candidates: {outcome}")
+        lines.append(f"  {label:<46} {int(mine['candidates'].sum()):>6} candidates: {outcome}")
     return lines
 
 

@@ -470,3 +470,62 @@ def test_bad_input_names_frame_row_and_column(policy):
     missing = make_inputs([account("a1", "smb", renewal_date=None)])
     with pytest.raises(InputError, match="accounts row 0 .*renewal_date None is empty"):
         generate_candidates(missing, policy, AS_OF)
+
+
+def nps_policy(**rules):
+    return parse_policy({"candidates": {"nps_survey": {
+        "template_id": "nps_survey", "audience": "not role:billing", "window_days": 5,
+        "every_days": 28, **rules}}})
+
+
+def surveys(inputs, policy, as_of=AS_OF) -> pd.DataFrame:
+    return rule(generate_candidates(inputs, policy, as_of), "nps_survey")
+
+
+def test_nps_survey_asks_every_contact_once_a_period_by_email_on_a_stable_day(policy):
+    # A 28-day period inside a 28-day horizon: every contact is asked, once or twice.
+    inputs = make_inputs([account("a1", "mid_market")])
+    asked = surveys(inputs, nps_policy())
+    assert set(asked["contact_id"]) == {"a1-champ", "a1-admin", "a1-user"}
+    assert set(asked["channel"]) == {"email"} and asked["csm_id"].isna().all()
+    gaps = asked.groupby("contact_id")["earliest_at"].diff().dropna()
+    assert (gaps == pd.Timedelta(days=28)).all()
+    # The next night proposes the same surveys (the day is a stable hash of the contact).
+    tomorrow = surveys(inputs, nps_policy(), AS_OF + timedelta(days=1))
+    assert set(asked.loc[asked["earliest_at"].dt.date > AS_OF + timedelta(days=1),
+                         "touch_id"]) <= set(tomorrow["touch_id"])
+    # The shipped program is quarterly: never two surveys to a contact in the horizon.
+    shipped = surveys(inputs, policy)
+    assert shipped["contact_id"].is_unique
+
+
+def test_nps_survey_keeps_away_from_tickets_onboarding_week_one_and_recent_answers():
+    from dataclasses import replace
+
+    inputs = make_inputs([account("a1", "mid_market"), account("a2", "mid_market"),
+                          account("a3", "mid_market", contract_start="2026-03-01"),
+                          account("a4", "mid_market")],
+                         nps=[{"contact_id": "a4-champ", "score": 8,
+                               "responded_at": "2026-02-20T10:00:00Z"}])
+    tickets = frame("recent_tickets", [
+        # a1: a ticket closed the day before the plan date -> no survey for 30 days
+        {"ticket_id": "k1", "account_id": "a1", "contact_id": "a1-user",
+         "opened_at": "2026-02-20T10:00:00Z", "closed_at": "2026-03-01T10:00:00Z"},
+        # a2: one closed long ago does not count
+        {"ticket_id": "k2", "account_id": "a2", "contact_id": "a2-user",
+         "opened_at": "2025-12-01T10:00:00Z", "closed_at": "2025-12-03T10:00:00Z"},
+    ])
+    asked = surveys(replace(inputs, recent_tickets=tickets), nps_policy())
+    assert not (asked["account_id"] == "a1").any()
+    assert set(asked.loc[asked["account_id"] == "a2", "contact_id"]) == {
+        "a2-champ", "a2-admin", "a2-user"}
+    # a3 started on 1 March: nothing in its first 7 days.
+    assert (asked.loc[asked["account_id"] == "a3", "earliest_at"].dt.date
+            >= date(2026, 3, 8)).all()
+    # a4's champion answered on 20 February: not asked again within 60 days.
+    assert set(asked.loc[asked["account_id"] == "a4", "contact_id"]) == {"a4-admin", "a4-user"}
+    # An open ticket keeps every survey of its account away while it is open.
+    open_ticket = frame("recent_tickets", [{"ticket_id": "k3", "account_id": "a2",
+                                            "opened_at": "2026-03-02T08:00:00Z"}])
+    asked = surveys(replace(inputs, recent_tickets=open_ticket), nps_policy())
+    assert not (asked["account_id"] == "a2").any()

@@ -16,6 +16,7 @@ from cadence.candidates.campaign_touches import (
 )
 from cadence.candidates.inputs import CandidateInputs, read_candidate_inputs
 from cadence.candidates.minimum_cadence import minimum_cadence_candidates
+from cadence.candidates.nps_survey import nps_survey_candidates
 from cadence.candidates.onboarding_journey import onboarding_journey_candidates
 from cadence.candidates.personalization import personalization_payloads
 from cadence.candidates.policy import LighterCadence
@@ -33,6 +34,7 @@ SOURCES = (
     renewal_timeline_candidates,
     behaviour_trigger_candidates,
     campaign_candidates,
+    nps_survey_candidates,
 )
 
 

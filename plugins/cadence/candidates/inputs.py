@@ -43,6 +43,8 @@ COLUMNS: dict[str, dict[str, str]] = {
                 "intent": "str", "channel": "str", "scheduled_at": "timestamp",
                 "status": "str"},
     "fading_contacts": {"contact_id": "str"},
+    "recent_tickets": {"ticket_id": "str", "account_id": "str", "contact_id": "str",
+                       "opened_at": "timestamp", "closed_at": "timestamp"},
 }
 
 
@@ -60,6 +62,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "latest_nps": ("contact_id", "score", "responded_at"),
     "history": ("touch_id", "contact_id", "status"),
     "fading_contacts": ("contact_id",),
+    "recent_tickets": ("account_id", "opened_at"),
 }
 
 
@@ -71,7 +74,8 @@ class CandidateInputs:
     which anchors signal-triggered touches); ``usage`` is the 30-day summary per account
     (max active users, max seats used, sum of logins); ``history`` the touches already
     planned or sent; ``fading_contacts`` the contacts the hourly engagement run flagged
-    for a lighter cadence (their recent emails went unopened).
+    for a lighter cadence (their recent emails went unopened); ``recent_tickets`` the
+    tickets open, opened or closed in the ``HISTORY_DAYS`` before the plan date.
     """
 
     accounts: pd.DataFrame
@@ -86,6 +90,8 @@ class CandidateInputs:
     history: pd.DataFrame
     fading_contacts: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["contact_id"]))
+    recent_tickets: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(COLUMNS["recent_tickets"])))
 
     def normalized(self) -> CandidateInputs:
         """The same inputs with the expected columns and types (dates as midnight
@@ -173,6 +179,8 @@ def read_candidate_inputs(warehouse: Warehouse, as_of: date) -> CandidateInputs:
         open_tickets=read("open_tickets"),
         latest_nps=read("latest_nps"),
         history=read("history", history_params),
+        recent_tickets=read("recent_tickets", {"since": history_params["since"],
+                                               "day_end": params["day_end"]}),
         # engagement_flags exists once the hourly run has computed engagement
         fading_contacts=read("fading_contacts")
         if warehouse.table_exists("engagement_flags")

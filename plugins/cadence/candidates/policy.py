@@ -310,6 +310,22 @@ class LighterCadence(Section):
     skip_channels: list[Channel] = Field(default_factory=lambda: ["email"])
 
 
+class NpsSurvey(TouchSpec):
+    """The NPS survey: each contact of the audience is asked every ``every_days`` by email,
+    on a day of the period spread by a stable hash of the contact (so consecutive nights
+    propose the same touch), never in the account's first days and never close to a
+    support ticket or to the contact's own last answer. Answers flow back through the
+    ``nps_responses`` source."""
+
+    enabled: bool = True
+    every_days: int = Field(91, ge=7)
+    tiers: list[Tier] | None = None  # None = every tier
+    not_in_first_days: int = Field(7, ge=0)  # onboarding week one: no survey
+    # No survey when the account had a ticket open, opened or closed this few days before.
+    days_after_ticket: int = Field(30, ge=0)
+    days_after_answer: int = Field(60, ge=0)  # nor when the contact answered this recently
+
+
 class CandidatesPolicy(Section):
     """The ``candidates`` policy section (DESIGN §7)."""
 
@@ -332,6 +348,8 @@ class CandidatesPolicy(Section):
     minimum_cadence: MinimumCadence = MinimumCadence(
         template_id="value_digest", message_type="educational", priority_class="educational",
         window_days=5)
+    nps_survey: NpsSurvey = NpsSurvey(template_id="nps_survey", window_days=5,
+                                      audience="not role:billing")
 
     @model_validator(mode="after")
     def _known_priority_classes(self) -> CandidatesPolicy:
@@ -354,6 +372,7 @@ class CandidatesPolicy(Section):
         specs.update({f"renewal_timeline.{k}": v for k, v in self.renewal_timeline.steps.items()})
         specs.update({f"behaviour_triggers.{k}": v for k, v in self.behaviour_triggers.items()})
         specs["minimum_cadence"] = self.minimum_cadence
+        specs["nps_survey"] = self.nps_survey
         return specs
 
     def priority(self, spec: TouchSpec) -> int:
