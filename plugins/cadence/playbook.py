@@ -17,6 +17,8 @@ PLAYS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("executive business reviews (sponsor)", ("tier_cadences.executive_business_review",)),
     ("strategic monthly operations reviews", ("tier_cadences.strategic_operations_review",)),
     ("NPS surveys (quarterly per contact, email)", ("nps_survey",)),
+    ("champion change: CSM tasks", ("champion_change.csm_task",)),
+    ("champion change: introductions to the new contact", ("champion_change.introduction",)),
 )
 
 
@@ -32,7 +34,7 @@ def play_lines(decisions: pd.DataFrame) -> list[str]:
             mine = mine[mine["decision"] == "held"]
         by_decision = mine.groupby("decision")["candidates"].sum().sort_index()
         outcome = ", ".join(f"{int(n)} {d}" for d, n in by_decision.items()) or "none"
-        lines.append(f"  {label:<46} {int(mine['candidates'].sum()):>6} candidates: {outcome}")
+        lines.append(f"  {label:<52} {int(mine['candidates'].sum()):>6} candidates: {outcome}")
     return lines
 
 

@@ -14,6 +14,7 @@ from cadence.candidates.campaign_touches import (
     campaign_candidates,
     split_campaign_audiences,
 )
+from cadence.candidates.champion_change import champion_change_candidates
 from cadence.candidates.inputs import CandidateInputs, read_candidate_inputs
 from cadence.candidates.minimum_cadence import minimum_cadence_candidates
 from cadence.candidates.nps_survey import nps_survey_candidates
@@ -35,6 +36,7 @@ SOURCES = (
     behaviour_trigger_candidates,
     campaign_candidates,
     nps_survey_candidates,
+    champion_change_candidates,
 )
 
 

@@ -45,6 +45,9 @@ COLUMNS: dict[str, dict[str, str]] = {
     "fading_contacts": {"contact_id": "str"},
     "recent_tickets": {"ticket_id": "str", "account_id": "str", "contact_id": "str",
                        "opened_at": "timestamp", "closed_at": "timestamp"},
+    "champion_changes": {"changed_on": "date", "account_id": "str",
+                         "previous_contact_id": "str", "previous_role": "str",
+                         "new_contact_id": "str", "new_role": "str", "kind": "str"},
 }
 
 
@@ -63,6 +66,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "history": ("touch_id", "contact_id", "status"),
     "fading_contacts": ("contact_id",),
     "recent_tickets": ("account_id", "opened_at"),
+    "champion_changes": ("changed_on", "account_id", "new_contact_id", "kind"),
 }
 
 
@@ -75,7 +79,8 @@ class CandidateInputs:
     (max active users, max seats used, sum of logins); ``history`` the touches already
     planned or sent; ``fading_contacts`` the contacts the hourly engagement run flagged
     for a lighter cadence (their recent emails went unopened); ``recent_tickets`` the
-    tickets open, opened or closed in the ``HISTORY_DAYS`` before the plan date.
+    tickets open, opened or closed in the ``HISTORY_DAYS`` before the plan date;
+    ``champion_changes`` the key-contact changes seen in those days.
     """
 
     accounts: pd.DataFrame
@@ -92,6 +97,8 @@ class CandidateInputs:
         default_factory=lambda: pd.DataFrame(columns=["contact_id"]))
     recent_tickets: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=list(COLUMNS["recent_tickets"])))
+    champion_changes: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(COLUMNS["champion_changes"])))
 
     def normalized(self) -> CandidateInputs:
         """The same inputs with the expected columns and types (dates as midnight
@@ -181,6 +188,10 @@ def read_candidate_inputs(warehouse: Warehouse, as_of: date) -> CandidateInputs:
         history=read("history", history_params),
         recent_tickets=read("recent_tickets", {"since": history_params["since"],
                                                "day_end": params["day_end"]}),
+        champion_changes=read("champion_changes", {
+            "as_of": as_of, "since": as_of - timedelta(days=HISTORY_DAYS)})
+        if warehouse.table_exists("champion_changes")
+        else pd.DataFrame(columns=list(COLUMNS["champion_changes"])),
         # engagement_flags exists once the hourly run has computed engagement
         fading_contacts=read("fading_contacts")
         if warehouse.table_exists("engagement_flags")

@@ -310,6 +310,30 @@ class LighterCadence(Section):
     skip_channels: list[Channel] = Field(default_factory=lambda: ["email"])
 
 
+ChangeKind = Literal["left", "bounced", "role_changed", "replaced"]
+
+
+class ChampionChangeRule(TouchSpec):
+    """Touches started by a change of the account's key contact (its champion or primary
+    contact), addressed to the new key contact, on days after the change was seen."""
+
+    kinds: list[ChangeKind] = Field(
+        default_factory=lambda: ["left", "bounced", "role_changed", "replaced"])
+    tiers: list[Tier] | None = None  # None = every tier
+    steps_days: list[NonNegativeInt] = Field(default_factory=lambda: [0])
+
+
+def _default_champion_change() -> dict[str, ChampionChangeRule]:
+    return {
+        "csm_task": ChampionChangeRule(channel="call", template_id="champion_change",
+                                       priority_class="relationship_human", priority_boost=5,
+                                       window_days=5, task_type="champion_change",
+                                       tiers=["strategic", "enterprise", "mid_market", "smb"]),
+        "introduction": ChampionChangeRule(template_id="champion_introduction",
+                                           steps_days=[1, 8], window_days=4),
+    }
+
+
 class NpsSurvey(TouchSpec):
     """The NPS survey: each contact of the audience is asked every ``every_days`` by email,
     on a day of the period spread by a stable hash of the contact (so consecutive nights
@@ -348,6 +372,8 @@ class CandidatesPolicy(Section):
     minimum_cadence: MinimumCadence = MinimumCadence(
         template_id="value_digest", message_type="educational", priority_class="educational",
         window_days=5)
+    champion_change: dict[str, ChampionChangeRule] = Field(
+        default_factory=_default_champion_change)
     nps_survey: NpsSurvey = NpsSurvey(template_id="nps_survey", window_days=5,
                                       audience="not role:billing")
 
@@ -371,6 +397,7 @@ class CandidatesPolicy(Section):
                       for k, v in self.onboarding_journey.steps.items()})
         specs.update({f"renewal_timeline.{k}": v for k, v in self.renewal_timeline.steps.items()})
         specs.update({f"behaviour_triggers.{k}": v for k, v in self.behaviour_triggers.items()})
+        specs.update({f"champion_change.{k}": v for k, v in self.champion_change.items()})
         specs["minimum_cadence"] = self.minimum_cadence
         specs["nps_survey"] = self.nps_survey
         return specs
