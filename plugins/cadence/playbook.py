@@ -17,6 +17,7 @@ PLAYS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("executive business reviews (sponsor)", ("tier_cadences.executive_business_review",)),
     ("strategic monthly operations reviews", ("tier_cadences.strategic_operations_review",)),
     ("NPS surveys (quarterly per contact, email)", ("nps_survey",)),
+    ("onboarding: nudges of stalled milestones", ("onboarding_journey.milestones.*",)),
     ("champion change: CSM tasks", ("champion_change.csm_task",)),
     ("champion change: introductions to the new contact", ("champion_change.introduction",)),
 )

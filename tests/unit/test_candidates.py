@@ -259,10 +259,11 @@ def test_onboarding_journey_days_after_contract_start(policy):
         make_inputs([account("a1", "enterprise", contract_start="2026-02-27")]), policy, AS_OF)
     journey = candidates[candidates["source"] == "lifecycle"]
     firsts = journey.groupby("rule_id")["latest_at"].min()
-    # welcome (day 1, window 2) is still open on 2 March; day 3, 7 and 14 follow.
+    # welcome (day 1, window 2) is still open on 2 March; day 3, 7 and 14 follow; with no
+    # login in the usage yet, the first-login milestone (due day 3) gets its nudge.
     assert set(firsts.index) == {f"onboarding_journey.{k}" for k in
                                  ("welcome", "setup_reminder", "training_webinar_invite",
-                                  "check_in")}
+                                  "check_in", "milestones.first_login")}
 
 
 def webinar(**values):
@@ -389,7 +390,7 @@ def load_marts(warehouse, inputs: CandidateInputs) -> None:
                       " segment_key text, valid_from date, valid_to date, is_current boolean)")
     warehouse.write_frame("segment_membership", typed(norm.segments).assign(is_current=True),
                           replace_all=True)
-    usage = norm.usage.assign(usage_date=AS_OF, feature=None)
+    usage = norm.usage.assign(usage_date=AS_OF, feature=None, events=0.0)
     warehouse.write_frame("stg_usage_daily", usage, replace_all=True)
     warehouse.write_frame("stg_campaigns", norm.campaigns, replace_all=True)
     warehouse.write_frame("stg_csms", norm.csms, replace_all=True)
@@ -529,3 +530,57 @@ def test_nps_survey_keeps_away_from_tickets_onboarding_week_one_and_recent_answe
                                             "opened_at": "2026-03-02T08:00:00Z"}])
     asked = surveys(replace(inputs, recent_tickets=open_ticket), nps_policy())
     assert not (asked["account_id"] == "a2").any()
+
+
+def usage_rows(account_id: str, *rows) -> pd.DataFrame:
+    """Onboarding usage: (day, feature, logins, events)."""
+    return frame("onboarding_usage", [
+        {"account_id": account_id, "usage_date": d, "feature": f, "logins": lo, "events": ev,
+         "active_users": 1} for d, f, lo, ev in rows])
+
+
+def test_stalled_milestone_gets_its_nudge_and_reached_ones_none(policy):
+    from dataclasses import replace
+
+    # Started 12 days ago, logged in on day 1, never set up an integration: setup (due
+    # day 10) stalled, so its nudge goes; first value waits for setup.
+    inputs = make_inputs([account("a1", "mid_market", contract_start="2026-02-18")])
+    stalled = replace(inputs, onboarding_usage=usage_rows(
+        "a1", ("2026-02-19", None, 3, 40), ("2026-02-19", "dashboards", 2, 10)))
+    nudges = generate_candidates(stalled, policy, AS_OF)
+    nudges = nudges[nudges["rule_id"].str.startswith("onboarding_journey.milestones.")]
+    assert set(nudges["rule_id"]) == {"onboarding_journey.milestones.setup_done"}
+    assert nudges["latest_at"].dt.date.max() == date(2026, 3, 3)  # due 28 Feb + 3 days
+    # Setup done on day 11: the setup nudge stops; first value is due on day 21.
+    advanced = replace(inputs, onboarding_usage=usage_rows(
+        "a1", ("2026-02-19", None, 3, 40), ("2026-03-01", "integrations", 1, 5)))
+    later = generate_candidates(advanced, policy, AS_OF)
+    assert set(later.loc[later["rule_id"].str.startswith("onboarding_journey.milestones."),
+                         "rule_id"]) == {"onboarding_journey.milestones.first_value"}
+    value = rule(later, "onboarding_journey.milestones.first_value")
+    assert value[["channel", "contact_id"]].values.tolist() == [["call", "a1-champ"]]
+    # Without any usage the first milestone (login, due day 3) stalled long ago: none.
+    assert not generate_candidates(inputs, policy, AS_OF)["rule_id"].str.startswith(
+        "onboarding_journey.milestones.").any()
+
+
+def test_a_step_is_not_sent_once_its_milestone_is_reached(policy):
+    from dataclasses import replace
+
+    inputs = make_inputs([account("a1", "smb", contract_start="2026-02-28")])
+    before = rule(generate_candidates(inputs, policy, AS_OF),
+                  "onboarding_journey.setup_reminder")
+    assert len(before)  # day 3, 3 March
+    done = replace(inputs, onboarding_usage=usage_rows(
+        "a1", ("2026-03-01", "integrations", 1, 4)))
+    assert rule(generate_candidates(done, policy, AS_OF),
+                "onboarding_journey.setup_reminder").empty
+
+
+def test_a_step_naming_an_unknown_milestone_is_rejected_naming_the_key():
+    from cadence.policy import PolicyError
+
+    with pytest.raises(PolicyError, match=r"onboarding_journey\.steps\.welcome\."
+                                          r"until_milestone: 'setup' is not one of"):
+        parse_policy({"candidates": {"onboarding_journey": {"steps": {"welcome": {
+            "template_id": "w", "day": 1, "until_milestone": "setup"}}}}})

@@ -45,6 +45,8 @@ COLUMNS: dict[str, dict[str, str]] = {
     "fading_contacts": {"contact_id": "str"},
     "recent_tickets": {"ticket_id": "str", "account_id": "str", "contact_id": "str",
                        "opened_at": "timestamp", "closed_at": "timestamp"},
+    "onboarding_usage": {"account_id": "str", "usage_date": "date", "feature": "str",
+                         "logins": "float", "events": "float", "active_users": "float"},
     "champion_changes": {"changed_on": "date", "account_id": "str",
                          "previous_contact_id": "str", "previous_role": "str",
                          "new_contact_id": "str", "new_role": "str", "kind": "str"},
@@ -67,6 +69,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "fading_contacts": ("contact_id",),
     "recent_tickets": ("account_id", "opened_at"),
     "champion_changes": ("changed_on", "account_id", "new_contact_id", "kind"),
+    "onboarding_usage": ("account_id", "usage_date"),
 }
 
 
@@ -80,7 +83,8 @@ class CandidateInputs:
     planned or sent; ``fading_contacts`` the contacts the hourly engagement run flagged
     for a lighter cadence (their recent emails went unopened); ``recent_tickets`` the
     tickets open, opened or closed in the ``HISTORY_DAYS`` before the plan date;
-    ``champion_changes`` the key-contact changes seen in those days.
+    ``champion_changes`` the key-contact changes seen in those days;
+    ``onboarding_usage`` the daily usage rows of accounts that started in those days.
     """
 
     accounts: pd.DataFrame
@@ -99,6 +103,8 @@ class CandidateInputs:
         default_factory=lambda: pd.DataFrame(columns=list(COLUMNS["recent_tickets"])))
     champion_changes: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=list(COLUMNS["champion_changes"])))
+    onboarding_usage: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(COLUMNS["onboarding_usage"])))
 
     def normalized(self) -> CandidateInputs:
         """The same inputs with the expected columns and types (dates as midnight
@@ -188,6 +194,8 @@ def read_candidate_inputs(warehouse: Warehouse, as_of: date) -> CandidateInputs:
         history=read("history", history_params),
         recent_tickets=read("recent_tickets", {"since": history_params["since"],
                                                "day_end": params["day_end"]}),
+        onboarding_usage=read("onboarding_usage", {
+            "as_of": as_of, "since": as_of - timedelta(days=HISTORY_DAYS)}),
         champion_changes=read("champion_changes", {
             "as_of": as_of, "since": as_of - timedelta(days=HISTORY_DAYS)})
         if warehouse.table_exists("champion_changes")

@@ -107,10 +107,29 @@ class OnboardingStep(TouchSpec):
     """A touch this many days after contract_start."""
 
     day: int = Field(ge=0)
+    # Not sent once the account has reached this milestone (a key of ``milestones``).
+    until_milestone: str | None = None
+
+
+class Milestone(Section):
+    """An onboarding milestone, reached on the first usage day whose ``metric`` (of the
+    ``feature``'s rows, or of the account totals when no feature is named) is at least
+    ``at_least``. Expected by ``due_day`` after contract_start: when it is the first
+    milestone not reached by then (the step that stalled), its ``nudge`` goes."""
+
+    feature: str | None = None
+    metric: Literal["logins", "events", "active_users"] = "logins"
+    at_least: float = Field(1, gt=0)
+    due_day: int = Field(ge=0)
+    nudge: TouchSpec | None = None
 
 
 class OnboardingJourney(Section):
-    """The lifecycle journey of a new account (DESIGN §7)."""
+    """The lifecycle journey of a new account (DESIGN §7), advanced by milestones read
+    from usage (in order: each is expected after the one before)."""
+
+    milestones: dict[str, Milestone] = Field(default_factory=dict)
+    nudge_until_day: int = Field(90, ge=0)  # no milestone nudge after this day
 
     steps: dict[str, OnboardingStep] = Field(default_factory=lambda: {
         "welcome": OnboardingStep(day=1, template_id="onboarding_welcome",
@@ -126,6 +145,14 @@ class OnboardingJourney(Section):
         "check_in": OnboardingStep(day=14, template_id="onboarding_check_in",
                                    recipients="primary", window_days=5),
     })
+
+    @model_validator(mode="after")
+    def _known_milestones(self) -> OnboardingJourney:
+        for key, step in self.steps.items():
+            if step.until_milestone is not None and step.until_milestone not in self.milestones:
+                raise ValueError(f"steps.{key}.until_milestone: {step.until_milestone!r} is not"
+                                 f" one of milestones ({', '.join(self.milestones) or 'none'})")
+        return self
 
 
 class RenewalStep(TouchSpec):
@@ -395,6 +422,8 @@ class CandidatesPolicy(Section):
         specs.update({f"tier_cadences.{k}": v for k, v in self.tier_cadences.items()})
         specs.update({f"onboarding_journey.{k}": v
                       for k, v in self.onboarding_journey.steps.items()})
+        specs.update({f"onboarding_journey.milestones.{k}": v.nudge
+                      for k, v in self.onboarding_journey.milestones.items() if v.nudge})
         specs.update({f"renewal_timeline.{k}": v for k, v in self.renewal_timeline.steps.items()})
         specs.update({f"behaviour_triggers.{k}": v for k, v in self.behaviour_triggers.items()})
         specs.update({f"champion_change.{k}": v for k, v in self.champion_change.items()})
