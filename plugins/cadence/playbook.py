@@ -46,5 +46,19 @@ def playbook_summary(warehouse: Warehouse, as_of: date) -> str:
         return "Playbook\n  (no plan yet)"
     decisions = warehouse.read_frame(
         warehouse.render("report/decisions_by_candidate_rule.sql"), {"d": as_of})
+    seasons = warehouse.read_frame(warehouse.render("report/season_decisions.sql"),
+                                   {"d": as_of})
     return "\n".join(["Playbook (candidates of the plan date -> decisions)",
-                      *play_lines(decisions)])
+                      *play_lines(decisions), *season_lines(seasons)])
+
+
+def season_lines(seasons: pd.DataFrame) -> list[str]:
+    """Touches seasons skipped and moved (action, decision, candidates), one line each."""
+    lines = []
+    for action in ("skipped", "moved"):
+        mine = seasons[seasons["action"] == action]
+        by_decision = mine.groupby("decision")["candidates"].sum().sort_index()
+        outcome = ", ".join(f"{int(n)} {d}" for d, n in by_decision.items()) or "none"
+        label = f"seasons: touches {action} (policy candidates.seasons)"
+        lines.append(f"  {label:<52} {int(mine['candidates'].sum()):>6} candidates: {outcome}")
+    return lines

@@ -33,6 +33,7 @@ TOUCH_CANDIDATES: dict[str, str] = {
     "urgent": "boolean",  # may go on weekends/holidays
     "payload": "text",  # personalization JSON
     "hold": "text",  # why the planner must hold it (e.g. awaiting approval); empty otherwise
+    "note": "text",  # what candidate policy changed (a season moved it); starts its decision
 }
 
 COMMUNICATION_CALENDAR: dict[str, str] = {

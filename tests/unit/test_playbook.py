@@ -20,3 +20,14 @@ def test_each_play_counts_its_rules_decisions_and_held_campaigns_only_when_held(
     assert lines["executive business reviews (sponsor)"].endswith(
         "4 candidates: 1 escalated, 3 scheduled")
     assert lines["strategic monthly operations reviews"].endswith("0 candidates: none")
+
+
+def test_season_lines_count_skipped_and_moved_touches():
+    from cadence.playbook import season_lines
+
+    seasons = pd.DataFrame([("skipped", "held", 4), ("moved", "scheduled", 2),
+                            ("moved", "deferred", 1)],
+                           columns=["action", "decision", "candidates"])
+    skipped, moved = season_lines(seasons)
+    assert skipped.endswith("4 candidates: 4 held")
+    assert moved.endswith("3 candidates: 1 deferred, 2 scheduled")

@@ -142,8 +142,9 @@ def assemble(rows: pd.DataFrame, ctx: PlanContext) -> pd.DataFrame:
                         zip(rows["contact_id"], rows["id_key"], intended.dt.date, strict=True)]
     rows["plan_date"] = ctx.as_of
     rows["payload"] = None
-    if "hold" not in rows.columns:
-        rows["hold"] = None
+    for column in ("hold", "note"):
+        if column not in rows.columns:
+            rows[column] = None
     for extra in PAYLOAD_EXTRAS:
         if extra not in rows.columns:
             rows[extra] = None

@@ -22,6 +22,7 @@ from cadence.candidates.onboarding_journey import onboarding_journey_candidates
 from cadence.candidates.personalization import personalization_payloads
 from cadence.candidates.policy import LighterCadence
 from cadence.candidates.renewal_timeline import renewal_timeline_candidates
+from cadence.candidates.seasons import apply_seasons
 from cadence.candidates.tier_cadence import tier_cadence_candidates
 from cadence.touches import TOUCH_CANDIDATES, ensure_planning_tables
 from cadence.warehouse import Warehouse
@@ -54,6 +55,7 @@ def generate_candidates(inputs: CandidateInputs, policy: Policy, as_of: date,
     extra = minimum_cadence_candidates(ctx, planned)
     if len(extra):
         planned = pd.concat([planned, extra], ignore_index=True)
+    planned = apply_seasons(planned, inputs.accounts, policy.candidates.seasons)
     sent = inputs.history.loc[inputs.history["status"] == "sent", "touch_id"]
     planned = planned[~planned["touch_id"].isin(sent) & ~lighter_cadence_skips(
         planned, inputs.fading_contacts, policy.candidates.lighter_cadence)]

@@ -19,8 +19,9 @@ HISTORY_DAYS = 120  # longer than the longest cooldown (promoter asks: 90 days)
 
 # Columns each frame must have and the type the domain functions expect.
 COLUMNS: dict[str, dict[str, str]] = {
-    "accounts": {"account_id": "str", "name": "str", "country": "str", "timezone": "str",
-                 "arr": "float", "plan": "str", "csm_id": "str", "contract_start": "date",
+    "accounts": {"account_id": "str", "name": "str", "industry": "str", "country": "str",
+                 "timezone": "str", "arr": "float", "plan": "str", "csm_id": "str",
+                 "contract_start": "date",
                  "renewal_date": "date", "seats_purchased": "float", "status": "str",
                  "renewal_status": "str"},
     "contacts": {"contact_id": "str", "account_id": "str", "first_name": "str", "role": "str",

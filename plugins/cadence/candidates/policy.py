@@ -377,6 +377,73 @@ class NpsSurvey(TouchSpec):
     days_after_answer: int = Field(60, ge=0)  # nor when the contact answered this recently
 
 
+DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _month_day(value: str | None) -> str | None:
+    if value is None:
+        return value
+    month, _, day = value.partition("-")
+    if not (len(value) == 5 and month.isdigit() and day.isdigit()
+            and 1 <= int(month) <= 12 and 1 <= int(day) <= DAYS_IN_MONTH[int(month) - 1]):
+        raise ValueError(f"expected MM-DD, got {value!r}")
+    return value
+
+
+class Season(Section):
+    """A period of the year when the touches of some rules go lighter (``skip``) or move
+    past its end (``move``): fixed dates (``start``/``end``, MM-DD, may wrap over the new
+    year) or the days around each account's fiscal year end."""
+
+    industries: list[str] = Field(default_factory=list)  # accounts of these industries ...
+    accounts: list[str] = Field(default_factory=list)  # ... or these; neither: every account
+    start: str | None = None
+    end: str | None = None
+    fiscal_year_end: bool = False  # around seasons.fiscal_year_ends of the account instead
+    days_before: int = Field(14, ge=0)
+    days_after: int = Field(7, ge=0)
+    rules: list[str] = Field(min_length=1)  # rule_id patterns (fnmatch) it changes
+    action: Literal["skip", "move"]
+
+    @field_validator("start", "end")
+    @classmethod
+    def _month_days(cls, value: str | None) -> str | None:
+        return _month_day(value)
+
+    @model_validator(mode="after")
+    def _one_period(self) -> Season:
+        if self.fiscal_year_end == (self.start is not None or self.end is not None):
+            raise ValueError("give start and end, or fiscal_year_end: true")
+        if not self.fiscal_year_end and (self.start is None or self.end is None):
+            raise ValueError("give both start and end")
+        return self
+
+    def describe(self) -> str:
+        """The period in words, for decision texts."""
+        if self.fiscal_year_end:
+            return (f"{self.days_before} days before to {self.days_after} days after the "
+                    "account's fiscal year end")
+        return f"{self.start} to {self.end}"
+
+
+class Seasons(Section):
+    """The ``candidates.seasons`` section: seasonal periods and the accounts' fiscal year
+    ends (account_id -> MM-DD)."""
+
+    periods: dict[str, Season] = Field(default_factory=dict)
+    fiscal_year_ends: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("fiscal_year_ends")
+    @classmethod
+    def _dates(cls, value: dict[str, str]) -> dict[str, str]:
+        for account, month_day in value.items():
+            try:
+                _month_day(month_day)
+            except ValueError as exc:
+                raise ValueError(f"{account}: {exc}") from None
+        return value
+
+
 class CandidatesPolicy(Section):
     """The ``candidates`` policy section (DESIGN §7)."""
 
@@ -401,6 +468,7 @@ class CandidatesPolicy(Section):
         window_days=5)
     champion_change: dict[str, ChampionChangeRule] = Field(
         default_factory=_default_champion_change)
+    seasons: Seasons = Seasons()
     nps_survey: NpsSurvey = NpsSurvey(template_id="nps_survey", window_days=5,
                                       audience="not role:billing")
 

@@ -329,6 +329,15 @@ def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -
                                  for name in policy.classes.names])
         prefix = prefixes.take(pa.array(np.where(escalated, facts.klass + 1, 0)))
         detail = pc.binary_join_element_wise(prefix, detail, pa.scalar("", TEXT))
+    notes = frame["note"].fillna("").to_numpy(dtype=object)
+    if notes.any():
+        # "moved past season retail_peak (...): wanted from ...; <the planner's detail>":
+        # what candidate policy changed comes first.
+        note = pa.array(notes, TEXT)
+        empty = pa.scalar("", TEXT)
+        prefix = pc.if_else(pc.equal(note, empty), empty, pc.binary_join_element_wise(
+            note, pa.scalar("; ", TEXT), empty))
+        detail = pc.binary_join_element_wise(prefix, detail, pa.scalar("", TEXT))
     calendar_rows = Placed(**{name: values[rows] for name, values in vars(every).items()})
     calendar_rows.given = outcome.reason[rows]
     calendar_rows.planned = np.zeros(len(rows), dtype=bool)
