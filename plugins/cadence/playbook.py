@@ -48,17 +48,22 @@ def playbook_summary(warehouse: Warehouse, as_of: date) -> str:
         warehouse.render("report/decisions_by_candidate_rule.sql"), {"d": as_of})
     seasons = warehouse.read_frame(warehouse.render("report/season_decisions.sql"),
                                    {"d": as_of})
+    overridden = warehouse.read_frame(warehouse.render("report/override_decisions.sql"),
+                                      {"d": as_of})
     return "\n".join(["Playbook (candidates of the plan date -> decisions)",
-                      *play_lines(decisions), *season_lines(seasons)])
+                      *play_lines(decisions), *season_lines(seasons),
+                      count_line("account overrides: touches changed (named)",
+                                 overridden)])
 
 
 def season_lines(seasons: pd.DataFrame) -> list[str]:
     """Touches seasons skipped and moved (action, decision, candidates), one line each."""
-    lines = []
-    for action in ("skipped", "moved"):
-        mine = seasons[seasons["action"] == action]
-        by_decision = mine.groupby("decision")["candidates"].sum().sort_index()
-        outcome = ", ".join(f"{int(n)} {d}" for d, n in by_decision.items()) or "none"
-        label = f"seasons: touches {action} (policy candidates.seasons)"
-        lines.append(f"  {label:<52} {int(mine['candidates'].sum()):>6} candidates: {outcome}")
-    return lines
+    return [count_line(f"seasons: touches {action} (policy candidates.seasons)",
+                       seasons[seasons["action"] == action]) for action in ("skipped", "moved")]
+
+
+def count_line(label: str, counts: pd.DataFrame) -> str:
+    """``label  N candidates: n1 decision1, ...`` from (decision, candidates) rows."""
+    by_decision = counts.groupby("decision")["candidates"].sum().sort_index()
+    outcome = ", ".join(f"{int(n)} {d}" for d, n in by_decision.items()) or "none"
+    return f"  {label:<52} {int(counts['candidates'].sum()):>6} candidates: {outcome}"

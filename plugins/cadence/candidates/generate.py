@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from cadence.candidates.account_overrides import prefer_channels
 from cadence.candidates.assembly import PAYLOAD_EXTRAS, PlanContext, empty_candidates
 from cadence.candidates.behaviour_triggers import behaviour_trigger_candidates
 from cadence.candidates.campaign_touches import (
@@ -55,7 +56,8 @@ def generate_candidates(inputs: CandidateInputs, policy: Policy, as_of: date,
     extra = minimum_cadence_candidates(ctx, planned)
     if len(extra):
         planned = pd.concat([planned, extra], ignore_index=True)
-    planned = apply_seasons(planned, inputs.accounts, policy.candidates.seasons)
+    planned = apply_seasons(planned, inputs.accounts, policy.candidates)
+    planned = prefer_channels(planned, policy.candidates.account_overrides)
     sent = inputs.history.loc[inputs.history["status"] == "sent", "touch_id"]
     planned = planned[~planned["touch_id"].isin(sent) & ~lighter_cadence_skips(
         planned, inputs.fading_contacts, policy.candidates.lighter_cadence)]

@@ -403,6 +403,7 @@ class Season(Section):
     days_before: int = Field(14, ge=0)
     days_after: int = Field(7, ge=0)
     rules: list[str] = Field(min_length=1)  # rule_id patterns (fnmatch) it changes
+    channels: list[Channel] = Field(default_factory=list)  # only these; empty: every channel
     action: Literal["skip", "move"]
 
     @field_validator("start", "end")
@@ -444,6 +445,55 @@ class Seasons(Section):
         return value
 
 
+class Frequency(Section):
+    """How often an account wants a cadence rule's touch instead of the tier's."""
+
+    every_days: int | None = Field(None, ge=1)
+    every_months: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_interval(self) -> Frequency:
+        if (self.every_days is None) == (self.every_months is None):
+            raise ValueError("give exactly one of every_days and every_months")
+        return self
+
+
+class AccountOverride(Section):
+    """What one account asked for (``candidates.account_overrides.<account_id>``): its own
+    frequency per cadence rule (a ``tier_cadences`` key), months without touches of some
+    channels (moved past them) and the channel its digital touches prefer."""
+
+    frequency: dict[str, Frequency] = Field(default_factory=dict)
+    blackout_months: list[int] = Field(default_factory=list)
+    blackout_channels: list[Channel] = Field(default_factory=list)  # empty: every channel
+    preferred_channel: Literal["email", "in_app"] | None = None
+
+    @field_validator("blackout_months")
+    @classmethod
+    def _months(cls, value: list[int]) -> list[int]:
+        bad = [m for m in value if not 1 <= m <= 12]
+        if bad:
+            raise ValueError(f"months are 1..12, got {bad}")
+        if len(value) == 12:
+            raise ValueError("every month blacked out: the account would get nothing")
+        return sorted(set(value))
+
+    def blackout_seasons(self) -> list[Season]:
+        """The blackout months as seasons that move every touch (of the blackout channels)
+        past them, one per run of consecutive months."""
+        runs: list[list[int]] = []
+        for month in self.blackout_months:
+            if runs and runs[-1][-1] == month - 1:
+                runs[-1].append(month)
+            else:
+                runs.append([month])
+        if len(runs) > 1 and runs[0][0] == 1 and runs[-1][-1] == 12:
+            runs[0] = runs.pop() + runs[0]  # December into January wraps over the year
+        return [Season(start=f"{run[0]:02d}-01",
+                       end=f"{run[-1]:02d}-{DAYS_IN_MONTH[run[-1] - 1]:02d}", rules=["*"],
+                       channels=self.blackout_channels, action="move") for run in runs]
+
+
 class CandidatesPolicy(Section):
     """The ``candidates`` policy section (DESIGN §7)."""
 
@@ -469,6 +519,7 @@ class CandidatesPolicy(Section):
     champion_change: dict[str, ChampionChangeRule] = Field(
         default_factory=_default_champion_change)
     seasons: Seasons = Seasons()
+    account_overrides: dict[str, AccountOverride] = Field(default_factory=dict)
     nps_survey: NpsSurvey = NpsSurvey(template_id="nps_survey", window_days=5,
                                       audience="not role:billing")
 
@@ -482,6 +533,15 @@ class CandidatesPolicy(Section):
                                "operational") if t not in self.priorities]
         if missing:
             raise ValueError(f"priorities: campaigns need a class per message type: {missing}")
+        return self
+
+    @model_validator(mode="after")
+    def _known_override_rules(self) -> CandidatesPolicy:
+        for account, override in self.account_overrides.items():
+            for key in override.frequency:
+                if key not in self.tier_cadences:
+                    raise ValueError(f"account_overrides.{account}.frequency.{key}: not a "
+                                     f"tier_cadences rule ({', '.join(self.tier_cadences)})")
         return self
 
     def specs(self) -> dict[str, TouchSpec]:

@@ -1,7 +1,9 @@
 """Seasons (policy ``candidates.seasons``): periods of the year when some touches go
 lighter or move — per industry (retail in its peak), per account, or around each
-account's fiscal year end (its year-end close). A season names the rules it changes
-(fnmatch patterns of rule ids) and its action:
+account's fiscal year end (its year-end close); an account override's blackout months
+(``candidates.account_overrides.<id>.blackout_months``) are seasons of that account. A
+season names the rules it changes (fnmatch patterns of rule ids), optionally channels, and
+its action:
 
 - ``skip``: the touch is held (decision ``held``, rule 0.hold) with a detail naming the
   season, so the lighter cadence shows in the report instead of touches vanishing;
@@ -19,7 +21,7 @@ from fnmatch import fnmatchcase
 import numpy as np
 import pandas as pd
 
-from cadence.candidates.policy import Season, Seasons
+from cadence.candidates.policy import CandidatesPolicy, Season
 
 DAY = pd.Timedelta(days=1)
 
@@ -61,11 +63,24 @@ def season_bounds(days: pd.Series, account_ids: pd.Series, season: Season,
     return inside, last
 
 
+def season_entries(policy: CandidatesPolicy) -> list[tuple[str, Season, str]]:
+    """(label, season, where it is set) of every season in force: the policy's periods,
+    then each account override's blackout months."""
+    entries = [(f"season {name}", season, f"policy candidates.seasons.periods.{name}")
+               for name, season in policy.seasons.periods.items()]
+    for account, override in policy.account_overrides.items():
+        entries += [("blackout months", season.model_copy(update={"accounts": [account]}),
+                     f"account override candidates.account_overrides.{account}"
+                     ".blackout_months") for season in override.blackout_seasons()]
+    return entries
+
+
 def apply_seasons(candidates: pd.DataFrame, accounts: pd.DataFrame,
-                  seasons: Seasons) -> pd.DataFrame:
+                  policy: CandidatesPolicy) -> pd.DataFrame:
     """The candidates with each season's action applied: ``hold`` set on skipped ones,
-    the window moved and ``note`` set on moved ones."""
-    if candidates.empty or not seasons.periods:
+    the window moved and ``note`` set (or extended) on moved ones."""
+    entries = season_entries(policy)
+    if candidates.empty or not entries:
         return candidates
     out = candidates.copy()
     if "note" not in out.columns:
@@ -75,30 +90,38 @@ def apply_seasons(candidates: pd.DataFrame, accounts: pd.DataFrame,
         if "industry" in accounts.columns else {})
     earliest = pd.to_datetime(out["earliest_at"], utc=True)
     days = earliest.dt.tz_localize(None).dt.normalize()
-    free = out["hold"].isna() & out["note"].isna()
+    free = out["hold"].isna()
     rule_ids = out["rule_id"].fillna("").astype(str)
-    for name, season in seasons.periods.items():
+    for label, season, where in entries:
         names = {r for r in rule_ids.unique() if any(fnmatchcase(r, p) for p in season.rules)}
         mask = free & rule_ids.isin(names)
+        if season.channels:
+            mask &= out["channel"].isin(season.channels)
         if season.industries or season.accounts:
             mask &= (industry.isin([i.lower() for i in season.industries])
                      | out["account_id"].isin(season.accounts))
         if not mask.any():
             continue
         inside, last = season_bounds(days[mask], out.loc[mask, "account_id"], season,
-                                     seasons.fiscal_year_ends)
+                                     policy.seasons.fiscal_year_ends)
         hit = inside[inside].index
-        where = f"policy candidates.seasons.periods.{name}"
         period = season.describe()
         if season.action == "skip":
-            out.loc[hit, "hold"] = (f"season {name} ({period}; {where}): lighter cadence, "
+            out.loc[hit, "hold"] = (f"{label} ({period}; {where}): lighter cadence, "
                                     "this touch is skipped")
         else:
             moved = (last[hit] + DAY).dt.tz_localize("UTC")
             length = pd.to_datetime(out.loc[hit, "latest_at"], utc=True) - earliest[hit]
-            out.loc[hit, "note"] = [f"moved past season {name} ({period}; {where}): wanted "
-                                    f"from {d.date().isoformat()}" for d in days[hit]]
+            out.loc[hit, "note"] = add_note(out.loc[hit, "note"], [
+                f"moved past {label} ({period}; {where}): wanted from {d.date().isoformat()}"
+                for d in days[hit]])
             out.loc[hit, "earliest_at"] = moved
             out.loc[hit, "latest_at"] = moved + length
         free[hit] = False
     return out
+
+
+def add_note(notes: pd.Series, new) -> pd.Series:
+    """Each note followed by the new one ("; " between), or the new one alone."""
+    new = pd.Series(new, index=notes.index, dtype=object)
+    return new.where(notes.isna(), notes.astype(object) + "; " + new)

@@ -1,9 +1,10 @@
-"""Rule 0: held candidates. A candidate the proposing team has not released yet carries
-a ``hold`` text (today: a campaign row awaiting approval while policy
-``candidates.campaigns.require_approval`` is on). The planner decides it ``held`` before
-any other rule, never places it and never counts it against caps or spacing; the detail
-is the hold text, so the report and the calendar view show what it waits for instead of
-the touch vanishing. Once the row is approved, the next night plans it like any other."""
+"""Rule 0: held candidates. A candidate that candidate policy keeps back carries a
+``hold`` text: a campaign row awaiting approval (while ``candidates.campaigns
+.require_approval`` is on) or a touch a season lightens (``candidates.seasons``, action
+skip). The planner decides it ``held`` before any other rule, never places it and never
+counts it against caps or spacing; the detail is the hold text, so the report and the
+calendar view show what it waits for instead of the touch vanishing. Once the row is
+approved or the season is over, the next night plans it like any other."""
 
 from __future__ import annotations
 
