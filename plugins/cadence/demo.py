@@ -31,6 +31,7 @@ def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
     from cadence.csm_tasks import task_summary
     from cadence.learning.summary import learning_summary
     from cadence.learning.whatif import format_comparison, run_whatif
+    from cadence.playbook import playbook_summary
     from cadence.policy import load_policy
     from cadence.report import format_text, summarize
     from cadence.sample import write_sample
@@ -91,6 +92,8 @@ def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
     print(format_text(summarize(warehouse, as_of, load_policy(settings.policy_path))))
     print()
     _by_class(warehouse, as_of)
+    print()
+    print(playbook_summary(warehouse, as_of))
     print()
     print("CSM tasks")
     for key, value in task_summary(warehouse, as_of).items():

@@ -21,6 +21,8 @@ DOCS_DIR = PROJECT_ROOT / "docs"
 # Every rule code a decision can name: the module that applies it (whose docstring is the
 # explanation) and the policy settings it reads (dotted paths into the policy).
 RULES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "0.hold": ("cadence.planner.hold", ("candidates.campaigns.require_approval",
+                                        "candidates.seasons")),
     "1.eligibility": ("cadence.planner.eligibility", ()),
     "1.consent": ("cadence.handoff.consent", ()),
     "2.transactional_bypass": ("cadence.planner.engine", ()),

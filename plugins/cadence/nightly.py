@@ -75,11 +75,15 @@ def learn_from_engagement(run: Run) -> dict:
 
 def generate_candidates(run: Run) -> dict:
     """Every team's wishes, cadences, renewals, triggers and campaigns as candidates; the
-    accounts of running experiments assigned, each arm's under the arm's policy."""
+    accounts of running experiments assigned, each arm's under the arm's policy. Champion
+    changes since the previous night are detected first: they start touches."""
+    from cadence.candidates.champion_change import detect_champion_changes
     from cadence.learning.steps import generate_candidates as generate
 
-    return generate(run.warehouse, run.policy, run.as_of, _horizon_days(run),
-                    run_id=run.run_id)
+    changes = detect_champion_changes(run.warehouse, run.policy.candidates.primary_roles,
+                                      run.as_of)
+    return {**generate(run.warehouse, run.policy, run.as_of, _horizon_days(run),
+                       run_id=run.run_id), "champion_changes": changes}
 
 
 def list_plan_shards(run: Run) -> list[int]:

@@ -40,6 +40,7 @@ SECTIONS = (
     ("Top reasons a touch is not sent (suppressed, dropped, merged)", "calendar_decisions",
      "not_sent_reasons"),
     ("Top deferral reasons", "calendar_decisions", "deferral_reasons"),
+    ("Held touches (what they wait for)", "calendar_decisions", "held_touches"),
     ("CSM tasks by type", "csm_tasks", "csm_tasks_by_type"),
     ("Quarantine by rule", "quarantine", "quarantine_by_rule"),
     ("Deliveries by provider and status", "deliveries", "deliveries_by_status"),
@@ -61,7 +62,7 @@ FIGURE_DATA = (
 BANDS = ["green", "yellow", "red"]
 BAND_COLORS = ["#3a9d5d", "#e2b93b", "#d1495b"]
 # Reading order of the planner's decisions (cadence.planner.engine.DECISIONS).
-DECISIONS = ["scheduled", "deferred", "escalated", "merged", "suppressed", "dropped"]
+DECISIONS = ["scheduled", "deferred", "escalated", "held", "merged", "suppressed", "dropped"]
 WIDTH = 640
 
 

@@ -81,6 +81,8 @@ LAST_NAMES = ("Smith", "Müller", "García", "Rossi", "Dubois", "Jansen", "Tanak
               "Patel", "Kowalski", "Andersson", "O'Brien", "Nguyen", "Kim", "Cohen", "Novak",
               "Schmidt", "Moreau", "Costa", "Fischer", "Lee", "Brown", "Wilson", "Sato")
 ROLES = ("champion", "executive", "user", "billing", "admin")
+CHAMPION_BOUNCE_EVERY = 40  # one account in this many: its primary contact bounces ...
+CHAMPION_BOUNCE_DAYS = 3    # ... this many days before the sample's day
 ROLE_WEIGHTS = (0.2, 0.15, 0.5, 0.1, 0.05)
 NPS_COMMENTS = {
     "low": ("Too many bugs lately", "Support is slow", "Hard to roll out to the team"),
@@ -562,12 +564,17 @@ def _suppressions(rng: np.random.Generator, world: _World, contacts: _Contacts) 
     email[reason == "erasure"] = None
     created = (_epoch_day(world.as_of) - rng.integers(0, 365, n)) * 86400 + rng.integers(
         0, 86400, n)
+    # A champion change to see: the primary contact of every CHAMPION_BOUNCE_EVERY-th
+    # account started to bounce CHAMPION_BOUNCE_DAYS ago (after the demo's past night).
+    first = np.r_[True, contacts.account[1:] != contacts.account[:-1]]
+    gone = np.nonzero(first & (contacts.account % CHAMPION_BOUNCE_EVERY == 3))[0]
+    bounced_at = (_epoch_day(world.as_of) - CHAMPION_BOUNCE_DAYS) * 86400 + 9 * 3600
     return pd.DataFrame({
-        "email": email,
-        "contact_id": contact,
-        "reason": reason,
-        "scope": scope,
-        "created_at": _timestamps(created),
+        "email": np.r_[email, contacts.email[gone]],
+        "contact_id": np.r_[contact, np.full(len(gone), None, dtype=object)],
+        "reason": np.r_[reason, np.full(len(gone), "bounce", dtype=object)],
+        "scope": np.r_[scope, np.full(len(gone), "email", dtype=object)],
+        "created_at": _timestamps(np.r_[created, np.full(len(gone), bounced_at)]),
     })
 
 

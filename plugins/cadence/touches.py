@@ -32,6 +32,8 @@ TOUCH_CANDIDATES: dict[str, str] = {
     "priority": "bigint",  # larger wins (DESIGN §8 rule 10 order mapped to numbers)
     "urgent": "boolean",  # may go on weekends/holidays
     "payload": "text",  # personalization JSON
+    "hold": "text",  # why the planner must hold it (e.g. awaiting approval); empty otherwise
+    "note": "text",  # what candidate policy changed (a season moved it); starts its decision
 }
 
 COMMUNICATION_CALENDAR: dict[str, str] = {
@@ -66,7 +68,7 @@ CALENDAR_DECISIONS: dict[str, str] = {
     "plan_date": "date",
     "contact_id": "text",
     "account_id": "text",
-    "decision": "text",  # scheduled, deferred, merged, suppressed, dropped, escalated, cancelled
+    "decision": "text",  # scheduled, deferred, merged, suppressed, dropped, escalated, held
     "rule": "text",  # e.g. "4.frequency_cap"
     "detail": "text",  # human-readable why
     "decided_at": "timestamp with time zone",

@@ -99,6 +99,39 @@ def test_strategic_account_gets_biweekly_calls_and_a_qbr_for_its_csm(policy):
     assert (qbr["latest_at"] - qbr["earliest_at"]).iloc[0] >= pd.Timedelta(days=21)
 
 
+def with_executive(inputs: CandidateInputs, account_id: str) -> CandidateInputs:
+    from dataclasses import replace
+
+    sponsor = frame("contacts", [{"contact_id": f"{account_id}-exec", "account_id": account_id,
+                                  "first_name": "Eve", "role": "executive", "timezone": None,
+                                  "is_primary": False}])
+    return replace(inputs, contacts=pd.concat([inputs.contacts, sponsor], ignore_index=True))
+
+
+def test_executive_business_review_meets_the_sponsor_twice_a_year(policy):
+    inputs = with_executive(make_inputs([account("a1", "strategic"),
+                                         account("a2", "enterprise")]), "a1")
+    candidates = generate_candidates(inputs, policy, AS_OF)
+    ebr = rule(candidates, "tier_cadences.executive_business_review")
+    # Only a1 has an executive sponsor: the meeting is with them, not the champion, and
+    # is the CSM's task; a2 (no executive contact) gets none.
+    assert ebr["contact_id"].tolist() == ["a1-exec"]
+    assert ebr[["channel", "csm_id"]].iloc[0].tolist() == ["meeting", "csm1"]
+    # Contract start 2024-06-10 + 75 days, every 6 months: 2026-02-24, still in its window.
+    assert ebr["latest_at"].iloc[0].date() == date(2026, 3, 24)
+    later = generate_candidates(inputs, policy, date(2026, 5, 1))
+    assert rule(later, "tier_cadences.executive_business_review").empty  # next: August
+
+
+def test_strategic_accounts_get_a_monthly_operations_review(policy):
+    candidates = generate_candidates(make_inputs([account("a1", "strategic"),
+                                                  account("a2", "enterprise")]), policy, AS_OF)
+    review = rule(candidates, "tier_cadences.strategic_operations_review")
+    assert review["contact_id"].tolist() == ["a1-champ"]  # strategic only, primary contact
+    assert review["channel"].iloc[0] == "meeting"
+    assert review["earliest_at"].iloc[0].date() == date(2026, 3, 5)  # 8 March, 3 days' lead
+
+
 def test_tier_without_human_cadence_gets_no_calls(policy):
     candidates = generate_candidates(make_inputs([account("a1", "tech_touch")]), policy, AS_OF)
     assert not candidates["channel"].isin(["call", "meeting"]).any()
@@ -226,10 +259,11 @@ def test_onboarding_journey_days_after_contract_start(policy):
         make_inputs([account("a1", "enterprise", contract_start="2026-02-27")]), policy, AS_OF)
     journey = candidates[candidates["source"] == "lifecycle"]
     firsts = journey.groupby("rule_id")["latest_at"].min()
-    # welcome (day 1, window 2) is still open on 2 March; day 3, 7 and 14 follow.
+    # welcome (day 1, window 2) is still open on 2 March; day 3, 7 and 14 follow; with no
+    # login in the usage yet, the first-login milestone (due day 3) gets its nudge.
     assert set(firsts.index) == {f"onboarding_journey.{k}" for k in
                                  ("welcome", "setup_reminder", "training_webinar_invite",
-                                  "check_in")}
+                                  "check_in", "milestones.first_login")}
 
 
 def webinar(**values):
@@ -257,11 +291,23 @@ def test_webinar_invite_14_days_and_reminders_7_and_1_day_before(policy):
     assert (sends["latest_at"] <= pd.Timestamp("2026-03-20T15:00:00Z")).all()
 
 
-def test_unapproved_campaign_and_bad_audience_propose_nothing(policy):
+def test_unapproved_campaign_is_held_awaiting_approval_and_bad_audience_proposes_nothing(
+        policy):
     inputs = make_inputs([account("a1", "mid_market")], campaigns=[
         webinar(campaign_id="c1", approved=False), webinar(campaign_id="c2", audience="smb or")])
     candidates = generate_candidates(inputs, policy, AS_OF)
-    assert not (candidates["source"] == "campaign").any()
+    sends = candidates[candidates["source"] == "campaign"]
+    assert len(sends) == 9  # invite and two reminders to each of the three contacts
+    assert sends["hold"].str.startswith("awaiting approval: campaign c1 is not approved").all()
+    assert candidates.loc[candidates["source"] != "campaign", "hold"].isna().all()
+
+
+def test_approved_campaign_is_not_held_and_approval_can_be_switched_off(policy):
+    inputs = make_inputs([account("a1", "mid_market")], campaigns=[webinar(approved=False)])
+    off = parse_policy({"candidates": {"campaigns": {"require_approval": False}}})
+    assert generate_candidates(inputs, off, AS_OF)["hold"].isna().all()
+    approved = make_inputs([account("a1", "mid_market")], campaigns=[webinar()])
+    assert generate_candidates(approved, policy, AS_OF)["hold"].isna().all()
 
 
 def test_minimum_cadence_touches_only_contacts_nobody_else_touches(policy):
@@ -344,7 +390,7 @@ def load_marts(warehouse, inputs: CandidateInputs) -> None:
                       " segment_key text, valid_from date, valid_to date, is_current boolean)")
     warehouse.write_frame("segment_membership", typed(norm.segments).assign(is_current=True),
                           replace_all=True)
-    usage = norm.usage.assign(usage_date=AS_OF, feature=None)
+    usage = norm.usage.assign(usage_date=AS_OF, feature=None, events=0.0)
     warehouse.write_frame("stg_usage_daily", usage, replace_all=True)
     warehouse.write_frame("stg_campaigns", norm.campaigns, replace_all=True)
     warehouse.write_frame("stg_csms", norm.csms, replace_all=True)
@@ -425,3 +471,116 @@ def test_bad_input_names_frame_row_and_column(policy):
     missing = make_inputs([account("a1", "smb", renewal_date=None)])
     with pytest.raises(InputError, match="accounts row 0 .*renewal_date None is empty"):
         generate_candidates(missing, policy, AS_OF)
+
+
+def nps_policy(**rules):
+    return parse_policy({"candidates": {"nps_survey": {
+        "template_id": "nps_survey", "audience": "not role:billing", "window_days": 5,
+        "every_days": 28, **rules}}})
+
+
+def surveys(inputs, policy, as_of=AS_OF) -> pd.DataFrame:
+    return rule(generate_candidates(inputs, policy, as_of), "nps_survey")
+
+
+def test_nps_survey_asks_every_contact_once_a_period_by_email_on_a_stable_day(policy):
+    # A 28-day period inside a 28-day horizon: every contact is asked, once or twice.
+    inputs = make_inputs([account("a1", "mid_market")])
+    asked = surveys(inputs, nps_policy())
+    assert set(asked["contact_id"]) == {"a1-champ", "a1-admin", "a1-user"}
+    assert set(asked["channel"]) == {"email"} and asked["csm_id"].isna().all()
+    gaps = asked.groupby("contact_id")["earliest_at"].diff().dropna()
+    assert (gaps == pd.Timedelta(days=28)).all()
+    # The next night proposes the same surveys (the day is a stable hash of the contact).
+    tomorrow = surveys(inputs, nps_policy(), AS_OF + timedelta(days=1))
+    assert set(asked.loc[asked["earliest_at"].dt.date > AS_OF + timedelta(days=1),
+                         "touch_id"]) <= set(tomorrow["touch_id"])
+    # The shipped program is quarterly: never two surveys to a contact in the horizon.
+    shipped = surveys(inputs, policy)
+    assert shipped["contact_id"].is_unique
+
+
+def test_nps_survey_keeps_away_from_tickets_onboarding_week_one_and_recent_answers():
+    from dataclasses import replace
+
+    inputs = make_inputs([account("a1", "mid_market"), account("a2", "mid_market"),
+                          account("a3", "mid_market", contract_start="2026-03-01"),
+                          account("a4", "mid_market")],
+                         nps=[{"contact_id": "a4-champ", "score": 8,
+                               "responded_at": "2026-02-20T10:00:00Z"}])
+    tickets = frame("recent_tickets", [
+        # a1: a ticket closed the day before the plan date -> no survey for 30 days
+        {"ticket_id": "k1", "account_id": "a1", "contact_id": "a1-user",
+         "opened_at": "2026-02-20T10:00:00Z", "closed_at": "2026-03-01T10:00:00Z"},
+        # a2: one closed long ago does not count
+        {"ticket_id": "k2", "account_id": "a2", "contact_id": "a2-user",
+         "opened_at": "2025-12-01T10:00:00Z", "closed_at": "2025-12-03T10:00:00Z"},
+    ])
+    asked = surveys(replace(inputs, recent_tickets=tickets), nps_policy())
+    assert not (asked["account_id"] == "a1").any()
+    assert set(asked.loc[asked["account_id"] == "a2", "contact_id"]) == {
+        "a2-champ", "a2-admin", "a2-user"}
+    # a3 started on 1 March: nothing in its first 7 days.
+    assert (asked.loc[asked["account_id"] == "a3", "earliest_at"].dt.date
+            >= date(2026, 3, 8)).all()
+    # a4's champion answered on 20 February: not asked again within 60 days.
+    assert set(asked.loc[asked["account_id"] == "a4", "contact_id"]) == {"a4-admin", "a4-user"}
+    # An open ticket keeps every survey of its account away while it is open.
+    open_ticket = frame("recent_tickets", [{"ticket_id": "k3", "account_id": "a2",
+                                            "opened_at": "2026-03-02T08:00:00Z"}])
+    asked = surveys(replace(inputs, recent_tickets=open_ticket), nps_policy())
+    assert not (asked["account_id"] == "a2").any()
+
+
+def usage_rows(account_id: str, *rows) -> pd.DataFrame:
+    """Onboarding usage: (day, feature, logins, events)."""
+    return frame("onboarding_usage", [
+        {"account_id": account_id, "usage_date": d, "feature": f, "logins": lo, "events": ev,
+         "active_users": 1} for d, f, lo, ev in rows])
+
+
+def test_stalled_milestone_gets_its_nudge_and_reached_ones_none(policy):
+    from dataclasses import replace
+
+    # Started 12 days ago, logged in on day 1, never set up an integration: setup (due
+    # day 10) stalled, so its nudge goes; first value waits for setup.
+    inputs = make_inputs([account("a1", "mid_market", contract_start="2026-02-18")])
+    stalled = replace(inputs, onboarding_usage=usage_rows(
+        "a1", ("2026-02-19", None, 3, 40), ("2026-02-19", "dashboards", 2, 10)))
+    nudges = generate_candidates(stalled, policy, AS_OF)
+    nudges = nudges[nudges["rule_id"].str.startswith("onboarding_journey.milestones.")]
+    assert set(nudges["rule_id"]) == {"onboarding_journey.milestones.setup_done"}
+    assert nudges["latest_at"].dt.date.max() == date(2026, 3, 3)  # due 28 Feb + 3 days
+    # Setup done on day 11: the setup nudge stops; first value is due on day 21.
+    advanced = replace(inputs, onboarding_usage=usage_rows(
+        "a1", ("2026-02-19", None, 3, 40), ("2026-03-01", "integrations", 1, 5)))
+    later = generate_candidates(advanced, policy, AS_OF)
+    assert set(later.loc[later["rule_id"].str.startswith("onboarding_journey.milestones."),
+                         "rule_id"]) == {"onboarding_journey.milestones.first_value"}
+    value = rule(later, "onboarding_journey.milestones.first_value")
+    assert value[["channel", "contact_id"]].values.tolist() == [["call", "a1-champ"]]
+    # Without any usage the first milestone (login, due day 3) stalled long ago: none.
+    assert not generate_candidates(inputs, policy, AS_OF)["rule_id"].str.startswith(
+        "onboarding_journey.milestones.").any()
+
+
+def test_a_step_is_not_sent_once_its_milestone_is_reached(policy):
+    from dataclasses import replace
+
+    inputs = make_inputs([account("a1", "smb", contract_start="2026-02-28")])
+    before = rule(generate_candidates(inputs, policy, AS_OF),
+                  "onboarding_journey.setup_reminder")
+    assert len(before)  # day 3, 3 March
+    done = replace(inputs, onboarding_usage=usage_rows(
+        "a1", ("2026-03-01", "integrations", 1, 4)))
+    assert rule(generate_candidates(done, policy, AS_OF),
+                "onboarding_journey.setup_reminder").empty
+
+
+def test_a_step_naming_an_unknown_milestone_is_rejected_naming_the_key():
+    from cadence.policy import PolicyError
+
+    with pytest.raises(PolicyError, match=r"onboarding_journey\.steps\.welcome\."
+                                          r"until_milestone: 'setup' is not one of"):
+        parse_policy({"candidates": {"onboarding_journey": {"steps": {"welcome": {
+            "template_id": "w", "day": 1, "until_milestone": "setup"}}}}})

@@ -314,3 +314,11 @@ def test_a_point_never_quotes_an_empty_fact_and_speaks_once_per_fact(policy):
     assert points[0] == 'last NPS 6: follow up on "Support is slow"'
     assert sum(p.startswith("last NPS") for p in points) == 1
     assert len(talking_points({}, rules)) == rules.min_points  # the fallbacks, nothing empty
+
+
+def test_playbook_tasks_say_why_the_call_happens(policy):
+    points = talking_points({"task_type": "champion_change", "contact_role": "admin"},
+                            policy.csm_tasks)
+    assert points[0].startswith("new key contact (admin): the champion left")
+    review = talking_points({"task_type": "executive_business_review"}, policy.csm_tasks)
+    assert review[0].startswith("executive review with the sponsor")

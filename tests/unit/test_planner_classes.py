@@ -45,6 +45,18 @@ def test_classes_come_from_message_type_and_lifecycle_source(policy):
         "relationship_cadence", "educational", "promotional", "transactional"]
 
 
+def test_executive_review_is_lifecycle_critical_and_the_operations_review_is_not(policy):
+    rows = [
+        {"message_type": "relationship", "source": "cadence", "team": "cs",
+         "rule_id": "tier_cadences.executive_business_review",
+         "template_id": "executive_business_review"},
+        {"message_type": "relationship", "source": "cadence", "team": "cs",
+         "rule_id": "tier_cadences.strategic_operations_review",
+         "template_id": "operations_review"},
+    ]
+    assert classes_of(policy, rows) == ["lifecycle_critical", "relationship_cadence"]
+
+
 def test_campaigns_claim_a_protected_class_only_where_policy_lets_their_team(policy):
     rows = [
         # A marketing campaign dressed as a QBR, or as transactional, claims nothing.

@@ -74,6 +74,26 @@ def planned_days(result) -> dict[str, date]:
                                         result.calendar["local_send_at"], strict=True)}
 
 
+# -- 0 hold ------------------------------------------------------------------------------
+def test_campaign_awaiting_approval_is_held_and_takes_no_cap_room(policy):
+    waiting = "awaiting approval: campaign c9 is not approved"
+    rows = [touch("t1", hold=waiting), touch("t2"), touch("t3", hold="")]
+    result = plan(policy, rows)
+    held = decision(result, "t1")
+    assert (held["decision"], held["rule"], held["detail"]) == ("held", "0.hold", waiting)
+    assert "t1" not in set(result.calendar["touch_id"])
+    # The held touch does not use the two-a-week email cap: both others are on the
+    # calendar (an empty hold is no hold).
+    assert {"t2", "t3"} <= set(result.calendar["touch_id"])
+
+
+def test_a_candidate_note_starts_its_decision_detail(policy):
+    moved = "moved past season retail_peak (11-15 to 12-31): wanted from 2026-11-20"
+    result = plan(policy, [touch("t1", note=moved), touch("t2", day=3)])
+    assert decision(result, "t1")["detail"].startswith(moved + "; ")
+    assert not decision(result, "t2")["detail"].startswith("moved")
+
+
 # -- 1 eligibility and 2 transactional bypass -------------------------------------------
 def test_unsubscribed_contact_still_gets_password_reset_but_no_newsletter(policy):
     suppressions = pd.DataFrame({"email": ["c1@example.com"], "contact_id": [None],

@@ -28,6 +28,7 @@ class PlanContext:
     as_of: date
     horizon_days: int
     _audiences: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    _role_contacts: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.start = pd.Timestamp(self.as_of)  # plan date, midnight (naive = UTC)
@@ -39,6 +40,20 @@ class PlanContext:
         active = accounts[accounts["status"].isin(self.policy.active_statuses)]
         self.active_accounts = active.merge(tiers, on="account_id", how="left")
         self.primary = primary_contacts(self.inputs.contacts, self.policy.primary_roles)
+
+    def role_contact(self, role: str | None) -> pd.DataFrame:
+        """account_id, contact_id of the contact human touches address: the primary
+        contact, or with ``role`` the account's contact of that role (flagged primary
+        first, then the lowest contact_id)."""
+        if role is None:
+            return self.primary
+        if role not in self._role_contacts:
+            contacts = self.inputs.contacts[self.inputs.contacts["role"] == role]
+            ordered = contacts.assign(_not_primary=~contacts["is_primary"]).sort_values(
+                ["account_id", "_not_primary", "contact_id"])
+            self._role_contacts[role] = ordered.drop_duplicates("account_id")[
+                ["account_id", "contact_id"]]
+        return self._role_contacts[role]
 
     def audience(self, expression: str) -> pd.DataFrame:
         """contact_id, account_id of the contacts an audience expression selects."""
@@ -73,15 +88,16 @@ def channel_per_step(spec: TouchSpec, step: pd.Series) -> pd.Series:
 
 def address(occurrences: pd.DataFrame, spec: TouchSpec, ctx: PlanContext) -> pd.DataFrame:
     """Turn account occurrences (account_id, intended, step) into one row per recipient:
-    human channels and ``recipients: primary`` go to the primary contact, the others to the
-    rule's audience; human touches carry the account's CSM."""
+    human channels and ``recipients: primary`` go to the primary contact (or the contact of
+    the rule's ``to_role``), the others to the rule's audience; human touches carry the
+    account's CSM."""
     rows = occurrences.assign(channel=channel_per_step(spec, occurrences["step"]))
     rows = rows.merge(ctx.inputs.accounts[["account_id", "csm_id"]], on="account_id")
     human = rows["channel"].isin(HUMAN_CHANNELS)
     if "contact_id" not in rows.columns:
         to_primary = human | (spec.recipients == "primary")
         rows = pd.concat([
-            rows[to_primary].merge(ctx.primary, on="account_id"),
+            rows[to_primary].merge(ctx.role_contact(spec.to_role), on="account_id"),
             rows[~to_primary].merge(ctx.audience(spec.audience), on="account_id"),
         ], ignore_index=True)
         human = rows["channel"].isin(HUMAN_CHANNELS)
@@ -126,6 +142,9 @@ def assemble(rows: pd.DataFrame, ctx: PlanContext) -> pd.DataFrame:
                         zip(rows["contact_id"], rows["id_key"], intended.dt.date, strict=True)]
     rows["plan_date"] = ctx.as_of
     rows["payload"] = None
+    for column in ("hold", "note"):
+        if column not in rows.columns:
+            rows[column] = None
     for extra in PAYLOAD_EXTRAS:
         if extra not in rows.columns:
             rows[extra] = None

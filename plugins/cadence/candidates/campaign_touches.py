@@ -1,6 +1,8 @@
-"""Campaign touches (DESIGN §7): every approved campaign row becomes one candidate per
-contact of its audience inside its window; webinars (event_at set) become an invitation
-and reminders at fixed days before the event. Rows whose audience does not parse are
+"""Campaign touches (DESIGN §7): every campaign row becomes one candidate per contact of
+its audience inside its window; webinars (event_at set) become an invitation and reminders
+at fixed days before the event. While ``require_approval`` is on, an unapproved row's
+candidates carry a hold ("awaiting approval") that the planner records as decision
+``held`` (rule 0.hold) instead of placing them. Rows whose audience does not parse are
 returned as quarantine rejects, never dropped silently."""
 
 from __future__ import annotations
@@ -40,11 +42,10 @@ def _as_text(row: dict) -> dict:
 
 
 def campaign_candidates(ctx: PlanContext) -> pd.DataFrame:
-    """Candidates of every approved campaign with a valid audience."""
+    """Candidates of every campaign with a valid audience; those of an unapproved one
+    (under ``require_approval``) are held, awaiting approval."""
     rules = ctx.policy.campaigns
     campaigns, _ = split_campaign_audiences(ctx.inputs.campaigns)
-    if rules.require_approval:
-        campaigns = campaigns[campaigns["approved"]]
     frames = []
     for campaign in campaigns.itertuples(index=False):
         windows = campaign_windows(campaign, ctx)
@@ -68,8 +69,17 @@ def campaign_candidates(ctx: PlanContext) -> pd.DataFrame:
             priority=ctx.policy.priorities[message_type]
             + min(max(boost, 0), rules.max_priority_boost),
             urgent=False, campaign_id=campaign.campaign_id, event_at=campaign.event_at,
+            hold=awaiting_approval(campaign) if rules.require_approval else None,
         ), ctx))
     return pd.concat(frames, ignore_index=True) if frames else empty_candidates()
+
+
+def awaiting_approval(campaign) -> str | None:
+    """The hold of an unapproved campaign row's candidates, naming the campaign."""
+    if campaign.approved:
+        return None
+    return (f"awaiting approval: campaign {campaign.campaign_id} is not approved "
+            "(policy candidates.campaigns.require_approval)")
 
 
 def campaign_windows(campaign, ctx: PlanContext) -> pd.DataFrame:

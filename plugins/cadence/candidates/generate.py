@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from cadence.candidates.account_overrides import prefer_channels
 from cadence.candidates.assembly import PAYLOAD_EXTRAS, PlanContext, empty_candidates
 from cadence.candidates.behaviour_triggers import behaviour_trigger_candidates
 from cadence.candidates.campaign_touches import (
@@ -14,12 +15,15 @@ from cadence.candidates.campaign_touches import (
     campaign_candidates,
     split_campaign_audiences,
 )
+from cadence.candidates.champion_change import champion_change_candidates
 from cadence.candidates.inputs import CandidateInputs, read_candidate_inputs
 from cadence.candidates.minimum_cadence import minimum_cadence_candidates
+from cadence.candidates.nps_survey import nps_survey_candidates
 from cadence.candidates.onboarding_journey import onboarding_journey_candidates
 from cadence.candidates.personalization import personalization_payloads
 from cadence.candidates.policy import LighterCadence
 from cadence.candidates.renewal_timeline import renewal_timeline_candidates
+from cadence.candidates.seasons import apply_seasons
 from cadence.candidates.tier_cadence import tier_cadence_candidates
 from cadence.touches import TOUCH_CANDIDATES, ensure_planning_tables
 from cadence.warehouse import Warehouse
@@ -33,6 +37,8 @@ SOURCES = (
     renewal_timeline_candidates,
     behaviour_trigger_candidates,
     campaign_candidates,
+    nps_survey_candidates,
+    champion_change_candidates,
 )
 
 
@@ -50,6 +56,8 @@ def generate_candidates(inputs: CandidateInputs, policy: Policy, as_of: date,
     extra = minimum_cadence_candidates(ctx, planned)
     if len(extra):
         planned = pd.concat([planned, extra], ignore_index=True)
+    planned = apply_seasons(planned, inputs.accounts, policy.candidates)
+    planned = prefer_channels(planned, policy.candidates.account_overrides)
     sent = inputs.history.loc[inputs.history["status"] == "sent", "touch_id"]
     planned = planned[~planned["touch_id"].isin(sent) & ~lighter_cadence_skips(
         planned, inputs.fading_contacts, policy.candidates.lighter_cadence)]

@@ -19,8 +19,9 @@ HISTORY_DAYS = 120  # longer than the longest cooldown (promoter asks: 90 days)
 
 # Columns each frame must have and the type the domain functions expect.
 COLUMNS: dict[str, dict[str, str]] = {
-    "accounts": {"account_id": "str", "name": "str", "country": "str", "timezone": "str",
-                 "arr": "float", "plan": "str", "csm_id": "str", "contract_start": "date",
+    "accounts": {"account_id": "str", "name": "str", "industry": "str", "country": "str",
+                 "timezone": "str", "arr": "float", "plan": "str", "csm_id": "str",
+                 "contract_start": "date",
                  "renewal_date": "date", "seats_purchased": "float", "status": "str",
                  "renewal_status": "str"},
     "contacts": {"contact_id": "str", "account_id": "str", "first_name": "str", "role": "str",
@@ -43,6 +44,13 @@ COLUMNS: dict[str, dict[str, str]] = {
                 "intent": "str", "channel": "str", "scheduled_at": "timestamp",
                 "status": "str"},
     "fading_contacts": {"contact_id": "str"},
+    "recent_tickets": {"ticket_id": "str", "account_id": "str", "contact_id": "str",
+                       "opened_at": "timestamp", "closed_at": "timestamp"},
+    "onboarding_usage": {"account_id": "str", "usage_date": "date", "feature": "str",
+                         "logins": "float", "events": "float", "active_users": "float"},
+    "champion_changes": {"changed_on": "date", "account_id": "str",
+                         "previous_contact_id": "str", "previous_role": "str",
+                         "new_contact_id": "str", "new_role": "str", "kind": "str"},
 }
 
 
@@ -60,6 +68,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "latest_nps": ("contact_id", "score", "responded_at"),
     "history": ("touch_id", "contact_id", "status"),
     "fading_contacts": ("contact_id",),
+    "recent_tickets": ("account_id", "opened_at"),
+    "champion_changes": ("changed_on", "account_id", "new_contact_id", "kind"),
+    "onboarding_usage": ("account_id", "usage_date"),
 }
 
 
@@ -71,7 +82,10 @@ class CandidateInputs:
     which anchors signal-triggered touches); ``usage`` is the 30-day summary per account
     (max active users, max seats used, sum of logins); ``history`` the touches already
     planned or sent; ``fading_contacts`` the contacts the hourly engagement run flagged
-    for a lighter cadence (their recent emails went unopened).
+    for a lighter cadence (their recent emails went unopened); ``recent_tickets`` the
+    tickets open, opened or closed in the ``HISTORY_DAYS`` before the plan date;
+    ``champion_changes`` the key-contact changes seen in those days;
+    ``onboarding_usage`` the daily usage rows of accounts that started in those days.
     """
 
     accounts: pd.DataFrame
@@ -86,6 +100,12 @@ class CandidateInputs:
     history: pd.DataFrame
     fading_contacts: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["contact_id"]))
+    recent_tickets: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(COLUMNS["recent_tickets"])))
+    champion_changes: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(COLUMNS["champion_changes"])))
+    onboarding_usage: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(COLUMNS["onboarding_usage"])))
 
     def normalized(self) -> CandidateInputs:
         """The same inputs with the expected columns and types (dates as midnight
@@ -173,6 +193,14 @@ def read_candidate_inputs(warehouse: Warehouse, as_of: date) -> CandidateInputs:
         open_tickets=read("open_tickets"),
         latest_nps=read("latest_nps"),
         history=read("history", history_params),
+        recent_tickets=read("recent_tickets", {"since": history_params["since"],
+                                               "day_end": params["day_end"]}),
+        onboarding_usage=read("onboarding_usage", {
+            "as_of": as_of, "since": as_of - timedelta(days=HISTORY_DAYS)}),
+        champion_changes=read("champion_changes", {
+            "as_of": as_of, "since": as_of - timedelta(days=HISTORY_DAYS)})
+        if warehouse.table_exists("champion_changes")
+        else pd.DataFrame(columns=list(COLUMNS["champion_changes"])),
         # engagement_flags exists once the hourly run has computed engagement
         fading_contacts=read("fading_contacts")
         if warehouse.table_exists("engagement_flags")

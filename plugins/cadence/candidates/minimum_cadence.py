@@ -44,15 +44,17 @@ def minimum_cadence_candidates(ctx: PlanContext, planned: pd.DataFrame) -> pd.Da
 def touches_by_contact(ctx: PlanContext, planned: pd.DataFrame) -> pd.DataFrame:
     """contact_id, day of every touch that counts: other sources' candidates and the
     history's planned or sent touches (this rule's own unsent plans excluded, so they do
-    not cover themselves)."""
+    not cover themselves, and held candidates too)."""
     history = ctx.inputs.history
     counted = history["status"].isin(ctx.policy.counted_statuses)
     own_unsent = (history["rule_id"] == RULE_ID) & (history["status"] != "sent")
     history = history[counted & ~own_unsent]
+    free = planned[planned["hold"].isna()]
     return pd.concat([
         pd.DataFrame({"contact_id": history["contact_id"],
                       "day": history["scheduled_at"].dt.tz_localize(None).dt.normalize()}),
-        pd.DataFrame({"contact_id": planned["contact_id"],
-                      "day": pd.to_datetime(planned["earliest_at"]).dt.tz_localize(None)
+        # A held candidate (awaiting approval) may never go, so it covers nobody.
+        pd.DataFrame({"contact_id": free["contact_id"],
+                      "day": pd.to_datetime(free["earliest_at"]).dt.tz_localize(None)
                       .dt.normalize()}),
     ], ignore_index=True)

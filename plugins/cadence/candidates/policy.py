@@ -64,6 +64,10 @@ class TouchSpec(Section):
     recipients: Recipients = "audience"  # human channels always go to the primary contact
     audience: str = "all"  # audience expression over the account's segments and the role
     task_type: str | None = None  # CSM task type of the human touches of this rule
+    # Human touches (and recipients: primary) go to the account's contact of this role
+    # instead of the primary contact, e.g. the executive sponsor of an executive business
+    # review; an account without such a contact gets none.
+    to_role: Role | None = None
 
     @field_validator("audience")
     @classmethod
@@ -103,10 +107,29 @@ class OnboardingStep(TouchSpec):
     """A touch this many days after contract_start."""
 
     day: int = Field(ge=0)
+    # Not sent once the account has reached this milestone (a key of ``milestones``).
+    until_milestone: str | None = None
+
+
+class Milestone(Section):
+    """An onboarding milestone, reached on the first usage day whose ``metric`` (of the
+    ``feature``'s rows, or of the account totals when no feature is named) is at least
+    ``at_least``. Expected by ``due_day`` after contract_start: when it is the first
+    milestone not reached by then (the step that stalled), its ``nudge`` goes."""
+
+    feature: str | None = None
+    metric: Literal["logins", "events", "active_users"] = "logins"
+    at_least: float = Field(1, gt=0)
+    due_day: int = Field(ge=0)
+    nudge: TouchSpec | None = None
 
 
 class OnboardingJourney(Section):
-    """The lifecycle journey of a new account (DESIGN §7)."""
+    """The lifecycle journey of a new account (DESIGN §7), advanced by milestones read
+    from usage (in order: each is expected after the one before)."""
+
+    milestones: dict[str, Milestone] = Field(default_factory=dict)
+    nudge_until_day: int = Field(90, ge=0)  # no milestone nudge after this day
 
     steps: dict[str, OnboardingStep] = Field(default_factory=lambda: {
         "welcome": OnboardingStep(day=1, template_id="onboarding_welcome",
@@ -122,6 +145,14 @@ class OnboardingJourney(Section):
         "check_in": OnboardingStep(day=14, template_id="onboarding_check_in",
                                    recipients="primary", window_days=5),
     })
+
+    @model_validator(mode="after")
+    def _known_milestones(self) -> OnboardingJourney:
+        for key, step in self.steps.items():
+            if step.until_milestone is not None and step.until_milestone not in self.milestones:
+                raise ValueError(f"steps.{key}.until_milestone: {step.until_milestone!r} is not"
+                                 f" one of milestones ({', '.join(self.milestones) or 'none'})")
+        return self
 
 
 class RenewalStep(TouchSpec):
@@ -306,6 +337,163 @@ class LighterCadence(Section):
     skip_channels: list[Channel] = Field(default_factory=lambda: ["email"])
 
 
+ChangeKind = Literal["left", "bounced", "role_changed", "replaced"]
+
+
+class ChampionChangeRule(TouchSpec):
+    """Touches started by a change of the account's key contact (its champion or primary
+    contact), addressed to the new key contact, on days after the change was seen."""
+
+    kinds: list[ChangeKind] = Field(
+        default_factory=lambda: ["left", "bounced", "role_changed", "replaced"])
+    tiers: list[Tier] | None = None  # None = every tier
+    steps_days: list[NonNegativeInt] = Field(default_factory=lambda: [0])
+
+
+def _default_champion_change() -> dict[str, ChampionChangeRule]:
+    return {
+        "csm_task": ChampionChangeRule(channel="call", template_id="champion_change",
+                                       priority_class="relationship_human", priority_boost=5,
+                                       window_days=5, task_type="champion_change",
+                                       tiers=["strategic", "enterprise", "mid_market", "smb"]),
+        "introduction": ChampionChangeRule(template_id="champion_introduction",
+                                           steps_days=[1, 8], window_days=4),
+    }
+
+
+class NpsSurvey(TouchSpec):
+    """The NPS survey: each contact of the audience is asked every ``every_days`` by email,
+    on a day of the period spread by a stable hash of the contact (so consecutive nights
+    propose the same touch), never in the account's first days and never close to a
+    support ticket or to the contact's own last answer. Answers flow back through the
+    ``nps_responses`` source."""
+
+    enabled: bool = True
+    every_days: int = Field(91, ge=7)
+    tiers: list[Tier] | None = None  # None = every tier
+    not_in_first_days: int = Field(7, ge=0)  # onboarding week one: no survey
+    # No survey when the account had a ticket open, opened or closed this few days before.
+    days_after_ticket: int = Field(30, ge=0)
+    days_after_answer: int = Field(60, ge=0)  # nor when the contact answered this recently
+
+
+DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _month_day(value: str | None) -> str | None:
+    if value is None:
+        return value
+    month, _, day = value.partition("-")
+    if not (len(value) == 5 and month.isdigit() and day.isdigit()
+            and 1 <= int(month) <= 12 and 1 <= int(day) <= DAYS_IN_MONTH[int(month) - 1]):
+        raise ValueError(f"expected MM-DD, got {value!r}")
+    return value
+
+
+class Season(Section):
+    """A period of the year when the touches of some rules go lighter (``skip``) or move
+    past its end (``move``): fixed dates (``start``/``end``, MM-DD, may wrap over the new
+    year) or the days around each account's fiscal year end."""
+
+    industries: list[str] = Field(default_factory=list)  # accounts of these industries ...
+    accounts: list[str] = Field(default_factory=list)  # ... or these; neither: every account
+    start: str | None = None
+    end: str | None = None
+    fiscal_year_end: bool = False  # around seasons.fiscal_year_ends of the account instead
+    days_before: int = Field(14, ge=0)
+    days_after: int = Field(7, ge=0)
+    rules: list[str] = Field(min_length=1)  # rule_id patterns (fnmatch) it changes
+    channels: list[Channel] = Field(default_factory=list)  # only these; empty: every channel
+    action: Literal["skip", "move"]
+
+    @field_validator("start", "end")
+    @classmethod
+    def _month_days(cls, value: str | None) -> str | None:
+        return _month_day(value)
+
+    @model_validator(mode="after")
+    def _one_period(self) -> Season:
+        if self.fiscal_year_end == (self.start is not None or self.end is not None):
+            raise ValueError("give start and end, or fiscal_year_end: true")
+        if not self.fiscal_year_end and (self.start is None or self.end is None):
+            raise ValueError("give both start and end")
+        return self
+
+    def describe(self) -> str:
+        """The period in words, for decision texts."""
+        if self.fiscal_year_end:
+            return (f"{self.days_before} days before to {self.days_after} days after the "
+                    "account's fiscal year end")
+        return f"{self.start} to {self.end}"
+
+
+class Seasons(Section):
+    """The ``candidates.seasons`` section: seasonal periods and the accounts' fiscal year
+    ends (account_id -> MM-DD)."""
+
+    periods: dict[str, Season] = Field(default_factory=dict)
+    fiscal_year_ends: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("fiscal_year_ends")
+    @classmethod
+    def _dates(cls, value: dict[str, str]) -> dict[str, str]:
+        for account, month_day in value.items():
+            try:
+                _month_day(month_day)
+            except ValueError as exc:
+                raise ValueError(f"{account}: {exc}") from None
+        return value
+
+
+class Frequency(Section):
+    """How often an account wants a cadence rule's touch instead of the tier's."""
+
+    every_days: int | None = Field(None, ge=1)
+    every_months: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_interval(self) -> Frequency:
+        if (self.every_days is None) == (self.every_months is None):
+            raise ValueError("give exactly one of every_days and every_months")
+        return self
+
+
+class AccountOverride(Section):
+    """What one account asked for (``candidates.account_overrides.<account_id>``): its own
+    frequency per cadence rule (a ``tier_cadences`` key), months without touches of some
+    channels (moved past them) and the channel its digital touches prefer."""
+
+    frequency: dict[str, Frequency] = Field(default_factory=dict)
+    blackout_months: list[int] = Field(default_factory=list)
+    blackout_channels: list[Channel] = Field(default_factory=list)  # empty: every channel
+    preferred_channel: Literal["email", "in_app"] | None = None
+
+    @field_validator("blackout_months")
+    @classmethod
+    def _months(cls, value: list[int]) -> list[int]:
+        bad = [m for m in value if not 1 <= m <= 12]
+        if bad:
+            raise ValueError(f"months are 1..12, got {bad}")
+        if len(value) == 12:
+            raise ValueError("every month blacked out: the account would get nothing")
+        return sorted(set(value))
+
+    def blackout_seasons(self) -> list[Season]:
+        """The blackout months as seasons that move every touch (of the blackout channels)
+        past them, one per run of consecutive months."""
+        runs: list[list[int]] = []
+        for month in self.blackout_months:
+            if runs and runs[-1][-1] == month - 1:
+                runs[-1].append(month)
+            else:
+                runs.append([month])
+        if len(runs) > 1 and runs[0][0] == 1 and runs[-1][-1] == 12:
+            runs[0] = runs.pop() + runs[0]  # December into January wraps over the year
+        return [Season(start=f"{run[0]:02d}-01",
+                       end=f"{run[-1]:02d}-{DAYS_IN_MONTH[run[-1] - 1]:02d}", rules=["*"],
+                       channels=self.blackout_channels, action="move") for run in runs]
+
+
 class CandidatesPolicy(Section):
     """The ``candidates`` policy section (DESIGN §7)."""
 
@@ -328,6 +516,12 @@ class CandidatesPolicy(Section):
     minimum_cadence: MinimumCadence = MinimumCadence(
         template_id="value_digest", message_type="educational", priority_class="educational",
         window_days=5)
+    champion_change: dict[str, ChampionChangeRule] = Field(
+        default_factory=_default_champion_change)
+    seasons: Seasons = Seasons()
+    account_overrides: dict[str, AccountOverride] = Field(default_factory=dict)
+    nps_survey: NpsSurvey = NpsSurvey(template_id="nps_survey", window_days=5,
+                                      audience="not role:billing")
 
     @model_validator(mode="after")
     def _known_priority_classes(self) -> CandidatesPolicy:
@@ -341,15 +535,28 @@ class CandidatesPolicy(Section):
             raise ValueError(f"priorities: campaigns need a class per message type: {missing}")
         return self
 
+    @model_validator(mode="after")
+    def _known_override_rules(self) -> CandidatesPolicy:
+        for account, override in self.account_overrides.items():
+            for key in override.frequency:
+                if key not in self.tier_cadences:
+                    raise ValueError(f"account_overrides.{account}.frequency.{key}: not a "
+                                     f"tier_cadences rule ({', '.join(self.tier_cadences)})")
+        return self
+
     def specs(self) -> dict[str, TouchSpec]:
         """Every rule by its rule_id (``tier_cadences.x``, ``renewal_timeline.y``, ...)."""
         specs: dict[str, TouchSpec] = {}
         specs.update({f"tier_cadences.{k}": v for k, v in self.tier_cadences.items()})
         specs.update({f"onboarding_journey.{k}": v
                       for k, v in self.onboarding_journey.steps.items()})
+        specs.update({f"onboarding_journey.milestones.{k}": v.nudge
+                      for k, v in self.onboarding_journey.milestones.items() if v.nudge})
         specs.update({f"renewal_timeline.{k}": v for k, v in self.renewal_timeline.steps.items()})
         specs.update({f"behaviour_triggers.{k}": v for k, v in self.behaviour_triggers.items()})
+        specs.update({f"champion_change.{k}": v for k, v in self.champion_change.items()})
         specs["minimum_cadence"] = self.minimum_cadence
+        specs["nps_survey"] = self.nps_survey
         return specs
 
     def priority(self, spec: TouchSpec) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cadence.candidates.account_overrides import frequency_note, overridden_rule
 from cadence.candidates.assembly import DAY, PlanContext, empty_candidates, spec_touches
 from cadence.candidates.policy import CadenceRule
 
@@ -17,10 +18,22 @@ def tier_cadence_candidates(ctx: PlanContext) -> pd.DataFrame:
     """Candidates of every ``tier_cadences`` rule for the accounts of its tiers."""
     frames = []
     for key, rule in ctx.policy.tier_cadences.items():
+        rule_id = f"tier_cadences.{key}"
         accounts = ctx.active_accounts[ctx.active_accounts["tier"].isin(rule.tiers)]
-        occurrences = cadence_occurrences(accounts, rule, ctx)
+        # Accounts that asked for their own frequency of this touch (account overrides).
+        own = {a: o.frequency[key] for a, o in ctx.policy.account_overrides.items()
+               if key in o.frequency}
+        occurrences = cadence_occurrences(accounts[~accounts["account_id"].isin(own)], rule,
+                                          ctx)
         if len(occurrences):
-            frames.append(spec_touches(occurrences, rule, f"tier_cadences.{key}", "cadence", ctx))
+            frames.append(spec_touches(occurrences, rule, rule_id, "cadence", ctx))
+        for account, frequency in own.items():
+            custom = overridden_rule(rule, frequency)
+            occurrences = cadence_occurrences(accounts[accounts["account_id"] == account],
+                                              custom, ctx)
+            if len(occurrences):
+                frames.append(spec_touches(occurrences, custom, rule_id, "cadence", ctx)
+                              .assign(note=frequency_note(account, key, frequency)))
     return pd.concat(frames, ignore_index=True) if frames else empty_candidates()
 
 

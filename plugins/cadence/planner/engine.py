@@ -42,6 +42,8 @@ from cadence.planner.deduplication import duplicate_winners
 from cadence.planner.deferral import RULE as DEFERRAL
 from cadence.planner.eligibility import RULE as ELIGIBILITY
 from cadence.planner.eligibility import ineligible
+from cadence.planner.hold import RULE as HOLD
+from cadence.planner.hold import held
 from cadence.planner.inputs import PlanningContext
 from cadence.planner.membership import positions
 from cadence.planner.placement import (
@@ -65,8 +67,8 @@ TRANSACTIONAL = "2.transactional_bypass"
 CALENDAR_COLUMNS = [c for c in COMMUNICATION_CALENDAR if c != "shard"]
 DECISION_COLUMNS = [c for c in CALENDAR_DECISIONS if c != "shard"]
 CONFLICTS = "6.conflicts"
-DECISIONS = ("merged", "suppressed", "scheduled", "deferred", "dropped", "escalated")
-MERGED, SUPPRESSED, PLANNED, DEFERRED, DROPPED, ESCALATED = range(len(DECISIONS))
+DECISIONS = ("merged", "suppressed", "scheduled", "deferred", "dropped", "escalated", "held")
+MERGED, SUPPRESSED, PLANNED, DEFERRED, DROPPED, ESCALATED, HELD = range(len(DECISIONS))
 # The calendar reasons a vectorized rule gives; placed rows write their own.
 REASONS = (None, "transactional: sent when due")
 
@@ -126,6 +128,9 @@ def _plan(candidates: pd.DataFrame, context: PlanningContext, policy: Policy,
     sent_detail = np.full(n, None, dtype=object)
     sent_detail[hit] = [f"already sent at {t.isoformat()}" for t in sent_at]
     outcome.decide(hit, "merged", DEDUP, sent_detail)
+
+    hold = held(frame)
+    outcome.decide(pd.notna(hold), "held", HOLD, hold)
 
     why = ineligible(frame, facts.transactional, context.contacts, context.accounts,
                      context.preferences, context.suppressions, facts.klass,
@@ -324,6 +329,15 @@ def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -
         prefixes = texts([""] + [f"escalated ({name}, protected): "
                                  for name in policy.classes.names])
         prefix = prefixes.take(pa.array(np.where(escalated, facts.klass + 1, 0)))
+        detail = pc.binary_join_element_wise(prefix, detail, pa.scalar("", TEXT))
+    notes = frame["note"].fillna("").to_numpy(dtype=object)
+    if notes.any():
+        # "moved past season retail_peak (...): wanted from ...; <the planner's detail>":
+        # what candidate policy changed comes first.
+        note = pa.array(notes, TEXT)
+        empty = pa.scalar("", TEXT)
+        prefix = pc.if_else(pc.equal(note, empty), empty, pc.binary_join_element_wise(
+            note, pa.scalar("; ", TEXT), empty))
         detail = pc.binary_join_element_wise(prefix, detail, pa.scalar("", TEXT))
     calendar_rows = Placed(**{name: values[rows] for name, values in vars(every).items()})
     calendar_rows.given = outcome.reason[rows]

@@ -30,7 +30,7 @@ from cadence.policy import Policy
 REQUIRED = ("touch_id", "contact_id", "account_id", "channel", "message_type",
             "earliest_at", "latest_at", "priority")
 OPTIONAL = ("plan_date", "csm_id", "team", "category", "template_id", "intent", "source",
-            "rule_id", "urgent", "payload")
+            "rule_id", "urgent", "payload", "hold", "note")
 NOT_COUNTED = ("cancelled", "failed", "dropped", "suppressed", "merged")
 
 
