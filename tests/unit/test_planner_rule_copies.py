@@ -18,6 +18,7 @@ from cadence.planner.placement import (
     TierLimits,
     Touches,
     _add,
+    _refusal,
     _refuses,
 )
 from cadence.planner.policy import Limits
@@ -79,3 +80,6 @@ def test_compiled_pass_and_day_logs_agree_on_every_day(mine, others, touch, week
         compiled = not _refuses(0, 0, day + BASE, stacked, account_counts, preference_counts,
                                 T, P, L)
         assert by_logs == compiled, (day, mine, others, touch)
+        # The refusal a decision names exists exactly when the day is refused.
+        named = _refusal(0, 0, day + BASE, stacked, account_counts, preference_counts, T, P, L)
+        assert (named[0] != 0) == (not compiled), (day, mine, others, touch, named)

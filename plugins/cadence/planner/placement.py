@@ -458,6 +458,23 @@ def _place_one(i, out_day, placed, escalated, out_kind, out_named, out_block, te
     if chosen < 0 and 0 < n_refused <= T.repair_days[i]:
         chosen = _repair(i, n_refused, out_day, out_kind, out_named, out_block, texts,
                          refused_day, state, n_history, T, P, D, L, H, Z)
+        if chosen >= 0:
+            # The move may have freed an earlier day too: i takes, and its decision names,
+            # the first day the plan as it is now allows (the promotional share re-checked
+            # for the whole contact, as the repair does).
+            repaired = chosen
+            chosen, n_refused = _first_fit(i, state, refused_day, n_history, T, P, D, L, H,
+                                           Z)
+            if 0 <= chosen != repaired:
+                _put(i, chosen, state, n_history, T)
+                holds = _mix_holds(state[0][state[8][T.contact[i]]],
+                                   L.share_width[T.tier[i]], L.max_share[T.tier[i]])
+                _lift(i, chosen, state, n_history, T)
+                if not holds:
+                    chosen = -1
+            if chosen < 0:
+                chosen = repaired
+                n_refused = _refused_before(i, chosen, refused_day, T, D, Z)
     _describe(i, chosen, n_refused, refused_day, out_kind, out_named, out_block, texts,
               state, n_history, T, P, D, L, H, Z)
     if chosen >= 0:
