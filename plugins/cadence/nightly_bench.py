@@ -42,22 +42,26 @@ def _timestamp(value: str | datetime | None) -> datetime | None:
 def task_seconds(rows: Iterable[tuple]) -> dict[str, dict[str, float]]:
     """Seconds per task from task-instance rows ``(task_id, map_index, start, end)``
     (timestamps as ``datetime`` or ISO strings): a mapped task's instances summed, with
-    how many ran. Instances that never started (skipped) are counted with 0 s. Tasks are
-    ordered by when their first instance started."""
-    totals: dict[str, dict[str, float]] = {}
+    how many ran, and (mapped tasks) the longest instance, what the task would take with a
+    worker per instance. Instances that never started (skipped) are counted with 0 s.
+    Tasks are ordered by when their first instance started."""
+    durations: dict[str, list[float]] = {}
     first_start: dict[str, datetime] = {}
     for task_id, _map_index, start, end in rows:
         start, end = _timestamp(start), _timestamp(end)
-        entry = totals.setdefault(task_id, {"seconds": 0.0, "count": 0})
-        entry["count"] += 1
+        seconds = 0.0
         if start is not None and end is not None:
-            entry["seconds"] += (end - start).total_seconds()
+            seconds = (end - start).total_seconds()
             if task_id not in first_start or start < first_start[task_id]:
                 first_start[task_id] = start
-    never = datetime.max
-    order = sorted(totals, key=lambda t: (first_start.get(t, never), t))
-    return {t: {"seconds": round(totals[t]["seconds"], 2), "count": int(totals[t]["count"])}
-            for t in order}
+        durations.setdefault(task_id, []).append(seconds)
+    summary = {}
+    for task in sorted(durations, key=lambda t: (first_start.get(t, datetime.max), t)):
+        entry = {"seconds": round(sum(durations[task]), 2), "count": len(durations[task])}
+        if len(durations[task]) > 1:
+            entry["longest_s"] = round(max(durations[task]), 2)
+        summary[task] = entry
+    return summary
 
 
 def read_task_instances(metadata_db: Path, dag_id: str) -> list[tuple]:

@@ -22,7 +22,7 @@ def test_mapped_instances_are_summed_and_counted_in_start_order():
     ]
     assert task_seconds(rows) == {
         "extract_sources": {"seconds": 4.0, "count": 1},
-        "plan_calendar": {"seconds": 9.5, "count": 2},
+        "plan_calendar": {"seconds": 9.5, "count": 2, "longest_s": 6.5},
         "push_health_properties": {"seconds": 0.0, "count": 1},
     }
 
