@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -31,6 +32,7 @@ DEFAULT_ACCOUNTS = 100_000
 AS_OF = date(2026, 11, 23)  # a fixed day: runs at different dates compare
 SEED = 1
 DAG_ID = "cadence_nightly"
+_SAMPLE_LINE = re.compile(r"^(?P<entity>\w+)\s+(?P<rows>[\d,]+) rows$")
 
 
 def _timestamp(value: str | datetime | None) -> datetime | None:
@@ -62,6 +64,17 @@ def task_seconds(rows: Iterable[tuple]) -> dict[str, dict[str, float]]:
             entry["longest_s"] = round(max(durations[task]), 2)
         summary[task] = entry
     return summary
+
+
+def sample_rows(printed: str) -> dict[str, int]:
+    """Rows per entity from what ``python -m cadence sample`` prints (``entity  1,234 rows``;
+    a CSV line count would miscount quoted fields holding newlines)."""
+    rows = {}
+    for line in printed.splitlines():
+        match = _SAMPLE_LINE.match(line)
+        if match:
+            rows[match["entity"]] = int(match["rows"].replace(",", ""))
+    return rows
 
 
 def read_task_instances(metadata_db: Path, dag_id: str) -> list[tuple]:
@@ -150,14 +163,13 @@ def nightly_bench(accounts: int = DEFAULT_ACCOUNTS, workdir: Path | None = None)
         started = perf_counter()
         _progress(f"sample: {accounts:,} accounts as of {AS_OF} -> {root / 'sources'}")
         # A child process, so the generator's memory is not held by this one during the run
-        subprocess.run([sys.executable, "-m", "cadence", "sample", "--accounts", str(accounts),
-                        "--seed", str(SEED), "--as-of", AS_OF.isoformat(),
-                        "--out", str(root / "sources")],
-                       check=True, stdout=subprocess.DEVNULL,
-                       env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "plugins")})
+        sample = subprocess.run(
+            [sys.executable, "-m", "cadence", "sample", "--accounts", str(accounts),
+             "--seed", str(SEED), "--as-of", AS_OF.isoformat(), "--out", str(root / "sources")],
+            check=True, capture_output=True, text=True,
+            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "plugins")})
         sample_s = perf_counter() - started
-        source_rows = sum(sum(1 for _ in path.open("rb")) - 1
-                          for path in (root / "sources").glob("*.csv"))
+        source_rows = sum(sample_rows(sample.stdout).values())
 
         airflow_home = root / "airflow"
         prepare_metadata(airflow_home)

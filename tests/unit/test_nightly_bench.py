@@ -10,7 +10,13 @@ from datetime import datetime
 
 import psutil
 
-from cadence.nightly_bench import TreeMemorySampler, read_task_instances, task_seconds, tree_rss
+from cadence.nightly_bench import (
+    TreeMemorySampler,
+    read_task_instances,
+    sample_rows,
+    task_seconds,
+    tree_rss,
+)
 
 
 def test_mapped_instances_are_summed_and_counted_in_start_order():
@@ -62,3 +68,10 @@ def test_sampler_sees_memory_a_child_process_allocates():
     assert sampler.samples >= 3
     assert sampler.peak_bytes >= own + 150 * 2**20
     assert tree_rss(child.pid) == 0  # an ended process has no memory
+
+
+def test_source_rows_are_the_counts_the_sample_command_prints():
+    printed = ("accounts                  1,010 rows\n"
+               "usage_daily             215,374 rows\n"
+               "written to /tmp/sources\n")
+    assert sample_rows(printed) == {"accounts": 1010, "usage_daily": 215374}
