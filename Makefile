@@ -13,7 +13,7 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export PYTHONPATH := $(CURDIR)/plugins
 
-.PHONY: venv test demo airflow docs bench lint clean env env-example
+.PHONY: venv test demo airflow docs bench bench-nightly lint clean env env-example
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "$(PY) not found: cadence needs Python 3.11"; exit 1; }
@@ -41,6 +41,11 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m cadence bench
+
+# One measured cadence_nightly through Airflow (README Benchmarks): `make bench-nightly ACCOUNTS=5000`
+ACCOUNTS ?= 100000
+bench-nightly: $(STAMP)
+	$(BIN)/python -m cadence bench --nightly --accounts $(ACCOUNTS)
 
 # .env for docker-compose with fresh random secrets; an existing .env is never replaced.
 env:

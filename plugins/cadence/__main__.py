@@ -42,8 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     engagement.add_argument("--until", type=date.fromisoformat, default=None,
                             help="no event on or after this day (default: today)")
 
-    bench = sub.add_parser("bench", help="planner and dispatch throughput")
-    bench.add_argument("--accounts", type=int, default=None)
+    bench = sub.add_parser("bench", help="planner and dispatch throughput, or (--nightly) "
+                           "one measured cadence_nightly run through Airflow")
+    bench.add_argument("--accounts", type=int, default=None,
+                       help="default: 20,000 (100,000 with --nightly)")
+    bench.add_argument("--nightly", action="store_true",
+                       help="sample, then cadence_nightly on the embedded warehouse: JSON of "
+                            "seconds per task, peak memory and rows per table")
 
     env = sub.add_parser("env", help="write .env for docker-compose with random secrets")
     env.add_argument("--path", type=Path, default=Path(".env"))
@@ -129,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"engagement_events       {n:>10,} rows (answering the outbox) -> "
               f"{settings.source_dir / 'engagement_events.csv'}")
         return 0
+    if args.nightly:
+        from cadence.nightly_bench import run_nightly_bench
+
+        return run_nightly_bench(accounts=args.accounts)
     from cadence.bench import run_bench
 
     return run_bench(accounts=args.accounts)
