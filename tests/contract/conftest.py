@@ -35,16 +35,36 @@ def _nullable_to_null_type(node):
     return node
 
 
-@pytest.fixture(scope="session")
-def contract():
-    """``contract(file, pointer)`` -> a validator of the schema at that JSON pointer
-    (Draft 2020-12 for SendGrid's OpenAPI 3.1, Draft 7 for OpenAPI 3.0 files)."""
+def _root_or_skip() -> Path:
     root = contracts_dir()
     if root is None:
         message = "shared/contracts not found beside the repo nor at CADENCE_CONTRACTS_DIR"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+    return root
+
+
+@pytest.fixture(scope="session")
+def official_examples():
+    """``official_examples(file, pointer)`` -> the ``examples`` values of the media type
+    at that JSON pointer (e.g. an error response), as the provider documents them."""
+    root = _root_or_skip()
+
+    def read(file: str, pointer: str) -> dict[str, dict]:
+        node = json.loads((root / file).read_text())
+        for part in pointer.strip("/").split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        return {name: example["value"] for name, example in node["examples"].items()}
+
+    return read
+
+
+@pytest.fixture(scope="session")
+def contract():
+    """``contract(file, pointer)`` -> a validator of the schema at that JSON pointer
+    (Draft 2020-12 for SendGrid's OpenAPI 3.1, Draft 7 for OpenAPI 3.0 files)."""
+    root = _root_or_skip()
     cache: dict[str, dict] = {}
 
     def build(file: str, pointer: str):

@@ -3,13 +3,15 @@ official OpenAPI document (API 2.14)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 import requests
 
 from cadence.handoff.policy import IntercomPolicy, RetryPolicy
-from cadence.providers.base import HttpClient, Message, ProviderError
+from cadence.providers.base import Batch, HttpClient, Message, ProviderError
 from cadence.providers.intercom import IntercomProvider
-from cadence.providers.stand_in import StandIn
+from cadence.providers.stand_in import StandIn, status
 
 DOC = "intercom/messages.json"
 REQUEST = "/paths/~1messages/post/requestBody/content/application~1json/schema"
@@ -17,8 +19,8 @@ RESPONSE = "/paths/~1messages/post/responses/200/content/application~1json/schem
 ERROR = "/components/schemas/error"
 
 
-def _provider() -> IntercomProvider:
-    return IntercomProvider(HttpClient("http://127.0.0.1:9", {}, RetryPolicy(), 1000),
+def _provider(url: str = "http://127.0.0.1:9") -> IntercomProvider:
+    return IntercomProvider(HttpClient(url, {}, RetryPolicy(), 1000),
                             IntercomPolicy(admin_id=394051))
 
 
@@ -54,8 +56,42 @@ def test_stand_in_answer_matches_the_official_message(contract):
         server.stop()
 
 
-def test_error_body_we_parse_is_the_official_error_shape(contract):
-    contract(DOC, ERROR).validate({"type": "error.list", "request_id": None,
-                                   "errors": [{"code": "parameter_invalid",
-                                               "message": "to is invalid"}]})
+@pytest.mark.parametrize("code", ["400", "401", "403", "422"])
+def test_official_error_answer_becomes_the_reason_a_user_sees(contract, official_examples,
+                                                              code):
+    # Intercom's own examples of each refusal of POST /messages, checked against its error
+    # schema and sent back by a stand-in: the touch fails (never retried) with Intercom's
+    # message as its reason.
+    examples = official_examples(DOC, f"/paths/~1messages/post/responses/{code}/content/"
+                                      "application~1json")
+    assert examples
+    server = StandIn("intercom").start()
+    try:
+        for error in examples.values():
+            contract(DOC, ERROR).validate(error)
+            server.received.clear()
+            server.script = [status(int(code), error)]
+            result = _provider(server.url).send_batch(
+                Batch("b1", "intercom", "k1", date(2026, 11, 23), (_message("in_app"),)))
+            (outcome,) = result.outcomes
+            assert (outcome.status, outcome.provider_message_id) == ("failed", None)
+            assert outcome.reason == f"HTTP {code}: {error['errors'][0]['message']}"
+            assert len(server.received) == 1
+    finally:
+        server.stop()
 
+
+def test_error_without_a_message_is_named_by_its_code(contract):
+    # The schema requires only ``code``; ``message`` may be null.
+    error = {"type": "error.list", "request_id": None,
+             "errors": [{"code": "parameter_invalid", "message": None, "field": "to"}]}
+    contract(DOC, ERROR).validate(error)
+    server = StandIn("intercom").start()
+    try:
+        server.script = [status(400, error)]
+        result = _provider(server.url).send_batch(
+            Batch("b1", "intercom", "k1", date(2026, 11, 23), (_message("in_app"),)))
+        assert [(o.status, o.reason) for o in result.outcomes] == \
+            [("failed", "HTTP 400: parameter_invalid")]
+    finally:
+        server.stop()

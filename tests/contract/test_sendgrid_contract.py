@@ -12,12 +12,13 @@ from cadence.handoff.dispatch import plan_batches
 from cadence.handoff.policy import RetryPolicy, SendGridPolicy
 from cadence.providers.base import Batch, HttpClient, Message
 from cadence.providers.sendgrid import SendGridProvider
-from cadence.providers.stand_in import StandIn
+from cadence.providers.stand_in import StandIn, status
 
 MAIL = "sendgrid/tsg_mail_v3.json"
 SUPPRESSIONS = "sendgrid/tsg_suppressions_v3.json"
 SEND_REQUEST = "/components/requestBodies/PostMailSend/content/application~1json/schema"
-ERROR = "/components/responses/PostMailSend400/content/application~1json/schema"
+ERROR_RESPONSE = "/components/responses/PostMailSend400/content/application~1json"
+ERROR = ERROR_RESPONSE + "/schema"
 
 
 def _provider(url: str = "http://127.0.0.1:9") -> SendGridProvider:
@@ -78,6 +79,23 @@ def test_stand_in_answers_match_the_official_responses(contract):
         server.stop()
 
 
-def test_error_body_we_parse_is_the_official_error_shape(contract):
-    error = {"errors": [{"message": "The template_id is invalid", "field": "template_id"}]}
-    contract(MAIL, ERROR).validate(error)
+def test_official_error_answer_becomes_the_reason_a_user_sees(contract, official_examples):
+    # SendGrid's own 400 example, checked against its schema, sent back by a stand-in: the
+    # batch is a dead letter whose reason quotes SendGrid's message, and it is not retried.
+    examples = official_examples(MAIL, ERROR_RESPONSE)
+    assert examples
+    server = StandIn("sendgrid").start()
+    try:
+        for error in examples.values():
+            contract(MAIL, ERROR).validate(error)
+            server.received.clear()
+            server.script = [status(400, error)]
+            result = _provider(server.url).send_batch(
+                Batch("b1", "sendgrid", "k1", date(2026, 11, 23), tuple(_messages(2))))
+            messages = "; ".join(e["message"] for e in error["errors"])
+            assert result.status == "failed" and len(server.received) == 1
+            assert [o.reason for o in result.outcomes] == \
+                [f"HTTP 400: {messages} after 1 attempt(s)"] * 2
+            assert all(o.provider_message_id is None for o in result.outcomes)
+    finally:
+        server.stop()
