@@ -100,7 +100,8 @@ def contact_cap_refusal(counts: np.ndarray, slot: int, caps: np.ndarray, all_lim
 @njit(cache=True)
 def account_cap_refusal(account_counts: np.ndarray, limit: int,
                         day: int) -> tuple[int, int, int, int, int, int]:
-    """:func:`account_cap_block` over the account's day counts (code 0: room)."""
+    """:func:`account_has_room` over the account's day counts, naming the full 7-day
+    window: (ACCOUNT_CAP, limit, 0, 7, first, last), code 0 when there is room."""
     start = full_window_start(account_counts, day, 7, limit)
     if start >= 0:
         return ACCOUNT_CAP, limit, 0, 7, start, start + 6

@@ -7,8 +7,6 @@ Days are integers relative to the plan date in the contact's local calendar.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from datetime import date, timedelta
-from functools import lru_cache
 
 import numpy as np
 from numba import njit
@@ -16,12 +14,6 @@ from numba import njit
 # A rule's refusal over these logs (CSM levelling): (rule, what was reached, and the log and
 # day range holding the touches that reached it).
 Block = tuple[str, str, "DayLog | None", int, int]
-
-
-@lru_cache(maxsize=4096)
-def iso_day(as_of: date, day: int) -> str:
-    """ISO date of a day relative to the plan date."""
-    return (as_of + timedelta(days=day)).isoformat()
 
 
 class DayLog:

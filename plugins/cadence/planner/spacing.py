@@ -15,7 +15,8 @@ TOUCH_GAP, PROMOTIONAL_GAP = 5, 6  # refusal codes of the compiled pass
 
 
 def spacing_allows(touch: Touch, day: int, contact: ContactLoad, limits: Limits) -> bool:
-    """Whether ``spacing_block`` is None, without making the refusal text."""
+    """Whether ``touch`` on ``day`` keeps both gaps, without making the refusal
+    (:func:`spacing_refusal` names the gap and the touch too close)."""
     if contact.all.nearest_within(day, limits.min_days_between_touches) is not None:
         return False
     return (not touch.promotional
@@ -26,7 +27,8 @@ def spacing_allows(touch: Touch, day: int, contact: ContactLoad, limits: Limits)
 @njit(cache=True)
 def spacing_refusal(counts: np.ndarray, promotional: bool, gap: int, promotional_gap: int,
                     day: int) -> tuple[int, int, int, int, int, int]:
-    """:func:`spacing_block` over a contact's day counts (code 0: far enough)."""
+    """Rule 5 over a contact's day counts (``counts[kind, day]``): (code, gap, 0, 0,
+    nearest, nearest) for the touch too close, code 0 when far enough."""
     near = nearest_within_index(counts[ALL], day, gap)
     if near >= 0:
         return TOUCH_GAP, gap, 0, 0, near, near
