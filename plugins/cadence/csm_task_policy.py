@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from cadence.policy_section import Section
-from cadence.policy_types import Tier, Timezone
+from cadence.policy_types import Regex, Tier, Timezone
 
 # The facts a talking point may test and quote (columns of a task, see cadence.csm_tasks).
 FACTS = ("health_score", "health_band", "score_delta_14d", "weakest_components",
@@ -161,18 +161,9 @@ class CsmTasksPolicy(Section):
     min_points: int = Field(2, ge=0, le=8)
     feed: FeedPolicy = FeedPolicy()
     # Ids that become file names (csm_id, queue ids); others are quarantined.
-    id_pattern: str = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+    id_pattern: Regex = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
     # Holiday country of a CSM whose timezone does not name one (e.g. {csm-0001: GB}).
     csm_countries: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("id_pattern")
-    @classmethod
-    def _compiles(cls, pattern: str) -> str:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from None
-        return pattern
 
     @model_validator(mode="after")
     def _consistent(self) -> CsmTasksPolicy:

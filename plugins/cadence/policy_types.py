@@ -8,6 +8,7 @@ Kept import-light (no pandas, no warehouse): every policy section imports it.
 from __future__ import annotations
 
 import codecs
+import re
 from datetime import date
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -56,6 +57,14 @@ def _iso_date(value: str) -> str:
     return value
 
 
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    return value
+
+
 Timezone = Annotated[str, AfterValidator(_timezone)]
 Tier = Annotated[str, _one_of("tier", TIERS)]
 Entity = Annotated[str, _one_of("entity", tuple(ENTITIES))]
@@ -67,6 +76,7 @@ Signal = Annotated[str, _one_of("stage or signal", STAGES + SIGNALS)]
 Band = Annotated[str, _one_of("health band", BANDS)]
 Encoding = Annotated[str, AfterValidator(_encoding)]
 IsoDate = Annotated[str, AfterValidator(_iso_date)]
+Regex = Annotated[str, AfterValidator(_regex)]
 # A share of rows or touches, e.g. a reject-rate threshold.
 Share = Annotated[float, Field(ge=0, le=1)]
 Provider = Literal["outbox", "sendgrid", "intercom", "webhook", "twilio"]

@@ -77,6 +77,8 @@ BAD = [
      "csm_tasks.pooled_queue.timezone"),
     ("queue id that is a path", "csm_tasks.pooled_queue.id", "../x",
      "csm_tasks.pooled_queue.id"),
+    ("id pattern that is no regular expression", "csm_tasks.id_pattern", "([a-z]",
+     "csm_tasks.id_pattern"),
     ("talking point fact", "csm_tasks.talking_points",
      [{"fact": "mood", "below": 1, "say": "x"}], "csm_tasks.talking_points.0"),
     ("priority class", "candidates.tier_cadences.strategic_qbr.priority_class", "vip",

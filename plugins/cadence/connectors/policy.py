@@ -7,12 +7,12 @@ Every mapping names a CRM property per cadence column; ``values`` translates CRM
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from cadence.policy_section import Section
+from cadence.policy_types import Regex
 
 
 class HttpPolicy(Section):
@@ -28,17 +28,8 @@ class TextRule(Section):
     """A regular expression (case-insensitive, searched anywhere in the text) and the
     contract value a matching text becomes, e.g. a job title -> role executive."""
 
-    match: str
+    match: Regex
     value: str
-
-    @field_validator("match")
-    @classmethod
-    def _compiles(cls, pattern: str) -> str:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from None
-        return pattern
 
 
 class ObjectMapping(Section):
