@@ -250,7 +250,8 @@ def dispatch_due(warehouse: Warehouse, policy, window_start: datetime, window_en
         return tally
     warehouse.execute(store.sql(warehouse, "carry_over_deliveries"),
                       {"plan_date": plan_date, "now": now})
-    due = store.read(warehouse, "due_touches", plan_date=plan_date, window_end=window_end)
+    due = store.read(warehouse, "scheduled_touches", {"due": True}, plan_date=plan_date,
+                     window_end=window_end)
     due = due[due["channel"].isin(list(channel_providers))]
     scheduled_at = pd.to_datetime(due["scheduled_at"], utc=True)
     oldest = pd.Timestamp(window_start) - timedelta(hours=handoff.staleness_hours)
