@@ -474,12 +474,12 @@ def erase_in_files(out_dir: Path, subjects: list[Subject]) -> list[list[str] | E
             continue
         lowered, original = text.lower(), text
         for n, scrubber in enumerate(scrubbers):
-            if not any(x in lowered for x in needles[n]):
-                continue
-            new = _scrub_text(path, text, scrubber)
-            if new != text and isinstance(changed[n], list):
-                changed[n].append(str(path.relative_to(root)))
-            text = new
+            # a stopped request is left alone from then on (files read before stay done)
+            if isinstance(changed[n], list) and any(x in lowered for x in needles[n]):
+                new = _scrub_text(path, text, scrubber)
+                if new != text:
+                    changed[n].append(str(path.relative_to(root)))
+                text = new
         if text != original:
             path.write_text(text, encoding="utf-8")
     return changed
