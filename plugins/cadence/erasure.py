@@ -67,6 +67,8 @@ _JSON_PERSONAL = (r'"((?:contact_)?(?:first_name|last_name|full_name|name|phone)
 # (a malformed copy validation quarantined).
 _JSON_EMAIL = r'"((?:contact_)?email)"\s*:\s*"(?:[^"\\]|\\.)*"'
 _REGEX_SPECIAL = set(r"\.^$|?*+()[]{}")
+# Probes per regular expression when a table is searched for every subject at once.
+_CHUNK = 500
 
 
 class ErasureError(RetryCannotHelp):
@@ -213,11 +215,6 @@ def text_columns(warehouse: Warehouse) -> dict[str, list[str]]:
     return tables
 
 
-def find_subject(warehouse: Warehouse, emails: set[str], contact_ids: set[str]) -> Subject:
-    """Everything the warehouse knows of the person behind ``emails`` / ``contact_ids``."""
-    return find_subjects(warehouse, [(emails, contact_ids)])[0]
-
-
 def find_subjects(warehouse: Warehouse, requests: list[tuple[set[str], set[str]]]
                   ) -> list[Subject]:
     """The person behind each request's ``(emails, contact_ids)``: every table with
@@ -327,8 +324,10 @@ def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
             continue
         # One regular expression of every probe: RE2 (DuckDB) and PostgreSQL run it in one
         # pass over each cell, however many subjects there are.
-        params: dict[str, str] = {"probes": _matches_any(everything)}
-        hits = [f"lower({_quote(c)}) ~ :probes" for c in columns] if everything else []
+        # (in chunks: PostgreSQL refuses a "too complex" expression, RE2 caps its memory)
+        params: dict[str, str] = {f"probes{k}": _matches_any(everything[k:k + _CHUNK])
+                                  for k in range(0, len(everything), _CHUNK)}
+        hits = [f"lower({_quote(c)}) ~ :{key}" for key in params for c in columns]
         if "contact_id" in columns and all_ids:
             params |= {f"i{i}": v for i, v in enumerate(all_ids)}
             hits.append(f"contact_id in ({', '.join(f':i{i}' for i in range(len(all_ids)))})")
