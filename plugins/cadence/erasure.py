@@ -567,6 +567,8 @@ def apply_erasures(warehouse: Warehouse, out_dir: Path, now: datetime, run_id: s
     from cadence.handoff.consent import add_suppressions
 
     pending = pending_requests(warehouse)
+    if pending.empty:
+        return {"erasure_requests": 0}
     subjects = find_subjects(warehouse, [
         ({r.email} if isinstance(r.email, str) else set(),
          {r.contact_id} if isinstance(r.contact_id, str) else set())
