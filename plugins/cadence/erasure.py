@@ -35,7 +35,6 @@ import html
 import io
 import json
 import logging
-import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -68,6 +67,8 @@ _JSON_PERSONAL = (r'"((?:contact_)?(?:first_name|last_name|full_name|name|phone)
 # (a malformed copy validation quarantined).
 _JSON_EMAIL = r'"((?:contact_)?email)"\s*:\s*"(?:[^"\\]|\\.)*"'
 _REGEX_SPECIAL = set(r"\.^$|?*+()[]{}")
+# Probes per regular expression when a table is searched for every subject at once.
+_CHUNK = 500
 
 
 class ErasureError(RetryCannotHelp):
@@ -214,25 +215,45 @@ def text_columns(warehouse: Warehouse) -> dict[str, list[str]]:
     return tables
 
 
-def find_subject(warehouse: Warehouse, emails: set[str], contact_ids: set[str]) -> Subject:
-    """Everything the warehouse knows of the person behind ``emails`` / ``contact_ids``:
-    every table with ``contact_id`` and ``email`` columns, and quarantined contact rows,
-    widened once each way (an id's other addresses, an address's other ids)."""
-    subject = Subject(set(contact_ids), {normalise_email(e) for e in emails})
+def find_subjects(warehouse: Warehouse, requests: list[tuple[set[str], set[str]]]
+                  ) -> list[Subject]:
+    """The person behind each request's ``(emails, contact_ids)``: every table with
+    ``contact_id`` and ``email`` columns, and quarantined contact rows, read once for all
+    requests and widened once each way (an id's other addresses, an address's other ids)."""
     people = _people(warehouse)
-    for _ in range(2):
-        match = (people["contact_id"].isin(subject.contact_ids)
-                 | people["email"].isin(subject.emails))
-        subject.contact_ids |= set(people.loc[match, "contact_id"].dropna())
-        subject.emails |= set(people.loc[match, "email"].dropna())
-    mine = people[people["contact_id"].isin(subject.contact_ids)
-                  | people["email"].isin(subject.emails)]
-    subject.first_names |= {n.strip() for n in mine["first_name"].dropna() if n.strip()}
-    subject.last_names |= {n.strip() for n in mine["last_name"].dropna() if n.strip()}
-    subject.emails = {e for e in subject.emails if isinstance(e, str) and not is_erased_email(e)}
-    subject.first_names.discard(ERASED)
-    subject.last_names.discard(ERASED)
-    return subject
+    rows = list(people[["contact_id", "email", "first_name", "last_name"]].itertuples(
+        index=False, name=None))
+    by_id: dict[str, list[int]] = {}
+    by_email: dict[str, list[int]] = {}
+    for i, (contact_id, email, _, _) in enumerate(rows):
+        if isinstance(contact_id, str):
+            by_id.setdefault(contact_id, []).append(i)
+        if isinstance(email, str):
+            by_email.setdefault(email, []).append(i)
+
+    def matching(subject: Subject) -> set[int]:
+        found = {i for c in subject.contact_ids for i in by_id.get(c, ())}
+        return found | {i for e in subject.emails for i in by_email.get(e, ())}
+
+    subjects = []
+    for emails, contact_ids in requests:
+        subject = Subject(set(contact_ids), {normalise_email(e) for e in emails})
+        for _ in range(2):
+            match = matching(subject)
+            subject.contact_ids |= {rows[i][0] for i in match if isinstance(rows[i][0], str)}
+            subject.emails |= {rows[i][1] for i in match if isinstance(rows[i][1], str)}
+        for i in matching(subject):
+            first, last = rows[i][2], rows[i][3]
+            if isinstance(first, str) and first.strip():
+                subject.first_names.add(first.strip())
+            if isinstance(last, str) and last.strip():
+                subject.last_names.add(last.strip())
+        subject.emails = {e for e in subject.emails
+                          if isinstance(e, str) and not is_erased_email(e)}
+        subject.first_names.discard(ERASED)
+        subject.last_names.discard(ERASED)
+        subjects.append(subject)
+    return subjects
 
 
 def _people(warehouse: Warehouse) -> pd.DataFrame:
@@ -254,39 +275,79 @@ def _people(warehouse: Warehouse) -> pd.DataFrame:
     return people
 
 
-def erase_in_warehouse(warehouse: Warehouse, subject: Subject,
-                       then: Callable[[sa.Connection, dict[str, int]], None] | None = None,
-                       skip: Iterable[str] = ("erasure_log",)) -> dict[str, int]:
-    """Pseudonymise ``subject`` in every table (SQL updates, the same text on DuckDB and
-    PostgreSQL) in one transaction, with ``then(conn, changed)`` (the proof) inside it:
-    all or nothing, so a failed erasure is retried whole. Rows of the contact per table."""
+@dataclass
+class _Probes:
+    """What marks a subject's cells: ``own`` (an address, its pseudonym or a JSON
+    contact_id: the row is the contact's), ``names`` (a full name alone, someone else's
+    comment about them: replaced, not owned) and the contact ids, all lower-case."""
 
-    email_forms = subject.email_forms()
-    everywhere = {**email_forms, **dict.fromkeys(subject.full_names, ERASED)}
-    # A cell is the subject's when it holds an address, a pseudonym or a JSON contact_id;
-    # a full name alone (someone else's comment about them) is replaced, not owned.
-    own_probes = ({v.lower() for e in email_forms for v in _variants(e)}
-                  | {t.lower() for t in email_forms.values()}
-                  | {f'"contact_id": "{i}"'.lower() for i in subject.contact_ids})
-    name_probes = {v.lower() for n in subject.full_names for v in _variants(n)}
-    ids = {f"id{i}": v for i, v in enumerate(sorted(subject.contact_ids))}
-    changed: dict[str, int] = {}
+    own: set[str]
+    names: set[str]
+    ids: set[str]
+
+    @classmethod
+    def of(cls, subject: Subject) -> _Probes:
+        forms = subject.email_forms()
+        return cls({v.lower() for e in forms for v in _variants(e)}
+                   | {t.lower() for t in forms.values()}
+                   | {f'"contact_id": "{i}"'.lower() for i in subject.contact_ids},
+                   {v.lower() for n in subject.full_names for v in _variants(n)},
+                   set(subject.contact_ids))
+
+    def rows_hit(self, rows: pd.DataFrame, columns: list[str]) -> int:
+        """How many of ``rows`` (text cells lower-cased) are this subject's or name it."""
+        probes = self.own | self.names
+        hit = rows[columns].apply(lambda cells: any(
+            isinstance(c, str) and any(p in c for p in probes) for c in cells), axis=1)
+        if "contact_id" in columns and self.ids:
+            hit |= rows["contact_id"].isin(self.ids)
+        return int(hit.sum())
+
+
+def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
+                       then: Callable[[sa.Connection, list[dict[str, int]]], None] | None = None,
+                       skip: Iterable[str] = ("erasure_log",)) -> list[dict[str, int]]:
+    """Pseudonymise every subject in every table (SQL, the same text on DuckDB and
+    PostgreSQL) in one transaction, with ``then(conn, changed)`` (the proof) inside it:
+    all or nothing, so a failed erasure is retried whole. Per subject, its rows per table.
+
+    Each table is read once for all subjects (their probes a bound list); only the
+    subjects found in it get update statements, so the work grows with the tables and the
+    rows erased, not with tables times requests."""
+    probes = [_Probes.of(s) for s in subjects]
+    changed: list[dict[str, int]] = [{} for _ in subjects]
     statements: list[tuple[str, dict]] = []
+    everything = sorted({p for pr in probes for p in pr.own | pr.names})
+    all_ids = sorted({i for pr in probes for i in pr.ids})
     for table, columns in text_columns(warehouse).items():
         if table in skip or not columns:
             continue
-        params: dict[str, str] = dict(ids)
-        own = _any_contains(columns, own_probes, "o", params)
-        if "contact_id" in columns and ids:
-            own = f"{own} or contact_id in ({', '.join(':' + k for k in ids)})"
-        hit = f"{own} or {_any_contains(columns, name_probes, 'n', params)}"
-        count = warehouse.read_frame(
-            f"select count(*) as n from {_quote(table)} where {hit}", params)["n"].iloc[0]
-        if not count:
+        # One regular expression of every probe: RE2 (DuckDB) and PostgreSQL run it in one
+        # pass over each cell, however many subjects there are.
+        # (in chunks: PostgreSQL refuses a "too complex" expression, RE2 caps its memory)
+        params: dict[str, str] = {f"probes{k}": _matches_any(everything[k:k + _CHUNK])
+                                  for k in range(0, len(everything), _CHUNK)}
+        hits = [f"lower({_quote(c)}) ~ :{key}" for key in params for c in columns]
+        if "contact_id" in columns and all_ids:
+            params |= {f"i{i}": v for i, v in enumerate(all_ids)}
+            hits.append(f"contact_id in ({', '.join(f':i{i}' for i in range(len(all_ids)))})")
+        if not hits:
             continue
-        statements += _replacements(table, columns, everywhere)
-        statements.append(_own_rows(table, columns, subject, email_forms, own, params))
-        changed[table] = int(count)
+        hit = " or ".join(hits)
+        rows = warehouse.read_frame(
+            f"select {', '.join(_quote(c) for c in columns)} from {_quote(table)}"
+            f" where {hit}", params)
+        if rows.empty:
+            continue
+        lowered = rows.apply(lambda column: column.map(_lower))
+        if "contact_id" in columns:
+            lowered["contact_id"] = rows["contact_id"]
+        for n, (subject, probe) in enumerate(zip(subjects, probes, strict=True)):
+            count = probe.rows_hit(lowered, columns)
+            if not count:
+                continue
+            statements += _subject_statements(table, columns, subject, probe)
+            changed[n][table] = count
     with warehouse.engine.begin() as conn:
         for statement, values in statements:
             conn.execute(sa.text(statement), values)
@@ -295,33 +356,56 @@ def erase_in_warehouse(warehouse: Warehouse, subject: Subject,
     return changed
 
 
-def _any_contains(columns: list[str], probes: set[str], prefix: str,
+def _matches_any(texts: Iterable[str]) -> str:
+    """A pattern that ``~`` matches (a whole-value match on DuckDB, a search on
+    PostgreSQL) when a value holds any of ``texts``."""
+    return "(?s).*(?:" + "|".join(_regex_literal(t) for t in sorted(texts)) + ").*"
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _subject_statements(table: str, columns: list[str], subject: Subject, probes: _Probes
+                        ) -> list[tuple[str, dict]]:
+    """The two updates erasing ``subject`` in ``table``: its e-mail and full name
+    wherever they occur, then its own rows."""
+    email_forms = subject.email_forms()
+    everywhere = {**email_forms, **dict.fromkeys(subject.full_names, ERASED)}
+    params: dict[str, str] = {f"id{i}": v for i, v in enumerate(sorted(probes.ids))}
+    ids = ", ".join(":" + k for k in params)
+    own = _any_contains(columns, probes.own, "own", params)
+    if "contact_id" in columns and probes.ids:
+        own = f"{own} or contact_id in ({ids})"
+    hit = f"{own} or {_any_contains(columns, probes.names, 'names', params)}"
+    replace = [_replacements(table, columns, everywhere, hit, params)] if everywhere else []
+    return [*replace, _own_rows(table, columns, subject, email_forms, own, params)]
+
+
+def _any_contains(columns: list[str], probes: set[str], key: str,
                   params: dict[str, str]) -> str:
     """SQL: any of ``columns`` holds any of ``probes`` (lower-case), bound in ``params``."""
-    terms = []
-    for i, probe in enumerate(sorted(probes)):
-        params[f"{prefix}{i}"] = probe
-        terms += [f"strpos(lower({_quote(c)}), :{prefix}{i}) > 0" for c in columns]
-    return "(" + (" or ".join(terms) or "false") + ")"
+    if not probes:
+        return "false"
+    params[key] = _matches_any(probes)
+    return "(" + " or ".join(f"lower({_quote(c)}) ~ :{key}" for c in columns) + ")"
 
 
-def _replacements(table: str, columns: list[str], needles: dict[str, str]
-                  ) -> list[tuple[str, dict]]:
-    """Statements replacing each needle (every written form, any case) by its pseudonym
-    in every column."""
-    statements = []
-    for needle, token in needles.items():
-        variants = sorted(_variants(needle), key=len, reverse=True)
-        pattern = "|".join(_regex_literal(v) for v in variants)
-        # the prefix every written form shares finds the cells to rewrite
-        probe = os.path.commonprefix([v.lower() for v in variants]) or needle.lower()
-        for column in columns:
-            c = _quote(column)
-            statements.append((
-                f"update {_quote(table)} set {c} = regexp_replace({c}, :pattern, :token, 'gi')"
-                f" where strpos(lower({c}), :probe) > 0",
-                {"pattern": pattern, "token": token, "probe": probe}))
-    return statements
+def _replacements(table: str, columns: list[str], needles: dict[str, str], hit: str,
+                  params: dict[str, str]) -> tuple[str, dict]:
+    """The statement replacing each needle (every written form, any case) by its
+    pseudonym in every column of the rows ``hit`` (every row holding a needle)."""
+    values = dict(params)
+    sets = []
+    for column in columns:
+        value = _quote(column)
+        for n, (needle, token) in enumerate(needles.items()):
+            variants = sorted(_variants(needle), key=len, reverse=True)
+            values[f"pattern{n}"] = "|".join(_regex_literal(v) for v in variants)
+            values[f"token{n}"] = token
+            value = f"regexp_replace({value}, :pattern{n}, :token{n}, 'gi')"
+        sets.append(f"{_quote(column)} = {value}")
+    return f"update {_quote(table)} set {', '.join(sets)} where {hit}", values
 
 
 def _own_rows(table: str, columns: list[str], subject: Subject, email_forms: dict[str, str],
@@ -361,38 +445,59 @@ def _own_rows(table: str, columns: list[str], subject: Subject, email_forms: dic
 
 
 # -- files ------------------------------------------------------------------------------
-def erase_in_files(out_dir: Path, subject: Subject) -> list[str]:
-    """Pseudonymise ``subject`` in every file under ``out_dir``; the files changed,
-    relative to it."""
-    scrubber = Scrubber(subject)
-    changed = []
+def erase_in_files(out_dir: Path, subjects: list[Subject]) -> list[list[str] | ErasureError]:
+    """Pseudonymise every subject in every file under ``out_dir``, each file read once;
+    per subject, the files changed (relative to it), or the error naming a file that is
+    not text but holds the subject's data (that subject is not erased)."""
+    scrubbers = [Scrubber(s) for s in subjects]
+    # What any change to a file needs: an address (or its pseudonym), a full name or an id.
+    needles = [{n.lower() for n in _variants_all(s.emails | s.full_names)}
+               | {t.lower() for t in s.email_forms().values()}
+               | {i.lower() for i in s.contact_ids} for s in subjects]
+    raw_needles = [[n.lower().encode() for n in s.emails | s.full_names] for s in subjects]
+    changed: list[list[str] | ErasureError] = [[] for _ in subjects]
     root = Path(out_dir)
     if not root.is_dir():
         return changed
-    needles = [n.lower().encode() for n in subject.emails | subject.full_names]
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         raw = path.read_bytes()
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            if any(n in raw.lower() for n in needles):
-                raise ErasureError(f"{path}: not UTF-8 text but holds the erased contact's "
-                                   "data; cadence cannot pseudonymise it") from None
+            lowered = raw.lower()
+            for n, mine in enumerate(raw_needles):
+                if isinstance(changed[n], list) and any(x in lowered for x in mine):
+                    changed[n] = ErasureError(
+                        f"{path}: not UTF-8 text but holds the erased contact's data;"
+                        " cadence cannot pseudonymise it")
             continue
-        suffix = path.suffix.lower()
-        if suffix == ".ics":
-            new = _scrub_ics(text, scrubber)
-        elif suffix == ".csv":
-            new = _scrub_csv(text, scrubber)
-        elif suffix in (".jsonl", ".ndjson"):
-            new = "".join(scrubber.scrub(line, scrubber.ties(line))
-                          for line in text.splitlines(keepends=True))
-        else:
-            new = scrubber.scrub(text, tied=False)
-        if new != text:
-            path.write_text(new, encoding="utf-8")
-            changed.append(str(path.relative_to(root)))
+        lowered, original = text.lower(), text
+        for n, scrubber in enumerate(scrubbers):
+            # a stopped request is left alone from then on (files read before stay done)
+            if isinstance(changed[n], list) and any(x in lowered for x in needles[n]):
+                new = _scrub_text(path, text, scrubber)
+                if new != text:
+                    changed[n].append(str(path.relative_to(root)))
+                text = new
+        if text != original:
+            path.write_text(text, encoding="utf-8")
     return changed
+
+
+def _variants_all(values: Iterable[str]) -> set[str]:
+    return {v for value in values for v in _variants(value)}
+
+
+def _scrub_text(path: Path, text: str, scrubber: Scrubber) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".ics":
+        return _scrub_ics(text, scrubber)
+    if suffix == ".csv":
+        return _scrub_csv(text, scrubber)
+    if suffix in (".jsonl", ".ndjson"):
+        return "".join(scrubber.scrub(line, scrubber.ties(line))
+                       for line in text.splitlines(keepends=True))
+    return scrubber.scrub(text, tied=False)
 
 
 def _scrub_csv(text: str, scrubber: Scrubber) -> str:
@@ -454,46 +559,55 @@ def pending_requests(warehouse: Warehouse) -> pd.DataFrame:
 
 
 def apply_erasures(warehouse: Warehouse, out_dir: Path, now: datetime, run_id: str) -> dict:
-    """Carry out every pending erasure request: pseudonymise the warehouse and the out
-    dir, add the contact's erasure to ``consent_suppressions``, log the proof. Rerunning
-    does nothing more."""
+    """Carry out every pending erasure request, all together: pseudonymise the warehouse
+    (one read per table) and the out dir (one read per file), add the contacts' erasure to
+    ``consent_suppressions``, log the proof (one row set per request). Rerunning does
+    nothing more. A file that cannot be pseudonymised stops the requests it concerns, by
+    name, after the others are done."""
     from cadence.handoff.consent import add_suppressions
 
     pending = pending_requests(warehouse)
-    erased = 0
-    for request in pending.itertuples(index=False):
-        subject = find_subject(warehouse,
-                               {request.email} if isinstance(request.email, str) else set(),
-                               {request.contact_id} if isinstance(request.contact_id, str)
-                               else set())
-        # Files first: one that cannot be pseudonymised stops the erasure before the
-        # warehouse forgets whom to look for, so a retry still finds the person.
-        files = erase_in_files(out_dir, subject)
-        hashes = sorted({email_sha256(e) for e in subject.emails}) or [None]
-        ids = sorted(subject.contact_ids) or [None]
+    if pending.empty:
+        return {"erasure_requests": 0}
+    subjects = find_subjects(warehouse, [
+        ({r.email} if isinstance(r.email, str) else set(),
+         {r.contact_id} if isinstance(r.contact_id, str) else set())
+        for r in pending.itertuples(index=False)])
+    # Files first: one that cannot be pseudonymised stops its request before the
+    # warehouse forgets whom to look for, so a retry still finds the person.
+    files = erase_in_files(out_dir, subjects)
+    stopped = [f for f in files if isinstance(f, ErasureError)]
+    go = [n for n, f in enumerate(files) if isinstance(f, list)]
+    requested = [pd.Timestamp(pending["created_at"].iloc[n]).to_pydatetime() for n in go]
 
-        def log_proof(conn: sa.Connection, tables: dict[str, int], hashes=hashes, ids=ids,
-                      files=files, request=request) -> None:
-            proof = [{"email_sha256": h, "contact_id": c,
-                      "requested_at": pd.Timestamp(request.created_at).to_pydatetime(),
-                      "erased_at": now, "run_id": run_id,
-                      "tables": ", ".join(f"{t} ({n} rows)" for t, n in sorted(tables.items())),
-                      "files": "\n".join(files)} for h in hashes for c in ids]
+    def log_proof(conn: sa.Connection, tables: list[dict[str, int]]) -> None:
+        proof = [{"email_sha256": h, "contact_id": c, "requested_at": requested[k],
+                  "erased_at": now, "run_id": run_id,
+                  "tables": ", ".join(f"{t} ({n} rows)" for t, n in sorted(tables[k].items())),
+                  "files": "\n".join(files[n])}
+                 for k, n in enumerate(go)
+                 for h in sorted({email_sha256(e) for e in subjects[n].emails}) or [None]
+                 for c in sorted(subjects[n].contact_ids) or [None]]
+        if proof:
             conn.execute(sa.text(
                 f"insert into erasure_log ({', '.join(LOG_COLUMNS)})"
                 f" values ({', '.join(':' + c for c in LOG_COLUMNS)})"), proof)
 
-        tables = erase_in_warehouse(warehouse, subject, then=log_proof)
-        if subject.contact_ids:
-            add_suppressions(warehouse, pd.DataFrame({
-                "email": None, "contact_id": sorted(subject.contact_ids),
-                "reason": "erasure", "scope": "all", "source": "erasure_log",
-                "created_at": pd.Timestamp(request.created_at),
-                "synced_at": pd.Timestamp(now)}))
-        erased += 1
-        log.info("erasure carried out: %d contact ids, %d tables, %d files changed",
-                 len(subject.contact_ids), len(tables), len(files))
-    return {"erasure_requests": erased}
+    tables = erase_in_warehouse(warehouse, [subjects[n] for n in go], then=log_proof)
+    erasures = [(c, requested[k]) for k, n in enumerate(go)
+                for c in sorted(subjects[n].contact_ids)]
+    if erasures:
+        add_suppressions(warehouse, pd.DataFrame({
+            "email": None, "contact_id": [c for c, _ in erasures],
+            "reason": "erasure", "scope": "all", "source": "erasure_log",
+            "created_at": [pd.Timestamp(t) for _, t in erasures],
+            "synced_at": pd.Timestamp(now)}))
+    log.info("erasures carried out: %d requests, %d contact ids, %d table changes,"
+             " %d file changes", len(go), len({c for c, _ in erasures}),
+             sum(len(t) for t in tables), sum(len(files[n]) for n in go))
+    if stopped:
+        raise ErasureError("; ".join(str(e) for e in stopped))
+    return {"erasure_requests": len(go)}
 
 
 def reapply_erasures(warehouse: Warehouse, frames: dict[str, pd.DataFrame]

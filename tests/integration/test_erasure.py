@@ -205,3 +205,45 @@ def test_a_binary_file_holding_the_address_stops_the_erasure_by_name(warehouse, 
     (out_dir / "reports" / "export.bin").unlink()
     assert apply_erasures(warehouse, out_dir, NOW, "hourly_2") == {"erasure_requests": 1}
     assert hits(warehouse, out_dir) == []
+
+
+def test_many_requests_in_one_run_are_all_carried_out_and_logged(any_warehouse, tmp_path):
+    """A night with many requests erases and logs each of them in the one run; a file that
+    cannot be pseudonymised stops only the request it holds, by name."""
+    warehouse, out_dir = any_warehouse, tmp_path / "out"
+    seed_people(warehouse, contacts=30)
+    ensure_handoff_tables(warehouse)
+    erased = [f"c{i}" for i in range(1, 21)]
+    warehouse.write_frame("stg_suppressions", pd.DataFrame({
+        "email": [f"{c}@example.com" if n % 2 else None for n, c in enumerate(erased)],
+        "contact_id": [None if n % 2 else c for n, c in enumerate(erased)],
+        "reason": "erasure", "scope": "all",
+        "created_at": pd.Timestamp(at("09:00"))}).astype({"email": object,
+                                                          "contact_id": object}))
+    (out_dir / "outbox").mkdir(parents=True)
+    (out_dir / "outbox" / "b1.jsonl").write_text("".join(
+        json.dumps({"contact_id": f"c{i}", "email": f"c{i}@example.com",
+                    "data": {"first_name": f"Firstc{i}"}}) + "\n" for i in range(1, 31)))
+    (out_dir / "export.bin").write_bytes(b"\xff\xfe c20@example.com")
+
+    with pytest.raises(ErasureError, match="export.bin: not UTF-8 text"):
+        apply_erasures(warehouse, out_dir, NOW, "nightly_1")
+    proof = warehouse.read_table("erasure_log")
+    assert sorted(proof["contact_id"], key=lambda c: int(c[1:])) == erased[:-1]
+    assert proof["email_sha256"].tolist() == [email_sha256(f"{c}@example.com")
+                                              for c in proof["contact_id"]]
+    contacts = warehouse.read_table("stg_contacts").set_index("contact_id")
+    assert contacts.loc[erased[:-1], "email"].str.endswith("@erased.invalid").all()
+    assert (contacts.loc[erased[:-1], "first_name"] == "[erased]").all()
+    assert contacts.loc["c20", "email"] == "c20@Example.com"  # stopped, not half done
+    assert contacts.loc["c21", "first_name"] == "Firstc21"  # bystanders untouched
+    lines = [json.loads(x) for x in (out_dir / "outbox/b1.jsonl").read_text().splitlines()]
+    # export.bin is read first, so c20 is left alone in the files after it
+    assert [line["email"] for line in lines[19:]] == [f"c{i}@example.com" for i in range(20, 31)]
+    assert all(line["email"].endswith("@erased.invalid") for line in lines[:19])
+
+    (out_dir / "export.bin").unlink()
+    assert apply_erasures(warehouse, out_dir, NOW, "nightly_2") == {"erasure_requests": 1}
+    assert apply_erasures(warehouse, out_dir, NOW, "nightly_3") == {"erasure_requests": 0}
+    assert len(warehouse.read_table("erasure_log")) == 20
+    assert hits(warehouse, out_dir, [f"c{i}@example.com" for i in range(1, 21)]) == []
