@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 
 from cadence.planner.engine import plan_calendar
+from cadence.planner.exact import AS_OF, kept_by_planner, optimum, random_accounts
+from cadence.planner.inputs import PlanningContext
 from cadence.planner.priority import ClassesPolicy, touch_classes
 from cadence.policy import parse_policy
 from tests.unit.test_planner_rules import START, context, decision, plan, planned_days, touch
@@ -152,9 +154,6 @@ def test_a_relationship_touch_with_four_days_is_repaired_to_the_optimum(policy):
     # Found by bench's value_vs_optimum: a check-in allowed Monday to Thursday, refused on
     # each by the email cap, was dropped (over the default repair limit of 3 allowed days)
     # while moving a flexible check-in later kept it. Relationship touches repair up to 7.
-    from cadence.planner.exact import AS_OF, kept_by_planner, optimum, random_accounts
-    from cadence.planner.inputs import PlanningContext
-
     candidates, population = random_accounts(1000, 7)
     frame = candidates[candidates["account_id"] == "a0469"].reset_index(drop=True)
     history = population.history[population.history["account_id"] == "a0469"]

@@ -459,22 +459,8 @@ def _place_one(i, out_day, placed, escalated, out_kind, out_named, out_block, te
         chosen = _repair(i, n_refused, out_day, out_kind, out_named, out_block, texts,
                          refused_day, state, n_history, T, P, D, L, H, Z)
         if chosen >= 0:
-            # The move may have freed an earlier day too: i takes, and its decision names,
-            # the first day the plan as it is now allows (the promotional share re-checked
-            # for the whole contact, as the repair does).
-            repaired = chosen
-            chosen, n_refused = _first_fit(i, state, refused_day, n_history, T, P, D, L, H,
-                                           Z)
-            if 0 <= chosen != repaired:
-                _put(i, chosen, state, n_history, T)
-                holds = _mix_holds(state[0][state[8][T.contact[i]]],
-                                   L.share_width[T.tier[i]], L.max_share[T.tier[i]])
-                _lift(i, chosen, state, n_history, T)
-                if not holds:
-                    chosen = -1
-            if chosen < 0:
-                chosen = repaired
-                n_refused = _refused_before(i, chosen, refused_day, T, D, Z)
+            chosen, n_refused = _after_repair(i, chosen, refused_day, state, n_history, T,
+                                              P, D, L, H, Z)
     _describe(i, chosen, n_refused, refused_day, out_kind, out_named, out_block, texts,
               state, n_history, T, P, D, L, H, Z)
     if chosen >= 0:
@@ -541,6 +527,23 @@ def _repair(i, n_refused, out_day, out_kind, out_named, out_block, texts, refuse
 
 
 @njit(cache=True)
+def _after_repair(i, repaired, refused_day, state, n_history, T, P, D, L, H, Z):
+    # The move may have freed an earlier day too: i takes, and its decision names, the first
+    # day the plan as it is now allows (the promotional share re-checked for its contact,
+    # as the repair does); else the repaired day. Returns (day, days refused before it).
+    chosen, n_refused = _first_fit(i, state, refused_day, n_history, T, P, D, L, H, Z)
+    if 0 <= chosen != repaired:
+        _put(i, chosen, state, n_history, T)
+        holds = _mixes_hold(i, i, state, T, L)
+        _lift(i, chosen, state, n_history, T)
+        if holds:
+            return chosen, n_refused
+    elif chosen == repaired:
+        return chosen, n_refused
+    return repaired, _refused_before(i, repaired, refused_day, T, D, Z)
+
+
+@njit(cache=True)
 def _fits_without(i, b, day, was, s, preference_counts, counts, account_counts, local,
                   n_history, T, P, L, H):
     # Whether i fits on ``day`` were b not on ``was``: b is taken off the day counts only
@@ -558,14 +561,17 @@ def _fits_without(i, b, day, was, s, preference_counts, counts, account_counts, 
 
 @njit(cache=True)
 def _shift_preferences(i, b, day, by, preference_counts, n_history, T, P, H):
-    # Count b (on day index ``day``) ``by`` more in each of i's preference logs it is in.
+    # Count b (on day index ``day``) once more (by > 0) or less in each of i's preference
+    # logs it is in.
     if T.contact[b] != T.contact[i]:
         return
     for k in range(P.end[i] - P.start[i]):
         if _same_log(n_history + b, P.channel[P.start[i] + k], T.category[i], n_history, T,
                      H):
-            preference_counts[k, day] += by
-            preference_counts[k, len(preference_counts[k]) - 1] += by
+            if by > 0:
+                record(preference_counts[k], day)
+            else:
+                unrecord(preference_counts[k], day)
 
 
 @njit(cache=True)
