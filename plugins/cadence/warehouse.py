@@ -40,17 +40,21 @@ _PORTABLE_TYPES = {"double": "double precision", "timestamptz": "timestamp with 
 
 
 @functools.cache
+def _declared_tables() -> dict[str, dict[str, str]]:
+    # The schema files are read once a process.
+    from cadence.data_dictionary import load_dictionary
+
+    return {name: {c.name: _PORTABLE_TYPES.get(c.data_type, c.data_type)
+                   for c in table.columns if c.data_type}
+            for name, table in load_dictionary().items()
+            if not table.materialized}  # SQL models create themselves
+
+
 def declared_types(table: str) -> dict[str, str]:
     """Column -> portable SQL type of a table documented in ``include/sql/outputs.yml``
     (empty when it is not): a table created from its first frame takes these, so an empty
     first frame cannot give a date column the type text."""
-    from cadence.data_dictionary import load_dictionary
-
-    documented = load_dictionary().get(table)
-    if documented is None or documented.materialized:  # SQL models create themselves
-        return {}
-    return {c.name: _PORTABLE_TYPES.get(c.data_type, c.data_type)
-            for c in documented.columns if c.data_type}
+    return _declared_tables().get(table, {})
 
 
 def sql_type(series: pd.Series) -> str:
