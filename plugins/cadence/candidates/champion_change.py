@@ -35,7 +35,6 @@ from cadence.candidates.assembly import (
 )
 from cadence.warehouse import Warehouse
 
-KINDS = ("left", "bounced", "role_changed", "replaced")
 SNAPSHOT_COLUMNS = ["as_of_date", "account_id", "contact_id", "role"]
 CHANGE_COLUMNS = ["changed_on", "account_id", "previous_contact_id", "previous_role",
                   "new_contact_id", "new_role", "kind"]

@@ -8,7 +8,7 @@ the ``rule_id`` its candidates carry.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, NonNegativeInt, field_validator, model_validator
 
@@ -350,8 +350,7 @@ class ChampionChangeRule(TouchSpec):
     """Touches started by a change of the account's key contact (its champion or primary
     contact), addressed to the new key contact, on days after the change was seen."""
 
-    kinds: list[ChangeKind] = Field(
-        default_factory=lambda: ["left", "bounced", "role_changed", "replaced"])
+    kinds: list[ChangeKind] = Field(default_factory=lambda: list(get_args(ChangeKind)))
     tiers: list[Tier] | None = None  # None = every tier
     steps_days: list[NonNegativeInt] = Field(default_factory=lambda: [0])
 
