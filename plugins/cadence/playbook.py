@@ -28,14 +28,12 @@ def play_lines(decisions: pd.DataFrame) -> list[str]:
     its candidates, then the count of each decision. The held campaign line counts only
     held candidates."""
     lines = []
+    rules = decisions["rule_id"].fillna("")
     for label, patterns in PLAYS:
-        rules = decisions["rule_id"].fillna("")
         mine = decisions[rules.map(lambda r, p=patterns: any(fnmatchcase(r, x) for x in p))]
         if label.startswith("campaign rows held"):
             mine = mine[mine["decision"] == "held"]
-        by_decision = mine.groupby("decision")["candidates"].sum().sort_index()
-        outcome = ", ".join(f"{int(n)} {d}" for d, n in by_decision.items()) or "none"
-        lines.append(f"  {label:<52} {int(mine['candidates'].sum()):>6} candidates: {outcome}")
+        lines.append(count_line(label, mine))
     return lines
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cadence.candidates.policy import AccountOverride, CadenceRule, Frequency
+from cadence.candidates.seasons import add_note
 
 DIGITAL = ("email", "in_app")
 
@@ -32,8 +33,6 @@ def prefer_channels(candidates: pd.DataFrame,
                     overrides: dict[str, AccountOverride]) -> pd.DataFrame:
     """Digital touches (email, in-app) of accounts with a preferred channel go by it;
     transactional ones keep theirs (they go where the provider must send them)."""
-    from cadence.candidates.seasons import add_note
-
     preferred = {a: o.preferred_channel for a, o in overrides.items() if o.preferred_channel}
     if candidates.empty or not preferred:
         return candidates

@@ -49,10 +49,7 @@ class PlanContext:
             return self.primary
         if role not in self._role_contacts:
             contacts = self.inputs.contacts[self.inputs.contacts["role"] == role]
-            ordered = contacts.assign(_not_primary=~contacts["is_primary"]).sort_values(
-                ["account_id", "_not_primary", "contact_id"])
-            self._role_contacts[role] = ordered.drop_duplicates("account_id")[
-                ["account_id", "contact_id"]]
+            self._role_contacts[role] = primary_contacts(contacts, [role])
         return self._role_contacts[role]
 
     def audience(self, expression: str) -> pd.DataFrame:

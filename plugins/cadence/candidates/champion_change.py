@@ -28,14 +28,13 @@ import pandas as pd
 from cadence.candidates.assembly import (
     DAY,
     PlanContext,
+    address,
     assemble_spec,
     empty_candidates,
     primary_contacts,
 )
-from cadence.candidates.policy import HUMAN_CHANNELS
 from cadence.warehouse import Warehouse
 
-KINDS = ("left", "bounced", "role_changed", "replaced")
 SNAPSHOT_COLUMNS = ["as_of_date", "account_id", "contact_id", "role"]
 CHANGE_COLUMNS = ["changed_on", "account_id", "previous_contact_id", "previous_role",
                   "new_contact_id", "new_role", "kind"]
@@ -117,12 +116,8 @@ def champion_change_candidates(ctx: PlanContext) -> pd.DataFrame:
         occurrences = occurrences[ctx.in_horizon(occurrences["intended"], rule)]
         if occurrences.empty:
             continue
-        channels = rule.channels or [rule.channel]
-        rows = occurrences.assign(
-            contact_id=occurrences["new_contact_id"],
-            channel=[channels[s % len(channels)] for s in occurrences["step"]])
-        rows = rows.merge(ctx.inputs.accounts[["account_id", "csm_id"]], on="account_id")
-        rows["csm_id"] = rows["csm_id"].where(rows["channel"].isin(HUMAN_CHANNELS), None)
+        rows = address(occurrences.assign(contact_id=occurrences["new_contact_id"]), rule,
+                       ctx)
         frames.append(assemble_spec(
             rows[["contact_id", "account_id", "csm_id", "channel", "intended"]],
             rule, f"champion_change.{key}", "trigger", ctx))

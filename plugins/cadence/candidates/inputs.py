@@ -177,7 +177,10 @@ def read_candidate_inputs(warehouse: Warehouse, as_of: date) -> CandidateInputs:
         "since": as_of - timedelta(days=30),
         "day_end": day_start(as_of + timedelta(days=1)),
     }
-    history_params = {"as_of": as_of, "since": day_start(as_of - timedelta(days=HISTORY_DAYS))}
+    # The HISTORY_DAYS window: from its first instant (timestamp columns) or day (dates).
+    first_day = as_of - timedelta(days=HISTORY_DAYS)
+    history_params = {"as_of": as_of, "since": day_start(first_day)}
+    day_params = {"as_of": as_of, "since": first_day}
 
     def read(name: str, query_params: dict | None = None) -> pd.DataFrame:
         return warehouse.read_frame(warehouse.render(SQL.format(name)), query_params or params)
@@ -195,10 +198,8 @@ def read_candidate_inputs(warehouse: Warehouse, as_of: date) -> CandidateInputs:
         history=read("history", history_params),
         recent_tickets=read("recent_tickets", {"since": history_params["since"],
                                                "day_end": params["day_end"]}),
-        onboarding_usage=read("onboarding_usage", {
-            "as_of": as_of, "since": as_of - timedelta(days=HISTORY_DAYS)}),
-        champion_changes=read("champion_changes", {
-            "as_of": as_of, "since": as_of - timedelta(days=HISTORY_DAYS)})
+        onboarding_usage=read("onboarding_usage", day_params),
+        champion_changes=read("champion_changes", day_params)
         if warehouse.table_exists("champion_changes")
         else pd.DataFrame(columns=list(COLUMNS["champion_changes"])),
         # engagement_flags exists once the hourly run has computed engagement

@@ -8,7 +8,7 @@ the ``rule_id`` its candidates carry.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, NonNegativeInt, field_validator, model_validator
 
@@ -85,22 +85,28 @@ class TouchSpec(Section):
         return "operational" if self.message_type == "transactional" else self.message_type
 
 
-class CadenceRule(TouchSpec):
+class Frequency(Section):
+    """How often a touch recurs: a cadence rule's interval, or the one an account asked
+    for instead of the tier's (``account_overrides``)."""
+
+    every_days: int | None = Field(None, ge=1)
+    every_months: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_interval(self) -> Frequency:
+        if (self.every_days is None) == (self.every_months is None):
+            raise ValueError("give exactly one of every_days and every_months")
+        return self
+
+
+class CadenceRule(TouchSpec, Frequency):
     """A recurring touch per tier, anchored on the account's contract start so every night
     proposes the same intended dates (and therefore the same touch ids)."""
 
     tiers: list[Tier]
-    every_days: int | None = Field(None, ge=1)
-    every_months: int | None = Field(None, ge=1)
     offset_days: int = 0  # first occurrence this many days after contract_start
     from_day: int = Field(0, ge=0)  # active from this many days after contract_start
     until_day: int | None = None  # ... until this day (inclusive); None = for ever
-
-    @model_validator(mode="after")
-    def _one_interval(self) -> CadenceRule:
-        if (self.every_days is None) == (self.every_months is None):
-            raise ValueError("give exactly one of every_days and every_months")
-        return self
 
 
 class OnboardingStep(TouchSpec):
@@ -344,8 +350,7 @@ class ChampionChangeRule(TouchSpec):
     """Touches started by a change of the account's key contact (its champion or primary
     contact), addressed to the new key contact, on days after the change was seen."""
 
-    kinds: list[ChangeKind] = Field(
-        default_factory=lambda: ["left", "bounced", "role_changed", "replaced"])
+    kinds: list[ChangeKind] = Field(default_factory=lambda: list(get_args(ChangeKind)))
     tiers: list[Tier] | None = None  # None = every tier
     steps_days: list[NonNegativeInt] = Field(default_factory=lambda: [0])
 
@@ -443,19 +448,6 @@ class Seasons(Section):
             except ValueError as exc:
                 raise ValueError(f"{account}: {exc}") from None
         return value
-
-
-class Frequency(Section):
-    """How often an account wants a cadence rule's touch instead of the tier's."""
-
-    every_days: int | None = Field(None, ge=1)
-    every_months: int | None = Field(None, ge=1)
-
-    @model_validator(mode="after")
-    def _one_interval(self) -> Frequency:
-        if (self.every_days is None) == (self.every_months is None):
-            raise ValueError("give exactly one of every_days and every_months")
-        return self
 
 
 class AccountOverride(Section):

@@ -21,9 +21,8 @@ from fnmatch import fnmatchcase
 import numpy as np
 import pandas as pd
 
+from cadence.candidates.assembly import DAY
 from cadence.candidates.policy import CandidatesPolicy, Season
-
-DAY = pd.Timedelta(days=1)
 
 
 def _on(years: pd.Series, month_day: pd.Series) -> pd.Series:
