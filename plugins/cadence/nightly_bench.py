@@ -138,15 +138,13 @@ class TreeMemorySampler:
 
 
 def warehouse_rows(url: str) -> dict[str, int]:
-    """Rows per table of the warehouse, by table name."""
-    import sqlalchemy as sa
-
+    """Rows per table (and view) of the warehouse, by name."""
+    from cadence.data_dictionary import warehouse_columns
     from cadence.warehouse import Warehouse
 
     warehouse = Warehouse(url)
     try:
-        names = sorted(sa.inspect(warehouse.engine).get_table_names())
-        return {name: warehouse.count(name) for name in names}
+        return {name: warehouse.count(name) for name in warehouse_columns(warehouse)}
     finally:
         warehouse.engine.dispose()
 
