@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
+from cadence.connectors.http import crm_client
 from cadence.connectors.policy import ConnectorsPolicy, ExpansionDealsPolicy
 from cadence.warehouse import Warehouse
 
@@ -119,7 +120,7 @@ def open_expansion_deals(warehouse: Warehouse, policy: ConnectorsPolicy, as_of: 
                                 {"crm": crm})
     todo = due_deals(ready, dict(zip(last["account_id"], last["last_opened"], strict=True)),
                      as_of, deals.cooldown_days)
-    client = client or _client(policy, crm)
+    client = client or crm_client(policy, crm)
     build = hubspot_deal if crm == "hubspot" else salesforce_opportunity
     create = client.create_deal if crm == "hubspot" else client.create_opportunity
     for row in todo.itertuples(index=False):
@@ -130,16 +131,3 @@ def open_expansion_deals(warehouse: Warehouse, policy: ConnectorsPolicy, as_of: 
             "created_at": pd.Timestamp(now)}]),
             replace_where={"crm": crm, "account_id": row.account_id, "opened_on": as_of})
     return {"opened": len(todo), "in_cooldown": len(ready) - len(todo)}
-
-
-def _client(policy: ConnectorsPolicy, crm: str):
-    from cadence.connectors.http import airflow_credentials
-
-    if crm == "hubspot":
-        from cadence.connectors.hubspot import HubSpotClient
-
-        return HubSpotClient(airflow_credentials(policy.hubspot.conn_id), policy.http)
-    from cadence.connectors.salesforce import SalesforceClient
-
-    return SalesforceClient(airflow_credentials(policy.salesforce.conn_id), policy.http,
-                            policy.salesforce.api_version)
