@@ -8,6 +8,7 @@ that date and never sends anything.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from cadence.runs import Run
 
@@ -135,15 +136,10 @@ def push_csm_tasks(run: Run) -> dict:
     from cadence.connectors.crm_tasks import push_csm_tasks as push
 
     crm = run.policy.connectors.crm_tasks.crm
-    if crm == "none":
-        return {"crm": crm, "pushed": 0}
-    if not run.is_live:
-        log.info("run %s (%s) is about the past: CSM tasks not pushed to %s",
-                 run.run_id, run.run_type, crm)
-        return {"crm": crm, "pushed": 0, "skipped": "not a live run"}
     queues = (run.policy.csm_tasks.pooled_queue, run.policy.csm_tasks.escalation_queue)
-    return {"crm": crm, **push(run.warehouse, run.policy.connectors, run.as_of, crm,
-                               queue_owners={q.id: q.crm_owner_id for q in queues})}
+    return _write_to_crm(run, crm, "pushed", "CSM tasks not pushed to", lambda: push(
+        run.warehouse, run.policy.connectors, run.as_of, crm,
+        queue_owners={q.id: q.crm_owner_id for q in queues}))
 
 
 def push_health_properties(run: Run) -> dict:
@@ -153,13 +149,8 @@ def push_health_properties(run: Run) -> dict:
     from cadence.connectors.health_push import push_health_properties as push
 
     crm = run.policy.connectors.health_push.crm
-    if crm == "none":
-        return {"crm": crm, "pushed": 0}
-    if not run.is_live:
-        log.info("run %s (%s) is about the past: health properties not pushed to %s",
-                 run.run_id, run.run_type, crm)
-        return {"crm": crm, "pushed": 0, "skipped": "not a live run"}
-    return {"crm": crm, **push(run.warehouse, run.policy.connectors, run.as_of, run.clock())}
+    return _write_to_crm(run, crm, "pushed", "health properties not pushed to", lambda: push(
+        run.warehouse, run.policy.connectors, run.as_of, run.clock()))
 
 
 def open_expansion_deals(run: Run) -> dict:
@@ -169,14 +160,21 @@ def open_expansion_deals(run: Run) -> dict:
     from cadence.connectors.expansion_deals import open_expansion_deals as open_deals
 
     crm = run.policy.connectors.expansion_deals.crm
+    return _write_to_crm(run, crm, "opened", "no expansion deals opened in", lambda: open_deals(
+        run.warehouse, run.policy.connectors, run.as_of, run.clock(), crm))
+
+
+def _write_to_crm(run: Run, crm: str, counted: str, not_done: str,
+                  write: Callable[[], dict]) -> dict:
+    # The one gate of every CRM write: none configured, or a run about the past (a
+    # backfill must never change the CRM), counts zero under ``counted`` without calling.
     if crm == "none":
-        return {"crm": crm, "opened": 0}
+        return {"crm": crm, counted: 0}
     if not run.is_live:
-        log.info("run %s (%s) is about the past: no expansion deals opened in %s",
-                 run.run_id, run.run_type, crm)
-        return {"crm": crm, "opened": 0, "skipped": "not a live run"}
-    return {"crm": crm, **open_deals(run.warehouse, run.policy.connectors, run.as_of,
-                                     run.clock(), crm)}
+        log.info("run %s (%s) is about the past: %s %s",
+                 run.run_id, run.run_type, not_done, crm)
+        return {"crm": crm, counted: 0, "skipped": "not a live run"}
+    return {"crm": crm, **write()}
 
 
 def write_report(run: Run) -> dict:

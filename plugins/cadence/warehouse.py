@@ -26,6 +26,9 @@ from cadence.settings import SQL_DIR, Settings, load_settings
 
 POSTGRES_SCHEMA = "cadence"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+# Shared query fragments (one usage window for several queries) are included by path.
+_SQL_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(SQL_DIR),
+                                    undefined=jinja2.StrictUndefined)
 
 
 def _check_identifier(name: str) -> str:
@@ -149,11 +152,12 @@ class Warehouse:
 
     # -- SQL files ---------------------------------------------------------------------
     def render(self, path: str | Path, **context: Any) -> str:
-        """Render a SQL file of ``include/sql`` with Jinja (``dialect`` is always given)."""
+        """Render a SQL file of ``include/sql`` with Jinja (``dialect`` is always given);
+        ``{% include "dir/file.sql" %}`` takes in another file of ``include/sql``."""
         path = Path(path)
         if not path.is_absolute():
             path = SQL_DIR / path
-        template = jinja2.Template(path.read_text(), undefined=jinja2.StrictUndefined)
+        template = _SQL_TEMPLATES.from_string(path.read_text())
         return template.render(dialect=self.dialect, **context)
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:

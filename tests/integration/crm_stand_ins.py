@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -222,3 +222,26 @@ def hubspot():
     yield fake
     server.shutdown()
     server.server_close()
+
+
+NIGHTLY_START = datetime(2026, 11, 23, 1, tzinfo=UTC)
+
+
+def nightly_runs(monkeypatch, hubspot_url: str, policy, warehouse, **connectors):
+    """Make ``run(run_type, now)``: a nightly Run of the day from ``NIGHTLY_START`` whose
+    policy sets the given ``connectors`` sections and whose HubSpot connection is the
+    stand-in at ``hubspot_url``; live only while ``now`` is within a day of its window."""
+    from cadence.runs import Run
+
+    monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", json.dumps(
+        {"conn_type": "http", "host": hubspot_url, "password": TOKEN}))
+    configured = policy.model_copy(update={"connectors": policy.connectors.model_copy(
+        update=connectors)})
+
+    def run(run_type: str, now: datetime) -> Run:
+        made = Run("r", run_type, NIGHTLY_START, NIGHTLY_START + timedelta(days=1),
+                   NIGHTLY_START, lambda: now, live_within=timedelta(days=1))
+        made.__dict__.update(policy=configured, warehouse=warehouse)  # cached properties
+        return made
+
+    return run

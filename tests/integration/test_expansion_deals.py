@@ -3,7 +3,6 @@ opportunity with the evidence, once per cooldown, only from a live run."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
@@ -13,7 +12,11 @@ from cadence.connectors.expansion_deals import open_expansion_deals
 from cadence.connectors.http import Credentials
 from cadence.connectors.hubspot import HubSpotClient
 from cadence.connectors.policy import ConnectorsPolicy, ExpansionDealsPolicy
-from tests.integration.crm_stand_ins import TOKEN, hubspot  # noqa: F401 - the fixture
+from tests.integration.crm_stand_ins import (  # noqa: F401 - the fixture
+    TOKEN,
+    hubspot,
+    nightly_runs,
+)
 from tests.integration.test_hubspot_connector import FAST
 from tests.integration.test_salesforce_connector import (  # noqa: F401 - the stand-in
     make_client,
@@ -121,21 +124,10 @@ def test_salesforce_opportunity_on_the_account_owned_by_its_csm(salesforce, ware
 
 def test_only_a_live_run_opens_deals(hubspot, warehouse, monkeypatch, policy):  # noqa: F811
     from cadence import nightly
-    from cadence.runs import Run
 
     seed(warehouse)
-    monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", json.dumps(
-        {"conn_type": "http", "host": hubspot.url, "password": TOKEN}))
-    configured = policy.model_copy(update={"connectors": policy.connectors.model_copy(
-        update={"expansion_deals": ExpansionDealsPolicy(crm="hubspot")})})
-    start = datetime(2026, 11, 23, 1, tzinfo=UTC)
-
-    def run(run_type: str, now: datetime) -> Run:
-        made = Run("r", run_type, start, start + timedelta(days=1), start, lambda: now,
-                   live_within=timedelta(days=1))
-        made.__dict__.update(policy=configured, warehouse=warehouse)  # cached properties
-        return made
-
+    run = nightly_runs(monkeypatch, hubspot.url, policy, warehouse,
+                       expansion_deals=ExpansionDealsPolicy(crm="hubspot"))
     assert nightly.open_expansion_deals(run("backfill", NOW))["skipped"] == "not a live run"
     assert nightly.open_expansion_deals(
         run("scheduled", NOW + timedelta(days=9)))["skipped"] == "not a live run"

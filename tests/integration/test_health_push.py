@@ -14,7 +14,13 @@ from cadence.connectors.health_push import push_health_properties
 from cadence.connectors.http import Credentials
 from cadence.connectors.hubspot import HubSpotClient
 from cadence.connectors.policy import ConnectorsPolicy, HealthPushPolicy
-from tests.integration.crm_stand_ins import TOKEN, FakeHubSpot, serve
+from tests.integration.crm_stand_ins import (
+    NIGHTLY_START,
+    TOKEN,
+    FakeHubSpot,
+    nightly_runs,
+    serve,
+)
 from tests.integration.test_hubspot_connector import FAST
 
 AS_OF = date(2026, 11, 23)
@@ -123,21 +129,11 @@ def test_a_property_missing_in_the_portal_fails_naming_the_key_and_pushes_nothin
 def test_only_a_live_run_pushes(portal, warehouse, tmp_path, monkeypatch, policy):
     """What the nightly task does: a backfill (or an old run) leaves HubSpot alone."""
     from cadence import nightly
-    from cadence.runs import Run
 
     seed(warehouse)
-    monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", json.dumps(
-        {"conn_type": "http", "host": portal.url, "password": TOKEN}))
-    configured = policy.model_copy(update={"connectors": policy.connectors.model_copy(
-        update={"health_push": HealthPushPolicy(crm="hubspot")})})
-    start = datetime(2026, 11, 23, 1, tzinfo=UTC)
-
-    def run(run_type: str, now: datetime) -> Run:
-        made = Run("r", run_type, start, start + timedelta(days=1), start, lambda: now,
-                   live_within=timedelta(days=1))
-        made.__dict__.update(policy=configured, warehouse=warehouse)  # cached properties
-        return made
-
+    run = nightly_runs(monkeypatch, portal.url, policy, warehouse,
+                       health_push=HealthPushPolicy(crm="hubspot"))
+    start = NIGHTLY_START
     backfill = nightly.push_health_properties(run("backfill", start + timedelta(hours=2)))
     old = nightly.push_health_properties(run("scheduled", start + timedelta(days=5)))
     assert backfill["skipped"] == old["skipped"] == "not a live run" and not pushes(portal)

@@ -1,19 +1,8 @@
 -- Accounts with the expansion_ready signal on the plan date, with the evidence a deal
 -- carries: the most seats used in the last 7 days against the seats bought, and average
--- active users over the last 30 days against the 30 before (all features: feature is null).
+-- active users over the last 30 days against the 30 before (csm_tasks/usage_trend.sql).
 with usage as (
-    select account_id,
-           max(case when usage_date > cast(:as_of as date) - 7 then seats_used end)
-               as seats_used_7d,
-           avg(case when usage_date > cast(:as_of as date) - 30 then active_users end)
-               as active_users_30d,
-           avg(case when usage_date <= cast(:as_of as date) - 30 then active_users end)
-               as active_users_prior_30d
-    from stg_usage_daily
-    where usage_date > cast(:as_of as date) - 60
-      and usage_date <= cast(:as_of as date)
-      and feature is null
-    group by account_id
+{% include "csm_tasks/usage_trend.sql" %}
 )
 select a.account_id, a.name as account_name, a.csm_id, a.arr, a.seats_purchased,
        u.seats_used_7d, u.active_users_30d, u.active_users_prior_30d

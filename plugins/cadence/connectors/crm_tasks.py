@@ -16,6 +16,7 @@ from typing import Protocol
 
 import pandas as pd
 
+from cadence.connectors.http import crm_client
 from cadence.connectors.policy import ConnectorsPolicy, CrmTasksPolicy
 from cadence.warehouse import Warehouse
 
@@ -179,7 +180,7 @@ def push_csm_tasks(
     connection; ``queue_owners`` maps a pooled queue to the CRM user owning its tasks."""
     if crm not in ("hubspot", "salesforce"):
         raise ValueError(f"crm must be hubspot or salesforce, not {crm!r}")
-    client = client or _client(policy, crm)
+    client = client or crm_client(policy, crm)
     tasks = warehouse.read_table("csm_tasks", {"plan_date": as_of}) \
         if warehouse.table_exists("csm_tasks") else pd.DataFrame()
     links = _links(warehouse, crm)
@@ -216,16 +217,3 @@ def _cancelled_tasks(warehouse: Warehouse, as_of: date):
     rows = warehouse.read_frame(warehouse.render("csm_tasks/cancelled_tasks.sql"),
                                 {"plan_date": as_of})
     return list(rows.assign(status="cancelled", starts_at=None).itertuples())
-
-
-def _client(policy: ConnectorsPolicy, crm: str) -> TaskClient:
-    from cadence.connectors.http import airflow_credentials
-
-    if crm == "hubspot":
-        from cadence.connectors.hubspot import HubSpotClient
-
-        return HubSpotClient(airflow_credentials(policy.hubspot.conn_id), policy.http)
-    from cadence.connectors.salesforce import SalesforceClient
-
-    return SalesforceClient(airflow_credentials(policy.salesforce.conn_id), policy.http,
-                            policy.salesforce.api_version)

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
+from cadence.connectors.http import crm_client
 from cadence.connectors.policy import ConnectorsPolicy, ExpansionDealsPolicy
 from cadence.warehouse import Warehouse
 
@@ -53,6 +54,15 @@ def evidence(row) -> str:
                                                                     or "no usage figures")
 
 
+def _name(row, policy: ExpansionDealsPolicy) -> str:
+    return policy.name.format(account_name=row.account_name or row.account_id,
+                              account_id=row.account_id)
+
+
+def _has_csm(row) -> bool:
+    return isinstance(row.csm_id, str) and bool(row.csm_id)
+
+
 def due_deals(ready: pd.DataFrame, last_opened: dict[str, date], as_of: date,
               cooldown_days: int) -> pd.DataFrame:
     """The expansion-ready accounts without a deal opened in the ``cooldown_days`` up to
@@ -68,15 +78,14 @@ def hubspot_deal(row, policy: ExpansionDealsPolicy, as_of: date) -> dict:
     the company."""
     close = pd.Timestamp(as_of + timedelta(days=policy.close_in_days), tz="UTC")
     properties = {
-        "dealname": policy.name.format(account_name=row.account_name or row.account_id,
-                                       account_id=row.account_id),
+        "dealname": _name(row, policy),
         "pipeline": policy.hubspot_pipeline,
         "dealstage": policy.hubspot_stage,
         "dealtype": "existingbusiness",
         "closedate": str(close.value // 1_000_000),
         "description": evidence(row),
     }
-    if isinstance(row.csm_id, str) and row.csm_id:
+    if _has_csm(row):
         properties["hubspot_owner_id"] = row.csm_id
     return {"properties": properties, "associations": [{
         "to": {"id": str(row.account_id)},
@@ -87,15 +96,14 @@ def hubspot_deal(row, policy: ExpansionDealsPolicy, as_of: date) -> dict:
 def salesforce_opportunity(row, policy: ExpansionDealsPolicy, as_of: date) -> dict:
     """An Opportunity sObject on the account, owned by its CSM."""
     body = {
-        "Name": policy.name.format(account_name=row.account_name or row.account_id,
-                                   account_id=row.account_id),
+        "Name": _name(row, policy),
         "AccountId": str(row.account_id),
         "StageName": policy.salesforce_stage,
         "CloseDate": (as_of + timedelta(days=policy.close_in_days)).isoformat(),
         "Type": policy.salesforce_type,
         "Description": evidence(row),
     }
-    if isinstance(row.csm_id, str) and row.csm_id:
+    if _has_csm(row):
         body["OwnerId"] = row.csm_id
     return body
 
@@ -119,7 +127,7 @@ def open_expansion_deals(warehouse: Warehouse, policy: ConnectorsPolicy, as_of: 
                                 {"crm": crm})
     todo = due_deals(ready, dict(zip(last["account_id"], last["last_opened"], strict=True)),
                      as_of, deals.cooldown_days)
-    client = client or _client(policy, crm)
+    client = client or crm_client(policy, crm)
     build = hubspot_deal if crm == "hubspot" else salesforce_opportunity
     create = client.create_deal if crm == "hubspot" else client.create_opportunity
     for row in todo.itertuples(index=False):
@@ -130,16 +138,3 @@ def open_expansion_deals(warehouse: Warehouse, policy: ConnectorsPolicy, as_of: 
             "created_at": pd.Timestamp(now)}]),
             replace_where={"crm": crm, "account_id": row.account_id, "opened_on": as_of})
     return {"opened": len(todo), "in_cooldown": len(ready) - len(todo)}
-
-
-def _client(policy: ConnectorsPolicy, crm: str):
-    from cadence.connectors.http import airflow_credentials
-
-    if crm == "hubspot":
-        from cadence.connectors.hubspot import HubSpotClient
-
-        return HubSpotClient(airflow_credentials(policy.hubspot.conn_id), policy.http)
-    from cadence.connectors.salesforce import SalesforceClient
-
-    return SalesforceClient(airflow_credentials(policy.salesforce.conn_id), policy.http,
-                            policy.salesforce.api_version)

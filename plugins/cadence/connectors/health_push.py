@@ -20,6 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from cadence.connectors.field_mapping import MappingError
+from cadence.connectors.http import crm_client
 from cadence.connectors.policy import ConnectorsPolicy, HealthPushPolicy
 from cadence.warehouse import Warehouse
 
@@ -126,7 +127,7 @@ def push_health_properties(warehouse: Warehouse, policy: ConnectorsPolicy, as_of
     if not warehouse.table_exists(TABLE):
         warehouse.write_frame(TABLE, pd.DataFrame(columns=[
             "crm", "object_type", "object_id", "properties", "as_of_date", "pushed_at"]))
-    client = client or _client(policy)
+    client = client or crm_client(policy, "hubspot")
     _check_properties(client, push)
     counts = {"companies": 0, "contacts": 0, "unchanged": 0}
     for object_type in OBJECTS:
@@ -141,10 +142,3 @@ def push_health_properties(warehouse: Warehouse, policy: ConnectorsPolicy, as_of
             _record(warehouse, object_type, batch, as_of, now)
             counts[object_type] += len(batch)
     return counts
-
-
-def _client(policy: ConnectorsPolicy) -> BatchClient:
-    from cadence.connectors.http import airflow_credentials
-    from cadence.connectors.hubspot import HubSpotClient
-
-    return HubSpotClient(airflow_credentials(policy.hubspot.conn_id), policy.http)

@@ -13,7 +13,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from cadence.connectors.policy import HttpPolicy
+from cadence.connectors.policy import ConnectorsPolicy, HttpPolicy
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
@@ -47,6 +47,19 @@ def airflow_credentials(conn_id: str) -> Credentials:
     if host and "://" not in host:
         host = f"https://{host}"
     return Credentials(host.rstrip("/"), conn.login, conn.password)
+
+
+def crm_client(policy: ConnectorsPolicy, crm: str):
+    """The HubSpotClient or SalesforceClient of ``crm`` (``hubspot`` or ``salesforce``),
+    from that CRM's Airflow connection: the one client every CRM write uses."""
+    if crm == "hubspot":
+        from cadence.connectors.hubspot import HubSpotClient
+
+        return HubSpotClient(airflow_credentials(policy.hubspot.conn_id), policy.http)
+    from cadence.connectors.salesforce import SalesforceClient
+
+    return SalesforceClient(airflow_credentials(policy.salesforce.conn_id), policy.http,
+                            policy.salesforce.api_version)
 
 
 def retrying_session(policy: HttpPolicy, *, creates: bool = False) -> requests.Session:

@@ -97,6 +97,23 @@ class BatchResult:
         return cls(tuple(MessageOutcome(m.touch_id, status, message_id(m), reason)
                          for m in batch.messages), summary)
 
+    @classmethod
+    def each(cls, batch: Batch, request: Callable[[Message], Any],
+             send: Callable[[Message, Any], MessageOutcome]) -> BatchResult:
+        """One request per message of ``batch``: ``request`` builds it (a
+        :class:`ProviderError` fails only that message, nothing is sent for it) and
+        ``send`` posts it and returns its outcome; the summary is the distinct reasons."""
+        outcomes = []
+        for message in batch.messages:
+            try:
+                built = request(message)
+            except ProviderError as exc:
+                outcomes.append(MessageOutcome(message.touch_id, FAILED, None, str(exc)))
+                continue
+            outcomes.append(send(message, built))
+        summary = "; ".join(sorted({o.reason or o.status for o in outcomes}))
+        return cls(tuple(outcomes), summary[:500])
+
 
 class Provider(Protocol):
     """What dispatch needs from a provider."""

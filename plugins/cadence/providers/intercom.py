@@ -12,7 +12,6 @@ from typing import Any
 from cadence.handoff.policy import IntercomPolicy, RetryPolicy
 from cadence.providers.base import (
     ACCEPTED,
-    FAILED,
     Batch,
     BatchResult,
     HttpClient,
@@ -69,22 +68,15 @@ class IntercomProvider:
 
     def send_batch(self, batch: Batch) -> BatchResult:
         """POST each message; the response's ``id`` is the provider message id."""
-        outcomes = []
-        for message in batch.messages:
-            try:
-                body = self.request_body(message)
-            except ProviderError as exc:
-                outcomes.append(MessageOutcome(message.touch_id, FAILED, None, str(exc)))
-                continue
-            answer = self.client.request("POST", "/messages", json=body)
-            message_id = None
-            if answer.status == ACCEPTED and isinstance(answer.body, dict):
-                message_id = str(answer.body.get("id"))
-            outcomes.append(MessageOutcome(message.touch_id, answer.status, message_id,
-                                           None if answer.status == ACCEPTED
-                                           else answer.reason))
-        summary = "; ".join(sorted({o.reason or o.status for o in outcomes}))
-        return BatchResult(tuple(outcomes), summary[:500])
+        return BatchResult.each(batch, self.request_body, self._post)
+
+    def _post(self, message: Message, body: dict[str, Any]) -> MessageOutcome:
+        answer = self.client.request("POST", "/messages", json=body)
+        message_id = None
+        if answer.status == ACCEPTED and isinstance(answer.body, dict):
+            message_id = str(answer.body.get("id"))
+        return MessageOutcome(message.touch_id, answer.status, message_id,
+                              None if answer.status == ACCEPTED else answer.reason)
 
     def reconcile(self, batch: Batch, known: dict[str, str]) -> BatchResult | None:
         """Accepted when engagement events mention the touch; otherwise undecided."""

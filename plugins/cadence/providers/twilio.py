@@ -123,27 +123,20 @@ class TwilioProvider:
 
     def send_batch(self, batch: Batch) -> BatchResult:
         """POST each message; the answer's ``sid`` (``SM...``) is the provider message id."""
-        outcomes = []
-        for message in batch.messages:
-            try:
-                form = self.request_form(message)
-            except ProviderError as exc:
-                outcomes.append(MessageOutcome(message.touch_id, FAILED, None, str(exc)))
-                continue
-            answer = self.client.request(
-                "POST", self.path, data=urlencode(form).encode(),
-                headers={"Content-Type": "application/x-www-form-urlencoded"})
-            sid = answer.body.get("sid") if isinstance(answer.body, dict) else None
-            reason = None
-            if answer.status == FAILED and answer.code is not None:
-                reason = _twilio_error(answer.code, answer.body)
-            elif answer.status != ACCEPTED:
-                reason = answer.reason
-            outcomes.append(MessageOutcome(message.touch_id, answer.status,
-                                           str(sid) if sid and answer.status == ACCEPTED
-                                           else None, reason))
-        summary = "; ".join(sorted({o.reason or o.status for o in outcomes}))
-        return BatchResult(tuple(outcomes), summary[:500])
+        return BatchResult.each(batch, self.request_form, self._post)
+
+    def _post(self, message: Message, form: dict[str, str]) -> MessageOutcome:
+        answer = self.client.request(
+            "POST", self.path, data=urlencode(form).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        sid = answer.body.get("sid") if isinstance(answer.body, dict) else None
+        reason = None
+        if answer.status == FAILED and answer.code is not None:
+            reason = _twilio_error(answer.code, answer.body)
+        elif answer.status != ACCEPTED:
+            reason = answer.reason
+        return MessageOutcome(message.touch_id, answer.status,
+                              str(sid) if sid and answer.status == ACCEPTED else None, reason)
 
     def reconcile(self, batch: Batch, known: dict[str, str]) -> BatchResult | None:
         """Accepted when a status callback (engagement event) names the touch; otherwise
