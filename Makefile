@@ -51,7 +51,7 @@ bench-nightly: $(STAMP)
 env:
 	$(PY) -m cadence env
 
-# .env.example is generated: regenerate it after adding a variable to cadence/compose_env.py
+# .env.example is generated: regenerate it after adding a variable to cadence/devtools/compose_env.py
 env-example:
 	$(PY) -m cadence env --example > .env.example
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, chain, dag
 
-from cadence.orchestration import (
+from cadence.orchestration.dag_defaults import (
     COMMUNICATION_CALENDAR,
     HOURLY_PARAMS,
     current_run,
@@ -45,7 +45,7 @@ def cadence_hourly():
         `consent_suppressions`; contacts of rows that cannot be read are held
         (`consent_holds`).
         """
-        from cadence import hourly
+        from cadence.orchestration import hourly
 
         return hourly.sync_consent(current_run())
 
@@ -54,7 +54,7 @@ def cadence_hourly():
         """Carry out new `erasure` requests: pseudonymise the contact in every table and every
         file under CADENCE_OUT_DIR, proof in `erasure_log`.
         """
-        from cadence import hourly
+        from cadence.orchestration import hourly
 
         return hourly.apply_erasures(current_run())
 
@@ -63,7 +63,7 @@ def cadence_hourly():
         """Cancel every scheduled touch consent now forbids (decision `1.consent`): an unsubscribe
         is honoured within the hour.
         """
-        from cadence import hourly
+        from cadence.orchestration import hourly
 
         return hourly.cancel_forbidden_touches(current_run())
 
@@ -72,7 +72,7 @@ def cadence_hourly():
         """Hand touches due in the window to their providers in batches (outbox protocol); a past
         window sends nothing through a real provider.
         """
-        from cadence import hourly
+        from cadence.orchestration import hourly
 
         return hourly.dispatch_due_touches(current_run())
 
@@ -81,14 +81,14 @@ def cadence_hourly():
         """Read provider engagement events into `engagement_events`; unsubscribes and bounces feed
         back into consent.
         """
-        from cadence import hourly
+        from cadence.orchestration import hourly
 
         return hourly.ingest_engagement(current_run())
 
     @task
     def compute_engagement_metrics() -> dict:
         """Update `engagement_metrics` (template x team x segment x week) and the fatigue flags."""
-        from cadence import hourly
+        from cadence.orchestration import hourly
 
         return hourly.compute_engagement_metrics(current_run())
 
@@ -97,7 +97,7 @@ def cadence_hourly():
         """Fails, after the sends, while a suppression or preference row cannot be read; its
         contacts' touches are held until the row is fixed (see `consent_holds`).
         """
-        from cadence import hourly
+        from cadence.orchestration import hourly
 
         return hourly.check_consent_rows(current_run())
 

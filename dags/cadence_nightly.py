@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from airflow.sdk import chain, dag
 
-from cadence.orchestration import (
+from cadence.orchestration.dag_defaults import (
     ACCOUNT_HEALTH,
     COMMUNICATION_CALENDAR,
     CRM_LIVE_WITHIN,
@@ -41,7 +41,7 @@ from cadence.orchestration import (
                  "-> CSM tasks -> report (sends nothing)", tags=["nightly"]),
 )
 def cadence_nightly():
-    # Steps that only call their cadence.nightly function: name and doc_md.
+    # Steps that only call their cadence.orchestration.nightly function: name and doc_md.
     extract_sources = nightly_step(
         "extract_sources", "Load every source entity (files, CRM, usage) into "
         "`raw_<entity>`, stamped with `_loaded_at` and `_run_id`.")
@@ -92,7 +92,7 @@ def cadence_nightly():
         """Score `account_health` for the logical date (0..100, band, six components, 14-day
         delta). Emits the account_health asset.
         """
-        from cadence import nightly
+        from cadence.orchestration import nightly
 
         run = current_run()
         result = nightly.score_account_health(run)
@@ -104,7 +104,7 @@ def cadence_nightly():
         """Snapshot tiers, stages and signals and rebuild `segment_membership` (SCD2). Emits the
         segment_membership asset.
         """
-        from cadence import nightly
+        from cadence.orchestration import nightly
 
         run = current_run()
         result = nightly.assign_segments(run)
@@ -116,7 +116,7 @@ def cadence_nightly():
         """Hash the accounts with candidates into shards (`plan_accounts`); one `plan_calendar`
         task maps over each.
         """
-        from cadence import nightly
+        from cadence.orchestration import nightly
 
         return nightly.list_plan_shards(current_run())
 
@@ -125,7 +125,7 @@ def cadence_nightly():
                  "mix and timing; replaces its (plan_date, shard) partition of "
                  "`communication_calendar` and `calendar_decisions`.")
     def plan_calendar(shard: int) -> dict:
-        from cadence import nightly
+        from cadence.orchestration import nightly
 
         return nightly.plan_calendar(current_run(), shard)
 
@@ -135,7 +135,7 @@ def cadence_nightly():
         communication_calendar asset (extra: plan_date, rows, touches by status), which starts
         `cadence_hourly`.
         """
-        from cadence import nightly
+        from cadence.orchestration import nightly
 
         run = current_run()
         result = nightly.level_csm_capacity(run)
@@ -148,7 +148,7 @@ def cadence_nightly():
         live iCalendar feed and weekly CSVs under `CADENCE_OUT_DIR/csm_tasks/`. Emits the
         csm_tasks asset.
         """
-        from cadence import nightly
+        from cadence.orchestration import nightly
 
         run = current_run()
         result = nightly.write_csm_tasks(run)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag
 
-from cadence.orchestration import current_run, dag_kwargs, task
+from cadence.orchestration.dag_defaults import current_run, dag_kwargs, task
 
 
 @dag(

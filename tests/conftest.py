@@ -41,7 +41,7 @@ def duckdb_url(tmp_path) -> str:
 @pytest.fixture
 def warehouse(duckdb_url):
     """An empty embedded (DuckDB) warehouse."""
-    from cadence.warehouse import Warehouse
+    from cadence.contract.warehouse import Warehouse
 
     wh = Warehouse(duckdb_url)
     yield wh
@@ -83,7 +83,7 @@ def pg_schema():
 @pytest.fixture
 def pg_warehouse(pg_schema):
     """An empty PostgreSQL warehouse in its own schema."""
-    from cadence.warehouse import Warehouse
+    from cadence.contract.warehouse import Warehouse
 
     wh = Warehouse(POSTGRES_URL, schema=pg_schema)
     yield wh

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "env":
-        from cadence.compose_env import example_text, write_env
+        from cadence.devtools.compose_env import example_text, write_env
 
         if args.example:
             print(example_text(), end="")
@@ -71,28 +71,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.path} written with new random secrets")
         return 0
     if args.command == "airflow":
-        from cadence.demo import AIRFLOW_HOME
-        from cadence.standalone import run_standalone
+        from cadence.devtools.demo import AIRFLOW_HOME
+        from cadence.devtools.standalone import run_standalone
 
         return run_standalone(AIRFLOW_HOME)
     if args.command == "screenshots":
-        from cadence.demo import AIRFLOW_HOME
-        from cadence.screenshots import take_screenshots
+        from cadence.devtools.demo import AIRFLOW_HOME
+        from cadence.devtools.screenshots import take_screenshots
 
         for path in take_screenshots(args.airflow_url, AIRFLOW_HOME):
             print(f"wrote {path}")
         return 0
     if args.command == "docs":
-        from cadence.docs_pages import write_docs
+        from cadence.contract.settings import load_settings
+        from cadence.devtools.docs_pages import write_docs
         from cadence.policy import load_policy
-        from cadence.settings import load_settings
 
         for path in write_docs(load_policy(load_settings().policy_path)):
             print(f"wrote {path}")
         return 0
     if args.command == "sample":
-        from cadence.sample import write_sample
-        from cadence.settings import load_settings
+        from cadence.contract.settings import load_settings
+        from cadence.devtools.sample import write_sample
 
         out = args.out or load_settings().source_dir
         counts = write_sample(out, accounts=args.accounts, seed=args.seed,
@@ -102,14 +102,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"written to {out}")
         return 0
     if args.command == "demo":
-        from cadence.demo import run_demo
+        from cadence.devtools.demo import run_demo
 
         return run_demo(accounts=args.accounts, as_of=args.as_of or date.today())
     if args.command == "whatif":
+        from cadence.contract.settings import load_settings
+        from cadence.contract.warehouse import connect
         from cadence.learning.whatif import WhatIfError, format_comparison, run_whatif
         from cadence.policy import PolicyError, load_policy
-        from cadence.settings import load_settings
-        from cadence.warehouse import connect
 
         settings = load_settings()
         try:
@@ -124,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"table whatif_comparison, page {result['page']}")
         return 0
     if args.command == "sample-engagement":
-        from cadence.sample_engagement import write_engagement_from_outbox
-        from cadence.settings import load_settings
+        from cadence.contract.settings import load_settings
+        from cadence.devtools.sample_engagement import write_engagement_from_outbox
 
         settings = load_settings()
         until = pd_day(args.until or date.today())
@@ -135,10 +135,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{settings.source_dir / 'engagement_events.csv'}")
         return 0
     if args.nightly:
-        from cadence.nightly_bench import run_nightly_bench
+        from cadence.devtools.nightly_bench import run_nightly_bench
 
         return run_nightly_bench(accounts=args.accounts)
-    from cadence.bench import run_bench
+    from cadence.devtools.bench import run_bench
 
     return run_bench(accounts=args.accounts)
 

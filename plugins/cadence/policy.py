@@ -13,17 +13,17 @@ from pathlib import Path
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from cadence.account_health import HealthPolicy
 from cadence.candidates.policy import CandidatesPolicy
 from cadence.connectors.policy import ConnectorsPolicy
-from cadence.csm_task_policy import CsmTasksPolicy
+from cadence.contract.policy_section import PolicyError, Section
+from cadence.contract.policy_types import Entity, Share
 from cadence.handoff.policy import HandoffPolicy
 from cadence.learning.policy import Experiment, LearningPolicy
+from cadence.models.account_health import HealthPolicy
+from cadence.models.segments import SegmentPolicy
+from cadence.outputs.csm_task_policy import CsmTasksPolicy
 from cadence.planner.policy import PlannerPolicy
 from cadence.planner.priority import ClassesPolicy
-from cadence.policy_section import PolicyError, Section
-from cadence.policy_types import Entity, Share
-from cadence.segments import SegmentPolicy
 from cadence.sources.base import SourcesPolicy
 
 _INNER_KEY = re.compile(r"^(?P<key>[\w-]+(?:\.[\w-]+)*): (?P<message>.*)$", re.DOTALL)
@@ -72,7 +72,7 @@ class Policy(Section):
 def load_policy(path: str | Path | None = None) -> Policy:
     """Read and validate the policy YAML (default: the ``CADENCE_POLICY`` setting)."""
     if path is None:
-        from cadence.settings import load_settings
+        from cadence.contract.settings import load_settings
 
         path = load_settings().policy_path
     path = Path(path)
@@ -146,7 +146,7 @@ def unknown_references(policy: Policy) -> list[str]:
 def _check_experiments(policy: Policy, source: str) -> None:
     # Each arm's overrides must give a valid policy, and each population must parse; the
     # error names the arm's dotted key.
-    from cadence.candidates.audience import AudienceError, parse_audience
+    from cadence.contract.audience import AudienceError, parse_audience
     from cadence.learning.overrides import deep_merge
 
     if not policy.experiments:

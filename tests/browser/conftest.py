@@ -22,10 +22,10 @@ AS_OF = date(2026, 11, 23)
 def plan_sample(root: Path, accounts: int = 25, seed: int = 5):
     """Sample sources planned by the nightly task functions in order (no scheduler): the
     warehouse the view and the report read. Returns the run's settings."""
-    from cadence import nightly
-    from cadence.runs import Run
-    from cadence.sample import write_sample
-    from cadence.settings import load_settings
+    from cadence.contract.settings import load_settings
+    from cadence.devtools.sample import write_sample
+    from cadence.orchestration import nightly
+    from cadence.orchestration.runs import Run
 
     settings = load_settings({"CADENCE_WAREHOUSE_URL": f"duckdb:///{root / 'warehouse.duckdb'}",
                               "CADENCE_SOURCE_DIR": str(root / "sources"),
@@ -66,9 +66,9 @@ def view_server(planned):
     from airflow.api_fastapi.app import init_auth_manager
     from fastapi import FastAPI
 
-    from cadence.airflow_cli import prepare_metadata
-    from cadence.calendar_view import create_app
-    from cadence.warehouse import Warehouse
+    from cadence.contract.warehouse import Warehouse
+    from cadence.devtools.airflow_cli import prepare_metadata
+    from cadence.outputs.calendar_view import create_app
 
     prepare_metadata(Path(os.environ["AIRFLOW_HOME"]))  # revoked-token table, like Airflow's
     root = FastAPI()

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def warehouse(planned):
-    from cadence.warehouse import Warehouse
+    from cadence.contract.warehouse import Warehouse
 
     wh = Warehouse(planned.warehouse_url)
     yield wh

@@ -8,8 +8,8 @@ pytestmark = pytest.mark.xdist_group("browser")
 
 
 def test_the_report_renders_its_charts_with_marks_and_fetches_nothing(browser, planned, policy):
-    from cadence.report import write_report
-    from cadence.warehouse import Warehouse
+    from cadence.contract.warehouse import Warehouse
+    from cadence.outputs.report import write_report
     from tests.browser.conftest import AS_OF
 
     warehouse = Warehouse(planned.warehouse_url)

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from jsonschema import Draft7Validator
 
-from cadence.connectors.crm_tasks import hubspot_task_create, hubspot_task_properties
 from cadence.connectors.hubspot import search_body
 from cadence.connectors.policy import CrmTasksPolicy
-from cadence.entities import ENTITIES
+from cadence.contract.entities import ENTITIES
+from cadence.outputs.crm_tasks import hubspot_task_create, hubspot_task_properties
 from tests.integration.crm_stand_ins import hubspot  # noqa: F401 - the stand-in fixture
 from tests.integration.test_hubspot_connector import make_source, seed
 
@@ -103,10 +103,10 @@ def test_health_property_batches_and_answers_match_the_object_schemas(hubspot, w
     object HubSpot answers with as SimplePublicObject."""
     from datetime import UTC, datetime
 
-    from cadence.connectors.health_push import push_health_properties
     from cadence.connectors.http import Credentials
     from cadence.connectors.hubspot import HubSpotClient
     from cadence.connectors.policy import ConnectorsPolicy, HealthPushPolicy
+    from cadence.outputs.health_push import push_health_properties
     from tests.integration.crm_stand_ins import TOKEN
     from tests.integration.test_health_push import PROPERTIES
     from tests.integration.test_health_push import seed as seed_health
@@ -138,8 +138,8 @@ def test_health_property_batches_and_answers_match_the_object_schemas(hubspot, w
 
 
 def test_expansion_deal_body_matches_the_official_create_input():
-    from cadence.connectors.expansion_deals import hubspot_deal
     from cadence.connectors.policy import ExpansionDealsPolicy
+    from cadence.outputs.expansion_deals import hubspot_deal
 
     row = pd.Series({"account_id": "c1", "account_name": "Acme", "csm_id": "o1",
                      "arr": 60000.0, "seats_purchased": 50, "seats_used_7d": 46,

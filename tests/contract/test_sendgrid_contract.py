@@ -8,11 +8,11 @@ from datetime import date
 import pytest
 import requests
 
+from cadence.devtools.stand_ins import StandIn, status
 from cadence.handoff.dispatch import plan_batches
 from cadence.handoff.policy import RetryPolicy, SendGridPolicy
 from cadence.providers.base import Batch, HttpClient, Message
 from cadence.providers.sendgrid import SendGridProvider
-from cadence.providers.stand_in import StandIn, status
 
 MAIL = "sendgrid/tsg_mail_v3.json"
 SUPPRESSIONS = "sendgrid/tsg_suppressions_v3.json"

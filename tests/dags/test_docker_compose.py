@@ -105,7 +105,7 @@ def test_compose_refuses_to_start_without_the_secrets():
 def test_make_env_writes_random_secrets_compose_accepts(tmp_path):
     from cryptography.fernet import Fernet
 
-    from cadence.compose_env import write_env
+    from cadence.devtools.compose_env import write_env
 
     first, second = tmp_path / "a.env", tmp_path / "b.env"
     assert write_env(first) and write_env(second)
@@ -123,7 +123,7 @@ def test_make_env_writes_random_secrets_compose_accepts(tmp_path):
 
 
 def test_make_env_never_overwrites_an_existing_env(tmp_path):
-    from cadence.compose_env import write_env
+    from cadence.devtools.compose_env import write_env
 
     path = tmp_path / ".env"
     path.write_text("AIRFLOW_JWT_SECRET=in-use\n")
@@ -134,7 +134,7 @@ def test_make_env_never_overwrites_an_existing_env(tmp_path):
 
 
 def test_env_example_is_the_generated_one():
-    from cadence.compose_env import VARIABLES, example_text
+    from cadence.devtools.compose_env import VARIABLES, example_text
 
     assert (ROOT / ".env.example").read_text() == example_text()
     text = (ROOT / "docker-compose.yaml").read_text()

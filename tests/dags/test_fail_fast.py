@@ -1,6 +1,7 @@
 """Errors retrying cannot fix fail the task at once; network errors keep their retries.
 
-Each DAG task's own callable is run with a :class:`cadence.runs.Run` of a small project
+Each DAG task's own callable is run with a :class:`cadence.orchestration.runs.Run` of a small
+project
 in a temporary folder, as Airflow would run it (without the scheduler's retry loop).
 """
 
@@ -25,8 +26,8 @@ def dag_bag():
 
 
 def _run(tmp_path: Path, policy_path: Path | None = None):
-    from cadence.runs import Run
-    from cadence.settings import Settings
+    from cadence.contract.settings import Settings
+    from cadence.orchestration.runs import Run
 
     settings = Settings(
         warehouse_url=f"duckdb:///{tmp_path / 'warehouse.duckdb'}",
@@ -62,7 +63,7 @@ def test_an_invalid_policy_fails_the_task_without_retries(dag_bag, monkeypatch, 
 
 
 def test_a_reject_rate_over_the_threshold_fails_without_retries(dag_bag, monkeypatch, tmp_path):
-    from cadence import nightly
+    from cadence.orchestration import nightly
     from cadence.quality import QualityError
 
     def breach(run):
@@ -74,7 +75,7 @@ def test_a_reject_rate_over_the_threshold_fails_without_retries(dag_bag, monkeyp
 
 
 def test_a_network_error_keeps_its_retries(dag_bag, monkeypatch, tmp_path):
-    from cadence import hourly
+    from cadence.orchestration import hourly
 
     def unreachable(run):
         raise requests.ConnectionError("connection refused")

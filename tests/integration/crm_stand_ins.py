@@ -231,7 +231,7 @@ def nightly_runs(monkeypatch, hubspot_url: str, policy, warehouse, **connectors)
     """Make ``run(run_type, now)``: a nightly Run of the day from ``NIGHTLY_START`` whose
     policy sets the given ``connectors`` sections and whose HubSpot connection is the
     stand-in at ``hubspot_url``; live only while ``now`` is within a day of its window."""
-    from cadence.runs import Run
+    from cadence.orchestration.runs import Run
 
     monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", json.dumps(
         {"conn_type": "http", "host": hubspot_url, "password": TOKEN}))

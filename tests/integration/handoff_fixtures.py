@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
+from cadence.contract.tables import COMMUNICATION_CALENDAR
 from cadence.handoff.store import ensure_handoff_tables
-from cadence.touches import COMMUNICATION_CALENDAR
 
 PLAN_DATE = date(2026, 11, 23)
 

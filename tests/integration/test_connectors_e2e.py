@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from cadence.airflow_cli import dags_test, prepare_metadata
 from cadence.candidates.policy import HUMAN_CHANNELS
 from cadence.connectors.policy import ConnectorsPolicy
+from cadence.contract.settings import PROJECT_ROOT
+from cadence.contract.warehouse import Warehouse
+from cadence.devtools.airflow_cli import dags_test, prepare_metadata
+from cadence.devtools.sample import generate_sample, write_sample
 from cadence.policy import parse_policy
-from cadence.sample import generate_sample, write_sample
-from cadence.settings import PROJECT_ROOT
-from cadence.warehouse import Warehouse
 from tests.integration.crm_stand_ins import TOKEN, FakeHubSpot, serve
 
 pytestmark = [pytest.mark.airflow_run, pytest.mark.xdist_group("airflow-connectors")]

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from cadence.devtools.stand_ins import StandIn
 from cadence.handoff.consent import ConsentError, cancel_forbidden, sync_consent
 from cadence.providers.base import HttpClient
 from cadence.providers.sendgrid import SendGridProvider
-from cadence.providers.stand_in import StandIn
 from tests.integration.handoff_fixtures import (
     at,
     calendar,

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from cadence import hourly
+from cadence.contract.settings import load_settings
 from cadence.handoff.consent_holds import UnreadableConsentRows, check_consent_rows
+from cadence.orchestration import hourly
+from cadence.orchestration.runs import Run
 from cadence.quality.consent_rows import email_match_key, normalise_consent_rows
-from cadence.runs import Run
-from cadence.settings import load_settings
 from tests.integration.handoff_fixtures import at, calendar, seed_calendar, seed_people, touch
 
 SUPPRESSION_COLUMNS = ["email", "contact_id", "reason", "scope", "created_at"]

@@ -7,11 +7,11 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from cadence.connectors.crm_tasks import push_csm_tasks
 from cadence.connectors.http import Credentials
 from cadence.connectors.hubspot import HubSpotClient
 from cadence.connectors.policy import ConnectorsPolicy
-from cadence.touches import ensure_planning_tables
+from cadence.contract.tables import ensure_planning_tables
+from cadence.outputs.crm_tasks import push_csm_tasks
 from tests.integration.crm_stand_ins import TOKEN, hubspot  # noqa: F401 - the stand-in fixture
 from tests.integration.test_hubspot_connector import FAST as HUBSPOT_HTTP
 from tests.integration.test_salesforce_connector import (  # noqa: F401 - the stand-in
@@ -102,7 +102,7 @@ def planned(day, *rows):
 def publish(warehouse, policy, day, tasks, out_dir):
     from datetime import UTC, datetime
 
-    from cadence.csm_task_files import write_task_files
+    from cadence.outputs.csm_task_files import write_task_files
 
     ensure_planning_tables(warehouse)
     warehouse.write_frame("csm_tasks", tasks, replace_where={"plan_date": day})

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from icalendar import Calendar
 
-from cadence.csm_task_files import UnsafePath, neutralise, safe_path, write_task_files
-from cadence.touches import CSM_TASKS
+from cadence.contract.tables import CSM_TASKS
+from cadence.outputs.csm_task_files import UnsafePath, neutralise, safe_path, write_task_files
 
 DAY1 = date(2026, 12, 1)
 DAY2 = date(2026, 12, 2)

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime
 import pandas as pd
 from icalendar import Calendar
 
-from cadence.csm_tasks import write_csm_task_lists
-from cadence.touches import ensure_planning_tables
+from cadence.contract.tables import ensure_planning_tables
+from cadence.outputs.csm_tasks import write_csm_task_lists
 
 DAY1, DAY2 = date(2026, 12, 1), date(2026, 12, 2)
 

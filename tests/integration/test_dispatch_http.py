@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from cadence.devtools.stand_ins import StandIn, status
 from cadence.handoff import dispatch
 from cadence.handoff.dispatch import dispatch_due
-from cadence.providers.stand_in import StandIn, status
 from tests.integration.handoff_fixtures import (
     at,
     calendar,

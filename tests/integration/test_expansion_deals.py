@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from cadence.connectors.expansion_deals import open_expansion_deals
 from cadence.connectors.http import Credentials
 from cadence.connectors.hubspot import HubSpotClient
 from cadence.connectors.policy import ConnectorsPolicy, ExpansionDealsPolicy
+from cadence.outputs.expansion_deals import open_expansion_deals
 from tests.integration.crm_stand_ins import (  # noqa: F401 - the fixture
     TOKEN,
     hubspot,
@@ -123,7 +123,7 @@ def test_salesforce_opportunity_on_the_account_owned_by_its_csm(salesforce, ware
 
 
 def test_only_a_live_run_opens_deals(hubspot, warehouse, monkeypatch, policy):  # noqa: F811
-    from cadence import nightly
+    from cadence.orchestration import nightly
 
     seed(warehouse)
     run = nightly_runs(monkeypatch, hubspot.url, policy, warehouse,

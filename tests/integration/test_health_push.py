@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from cadence.connectors.field_mapping import MappingError
-from cadence.connectors.health_push import push_health_properties
 from cadence.connectors.http import Credentials
 from cadence.connectors.hubspot import HubSpotClient
 from cadence.connectors.policy import ConnectorsPolicy, HealthPushPolicy
+from cadence.outputs.health_push import push_health_properties
 from tests.integration.crm_stand_ins import (
     NIGHTLY_START,
     TOKEN,
@@ -128,7 +128,7 @@ def test_a_property_missing_in_the_portal_fails_naming_the_key_and_pushes_nothin
 
 def test_only_a_live_run_pushes(portal, warehouse, tmp_path, monkeypatch, policy):
     """What the nightly task does: a backfill (or an old run) leaves HubSpot alone."""
-    from cadence import nightly
+    from cadence.orchestration import nightly
 
     seed(warehouse)
     run = nightly_runs(monkeypatch, portal.url, policy, warehouse,

@@ -13,7 +13,7 @@ from cadence.connectors.http import Credentials, airflow_credentials
 from cadence.connectors.hubspot import HubSpotClient, HubSpotSource
 from cadence.connectors.policy import HttpPolicy, HubSpotPolicy
 from cadence.connectors.watermarks import get_watermark, reset_watermark
-from cadence.entities import ENTITIES
+from cadence.contract.entities import ENTITIES
 from cadence.sources.base import SourceError
 from tests.integration import crm_stand_ins
 from tests.integration.crm_stand_ins import TOKEN, FakeHubSpot
@@ -182,8 +182,8 @@ def test_reset_watermark_reloads_everything(hubspot, warehouse):
 def test_registered_source_reads_through_the_airflow_connection(hubspot, duckdb_url,
                                                                 monkeypatch, tmp_path, policy):
     """What the nightly extract does with policy ``sources.entities.accounts: hubspot``."""
+    from cadence.contract.warehouse import Warehouse
     from cadence.sources import SourceContext, build_source
-    from cadence.warehouse import Warehouse
 
     seed(hubspot)
     monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT",

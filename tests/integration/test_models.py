@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from cadence.account_health import score_account_health
-from cadence.entities import ENTITIES
-from cadence.models import build_staging, discover_models
+from cadence.contract.entities import ENTITIES
+from cadence.contract.settings import SQL_DIR
+from cadence.contract.tables import ensure_planning_tables
+from cadence.contract.warehouse import Warehouse
+from cadence.models.account_health import score_account_health
+from cadence.models.runner import build_staging, discover_models
+from cadence.models.segments import assign_segments, segments_at
 from cadence.policy import load_policy, parse_policy
-from cadence.segments import assign_segments, segments_at
-from cadence.settings import SQL_DIR
-from cadence.touches import ensure_planning_tables
-from cadence.warehouse import Warehouse
 from tests.conftest import POSTGRES_URL, ROOT, postgres_available
 
 AS_OF = date(2026, 6, 15)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cadence.airflow_cli import dags_test, prepare_metadata
+from cadence.devtools.airflow_cli import dags_test, prepare_metadata
 
 pytestmark = [pytest.mark.airflow_run, pytest.mark.xdist_group("airflow-pipeline")]
 
@@ -32,7 +32,7 @@ def airflow_home(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory) -> Path:
-    from cadence.sample import write_sample
+    from cadence.devtools.sample import write_sample
 
     out = tmp_path_factory.mktemp("sources")
     write_sample(out, accounts=60, seed=11, as_of=AS_OF)
@@ -84,7 +84,7 @@ def _check_nightly_outputs(warehouse, out_dir: Path) -> None:
 
 
 def test_nightly_on_duckdb_twice_gives_identical_tables(airflow_home, sources, tmp_path):
-    from cadence.warehouse import Warehouse
+    from cadence.contract.warehouse import Warehouse
 
     url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
     env = _env(url, sources, tmp_path / "out")
@@ -104,7 +104,7 @@ def test_nightly_on_duckdb_twice_gives_identical_tables(airflow_home, sources, t
 
 @pytest.mark.postgres
 def test_nightly_on_postgres_matches_duckdb(airflow_home, sources, tmp_path, pg_schema):
-    from cadence.warehouse import Warehouse
+    from cadence.contract.warehouse import Warehouse
     from tests.conftest import POSTGRES_URL
 
     pg_env = _env(POSTGRES_URL, sources, tmp_path / "pg-out", schema=pg_schema)
@@ -139,7 +139,7 @@ def test_nightly_then_hourly_sends_due_touches_once(airflow_home, sources, tmp_p
     """The outbox holds exactly the due touches; an unsubscribe between the runs removes
     that contact's non-transactional touches; a rerun sends nothing new; a run for last
     week sends nothing."""
-    from cadence.warehouse import Warehouse
+    from cadence.contract.warehouse import Warehouse
 
     url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
     out_dir = tmp_path / "out"
@@ -220,7 +220,7 @@ def test_nightly_then_hourly_sends_due_touches_once(airflow_home, sources, tmp_p
 
 
 def _statuses(url: str) -> dict:
-    from cadence.warehouse import Warehouse
+    from cadence.contract.warehouse import Warehouse
 
     warehouse = Warehouse(url)
     calendar = warehouse.read_table("communication_calendar")
@@ -235,7 +235,7 @@ def test_an_erased_contact_leaves_no_trace_in_any_table_or_file(airflow_home, so
     """Through Airflow: plan, send, then erase a contact who was sent to; no table and no
     file under CADENCE_OUT_DIR holds its address or name, also after the next nightly load
     of the same CRM export."""
-    from cadence.warehouse import Warehouse
+    from cadence.contract.warehouse import Warehouse
     from tests.integration.test_erasure import hits
 
     url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
@@ -295,7 +295,7 @@ def test_an_erased_contact_leaves_no_trace_in_any_table_or_file(airflow_home, so
 def _check_data_dictionary(warehouse) -> None:
     """Every table and column the nightly and hourly runs wrote is in the dbt-format data
     dictionary, and its not_null / accepted_values tests pass on the data."""
-    from cadence.data_dictionary import check_warehouse, load_dictionary, run_data_tests
+    from cadence.contract.data_dictionary import check_warehouse, load_dictionary, run_data_tests
 
     dictionary = load_dictionary()
     problems = check_warehouse(warehouse, dictionary)

@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pytest
 
-from cadence.entities import ENTITIES, ENTITY_ORDER
+from cadence.contract.entities import ENTITIES, ENTITY_ORDER
+from cadence.contract.warehouse import Warehouse
+from cadence.devtools.sample import generate_sample, write_sample
 from cadence.policy import parse_policy
 from cadence.quality import QualityError, validate_entities, validate_sources
-from cadence.sample import generate_sample, write_sample
 from cadence.sources import extract_sources
-from cadence.warehouse import Warehouse
 
 AS_OF = date(2026, 11, 23)
 ACCOUNTS, SEED, DIRTY = 60, 9, 0.1

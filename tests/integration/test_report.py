@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-from cadence.report import build_figures, format_text, summarize, write_report
+from cadence.outputs.report import build_figures, format_text, summarize, write_report
 
 AS_OF = date(2026, 11, 23)
 ROOT_DOCS = "docs/rules.md"
@@ -98,7 +98,7 @@ def test_movers_compare_with_the_previous_snapshot(warehouse, policy):
 
 
 def test_asset_events_carry_the_plan_date_rows_and_counts_by_status(any_warehouse):
-    from cadence.report import asset_extra
+    from cadence.outputs.report import asset_extra
 
     _seed(any_warehouse)
     assert asset_extra(any_warehouse, "communication_calendar", AS_OF) == {

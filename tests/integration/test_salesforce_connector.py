@@ -15,7 +15,7 @@ from cadence.connectors.http import ApiLimitExceeded, Credentials
 from cadence.connectors.policy import HttpPolicy, SalesforcePolicy
 from cadence.connectors.salesforce import SalesforceClient, SalesforceSource
 from cadence.connectors.watermarks import get_watermark
-from cadence.entities import ENTITIES
+from cadence.contract.entities import ENTITIES
 from tests.integration.crm_stand_ins import JsonHandler, serve
 
 API = "/services/data/v61.0"

@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pytest
 
-from cadence.entities import ENTITIES
+from cadence.contract.entities import ENTITIES
+from cadence.devtools.sample import write_sample
 from cadence.policy import parse_policy
 from cadence.quality import validate_sources
-from cadence.sample import write_sample
 from cadence.sources import FilesSource, SourceContext, SourceError, extract_sources, read_entities
 
 AS_OF = date(2026, 11, 23)

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pytest
 
-from cadence.entities import ENTITIES, ENTITY_ORDER
+from cadence.contract.entities import ENTITIES, ENTITY_ORDER
+from cadence.devtools.sample import write_sample
 from cadence.policy import PolicyError, parse_policy
-from cadence.sample import write_sample
 from cadence.sources import (
     FilesSource,
     SourceContext,

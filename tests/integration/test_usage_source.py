@@ -11,7 +11,7 @@ import pytest
 from cadence.connectors.policy import UsagePolicy
 from cadence.connectors.usage import UsageSource
 from cadence.connectors.watermarks import get_watermark, reset_watermark
-from cadence.entities import ENTITIES
+from cadence.contract.entities import ENTITIES
 from cadence.sources.base import SourceError
 
 USAGE = ENTITIES["usage_daily"]

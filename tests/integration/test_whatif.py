@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from cadence.contract.settings import CONFIG_DIR, Settings
 from cadence.learning.whatif import WhatIfError, run_whatif, scenario_policy
-from cadence.settings import CONFIG_DIR, Settings
 
 AS_OF = date(2026, 11, 23)
 LIVE = ("communication_calendar", "calendar_decisions", "touch_candidates",
@@ -21,9 +21,9 @@ LIVE = ("communication_calendar", "calendar_decisions", "touch_candidates",
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory):
     """A warehouse with one nightly plan of 25 sample accounts (no Airflow)."""
-    from cadence import nightly
-    from cadence.runs import Run
-    from cadence.sample import write_sample
+    from cadence.devtools.sample import write_sample
+    from cadence.orchestration import nightly
+    from cadence.orchestration.runs import Run
 
     root = tmp_path_factory.mktemp("whatif")
     write_sample(root / "sources", accounts=25, seed=5, as_of=AS_OF)

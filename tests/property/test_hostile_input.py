@@ -21,15 +21,15 @@ import pandas as pd
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from cadence.entities import ENTITIES, ENTITY_ORDER, Column
-from cadence.models import build_staging
+from cadence.contract.entities import ENTITIES, ENTITY_ORDER, Column
+from cadence.contract.tables import ensure_planning_tables
+from cadence.contract.warehouse import Warehouse
+from cadence.models.runner import build_staging
 from cadence.policy import parse_policy
 from cadence.quality import validate_sources
 from cadence.quality.consent_rows import normalise_consent_rows
 from cadence.sources import extract_sources
 from cadence.sources.files import NULL_VALUES
-from cadence.touches import ensure_planning_tables
-from cadence.warehouse import Warehouse
 
 AS_OF = date(2026, 11, 23)
 LOADED_AT = datetime(2026, 11, 23, 1, tzinfo=UTC)

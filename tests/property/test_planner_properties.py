@@ -12,10 +12,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cadence.contract.settings import INCLUDE_DIR
 from cadence.planner.engine import plan_calendar
 from cadence.planner.inputs import PlanningContext
 from cadence.policy import load_policy
-from cadence.settings import INCLUDE_DIR
 
 AS_OF = date(2026, 11, 23)
 START = datetime(2026, 11, 23, tzinfo=UTC)

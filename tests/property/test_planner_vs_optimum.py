@@ -11,11 +11,11 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cadence.contract.settings import INCLUDE_DIR
 from cadence.planner.engine import plan_calendar
 from cadence.planner.exact import AS_OF, kept_by_planner, optimum, random_accounts
 from cadence.planner.priority import touch_classes
 from cadence.policy import load_policy
-from cadence.settings import INCLUDE_DIR
 
 POLICY = load_policy(INCLUDE_DIR / "config" / "policy.yml")
 PROTECTED = POLICY.classes.protected()

@@ -7,8 +7,9 @@ from datetime import date
 
 import pytest
 
-from cadence.account_health import HEALTH_MODELS
-from cadence.models import (
+from cadence.contract.settings import SQL_DIR
+from cadence.models.account_health import HEALTH_MODELS
+from cadence.models.runner import (
     LAYERS,
     ModelError,
     build_models,
@@ -17,9 +18,8 @@ from cadence.models import (
     ensure_validated_tables,
     model_params,
 )
+from cadence.models.segments import SEGMENT_MODELS
 from cadence.policy import PolicyError, parse_policy
-from cadence.segments import SEGMENT_MODELS
-from cadence.settings import SQL_DIR
 
 
 def test_weights_that_do_not_sum_to_one_name_the_key():

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cadence.candidates.audience import AudienceError, audience_mask, parse_audience
 from cadence.candidates.campaign_touches import split_campaign_audiences
+from cadence.contract.audience import AudienceError, audience_mask, parse_audience
 
 CONTACTS = pd.DataFrame({
     "contact_id": ["c1", "c2", "c3", "c4"],

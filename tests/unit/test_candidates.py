@@ -10,8 +10,8 @@ import pytest
 
 from cadence.candidates.generate import generate_candidates, generate_touch_candidates
 from cadence.candidates.inputs import COLUMNS, CandidateInputs, InputError
+from cadence.contract.tables import TOUCH_CANDIDATES, touch_id
 from cadence.policy import parse_policy
-from cadence.touches import TOUCH_CANDIDATES, touch_id
 
 AS_OF = date(2026, 3, 2)
 
@@ -189,7 +189,7 @@ def test_committed_renewal_stops_the_timeline(policy):
 
 
 def test_escalation_is_urgent_and_keeps_the_accounts_csm_for_manager_routing(policy):
-    # The manager is found from csms.manager_id when the task is made (cadence.csm_tasks).
+    # The manager is found from csms.manager_id when the task is made (cadence.outputs.csm_tasks).
     renewal = (AS_OF + timedelta(days=7)).isoformat()
     candidates = generate_candidates(make_inputs([account("a1", "smb", renewal_date=renewal)]),
                                      policy, AS_OF)
@@ -426,7 +426,7 @@ def test_glue_reads_the_latest_engagement_flags_for_the_lighter_cadence(any_ware
     from datetime import datetime
 
     from cadence.candidates.inputs import read_candidate_inputs
-    from cadence.touches import ensure_planning_tables
+    from cadence.contract.tables import ensure_planning_tables
 
     load_marts(any_warehouse, make_inputs([account("a1", "strategic")]))
     ensure_planning_tables(any_warehouse)

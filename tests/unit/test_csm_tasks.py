@@ -8,7 +8,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from cadence.csm_tasks import (
+from cadence.contract.tables import CSM_TASKS
+from cadence.outputs.csm_tasks import (
     TaskContext,
     build_csm_tasks,
     is_safe_id,
@@ -16,7 +17,6 @@ from cadence.csm_tasks import (
     talking_points,
 )
 from cadence.policy import parse_policy
-from cadence.touches import CSM_TASKS
 
 AS_OF = date(2026, 12, 1)  # a Tuesday
 

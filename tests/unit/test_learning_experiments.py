@@ -1,7 +1,7 @@
 """Experiments: stable assignment, arm policies, holdout, and the readout's statistics.
 
 The A/A and planted-effect tests run the analysis over many seeds of generated
-engagement (cadence.sample_engagement answers sent messages, with an open lift planted
+engagement (cadence.devtools.sample_engagement answers sent messages, with an open lift planted
 on one arm) and check the error rates against what the test promises.
 """
 
@@ -15,10 +15,10 @@ import pytest
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
+from cadence.devtools.sample_engagement import engagement_for_sent
 from cadence.learning import experiments as exp
 from cadence.learning.policy import Experiment
 from cadence.policy import PolicyError, parse_policy
-from cadence.sample_engagement import engagement_for_sent
 
 AS_OF = date(2026, 12, 1)
 

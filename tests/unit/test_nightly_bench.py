@@ -10,7 +10,7 @@ from datetime import datetime
 
 import psutil
 
-from cadence.nightly_bench import (
+from cadence.devtools.nightly_bench import (
     TreeMemorySampler,
     read_task_instances,
     sample_rows,

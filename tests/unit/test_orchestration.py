@@ -3,7 +3,7 @@ never a run dated in the past or in the future."""
 
 from datetime import UTC, datetime, timedelta
 
-from cadence.runs import Run, is_live_run
+from cadence.orchestration.runs import Run, is_live_run
 
 NOW = datetime(2026, 11, 23, 10, 5, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -49,7 +49,7 @@ def test_the_nightly_push_window_is_wider():
 
 def test_a_run_reads_the_wall_clock_it_is_given_and_the_policy_bound(tmp_path):
     """The hourly run's bound is the policy's staleness (6 h in the shipped policy)."""
-    from cadence.settings import load_settings
+    from cadence.contract.settings import load_settings
 
     settings = load_settings({"CADENCE_OUT_DIR": str(tmp_path)})
     start, end = _window(NOW - timedelta(hours=5))

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from cadence.data_dictionary import (
+from cadence.contract.data_dictionary import (
     DictionaryError,
     check_warehouse,
     load_dictionary,
     render_markdown,
     run_data_tests,
 )
+from cadence.contract.tables import PLANNING_TABLES
 from cadence.learning.steps import ARM_COLUMN, ARM_TABLES
-from cadence.touches import PLANNING_TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 SQL_DIR = ROOT / "include" / "sql"
@@ -86,14 +86,14 @@ def test_a_column_without_a_description_is_refused(tmp_path):
 
 
 def test_docs_rules_md_is_generated_from_the_rule_modules_and_policy(policy):
-    from cadence.docs_pages import render_rules
+    from cadence.devtools.docs_pages import render_rules
 
     assert (ROOT / "docs" / "rules.md").read_text() == render_rules(policy), (
         "docs/rules.md is stale: run `python -m cadence docs`")
 
 
 def test_every_rule_code_the_code_writes_has_a_section_in_rules_md():
-    from cadence.docs_pages import RULES
+    from cadence.devtools.docs_pages import RULES
 
     written = set()
     for path in (ROOT / "plugins" / "cadence").rglob("*.py"):
@@ -102,8 +102,8 @@ def test_every_rule_code_the_code_writes_has_a_section_in_rules_md():
 
 
 def test_consent_holds_and_erasure_log_match_their_code(documented):
-    from cadence.erasure import LOG_COLUMNS
     from cadence.handoff.consent_holds import HOLD_COLUMNS
+    from cadence.privacy.erasure import LOG_COLUMNS
 
     assert documented["consent_holds"].column_names == list(HOLD_COLUMNS)
     assert documented["erasure_log"].column_names == list(LOG_COLUMNS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cadence.planner.bench import planner_bench, synthetic_population
+from cadence.devtools.planner_bench import planner_bench, synthetic_population
 
 
 def test_synthetic_population_has_the_promised_shape():

@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import pytest
 
+from cadence.contract.tables import CALENDAR_DECISIONS, COMMUNICATION_CALENDAR
 from cadence.planner.engine import plan_calendar
 from cadence.planner.inputs import PlanningContext
-from cadence.touches import CALENDAR_DECISIONS, COMMUNICATION_CALENDAR
 
 AS_OF = date(2026, 11, 23)
 START = datetime(2026, 11, 23, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cadence.playbook import play_lines
+from cadence.devtools.playbook_summary import play_lines
 
 
 def test_each_play_counts_its_rules_decisions_and_held_campaigns_only_when_held():
@@ -23,7 +23,7 @@ def test_each_play_counts_its_rules_decisions_and_held_campaigns_only_when_held(
 
 
 def test_season_lines_count_skipped_and_moved_touches():
-    from cadence.playbook import season_lines
+    from cadence.devtools.playbook_summary import season_lines
 
     seasons = pd.DataFrame([("skipped", "held", 4), ("moved", "scheduled", 2),
                             ("moved", "deferred", 1)],
@@ -36,8 +36,8 @@ def test_season_lines_count_skipped_and_moved_touches():
 def test_playbook_summary_reads_the_plan_on_each_warehouse(any_warehouse):
     from datetime import date
 
-    from cadence.playbook import playbook_summary
-    from cadence.touches import ensure_planning_tables
+    from cadence.contract.tables import ensure_planning_tables
+    from cadence.devtools.playbook_summary import playbook_summary
 
     day = date(2026, 11, 23)
     ensure_planning_tables(any_warehouse)

@@ -11,6 +11,7 @@ from datetime import date
 
 import pytest
 
+from cadence.devtools.stand_ins import TWILIO_SID, StandIn, accept, hang, status
 from cadence.handoff.policy import (
     IntercomPolicy,
     RetryPolicy,
@@ -22,7 +23,6 @@ from cadence.providers.base import Batch, HttpClient, Message, ProviderError
 from cadence.providers.intercom import IntercomProvider
 from cadence.providers.outbox import OutboxProvider
 from cadence.providers.sendgrid import SendGridProvider
-from cadence.providers.stand_in import TWILIO_SID, StandIn, accept, hang, status
 from cadence.providers.twilio import TwilioProvider
 from cadence.providers.webhook import WebhookProvider
 
@@ -165,7 +165,7 @@ def test_provider_reads_host_and_key_from_the_airflow_connection(server, monkeyp
 
 
 def test_dispatch_bench_batches_1000_per_request_and_stops_itself():
-    from cadence.handoff.bench import dispatch_bench
+    from cadence.devtools.dispatch_bench import dispatch_bench
 
     figures = dispatch_bench(2500)
     assert figures["requests"] == 3 and figures["accepted"] == 2500

@@ -8,8 +8,8 @@ from zoneinfo import available_timezones
 import pandas as pd
 import pytest
 
-from cadence.entities import ENTITIES, ENTITY_ORDER
-from cadence.sample import generate_sample, write_sample
+from cadence.contract.entities import ENTITIES, ENTITY_ORDER
+from cadence.devtools.sample import generate_sample, write_sample
 
 AS_OF = date(2026, 11, 23)
 

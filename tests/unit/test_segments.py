@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cadence.models import build_models
+from cadence.contract.warehouse import Warehouse
+from cadence.models.runner import build_models
+from cadence.models.segments import segments_at, write_named_strategic_accounts
 from cadence.policy import PolicyError, parse_policy
-from cadence.segments import segments_at, write_named_strategic_accounts
-from cadence.warehouse import Warehouse
 
 DAY1 = date(2026, 3, 1)
 

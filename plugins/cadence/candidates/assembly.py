@@ -9,10 +9,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from cadence.candidates.audience import audience_mask
 from cadence.candidates.inputs import CandidateInputs
 from cadence.candidates.policy import HUMAN_CHANNELS, CandidatesPolicy, TouchSpec
-from cadence.touches import TOUCH_CANDIDATES, touch_id
+from cadence.contract.audience import audience_mask
+from cadence.contract.tables import TOUCH_CANDIDATES, touch_id
 
 DAY = pd.Timedelta(days=1)
 # Carried next to the contract columns into the payload, then dropped.

@@ -12,8 +12,8 @@ import json
 import pandas as pd
 
 from cadence.candidates.assembly import DAY, PlanContext, assemble, empty_candidates
-from cadence.candidates.audience import AudienceError, parse_audience
 from cadence.candidates.policy import HUMAN_CHANNELS
+from cadence.contract.audience import AudienceError, parse_audience
 
 # Quarantine entity of campaign rows whose audience does not parse: its own partition key,
 # so validation's "campaigns" rejects and these are replaced independently.

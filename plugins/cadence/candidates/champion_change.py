@@ -33,7 +33,7 @@ from cadence.candidates.assembly import (
     empty_candidates,
     primary_contacts,
 )
-from cadence.warehouse import Warehouse
+from cadence.contract.warehouse import Warehouse
 
 SNAPSHOT_COLUMNS = ["as_of_date", "account_id", "contact_id", "role"]
 CHANGE_COLUMNS = ["changed_on", "account_id", "previous_contact_id", "previous_role",

@@ -25,8 +25,8 @@ from cadence.candidates.policy import LighterCadence
 from cadence.candidates.renewal_timeline import renewal_timeline_candidates
 from cadence.candidates.seasons import apply_seasons
 from cadence.candidates.tier_cadence import tier_cadence_candidates
-from cadence.touches import TOUCH_CANDIDATES, ensure_planning_tables
-from cadence.warehouse import Warehouse
+from cadence.contract.tables import TOUCH_CANDIDATES, ensure_planning_tables
+from cadence.contract.warehouse import Warehouse
 
 if TYPE_CHECKING:
     from cadence.policy import Policy

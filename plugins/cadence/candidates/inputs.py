@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 
-from cadence.errors import RetryCannotHelp
-from cadence.warehouse import Warehouse
+from cadence.contract.errors import RetryCannotHelp
+from cadence.contract.warehouse import Warehouse
 
 SQL = "candidates/{}.sql"
 HISTORY_DAYS = 120  # longer than the longest cooldown (promoter asks: 90 days)

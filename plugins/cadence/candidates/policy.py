@@ -12,9 +12,9 @@ from typing import Literal, get_args
 
 from pydantic import Field, NonNegativeInt, field_validator, model_validator
 
-from cadence.candidates.audience import AudienceError, parse_audience
-from cadence.policy_section import Section
-from cadence.policy_types import Band, Signal, Tier
+from cadence.contract.audience import AudienceError, parse_audience
+from cadence.contract.policy_section import Section
+from cadence.contract.policy_types import Band, Signal, Tier
 
 Channel = Literal["email", "in_app", "sms", "call", "meeting"]
 MessageType = Literal["transactional", "educational", "relationship", "promotional", "operational"]

@@ -17,7 +17,7 @@ from cadence.candidates.assembly import (
 
 def renewal_timeline_candidates(ctx: PlanContext) -> pd.DataFrame:
     """Candidates of every ``renewal_timeline`` step for accounts still to renew; the
-    escalation's task goes to the CSM's manager (cadence.csm_tasks)."""
+    escalation's task goes to the CSM's manager (cadence.outputs.csm_tasks)."""
     timeline = ctx.policy.renewal_timeline
     accounts = ctx.active_accounts
     accounts = accounts[~accounts["renewal_status"].isin(timeline.stop_statuses)]

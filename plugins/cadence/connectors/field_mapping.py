@@ -16,8 +16,8 @@ from importlib import resources
 import pandas as pd
 
 from cadence.connectors.policy import ObjectMapping, TextRule
-from cadence.entities import Entity
-from cadence.errors import RetryCannotHelp
+from cadence.contract.entities import Entity
+from cadence.contract.errors import RetryCannotHelp
 from cadence.quality.expectations import iana_timezones
 
 

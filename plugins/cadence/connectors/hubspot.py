@@ -31,9 +31,9 @@ from cadence.connectors.http import (
 )
 from cadence.connectors.policy import HttpPolicy, HubSpotPolicy, ObjectMapping
 from cadence.connectors.records import Batch, CrmSource, sync_object
-from cadence.entities import ENTITIES
+from cadence.contract.entities import ENTITIES
+from cadence.contract.warehouse import Warehouse
 from cadence.sources.base import SourceContext
-from cadence.warehouse import Warehouse
 
 SOURCE = "hubspot"
 MERGED_IDS = "hs_merged_object_ids"

@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from cadence.policy_section import Section
-from cadence.policy_types import Regex
+from cadence.contract.policy_section import Section
+from cadence.contract.policy_types import Regex
 
 
 class HttpPolicy(Section):

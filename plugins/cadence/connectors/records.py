@@ -18,9 +18,9 @@ import pandas as pd
 
 from cadence.connectors.field_mapping import CrmRecord, MalformedRecord, is_missing
 from cadence.connectors.watermarks import get_watermark, set_watermark
-from cadence.entities import Entity
+from cadence.contract.entities import Entity
+from cadence.contract.warehouse import Warehouse
 from cadence.sources.base import SourceError, conform
-from cadence.warehouse import Warehouse
 
 TABLE = "connector_records"
 

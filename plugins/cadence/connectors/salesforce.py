@@ -30,7 +30,7 @@ from cadence.connectors.http import (
 )
 from cadence.connectors.policy import HttpPolicy, ObjectMapping
 from cadence.connectors.records import Batch, CrmSource, sync_object
-from cadence.entities import ENTITIES
+from cadence.contract.entities import ENTITIES
 from cadence.sources.base import SourceContext
 
 SOURCE = "salesforce"

@@ -18,10 +18,10 @@ from cadence.connectors.field_mapping import MalformedRecord, is_missing, parse_
 from cadence.connectors.policy import UsagePolicy
 from cadence.connectors.records import Quarantine, check_reject_rate
 from cadence.connectors.watermarks import get_watermark, set_watermark
-from cadence.entities import ENTITIES, Entity
+from cadence.contract.entities import ENTITIES, Entity
+from cadence.contract.warehouse import Warehouse
 from cadence.sources.base import SourceContext, SourceError, conform
 from cadence.sources.files import read_file
-from cadence.warehouse import Warehouse
 
 SOURCE = "usage"
 TABLE = "connector_usage_daily"

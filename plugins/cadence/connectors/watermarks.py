@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from cadence.warehouse import Warehouse
+from cadence.contract.warehouse import Warehouse
 
 TABLE = "connector_watermarks"
 

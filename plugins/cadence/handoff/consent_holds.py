@@ -19,9 +19,9 @@ from datetime import datetime
 
 import pandas as pd
 
-from cadence.errors import RetryCannotHelp
+from cadence.contract.errors import RetryCannotHelp
+from cadence.contract.warehouse import Warehouse
 from cadence.quality.consent_rows import email_match_key
-from cadence.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 

@@ -34,12 +34,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from cadence.contract.warehouse import Warehouse
 from cadence.handoff import consent, consent_holds, store
 from cadence.providers import build_provider
 from cadence.providers.base import ACCEPTED, FAILED, Batch, BatchResult, Message, Provider
 from cadence.providers.outbox import OutboxProvider
 from cadence.providers.twilio import e164
-from cadence.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ def dispatch_due(warehouse: Warehouse, policy, window_start: datetime, window_en
     the providers built from policy (tests, benchmarks).
     """
     if out_dir is None:
-        from cadence.settings import load_settings
+        from cadence.contract.settings import load_settings
 
         out_dir = load_settings().out_dir
     handoff = policy.handoff

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from cadence.contract.warehouse import Warehouse
 from cadence.handoff import consent, store
-from cadence.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def ingest_engagement(warehouse: Warehouse, policy, as_of: date,
     ``as_of`` into ``engagement_events`` and their opt-outs into ``consent_suppressions``."""
     store.ensure_handoff_tables(warehouse)
     if events_dir is None:
-        from cadence.settings import load_settings
+        from cadence.contract.settings import load_settings
 
         events_dir = load_settings().source_dir / policy.handoff.engagement.events_folder
     until = pd.Timestamp(as_of + timedelta(days=1), tz="UTC")

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from cadence.policy_section import Section
-from cadence.policy_types import Category, Provider
+from cadence.contract.policy_section import Section
+from cadence.contract.policy_types import Category, Provider
 
 
 class RetryPolicy(Section):

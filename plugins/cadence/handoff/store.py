@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from cadence.touches import ensure_planning_tables
-from cadence.warehouse import Warehouse, split_statements
+from cadence.contract.tables import ensure_planning_tables
+from cadence.contract.warehouse import Warehouse, split_statements
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from cadence.candidates.audience import audience_mask
+from cadence.contract.audience import audience_mask
 from cadence.learning.overrides import policy_with
 from cadence.learning.policy import Experiment
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from cadence.report import STYLE, to_svg
+from cadence.outputs.report import STYLE, to_svg
 
 
 def _table(frame: pd.DataFrame) -> str:

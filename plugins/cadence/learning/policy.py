@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from cadence.policy_section import Section
+from cadence.contract.policy_section import Section
 
 
 class SendTimeLearning(Section):

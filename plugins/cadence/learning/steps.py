@@ -9,12 +9,12 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from cadence.contract.tables import ensure_planning_tables
+from cadence.contract.warehouse import Warehouse
 from cadence.learning import experiments as exp
 from cadence.learning.mix import learn_mix, mix_overrides
 from cadence.learning.overrides import deep_merge, policy_with
 from cadence.learning.send_slots import learn_send_slots, steer_send_times
-from cadence.touches import ensure_planning_tables
-from cadence.warehouse import Warehouse
 
 
 def _day_start(day: date) -> pd.Timestamp:

@@ -7,7 +7,7 @@ from datetime import date
 
 import pandas as pd
 
-from cadence.warehouse import Warehouse
+from cadence.contract.warehouse import Warehouse
 
 
 def learning_summary(warehouse: Warehouse, as_of: date) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from cadence.runs import Run
-from cadence.settings import PROJECT_ROOT
+from cadence.contract.settings import PROJECT_ROOT
+from cadence.orchestration.runs import Run
 
 
 def whatif(run: Run) -> dict:

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from cadence.contract.warehouse import Warehouse
 from cadence.learning import steps
 from cadence.learning.overrides import deep_merge, policy_with
-from cadence.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +123,10 @@ def _column_types(warehouse: Warehouse, table: str) -> dict[str, str]:
 def replay_day(store: Warehouse, policy, day: date) -> dict:
     """The nightly planning of one day in a scenario store (health, segments, learning,
     candidates, shards, plan, send times, CSM levelling), then the day's touches sent."""
-    from cadence.account_health import score_account_health
     from cadence.handoff.store import ensure_handoff_tables
+    from cadence.models.account_health import score_account_health
+    from cadence.models.segments import assign_segments
     from cadence.planner.sharding import level_csm_capacity, list_shards, plan_calendar_shard
-    from cadence.segments import assign_segments
 
     ensure_handoff_tables(store)
     score_account_health(store, policy, day)

@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cadence.contract.tables import CALENDAR_DECISIONS, COMMUNICATION_CALENDAR
 from cadence.planner.csm_capacity import level_csm_load
 from cadence.planner.decision_details import (
     GIVEN,
@@ -60,7 +61,6 @@ from cadence.planner.send_timing import DAY_S, utc_of_local
 from cadence.planner.send_timing import RULE as TIMING
 from cadence.planner.touch_facts import TouchFacts, counted_history, touch_facts
 from cadence.policy import Policy
-from cadence.touches import CALENDAR_DECISIONS, COMMUNICATION_CALENDAR
 
 TRANSACTIONAL = "2.transactional_bypass"
 # The shard a row was planned in is the glue's concern (cadence.planner.sharding).

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 
+from cadence.contract.warehouse import Warehouse
 from cadence.planner.membership import is_in, strictly_increasing
-from cadence.warehouse import Warehouse
 
 COLUMNS: dict[str, list[str]] = {
     "history": ["touch_id", "contact_id", "account_id", "channel", "message_type", "category",

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field, PositiveInt, field_validator
 
-from cadence.policy_section import Section
-from cadence.policy_types import Channel, IsoDate, Tier, Timezone
+from cadence.contract.policy_section import Section
+from cadence.contract.policy_types import Channel, IsoDate, Tier, Timezone
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

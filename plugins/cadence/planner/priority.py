@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from cadence.policy_section import Section
+from cadence.contract.policy_section import Section
 
 CAMPAIGN = "campaign"  # the candidate source of campaign rows
 

@@ -12,12 +12,12 @@ from datetime import date
 
 import pandas as pd
 
+from cadence.contract.tables import ensure_planning_tables
+from cadence.contract.warehouse import Warehouse
 from cadence.planner.csm_capacity import level_csm_load
 from cadence.planner.engine import plan_calendar
 from cadence.planner.inputs import read_context
 from cadence.policy import Policy
-from cadence.touches import ensure_planning_tables
-from cadence.warehouse import Warehouse
 
 
 def shard_of(account_id: str, n_shards: int) -> int:

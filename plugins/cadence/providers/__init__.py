@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import get_args
 
+from cadence.contract.policy_types import Provider as ProviderName
 from cadence.handoff.policy import HandoffPolicy
-from cadence.policy_types import Provider as ProviderName
 from cadence.providers.base import Provider
 
 PROVIDERS: tuple[str, ...] = get_args(ProviderName)

@@ -14,8 +14,8 @@ from datetime import date
 
 import pandas as pd
 
-from cadence.entities import ENTITY_ORDER
-from cadence.errors import RetryCannotHelp
+from cadence.contract.entities import ENTITY_ORDER
+from cadence.contract.errors import RetryCannotHelp
 from cadence.quality.consent_rows import normalise_consent_rows
 from cadence.quality.validation import (
     REFERENCED,

@@ -1,6 +1,6 @@
 """The Great Expectations suite of each entity, derived from the source contract.
 
-Every rule of :mod:`cadence.entities` becomes one expectation: required columns present
+Every rule of :mod:`cadence.contract.entities` becomes one expectation: required columns present
 and not null, unique keys, value sets, formats (email, ISO dates and timestamps, numbers,
 booleans, IANA timezones, ISO-3166 countries), numeric ranges and references to the
 validated rows of the parent entity. Checks GX cannot express on the text column itself
@@ -17,7 +17,7 @@ from zoneinfo import available_timezones
 
 import pandas as pd
 
-from cadence.entities import Column, Entity
+from cadence.contract.entities import Column, Entity
 
 # Any mailbox name without blanks, control characters or "@", then a dotted ASCII domain.
 EMAIL = (r"^[^@\s\x00-\x1f\x7f]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -112,7 +112,7 @@ def add_helper_columns(entity: Entity, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _audience_parses(values: pd.Series) -> pd.Series:
-    from cadence.candidates.audience import AudienceError, parse_audience
+    from cadence.contract.audience import AudienceError, parse_audience
 
     parses = {}
     for expression in values.dropna().unique():

@@ -17,8 +17,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from cadence.entities import ENTITIES, ENTITY_ORDER, Entity
-from cadence.errors import RetryCannotHelp
+from cadence.contract.entities import ENTITIES, ENTITY_ORDER, Entity
+from cadence.contract.errors import RetryCannotHelp
 from cadence.quality.expectations import Check, add_helper_columns, checks_for
 
 log = logging.getLogger(__name__)

@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from cadence.entities import ENTITIES, Entity
-from cadence.errors import RetryCannotHelp
-from cadence.policy_section import Section
-from cadence.policy_types import Encoding
-from cadence.policy_types import Entity as EntityName
+from cadence.contract.entities import ENTITIES, Entity
+from cadence.contract.errors import RetryCannotHelp
+from cadence.contract.policy_section import Section
+from cadence.contract.policy_types import Encoding
+from cadence.contract.policy_types import Entity as EntityName
 
 
 class SourceError(RetryCannotHelp, RuntimeError):

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from pandas._libs.parsers import STR_NA_VALUES
 
-from cadence.entities import Entity
+from cadence.contract.entities import Entity
 from cadence.sources.base import SourceError, check_columns, conform
 
 log = logging.getLogger(__name__)

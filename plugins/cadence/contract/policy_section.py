@@ -1,0 +1,19 @@
+"""The base every policy section builds on, kept apart from :mod:`cadence.policy` so the
+section modules (planner, candidates, handoff, ...) and the whole-file model can import
+each other in any order."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from cadence.contract.errors import RetryCannotHelp
+
+
+class PolicyError(RetryCannotHelp, ValueError):
+    """The policy file is missing, unreadable or breaks a rule; the message names the key."""
+
+
+class Section(BaseModel):
+    """Base of every policy section: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

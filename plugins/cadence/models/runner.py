@@ -1,0 +1,213 @@
+"""The model runner: builds the warehouse SQL models of ``include/sql`` in dependency order.
+
+A layer (``staging``, ``intermediate``, ``marts``) is a folder of model files, one lower-case
+SELECT each, and a ``schema.yml`` in dbt's format that documents every model (description,
+columns) and declares in its ``config`` how it is materialized and (``meta.depends_on``)
+what it reads:
+
+* ``view``: recreated on every build;
+* ``table``: every row replaced (delete + insert) in one transaction;
+* ``partition``: the rows of ``as_of_date = :as_of`` replaced, so rerunning a date or
+  backfilling dates in any order never duplicates rows.
+
+Tables are created from the model's SELECT the first time and refilled afterwards (not
+dropped), so views and readers that depend on them survive a rebuild. Models see ``:as_of``
+and the policy values of :func:`model_params` as bound parameters; Jinja is only used where
+DuckDB and PostgreSQL differ (``dialect``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from cadence.contract.entities import ENTITIES, ENTITY_ORDER
+from cadence.contract.errors import RetryCannotHelp
+from cadence.contract.settings import SQL_DIR
+from cadence.contract.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from cadence.policy import Policy
+
+LAYERS: tuple[str, ...] = ("staging", "intermediate", "marts")
+MATERIALIZATIONS: tuple[str, ...] = ("view", "table", "partition")
+PARTITION_COLUMN = "as_of_date"
+
+
+class ModelError(RetryCannotHelp, ValueError):
+    """A model is missing, undocumented, badly declared or has a dependency cycle."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """One SQL model: its file, how it is materialized and the models it reads."""
+
+    name: str
+    layer: str
+    path: Path
+    materialized: str
+    depends_on: tuple[str, ...]
+
+
+def discover_models(sql_dir: Path = SQL_DIR) -> dict[str, Model]:
+    """Every model of every layer, checked against its layer's ``schema.yml``.
+
+    A SQL file without documentation, a documented model without a file, an unknown
+    materialization or a dependency on an unknown model is an error naming the model.
+    """
+    models: dict[str, Model] = {}
+    for layer in LAYERS:
+        folder = sql_dir / layer
+        schema_path = folder / "schema.yml"
+        declared = (yaml.safe_load(schema_path.read_text()) or {}).get("models", [])
+        files = {p.stem: p for p in folder.glob("*.sql")}
+        names = [entry["name"] for entry in declared]
+        undocumented = sorted(set(files) - set(names))
+        if undocumented:
+            raise ModelError(f"{layer}: SQL files not documented in schema.yml: {undocumented}")
+        for entry in declared:
+            name = entry["name"]
+            if name not in files:
+                raise ModelError(f"{layer}/schema.yml: model {name} has no {name}.sql")
+            config = entry.get("config") or {}  # dbt's schema.yml: config.materialized, meta
+            materialized = config.get("materialized", "table")
+            if materialized not in MATERIALIZATIONS:
+                raise ModelError(
+                    f"{layer}/schema.yml: model {name}: materialized must be one of "
+                    f"{MATERIALIZATIONS}, not {materialized!r}"
+                )
+            models[name] = Model(
+                name=name,
+                layer=layer,
+                path=files[name],
+                materialized=materialized,
+                depends_on=tuple((config.get("meta") or {}).get("depends_on") or ()),
+            )
+    for model in models.values():
+        unknown = [d for d in model.depends_on if d not in models]
+        if unknown:
+            raise ModelError(f"model {model.name} depends on unknown models {unknown}")
+    return models
+
+
+def build_order(models: dict[str, Model], wanted: list[str]) -> list[Model]:
+    """``wanted`` sorted so every model comes after the models it depends on; among models
+    that are ready together, staging before intermediate before marts, then by name.
+    Dependencies outside ``wanted`` are taken as already built."""
+    unknown = [name for name in wanted if name not in models]
+    if unknown:
+        raise ModelError(f"unknown models: {unknown}")
+    sorter = TopologicalSorter(
+        {name: [d for d in models[name].depends_on if d in wanted] for name in wanted}
+    )
+    try:
+        sorter.prepare()
+    except CycleError as exc:
+        raise ModelError(f"dependency cycle between models: {exc.args[1]}") from None
+    order: list[Model] = []
+    while sorter.is_active():
+        ready = sorted(
+            (models[name] for name in sorter.get_ready()),
+            key=lambda m: (LAYERS.index(m.layer), m.name),
+        )
+        order.extend(ready)
+        sorter.done(*(m.name for m in ready))
+    return order
+
+
+def model_params(policy: Policy, as_of: date) -> dict[str, Any]:
+    """The bound parameters every model may use: ``as_of`` and the health and segment
+    policy values (``health_*``, ``segment_*``)."""
+    return {"as_of": as_of, **policy.health.sql_params(), **policy.segments.sql_params()}
+
+
+def materialize(warehouse: Warehouse, model: Model, params: dict[str, Any]) -> int:
+    """Build one model in one transaction and return its row count (of the ``as_of``
+    partition for partitioned models)."""
+    select = warehouse.render(model.path).strip().rstrip(";").strip()
+    name = model.name
+    if model.materialized == "view":
+        # A view keeps its SQL, not values: view models must not use bound parameters.
+        warehouse.execute(f"drop view if exists {name};\ncreate view {name} as\n{select}")
+        return warehouse.count(name)
+    if not warehouse.table_exists(name):
+        warehouse.execute(f"create table {name} as\n{select}", params)
+    else:
+        _check_columns(warehouse, model, select, params)
+        replaced = (
+            f"delete from {name} where {PARTITION_COLUMN} = cast(:as_of as date)"
+            if model.materialized == "partition"
+            else f"delete from {name}"
+        )
+        warehouse.execute(
+            f"{replaced};\ninsert into {name}\nselect * from (\n{select}\n) as model_rows",
+            params,
+        )
+    if model.materialized == "partition":
+        return warehouse.count(name, {PARTITION_COLUMN: params["as_of"]})
+    return warehouse.count(name)
+
+
+def _check_columns(
+    warehouse: Warehouse, model: Model, select: str, params: dict[str, Any]
+) -> None:
+    # Rows are inserted by position: a model whose columns changed since its table was
+    # created must not be written into the old shape.
+    table = list(warehouse.read_frame(f"select * from {model.name} limit 0").columns)
+    wanted = list(
+        warehouse.read_frame(f"select * from (\n{select}\n) as model_rows limit 0", params).columns
+    )
+    if table != wanted:
+        raise ModelError(
+            f"model {model.name}: its columns {wanted} differ from table {model.name} "
+            f"{table}; drop the table to rebuild it (partitioned models: rebuild every date)"
+        )
+
+
+def build_models(
+    warehouse: Warehouse,
+    policy: Policy,
+    as_of: date,
+    models: list[str],
+    sql_dir: Path = SQL_DIR,
+) -> dict[str, int]:
+    """Build the named models for ``as_of`` in dependency order; rows per model."""
+    catalog = discover_models(sql_dir)
+    params = model_params(policy, as_of)
+    return {m.name: materialize(warehouse, m, params) for m in build_order(catalog, models)}
+
+
+def build_layer(
+    warehouse: Warehouse, policy: Policy, layer: str, as_of: date, sql_dir: Path = SQL_DIR
+) -> dict[str, int]:
+    """Build every model of one layer for ``as_of``; rows per model."""
+    if layer not in LAYERS:
+        raise ModelError(f"unknown layer {layer!r}; layers are {LAYERS}")
+    catalog = discover_models(sql_dir)
+    names = [name for name, model in catalog.items() if model.layer == layer]
+    return build_models(warehouse, policy, as_of, names, sql_dir)
+
+
+def ensure_validated_tables(warehouse: Warehouse) -> list[str]:
+    """Create every missing ``validated_<entity>`` table empty (contract columns as text,
+    ``_loaded_at``, ``_run_id``), so staging builds when a source delivered no file yet
+    (e.g. engagement events before the first send). Returns the tables created."""
+    created = []
+    for entity in ENTITY_ORDER:
+        table = f"validated_{entity}"
+        columns = {c: "text" for c in ENTITIES[entity].column_names}
+        if warehouse.create_table(table, {**columns, "_loaded_at": "timestamp with time zone",
+                                          "_run_id": "text"}):
+            created.append(table)
+    return created
+
+
+def build_staging(warehouse: Warehouse, policy: Policy, as_of: date) -> dict[str, int]:
+    """DAG task ``build_staging``: type the validated sources into ``stg_<entity>``."""
+    ensure_validated_tables(warehouse)
+    return build_layer(warehouse, policy, "staging", as_of)

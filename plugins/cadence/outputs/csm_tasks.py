@@ -1,0 +1,559 @@
+"""CSM tasks (DESIGN §9.6): the plan's scheduled human touches (calls, meetings) and the
+planner's escalations become tasks a CSM can act on.
+
+Each task has an owner (the account's CSM; the CSM's manager for escalations; a pooled
+queue from policy when there is nobody), a meeting time in the overlap of the contact's
+and the owner's business hours (:class:`cadence.planner.send_timing.MeetingPlanner`), the
+person to call and the account's facts as columns, and 2–4 talking points from policy
+rules. The files (one live iCalendar feed per owner, a CSV per owner and week) are written
+by :mod:`cadence.outputs.csm_task_files`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from cadence.contract.tables import CSM_TASKS, ensure_planning_tables
+from cadence.planner.send_timing import Meeting, MeetingPlanner, zone_country
+
+if TYPE_CHECKING:
+    from cadence.contract.warehouse import Warehouse
+    from cadence.outputs.csm_task_policy import CsmTasksPolicy, TalkingPoint
+    from cadence.policy import Policy
+
+SUPPRESSED_RULE = "csm_tasks.no_human_tier"
+COMPONENTS = ("product_usage", "adoption_breadth", "engagement", "support", "sentiment",
+              "commercial")
+MEETING_TIMES = {"plan_date": "date", "touch_id": "text", "planned_day": "date",
+                 "scheduled_at": "timestamp with time zone", "local_send_at": "timestamp",
+                 "status": "text", "reason": "text"}
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What tasks are made of, one frame each (columns of the ``csm_tasks/*.sql`` files):
+    accounts (with tier), contacts, csms (with manager_id), health (with components),
+    latest_nps and open_tickets per account, usage (30-day trend), recent_touches (sent,
+    every team) and contact_days (the contacts' other planned days)."""
+
+    accounts: pd.DataFrame
+    contacts: pd.DataFrame
+    csms: pd.DataFrame
+    health: pd.DataFrame
+    latest_nps: pd.DataFrame
+    open_tickets: pd.DataFrame
+    usage: pd.DataFrame
+    recent_touches: pd.DataFrame
+    contact_days: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class TaskBuild:
+    """Tasks (``csm_tasks`` columns), the human touches of no-human tiers (touch_id,
+    reason) and rejected owner ids (quarantine rows)."""
+
+    tasks: pd.DataFrame
+    suppressed: pd.DataFrame
+    quarantine: pd.DataFrame
+
+
+def build_csm_tasks(human: pd.DataFrame, escalated: pd.DataFrame, context: TaskContext,
+                    policy: Policy, as_of: date, crm: str | None = None) -> TaskBuild:
+    """Tasks of the plan ``as_of``: one per scheduled human touch of ``human``
+    (human_touches.sql) and one per escalated decision of ``escalated``
+    (escalated_touches.sql), sorted by owner, start and task_id. ``crm`` (hubspot,
+    salesforce) gives each task the URL of its CRM record."""
+    rules = policy.csm_tasks
+    task_types = policy.candidates.task_types()
+    rows = human.assign(origin="calendar", escalation_reason=None)
+    if len(escalated):
+        rows = pd.concat([rows, escalated.rename(columns={"detail": "escalation_reason"})
+                          .assign(origin="escalated", urgent=True, scheduled_at=pd.NaT,
+                                  timezone=None, planned_day=None)], ignore_index=True)
+    rows = rows.reset_index(drop=True)
+    rows["task_type"] = np.where(rows["origin"] == "escalated", rules.escalation_task_type,
+                                 rows["rule_id"].map(task_types).fillna(rules.default_task_type))
+    accounts = context.accounts.rename(columns={"name": "account_name", "csm_id": "owner_csm",
+                                                "timezone": "account_timezone"})
+    rows = rows.merge(accounts, on="account_id", how="left")
+    keep = _has_human_work(rows, rules)
+    suppressed = pd.DataFrame({
+        "touch_id": rows.loc[~keep, "touch_id"],
+        "reason": [f"{tier} accounts get no human task ({task_type}; policy"
+                   f" csm_tasks.no_human_tiers)" for tier, task_type in
+                   zip(rows.loc[~keep, "tier"], rows.loc[~keep, "task_type"], strict=True)]})
+    rows = rows[keep].reset_index(drop=True)
+    good_csms, quarantine = _valid_owners(context.csms, rules, as_of)
+    to_manager = {key for key, spec in policy.candidates.specs().items()
+                  if getattr(spec, "to_manager", False)}
+    rows = _owners(rows, good_csms, rules, to_manager)
+    rows = rows.merge(_people(context.contacts), on="contact_id", how="left")
+    rows = _place(rows, context, policy, as_of)
+    facts = _facts(rows, context, as_of, rules.last_touches)
+    rows = pd.concat([rows.drop(columns=[c for c in facts.columns if c in rows]), facts],
+                     axis=1)
+    rows["talking_points"] = [
+        "\n".join(talking_points(row, rules)) for row in facts.to_dict("records")]
+    rows["context"] = [_context_text(row) for row in rows.to_dict("records")]
+    rows["task_id"] = "task_" + rows["touch_id"].str.removeprefix("t_")
+    rows["plan_date"] = as_of
+    rows["status"] = "open"
+    rows["priority"] = rows["priority"].astype("int64")
+    url = rules.feed.record_urls.get(crm or "")
+    rows["crm_url"] = [url.format(account_id=a) if url else None for a in rows["account_id"]]
+    rows = rows.sort_values(["csm_id", "starts_at", "task_id"], kind="stable")
+    return TaskBuild(rows.reindex(columns=list(CSM_TASKS)).reset_index(drop=True),
+                     suppressed.reset_index(drop=True), quarantine)
+
+
+def _has_human_work(rows: pd.DataFrame, rules: CsmTasksPolicy) -> pd.Series:
+    # Tiers without a human cadence keep only the task types policy names, above an ARR;
+    # escalations always reach a manager.
+    no_human = rows["tier"].isin(rules.no_human_tiers) & (rows["origin"] == "calendar")
+    exception_arr = rows["task_type"].map(
+        {k: v.min_arr for k, v in rules.no_human_exceptions.items()})
+    excepted = exception_arr.notna() & (pd.to_numeric(rows["arr"]).fillna(0)
+                                        >= exception_arr.fillna(np.inf))
+    return ~no_human | excepted
+
+
+def _valid_owners(csms: pd.DataFrame, rules: CsmTasksPolicy, as_of: date
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    # A csm_id becomes a file name: one that does not match the policy pattern is
+    # quarantined and its tasks go to the pooled queue.
+    ok = csms["csm_id"].map(lambda v: is_safe_id(v, rules.id_pattern)).astype(bool)
+    bad = csms[~ok]
+    quarantine = pd.DataFrame({
+        "entity": "csms",
+        "row": [json.dumps({k: (None if pd.isna(v) else str(v)) for k, v in r.items()},
+                           sort_keys=True) for r in bad.to_dict("records")],
+        "rule": [f"row {i}: csm_id {v!r} does not match policy csm_tasks.id_pattern"
+                 f" {rules.id_pattern!r}; its tasks go to {rules.pooled_queue.id}"
+                 for i, v in zip(bad.index, bad["csm_id"], strict=True)],
+        "as_of_date": as_of}, columns=["entity", "row", "rule", "as_of_date"])
+    return csms[ok], quarantine
+
+
+def is_safe_id(value: object, pattern: str) -> bool:
+    """Whether an id may name a file: it matches the policy pattern and is no path."""
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    return bool(re.fullmatch(pattern, text)) and text not in (".", "..") \
+        and not any(c in text for c in "/\\\0")
+
+
+def _owners(rows: pd.DataFrame, csms: pd.DataFrame, rules: CsmTasksPolicy,
+            to_manager: set[str]) -> pd.DataFrame:
+    # Who acts: the account's CSM; the CSM's manager for escalations; a queue otherwise.
+    known = csms.set_index("csm_id")
+    account_csm = rows["csm_id"].where(rows["csm_id"].notna(), rows["owner_csm"])
+    has_csm = account_csm.isin(known.index)
+    escalation = (rows["origin"] == "escalated") | rows["rule_id"].isin(to_manager)
+    manager = account_csm.map(known["manager_id"])
+    has_manager = manager.isin(known.index)
+    owner = np.select(
+        [escalation & has_manager, escalation, has_csm],
+        [manager, rules.escalation_queue.id, account_csm], rules.pooled_queue.id)
+    owner_type = np.select([escalation & has_manager, has_csm & ~escalation],
+                           ["manager", "csm"], "queue")
+    out = rows.assign(account_csm_id=account_csm.where(has_csm), csm_id=owner,
+                      owner_type=owner_type)
+    queues = {q.id: q for q in (rules.pooled_queue, rules.escalation_queue)}
+    out["owner_name"] = out["csm_id"].map(known["name"]).fillna(
+        out["csm_id"].map({k: q.name for k, q in queues.items()}))
+    out["owner_email"] = out["csm_id"].map(known["email"]).where(
+        out["owner_type"] != "queue", out["csm_id"].map({k: q.email for k, q in queues.items()}))
+    out["owner_zone"] = out["csm_id"].map(known["timezone"]).where(
+        out["owner_type"] != "queue",
+        out["csm_id"].map({k: q.timezone for k, q in queues.items()}))
+    out["owner_note"] = np.select(
+        [escalation & ~has_manager & has_csm, escalation & ~has_csm,
+         ~escalation & ~has_csm & account_csm.notna()],
+        ["the CSM has no manager in csms: escalated to " + rules.escalation_queue.id,
+         "the account has no CSM: escalated to " + rules.escalation_queue.id,
+         "the account's CSM id is not usable: pooled to " + rules.pooled_queue.id], "")
+    return out
+
+
+def _people(contacts: pd.DataFrame) -> pd.DataFrame:
+    name = (contacts["first_name"].fillna("") + " " + contacts["last_name"].fillna("")
+            ).str.strip()
+    return pd.DataFrame({
+        "contact_id": contacts["contact_id"],
+        "contact_name": name.where(name != "", contacts["email"]),
+        "contact_email": contacts["email"], "contact_role": contacts["role"],
+        "contact_phone": contacts["phone"], "contact_timezone": contacts["timezone"]})
+
+
+def _place(rows: pd.DataFrame, context: TaskContext, policy: Policy, as_of: date
+           ) -> pd.DataFrame:
+    # Meeting times, most important first (priority, then the planned time, then id).
+    rules = policy.csm_tasks
+    limits = policy.planner.limits
+    planner = MeetingPlanner(rules.hours, as_of, limits.min_days_between_touches,
+                             limits.all_channels_per_7_days)
+    default_zone = policy.planner.timing.default_timezone
+    days = context.contact_days.assign(day=pd.to_datetime(context.contact_days["day"]).dt.date)
+    # Each contact's touch days; a placed call counts on its new day for the next ones.
+    others: dict[str, dict[str, date]] = {}
+    for contact, touch, day in zip(days["contact_id"], days["touch_id"], days["day"],
+                                   strict=True):
+        others.setdefault(contact, {})[touch] = day
+    rows = rows.assign(minutes=rows["task_type"].map(rules.minutes).fillna(
+        rules.default_minutes).astype("int64"))
+    # The planner's day, not the placed time, orders them: a rerun places alike.
+    order = rows.assign(_day=pd.to_datetime(rows["planned_day"])).sort_values(
+        ["priority", "_day", "touch_id"], ascending=[False, True, True], kind="stable").index
+    placed: dict[int, object] = {}
+    rows["contact_zone"] = rows["task_zone"] = None
+    for i in order:
+        row = rows.loc[i]
+        contact_zone = _first_zone(row["timezone"], row["contact_timezone"],
+                                   row["account_timezone"], default_zone)
+        owner_zone = None if row["owner_type"] == "queue" and not _text(row["owner_zone"]) \
+            else _first_zone(row["owner_zone"], default_zone)
+        first, last, planned = _window(row, contact_zone, as_of)
+        mine = others.setdefault(row["contact_id"], {})
+        other_days = tuple(d for t, d in mine.items() if t != row["touch_id"])
+        placed[i] = planner.place(Meeting(
+            key=row["touch_id"], owner=row["csm_id"], owner_zone=owner_zone,
+            owner_country=rules.csm_countries.get(row["csm_id"]) or zone_country(owner_zone),
+            contact_zone=contact_zone, contact_country=_text(row["country"]),
+            planned_day=planned, first_day=first, last_day=last, minutes=int(row["minutes"]),
+            any_day=bool(row["urgent"]) if pd.notna(row["urgent"]) else False,
+            other_days=other_days))
+        mine[row["touch_id"]] = placed[i].starts_at.astimezone(ZoneInfo(contact_zone)).date()
+        rows.loc[i, "contact_zone"] = contact_zone
+        rows.loc[i, "task_zone"] = owner_zone or contact_zone
+    index = rows.index
+    rows["starts_at"] = pd.Series([placed[i].starts_at for i in index], index=index,
+                                  dtype="datetime64[us, UTC]")
+    rows["within_hours"] = [placed[i].within_hours for i in index]
+    notes = [[n for n in (placed[i].note, rows.at[i, "owner_note"]) if n] for i in index]
+    rows["placement_note"] = ["; ".join(n) or None for n in notes]
+    rows["due_date"] = [ts.tz_convert(zone).date() for ts, zone in
+                        zip(rows["starts_at"], rows["task_zone"], strict=True)]
+    return rows
+
+
+def _first_zone(*zones) -> str:
+    for zone in zones:
+        if _text(zone):
+            return str(zone)
+    return "UTC"
+
+
+def _text(value) -> str | None:
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) \
+        else (str(value) or None)
+
+
+def _window(row, zone: str, as_of: date) -> tuple[date, date, date]:
+    # The touch's window in the contact's days; an escalation is due from the plan date.
+    tz = ZoneInfo(zone)
+
+    def day(value, fallback: date) -> date:
+        return pd.Timestamp(value).tz_convert(tz).date() if pd.notna(value) else fallback
+
+    if row["origin"] == "escalated":
+        return as_of, as_of + timedelta(days=6), as_of
+    planned = pd.Timestamp(row["planned_day"]).date() if pd.notna(row["planned_day"]) \
+        else pd.Timestamp(row["scheduled_at"]).tz_convert(tz).date()
+    return day(row["earliest_at"], planned), day(row["latest_at"], planned), planned
+
+
+def _facts(rows: pd.DataFrame, context: TaskContext, as_of: date, last_touches: int
+           ) -> pd.DataFrame:
+    """The CSM-facing facts of each task's account, one column each; NULL when unknown."""
+    by = rows["account_id"]
+    health = context.health.set_index("account_id")
+    facts = pd.DataFrame(index=rows.index)
+    facts["health_score"] = pd.to_numeric(by.map(health["score"]), errors="coerce").round(0)
+    facts["health_band"] = by.map(health["band"])
+    facts["score_delta_14d"] = pd.to_numeric(by.map(health["score_delta_14d"]),
+                                             errors="coerce")
+    weakest = health[list(COMPONENTS)].apply(
+        lambda h: ", ".join(f"{c.replace('_', ' ')} {h[c]:.0f}"
+                            for c in h.dropna().sort_values().index[:2]) or None, axis=1) \
+        if len(health) else pd.Series(dtype=object)
+    facts["weakest_components"] = by.map(weakest)
+    renewal = pd.to_datetime(rows["renewal_date"])
+    facts["renewal_date"] = renewal.dt.date
+    facts["days_to_renewal"] = (renewal - pd.Timestamp(as_of)).dt.days.astype("Int64")
+    facts["renewal_status"] = rows["renewal_status"]
+    facts["arr"] = pd.to_numeric(rows["arr"])
+    tickets = context.open_tickets.set_index("account_id")
+    for column in ("open_tickets", "urgent_tickets"):
+        facts[column] = pd.to_numeric(by.map(tickets[column]), errors="coerce").astype("Int64")
+    facts["top_ticket_priority"] = by.map(tickets["top_ticket_priority"]).map(
+        lambda p: p.upper() if isinstance(p, str) else None)
+    nps = context.latest_nps.set_index("account_id")
+    facts["last_nps"] = pd.to_numeric(by.map(nps["score"]), errors="coerce").astype("Int64")
+    facts["last_nps_comment"] = by.map(nps["comment"])
+    usage = context.usage.set_index("account_id")
+    now = pd.to_numeric(by.map(usage["active_users_30d"]), errors="coerce")
+    before = pd.to_numeric(by.map(usage["active_users_prior_30d"]), errors="coerce")
+    change = ((now - before) / before.where(before > 0) * 100).round(0)
+    facts["usage_change_30d_pct"] = change
+    facts["usage_drop_30d_pct"] = (-change).where(change < 0)
+    seats = pd.to_numeric(rows["seats_purchased"])
+    used = pd.to_numeric(by.map(usage["seats_used_30d"]), errors="coerce")
+    facts["seats_used_pct"] = (used / seats.where(seats > 0) * 100
+                               ).round(0)
+    facts["last_touches"] = by.map(_last_touches(context.recent_touches, last_touches))
+    facts["task_type"] = rows["task_type"]
+    facts["contact_role"] = rows["contact_role"]
+    facts["escalation_reason"] = rows["escalation_reason"]
+    return facts
+
+
+def _last_touches(recent: pd.DataFrame, n: int) -> pd.Series:
+    if recent.empty or n == 0:
+        return pd.Series(dtype=object)
+    recent = recent.sort_values(["scheduled_at", "touch_id"], ascending=[False, True])
+    recent = recent.groupby("account_id").head(n)
+    text = [f"{pd.Timestamp(t).date()} {team} {channel} {template}" for t, team, channel,
+            template in zip(recent["scheduled_at"], recent["team"].fillna("-"),
+                            recent["channel"], recent["template_id"], strict=True)]
+    return pd.Series(text, index=recent["account_id"].to_numpy()).groupby(level=0).agg(
+        "; ".join)
+
+
+def talking_points(facts: dict, rules: CsmTasksPolicy) -> list[str]:
+    """2–4 talking points (policy ``csm_tasks.talking_points``, then the fallback points
+    up to ``min_points``) from a task's facts; a rule whose fact is unknown never says,
+    nor one quoting an unknown fact, and each fact is spoken for once."""
+    points, said = [], set()
+    shown = {k: _shown(v) for k, v in facts.items()}
+    for rule in rules.talking_points:
+        if len(points) == rules.max_points:
+            break
+        # One point per fact (the first rule that holds); a point quoting an unknown fact
+        # is not said rather than said with a hole in it.
+        quoted = [name for _, name, _, _ in string.Formatter().parse(rule.say) if name]
+        if rule.fact not in said and _passes(rule, facts.get(rule.fact)) \
+                and all(shown.get(name) for name in quoted):
+            points.append(rule.say.format_map(shown))
+            said.add(rule.fact)
+    for fallback in rules.fallback_points:
+        if len(points) >= rules.min_points:
+            break
+        points.append(fallback)
+    return points
+
+
+def _passes(rule: TalkingPoint, value) -> bool:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return False
+    if rule.is_in is not None and str(value) not in rule.is_in:
+        return False
+    if rule.below is not None and not float(value) < rule.below:
+        return False
+    return rule.at_least is None or float(value) >= rule.at_least
+
+
+def _shown(value) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:,.0f}"
+    return str(value)
+
+
+def _context_text(row: dict) -> str:
+    # The readable summary (calendar description, CRM body): only what is known.
+    def known(value) -> bool:
+        return value is not None and not (not isinstance(value, str) and pd.isna(value)) \
+            and value != ""
+
+    lines = [f"Why now: {str(row['task_type']).replace('_', ' ')}"
+             + (f" ({row['rule_id']})" if known(row.get("rule_id")) else "")]
+    person = ", ".join(str(row[k]) for k in ("contact_name", "contact_role", "contact_email",
+                                             "contact_phone") if known(row.get(k)))
+    if person:
+        lines.append(f"Call: {person}")
+    if known(row.get("placement_note")):
+        lines.append(f"Note: {row['placement_note']}")
+    if row["talking_points"]:
+        lines.append("Talking points:")
+        lines += [f"- {p}" for p in row["talking_points"].split("\n")]
+    if known(row.get("health_score")):
+        health = f"Health: {row['health_score']:.0f} ({row['health_band']})"
+        if known(row.get("score_delta_14d")) and round(row["score_delta_14d"]) != 0:
+            health += f", {row['score_delta_14d']:+.0f} over 14 days"
+        if known(row.get("weakest_components")):
+            health += f"; weakest {row['weakest_components']}"
+        lines.append(health)
+    if known(row.get("renewal_date")):
+        status = f", {row['renewal_status']}" if known(row.get("renewal_status")) else ""
+        lines.append(f"Renewal: {row['renewal_date']} (in {row['days_to_renewal']} days"
+                     f"{status})")
+    if known(row.get("arr")):
+        lines.append(f"ARR: {row['arr']:,.0f}")
+    if known(row.get("open_tickets")):
+        lines.append(f"Open tickets: {row['open_tickets']} (top {row['top_ticket_priority']})")
+    if known(row.get("last_nps")):
+        comment = f": \"{row['last_nps_comment']}\"" if known(row.get("last_nps_comment")) \
+            else ""
+        lines.append(f"Last NPS: {row['last_nps']}{comment}")
+    if known(row.get("last_touches")):
+        lines.append(f"Last touches: {row['last_touches']}")
+    return "\n".join(lines)
+
+
+def read_task_context(warehouse: Warehouse, policy: Policy, as_of: date) -> TaskContext:
+    """The context of the plan date's tasks from the warehouse."""
+    from cadence.candidates.inputs import HISTORY_DAYS, day_start
+
+    params = {"as_of": as_of, "plan_date": as_of,
+              "day_end": day_start(as_of + timedelta(days=1)),
+              "since": day_start(as_of - timedelta(days=HISTORY_DAYS)),
+              "plan_start": day_start(as_of), **_channel_params(policy)}
+
+    def read(name: str) -> pd.DataFrame:
+        sql = warehouse.render(f"csm_tasks/{name}.sql",
+                               channels=policy.planner.human_channels)
+        return warehouse.read_frame(sql, params)
+
+    return TaskContext(
+        accounts=read("accounts"), contacts=read("contacts"), csms=read("csms"),
+        health=read("health"), latest_nps=read("latest_nps"), open_tickets=read("open_tickets"),
+        usage=read("usage_trend"), recent_touches=read("recent_touches"),
+        contact_days=read("contact_days"))
+
+
+def _channel_params(policy: Policy) -> dict[str, str]:
+    return {f"channel_{k}": c for k, c in enumerate(policy.planner.human_channels, start=1)}
+
+
+def task_crm(policy: Policy) -> str | None:
+    """The CRM holding the accounts (for record URLs): where tasks are pushed, else the
+    source of accounts when it is a CRM."""
+    crm = policy.connectors.crm_tasks.crm
+    if crm != "none":
+        return crm
+    source = policy.sources.entities.get("accounts", policy.sources.default)
+    return source if source in ("hubspot", "salesforce") else None
+
+
+def write_csm_task_lists(warehouse: Warehouse, policy: Policy, out_dir, as_of: date,
+                         changed_at: datetime | None = None) -> dict:
+    """Nightly task: the plan's human touches and escalations become ``csm_tasks``
+    (partition plan_date); their meeting times go into the calendar; each owner's live
+    feed and weekly CSVs are written under ``out_dir/csm_tasks`` (unless a later plan
+    already owns the feed: a backfill). Returns counts for the task log and the demo."""
+    from cadence.outputs.csm_task_files import write_task_files
+
+    ensure_planning_tables(warehouse)
+    warehouse.create_table("csm_meeting_times", MEETING_TIMES)
+    params = {"plan_date": as_of, **_channel_params(policy)}
+    human = warehouse.read_frame(warehouse.render(
+        "csm_tasks/human_touches.sql", channels=policy.planner.human_channels), params)
+    escalated = warehouse.read_frame(warehouse.render("csm_tasks/escalated_touches.sql"),
+                                     {"plan_date": as_of})
+    context = read_task_context(warehouse, policy, as_of)
+    build = build_csm_tasks(human, escalated, context, policy, as_of, task_crm(policy))
+    tasks = build.tasks
+    _record_meeting_times(warehouse, human, build, as_of)
+    warehouse.write_frame("csm_tasks", tasks, replace_where={"plan_date": as_of})
+    if len(build.quarantine):
+        warehouse.write_frame("quarantine", build.quarantine.assign(run_id=f"csm_tasks {as_of}"),
+                              replace_where={"as_of_date": as_of, "entity": "csms"})
+    stamp = changed_at or datetime.combine(as_of, datetime.min.time(), tzinfo=UTC)
+    files = write_task_files(warehouse, tasks, policy.csm_tasks, out_dir, as_of, stamp)
+    return {
+        "plan_date": as_of.isoformat(),
+        "tasks": len(tasks),
+        "owners": int(tasks["csm_id"].nunique()),
+        "without_owner": int(tasks["csm_id"].isna().sum()),
+        "without_contact_name": int(tasks["contact_name"].isna().sum()),
+        "outside_08_19_owner_time": outside_day(tasks),
+        "outside_business_hours_noted": int((~tasks["within_hours"].astype(bool)).sum()),
+        "escalations": int((tasks["owner_type"] == "manager").sum()),
+        "queued": int((tasks["owner_type"] == "queue").sum()),
+        "no_human_tier_suppressed": len(build.suppressed),
+        "quarantined_owner_ids": len(build.quarantine),
+        **files,
+    }
+
+
+def task_summary(warehouse: Warehouse, as_of: date) -> dict[str, int]:
+    """What a CS-ops lead checks on a plan's tasks (the demo prints it): how many, owners,
+    tasks without an owner or a named contact, calls outside 08:00–19:00 of their owner
+    (only where no overlap of business hours exists), calls outside both business hours."""
+    tasks = warehouse.read_table("csm_tasks", {"plan_date": as_of})
+    within = tasks["within_hours"].fillna(False).astype(bool)
+    return {
+        "tasks": len(tasks),
+        "owners (CSMs, managers, queues)": int(tasks["csm_id"].nunique()),
+        "escalations to a manager": int((tasks["owner_type"] == "manager").sum()),
+        "tasks in a pooled queue": int((tasks["owner_type"] == "queue").sum()),
+        "tasks without an owner": int(tasks["csm_id"].isna().sum()),
+        "tasks without a contact name": int(tasks["contact_name"].isna().sum()),
+        "calls outside 08:00-19:00 of the owner": outside_day(tasks),
+        "  of them where an overlap exists": outside_day(tasks[within]),
+        "calls outside both business hours (noted)": int((~within).sum()),
+    }
+
+
+def outside_day(tasks: pd.DataFrame, start_hour: int = 8, end_hour: int = 19) -> int:
+    """Tasks of a person (CSM or manager) not between ``start_hour`` and ``end_hour`` of
+    their own day."""
+    count = 0
+    people = tasks[tasks["owner_type"] != "queue"]
+    for start, zone, minutes in zip(people["starts_at"], people["task_zone"],
+                                    people["minutes"], strict=True):
+        local = pd.Timestamp(start).tz_convert(zone)
+        end = local + pd.Timedelta(minutes=int(minutes))
+        count += not (local.hour >= start_hour and end.date() == local.date()
+                      and end.hour * 60 + end.minute <= end_hour * 60)
+    return count
+
+
+def _record_meeting_times(warehouse: Warehouse, human: pd.DataFrame, build: TaskBuild,
+                          as_of: date) -> None:
+    # The placed times (and the no-human-tier suppressions) are written to
+    # csm_meeting_times and applied to the calendar and decisions in one statement each.
+    placed = build.tasks[build.tasks["touch_id"].isin(human["touch_id"])]
+    planned = human.set_index("touch_id")["planned_day"]
+    zones = _contact_zones(placed, human)
+    frame = pd.DataFrame({
+        "plan_date": as_of, "touch_id": placed["touch_id"].to_numpy(),
+        "planned_day": placed["touch_id"].map(planned).to_numpy(),
+        "scheduled_at": placed["starts_at"].to_numpy(),
+        "local_send_at": [ts.tz_convert(z).tz_localize(None) for ts, z in
+                          zip(placed["starts_at"], zones, strict=True)],
+        "status": "scheduled",
+        "reason": ["CSM call " + ("in both business hours" if inside else "outside business"
+                                  " hours: " + str(note))
+                   for inside, note in zip(placed["within_hours"], placed["placement_note"],
+                                           strict=True)]})
+    gone = human[human["touch_id"].isin(build.suppressed["touch_id"])]
+    if len(gone):
+        frame = pd.concat([frame, pd.DataFrame({
+            "plan_date": as_of, "touch_id": gone["touch_id"].to_numpy(),
+            "planned_day": gone["planned_day"].to_numpy(),
+            "scheduled_at": pd.to_datetime(gone["scheduled_at"], utc=True).to_numpy(),
+            "local_send_at": pd.NaT, "status": "cancelled",
+            "reason": gone["touch_id"].map(build.suppressed.set_index("touch_id")["reason"])
+            .to_numpy()})], ignore_index=True)
+    frame["scheduled_at"] = pd.to_datetime(frame["scheduled_at"], utc=True)
+    frame["local_send_at"] = pd.to_datetime(frame["local_send_at"])
+    frame["planned_day"] = pd.to_datetime(frame["planned_day"]).dt.date
+    warehouse.write_frame("csm_meeting_times", frame[list(MEETING_TIMES)],
+                          replace_where={"plan_date": as_of})
+    warehouse.execute(warehouse.render("csm_tasks/apply_meeting_times.sql"),
+                      {"plan_date": as_of, "rule": SUPPRESSED_RULE})
+
+
+def _contact_zones(placed: pd.DataFrame, human: pd.DataFrame) -> list[str]:
+    zones = placed["touch_id"].map(human.set_index("touch_id")["timezone"])
+    return [z if isinstance(z, str) and z else "UTC" for z in zones]

@@ -1,0 +1,649 @@
+"""Erasure is erasure (DESIGN §9.8): an ``erasure`` suppression pseudonymises the contact's
+personal data in every warehouse table and every file cadence wrote under
+``CADENCE_OUT_DIR``, logs the minimum proof in ``erasure_log`` and stays applied on later
+loads.
+
+What is personal data is found generically, so tables and files other steps add later are
+covered without a change here:
+
+- **Tables**: every base table of the warehouse schema (``information_schema``) with text
+  columns. The contact's e-mail addresses and full name are replaced wherever they occur
+  (any column, inside JSON too); in the contact's own rows (a ``contact_id`` column with
+  its id, a JSON ``"contact_id": "<id>"`` or its e-mail) the first and last name are
+  replaced as well, and personal columns and JSON keys (e-mail, names, phone, comments)
+  are overwritten whole.
+- **Files**: every file under the out dir. JSON lines and CSV rows are the contact's own
+  when they carry its id or e-mail; iCalendar files are unfolded, pseudonymised per event
+  and written back folded. Other text files lose the e-mail and full name. A file that is
+  not text but contains the e-mail stops the erasure with its name (never claimed done).
+
+Pseudonyms are irreversible: an e-mail becomes ``erased-<sha256 prefix>@erased.invalid``
+(still a valid address, so later loads validate; ``.invalid`` never delivers), a name
+``[erased]``. ``erasure_log`` keeps only the SHA-256 of the normalised e-mail, the
+contact_id, when, and which tables and files were changed; the contact's erasure is added
+to ``consent_suppressions`` so nothing is planned or sent to it even if the source drops
+the request. :func:`reapply_erasures` runs at every extract, so a CRM that keeps sending
+the contact loads pseudonyms only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import html
+import io
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import idna
+import pandas as pd
+import sqlalchemy as sa
+
+from cadence.contract.errors import RetryCannotHelp
+from cadence.contract.warehouse import Warehouse
+from cadence.quality.consent_rows import normalise_email
+
+log = logging.getLogger(__name__)
+
+ERASED = "[erased]"
+ERASED_DOMAIN = "erased.invalid"
+LOG_COLUMNS = {"email_sha256": "text", "contact_id": "text", "requested_at":
+               "timestamp with time zone", "erased_at": "timestamp with time zone",
+               "run_id": "text", "tables": "text", "files": "text"}
+# Column names (and JSON keys) that hold a contact's personal data as a whole value.
+PERSONAL = re.compile(r"^(?:contact_)?(?:email|first_name|last_name|full_name|name|phone)$"
+                      r"|(?:^|_)comment$")
+_EMAIL_COLUMN = re.compile(r"^(?:contact_)?email$")
+_TEXT_TYPES = {"text", "varchar", "character varying", "character", "string"}
+_JSON_PERSONAL = (r'"((?:contact_)?(?:first_name|last_name|full_name|name|phone)'
+                  r'|[a-z_]*comment)"\s*:\s*"(?:[^"\\]|\\.)*"')
+# An address under a personal key of the contact's own JSON that is not its pseudonym yet
+# (a malformed copy validation quarantined).
+_JSON_EMAIL = r'"((?:contact_)?email)"\s*:\s*"(?:[^"\\]|\\.)*"'
+_REGEX_SPECIAL = set(r"\.^$|?*+()[]{}")
+# Probes per regular expression when a table is searched for every subject at once.
+_CHUNK = 500
+
+
+class ErasureError(RetryCannotHelp):
+    """Something cadence wrote cannot be pseudonymised; the message names the file or table,
+    never the personal data. Retrying cannot help until the file is dealt with."""
+
+
+def email_sha256(email: str) -> str:
+    """The proof kept of an erased address: SHA-256 of its normalised form."""
+    return hashlib.sha256(str(normalise_email(email)).encode()).hexdigest()
+
+
+def erased_email(email: str) -> str:
+    """The irreversible pseudonym of an address."""
+    return f"erased-{email_sha256(email)[:16]}@{ERASED_DOMAIN}"
+
+
+def is_erased_email(value: object) -> bool:
+    """Whether ``value`` is already a pseudonym."""
+    return isinstance(value, str) and value.strip().lower().endswith("@" + ERASED_DOMAIN)
+
+
+@dataclass
+class Subject:
+    """One erased person as cadence knows them: ids, addresses (normalised) and names."""
+
+    contact_ids: set[str] = field(default_factory=set)
+    emails: set[str] = field(default_factory=set)
+    first_names: set[str] = field(default_factory=set)
+    last_names: set[str] = field(default_factory=set)
+
+    @property
+    def full_names(self) -> set[str]:
+        """"First Last" of every name pair seen (the names alone are only erased in the
+        contact's own rows: another contact may share a first name)."""
+        return {f"{f} {ln}" for f in self.first_names for ln in self.last_names}
+
+    def email_forms(self) -> dict[str, str]:
+        """Every written form of each address (as normalised, with a Unicode domain) ->
+        its pseudonym."""
+        forms = {}
+        for email in self.emails:
+            token = erased_email(email)
+            forms[email] = token
+            local, _, domain = email.rpartition("@")
+            with contextlib.suppress(idna.IDNAError):
+                forms[f"{local}@{idna.decode(domain)}"] = token
+        return forms
+
+
+# -- pure text pseudonymisation --------------------------------------------------------
+def _variants(value: str) -> set[str]:
+    """How ``value`` is written in the text cadence produces: as is, JSON-escaped (ASCII),
+    HTML-escaped and iCalendar-escaped."""
+    return {value, json.dumps(value)[1:-1], html.escape(value),
+            value.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;")}
+
+
+def _pattern(needles: Iterable[str]) -> re.Pattern | None:
+    texts = sorted({v for n in needles if len(n) >= 2 for v in _variants(n)}, key=len,
+                   reverse=True)
+    if not texts:
+        return None
+    return re.compile("|".join(re.escape(t) for t in texts), re.IGNORECASE)
+
+
+@dataclass
+class Scrubber:
+    """Replaces a subject's personal data in text; ``tied`` text (the contact's own row,
+    line or event) also loses the first and last names and personal JSON values."""
+
+    subject: Subject
+
+    def __post_init__(self) -> None:
+        forms = self.subject.email_forms()
+        self._tokens = {k.lower(): v for k, v in forms.items()}
+        self._email = _pattern(forms)
+        self._full = _pattern(self.subject.full_names)
+        names = _pattern(self.subject.first_names | self.subject.last_names)
+        self._names = names and re.compile(rf"(?<!\w)(?:{names.pattern})(?!\w)",
+                                           re.IGNORECASE)
+        self._json = re.compile(_JSON_PERSONAL)
+        ids = "|".join(re.escape(i) for i in sorted(self.subject.contact_ids))
+        self._id = re.compile(rf"(?<![\w-])(?:{ids})(?![\w-])") if ids else None
+        self._json_id = (re.compile(rf'"contact_id"\s*:\s*"(?:{ids})"') if ids else None)
+
+    def _token(self, match: re.Match) -> str:
+        text = match.group(0)
+        for form, token in self._tokens.items():
+            if text.lower() in {v.lower() for v in _variants(form)}:
+                return token
+        return next(iter(self._tokens.values()))
+
+    def ties(self, text: str) -> bool:
+        """Whether ``text`` is the contact's own: it carries its id or an address."""
+        return bool((self._email and self._email.search(text))
+                    or (self._json_id and self._json_id.search(text))
+                    or ERASED_DOMAIN in text and any(t in text for t in self._tokens.values()))
+
+    def ties_by_id(self, text: str) -> bool:
+        """Whether ``text`` names the contact's id as a whole word."""
+        return bool(self._id and self._id.search(text))
+
+    def scrub(self, text: str, tied: bool) -> str:
+        """``text`` without the subject's e-mail and full name (and, when ``tied``, names
+        and personal JSON values)."""
+        if self._email:
+            text = self._email.sub(self._token, text)
+        if self._full:
+            text = self._full.sub(ERASED, text)
+        if tied:
+            if self._names:
+                text = self._names.sub(ERASED, text)
+            text = self._json.sub(lambda m: f'"{m.group(1)}": "{ERASED}"', text)
+            if "@" + ERASED_DOMAIN not in text:
+                text = re.sub(_JSON_EMAIL, lambda m: f'"{m.group(1)}": "{ERASED}"', text)
+        return text
+
+
+# -- the warehouse ----------------------------------------------------------------------
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _regex_literal(text: str) -> str:
+    """``text`` as a regular expression both RE2 (DuckDB) and PostgreSQL read literally."""
+    return "".join("\\" + c if c in _REGEX_SPECIAL else c for c in text)
+
+
+def text_columns(warehouse: Warehouse) -> dict[str, list[str]]:
+    """Every base table of the warehouse schema and its text columns."""
+    rows = warehouse.read_frame(
+        "select c.table_name, c.column_name, c.data_type"
+        " from information_schema.columns c"
+        " join information_schema.tables t"
+        "   on t.table_name = c.table_name and t.table_schema = c.table_schema"
+        " where c.table_schema = current_schema() and t.table_type = 'BASE TABLE'"
+        " order by c.table_name, c.ordinal_position")
+    tables: dict[str, list[str]] = {}
+    for table, column, data_type in rows.itertuples(index=False):
+        tables.setdefault(table, [])
+        if str(data_type).lower() in _TEXT_TYPES:
+            tables[table].append(column)
+    return tables
+
+
+def find_subjects(warehouse: Warehouse, requests: list[tuple[set[str], set[str]]]
+                  ) -> list[Subject]:
+    """The person behind each request's ``(emails, contact_ids)``: every table with
+    ``contact_id`` and ``email`` columns, and quarantined contact rows, read once for all
+    requests and widened once each way (an id's other addresses, an address's other ids)."""
+    people = _people(warehouse)
+    rows = list(people[["contact_id", "email", "first_name", "last_name"]].itertuples(
+        index=False, name=None))
+    by_id: dict[str, list[int]] = {}
+    by_email: dict[str, list[int]] = {}
+    for i, (contact_id, email, _, _) in enumerate(rows):
+        if isinstance(contact_id, str):
+            by_id.setdefault(contact_id, []).append(i)
+        if isinstance(email, str):
+            by_email.setdefault(email, []).append(i)
+
+    def matching(subject: Subject) -> set[int]:
+        found = {i for c in subject.contact_ids for i in by_id.get(c, ())}
+        return found | {i for e in subject.emails for i in by_email.get(e, ())}
+
+    subjects = []
+    for emails, contact_ids in requests:
+        subject = Subject(set(contact_ids), {normalise_email(e) for e in emails})
+        for _ in range(2):
+            match = matching(subject)
+            subject.contact_ids |= {rows[i][0] for i in match if isinstance(rows[i][0], str)}
+            subject.emails |= {rows[i][1] for i in match if isinstance(rows[i][1], str)}
+        for i in matching(subject):
+            first, last = rows[i][2], rows[i][3]
+            if isinstance(first, str) and first.strip():
+                subject.first_names.add(first.strip())
+            if isinstance(last, str) and last.strip():
+                subject.last_names.add(last.strip())
+        subject.emails = {e for e in subject.emails
+                          if isinstance(e, str) and not is_erased_email(e)}
+        subject.first_names.discard(ERASED)
+        subject.last_names.discard(ERASED)
+        subjects.append(subject)
+    return subjects
+
+
+def _people(warehouse: Warehouse) -> pd.DataFrame:
+    columns = ["contact_id", "email", "first_name", "last_name"]
+    frames = []
+    for table, text in text_columns(warehouse).items():
+        if {"contact_id", "email"} <= set(text):
+            picked = ", ".join(c if c in text else f"null as {c}" for c in columns)
+            frames.append(warehouse.read_frame(f"select {picked} from {_quote(table)}"))
+    if "quarantine" in text_columns(warehouse):
+        rows = warehouse.read_frame("select row from quarantine where entity = 'contacts'")
+        frames.append(pd.DataFrame([json.loads(r) for r in rows["row"]]).reindex(
+            columns=columns))
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    people = pd.concat([f.astype(object) for f in frames if len(f)] or frames,
+                       ignore_index=True)
+    people["email"] = people["email"].map(normalise_email, na_action="ignore")
+    return people
+
+
+@dataclass
+class _Probes:
+    """What marks a subject's cells: ``own`` (an address, its pseudonym or a JSON
+    contact_id: the row is the contact's), ``names`` (a full name alone, someone else's
+    comment about them: replaced, not owned) and the contact ids, all lower-case."""
+
+    own: set[str]
+    names: set[str]
+    ids: set[str]
+
+    @classmethod
+    def of(cls, subject: Subject) -> _Probes:
+        forms = subject.email_forms()
+        return cls({v.lower() for e in forms for v in _variants(e)}
+                   | {t.lower() for t in forms.values()}
+                   | {f'"contact_id": "{i}"'.lower() for i in subject.contact_ids},
+                   {v.lower() for n in subject.full_names for v in _variants(n)},
+                   set(subject.contact_ids))
+
+    def rows_hit(self, rows: pd.DataFrame, columns: list[str]) -> int:
+        """How many of ``rows`` (text cells lower-cased) are this subject's or name it."""
+        probes = self.own | self.names
+        hit = rows[columns].apply(lambda cells: any(
+            isinstance(c, str) and any(p in c for p in probes) for c in cells), axis=1)
+        if "contact_id" in columns and self.ids:
+            hit |= rows["contact_id"].isin(self.ids)
+        return int(hit.sum())
+
+
+def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
+                       then: Callable[[sa.Connection, list[dict[str, int]]], None] | None = None,
+                       skip: Iterable[str] = ("erasure_log",)) -> list[dict[str, int]]:
+    """Pseudonymise every subject in every table (SQL, the same text on DuckDB and
+    PostgreSQL) in one transaction, with ``then(conn, changed)`` (the proof) inside it:
+    all or nothing, so a failed erasure is retried whole. Per subject, its rows per table.
+
+    Each table is read once for all subjects (their probes a bound list); only the
+    subjects found in it get update statements, so the work grows with the tables and the
+    rows erased, not with tables times requests."""
+    probes = [_Probes.of(s) for s in subjects]
+    changed: list[dict[str, int]] = [{} for _ in subjects]
+    statements: list[tuple[str, dict]] = []
+    everything = sorted({p for pr in probes for p in pr.own | pr.names})
+    all_ids = sorted({i for pr in probes for i in pr.ids})
+    for table, columns in text_columns(warehouse).items():
+        if table in skip or not columns:
+            continue
+        # One regular expression of every probe: RE2 (DuckDB) and PostgreSQL run it in one
+        # pass over each cell, however many subjects there are.
+        # (in chunks: PostgreSQL refuses a "too complex" expression, RE2 caps its memory)
+        params: dict[str, str] = {f"probes{k}": _matches_any(everything[k:k + _CHUNK])
+                                  for k in range(0, len(everything), _CHUNK)}
+        hits = [f"lower({_quote(c)}) ~ :{key}" for key in params for c in columns]
+        if "contact_id" in columns and all_ids:
+            params |= {f"i{i}": v for i, v in enumerate(all_ids)}
+            hits.append(f"contact_id in ({', '.join(f':i{i}' for i in range(len(all_ids)))})")
+        if not hits:
+            continue
+        hit = " or ".join(hits)
+        rows = warehouse.read_frame(
+            f"select {', '.join(_quote(c) for c in columns)} from {_quote(table)}"
+            f" where {hit}", params)
+        if rows.empty:
+            continue
+        lowered = rows.apply(lambda column: column.map(_lower))
+        if "contact_id" in columns:
+            lowered["contact_id"] = rows["contact_id"]
+        for n, (subject, probe) in enumerate(zip(subjects, probes, strict=True)):
+            count = probe.rows_hit(lowered, columns)
+            if not count:
+                continue
+            statements += _subject_statements(table, columns, subject, probe)
+            changed[n][table] = count
+    with warehouse.engine.begin() as conn:
+        for statement, values in statements:
+            conn.execute(sa.text(statement), values)
+        if then is not None:
+            then(conn, changed)
+    return changed
+
+
+def _matches_any(texts: Iterable[str]) -> str:
+    """A pattern that ``~`` matches (a whole-value match on DuckDB, a search on
+    PostgreSQL) when a value holds any of ``texts``."""
+    return "(?s).*(?:" + "|".join(_regex_literal(t) for t in sorted(texts)) + ").*"
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _subject_statements(table: str, columns: list[str], subject: Subject, probes: _Probes
+                        ) -> list[tuple[str, dict]]:
+    """The two updates erasing ``subject`` in ``table``: its e-mail and full name
+    wherever they occur, then its own rows."""
+    email_forms = subject.email_forms()
+    everywhere = {**email_forms, **dict.fromkeys(subject.full_names, ERASED)}
+    params: dict[str, str] = {f"id{i}": v for i, v in enumerate(sorted(probes.ids))}
+    ids = ", ".join(":" + k for k in params)
+    own = _any_contains(columns, probes.own, "own", params)
+    if "contact_id" in columns and probes.ids:
+        own = f"{own} or contact_id in ({ids})"
+    hit = f"{own} or {_any_contains(columns, probes.names, 'names', params)}"
+    replace = [_replacements(table, columns, everywhere, hit, params)] if everywhere else []
+    return [*replace, _own_rows(table, columns, subject, email_forms, own, params)]
+
+
+def _any_contains(columns: list[str], probes: set[str], key: str,
+                  params: dict[str, str]) -> str:
+    """SQL: any of ``columns`` holds any of ``probes`` (lower-case), bound in ``params``."""
+    if not probes:
+        return "false"
+    params[key] = _matches_any(probes)
+    return "(" + " or ".join(f"lower({_quote(c)}) ~ :{key}" for c in columns) + ")"
+
+
+def _replacements(table: str, columns: list[str], needles: dict[str, str], hit: str,
+                  params: dict[str, str]) -> tuple[str, dict]:
+    """The statement replacing each needle (every written form, any case) by its
+    pseudonym in every column of the rows ``hit`` (every row holding a needle)."""
+    values = dict(params)
+    sets = []
+    for column in columns:
+        value = _quote(column)
+        for n, (needle, token) in enumerate(needles.items()):
+            variants = sorted(_variants(needle), key=len, reverse=True)
+            values[f"pattern{n}"] = "|".join(_regex_literal(v) for v in variants)
+            values[f"token{n}"] = token
+            value = f"regexp_replace({value}, :pattern{n}, :token{n}, 'gi')"
+        sets.append(f"{_quote(column)} = {value}")
+    return f"update {_quote(table)} set {', '.join(sets)} where {hit}", values
+
+
+def _own_rows(table: str, columns: list[str], subject: Subject, email_forms: dict[str, str],
+              own: str, params: dict[str, str]) -> tuple[str, dict]:
+    """The statement that clears the subject's own rows: personal columns whole, first and
+    last names as words, personal values inside JSON."""
+    values = dict(params)
+    values["token"] = next(iter(email_forms.values()), f"erased@{ERASED_DOMAIN}")
+    values["json_personal"] = _JSON_PERSONAL
+    values["json_email"] = _JSON_EMAIL
+    values["erased_domain"] = "@" + ERASED_DOMAIN
+    values["json_erased"] = '"\\1": "' + ERASED + '"'
+    names = sorted(n for n in subject.first_names | subject.last_names if len(n) >= 2)
+    # A name is a word: its neighbours are no letters or digits (RE2 has no lookaround).
+    values["names"] = ("(^|[^[:alnum:]_])(" + "|".join(
+        _regex_literal(v) for n in names for v in sorted(_variants(n), key=len, reverse=True))
+        + ")($|[^[:alnum:]_])")
+    values["name_erased"] = "\\1" + ERASED + "\\3"
+    sets = []
+    for column in columns:
+        c = _quote(column)
+        if _EMAIL_COLUMN.match(column):
+            sets.append(f"{c} = case when {c} is null or lower({c}) like '%@{ERASED_DOMAIN}'"
+                        f" then {c} else :token end")
+        elif PERSONAL.match(column):
+            sets.append(f"{c} = case when {c} is null then null else '{ERASED}' end")
+        else:
+            value = (f"case when strpos({c}, :erased_domain) > 0 then {c} else"
+                     f" regexp_replace({c}, :json_email, :json_erased, 'g') end")
+            value = f"regexp_replace({value}, :json_personal, :json_erased, 'g')"
+            if names:
+                # twice: a match consumes the blank a following name would start from
+                for _ in range(2):
+                    value = f"regexp_replace({value}, :names, :name_erased, 'gi')"
+            sets.append(f"{c} = {value}")
+    return f"update {_quote(table)} set {', '.join(sets)} where {own}", values
+
+
+# -- files ------------------------------------------------------------------------------
+def erase_in_files(out_dir: Path, subjects: list[Subject]) -> list[list[str] | ErasureError]:
+    """Pseudonymise every subject in every file under ``out_dir``, each file read once;
+    per subject, the files changed (relative to it), or the error naming a file that is
+    not text but holds the subject's data (that subject is not erased)."""
+    scrubbers = [Scrubber(s) for s in subjects]
+    # What any change to a file needs: an address (or its pseudonym), a full name or an id.
+    needles = [{n.lower() for n in _variants_all(s.emails | s.full_names)}
+               | {t.lower() for t in s.email_forms().values()}
+               | {i.lower() for i in s.contact_ids} for s in subjects]
+    raw_needles = [[n.lower().encode() for n in s.emails | s.full_names] for s in subjects]
+    changed: list[list[str] | ErasureError] = [[] for _ in subjects]
+    root = Path(out_dir)
+    if not root.is_dir():
+        return changed
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            lowered = raw.lower()
+            for n, mine in enumerate(raw_needles):
+                if isinstance(changed[n], list) and any(x in lowered for x in mine):
+                    changed[n] = ErasureError(
+                        f"{path}: not UTF-8 text but holds the erased contact's data;"
+                        " cadence cannot pseudonymise it")
+            continue
+        lowered, original = text.lower(), text
+        for n, scrubber in enumerate(scrubbers):
+            # a stopped request is left alone from then on (files read before stay done)
+            if isinstance(changed[n], list) and any(x in lowered for x in needles[n]):
+                new = _scrub_text(path, text, scrubber)
+                if new != text:
+                    changed[n].append(str(path.relative_to(root)))
+                text = new
+        if text != original:
+            path.write_text(text, encoding="utf-8")
+    return changed
+
+
+def _variants_all(values: Iterable[str]) -> set[str]:
+    return {v for value in values for v in _variants(value)}
+
+
+def _scrub_text(path: Path, text: str, scrubber: Scrubber) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".ics":
+        return _scrub_ics(text, scrubber)
+    if suffix == ".csv":
+        return _scrub_csv(text, scrubber)
+    if suffix in (".jsonl", ".ndjson"):
+        return "".join(scrubber.scrub(line, scrubber.ties(line))
+                       for line in text.splitlines(keepends=True))
+    return scrubber.scrub(text, tied=False)
+
+
+def _scrub_csv(text: str, scrubber: Scrubber) -> str:
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n" if "\r\n" in text else "\n")
+    for row in rows:
+        joined = "\x1f".join(row)
+        tied = scrubber.ties(joined) or any(f.strip() in scrubber.subject.contact_ids
+                                            for f in row)
+        writer.writerow([scrubber.scrub(f, tied) for f in row])
+    return out.getvalue()
+
+
+def _scrub_ics(text: str, scrubber: Scrubber) -> str:
+    from icalendar import Calendar
+
+    newline = "\r\n" if "\r\n" in text else "\n"
+    unfolded = re.sub(r"\r?\n[ \t]", "", text)
+    parts = re.split(r"(BEGIN:VEVENT.*?END:VEVENT)", unfolded, flags=re.DOTALL)
+    scrubbed = "".join(scrubber.scrub(p, p.startswith("BEGIN:VEVENT")
+                                      and (scrubber.ties(p) or scrubber.ties_by_id(p)))
+                       for p in parts)
+    if scrubbed == unfolded:
+        return text
+    try:
+        return Calendar.from_ical(scrubbed).to_ical().decode("utf-8")
+    except ValueError:
+        return scrubbed.replace("\r\n", "\n").replace("\n", newline)
+
+
+# -- requests, the log and later loads ---------------------------------------------------
+def _requests(warehouse: Warehouse) -> pd.DataFrame:
+    frames = []
+    for table in ("consent_suppressions", "stg_suppressions"):
+        if warehouse.table_exists(table):
+            frames.append(warehouse.read_frame(
+                f"select email, contact_id, created_at from {table} where reason = 'erasure'"))
+    if not frames:
+        return pd.DataFrame(columns=["email", "contact_id", "created_at"])
+    requests = pd.concat(frames, ignore_index=True)
+    requests["email"] = requests["email"].map(
+        lambda e: None if not isinstance(e, str) or is_erased_email(e) else normalise_email(e))
+    requests["contact_id"] = requests["contact_id"].map(
+        lambda c: c.strip() if isinstance(c, str) and c.strip() else None)
+    return requests.dropna(subset=["email", "contact_id"], how="all")
+
+
+def pending_requests(warehouse: Warehouse) -> pd.DataFrame:
+    """Erasure requests (email and/or contact_id, created_at) not carried out yet."""
+    warehouse.create_table("erasure_log", LOG_COLUMNS)
+    done = warehouse.read_table("erasure_log")
+    hashes, ids = set(done["email_sha256"].dropna()), set(done["contact_id"].dropna())
+    requests = _requests(warehouse)
+    pending = [not ((isinstance(e, str) and email_sha256(e) in hashes)
+                    or (isinstance(c, str) and c in ids))
+               for e, c in zip(requests["email"], requests["contact_id"], strict=True)]
+    return requests[pending].drop_duplicates(["email", "contact_id"]).reset_index(drop=True)
+
+
+def apply_erasures(warehouse: Warehouse, out_dir: Path, now: datetime, run_id: str) -> dict:
+    """Carry out every pending erasure request, all together: pseudonymise the warehouse
+    (one read per table) and the out dir (one read per file), add the contacts' erasure to
+    ``consent_suppressions``, log the proof (one row set per request). Rerunning does
+    nothing more. A file that cannot be pseudonymised stops the requests it concerns, by
+    name, after the others are done."""
+    from cadence.handoff.consent import add_suppressions
+
+    pending = pending_requests(warehouse)
+    if pending.empty:
+        return {"erasure_requests": 0}
+    subjects = find_subjects(warehouse, [
+        ({r.email} if isinstance(r.email, str) else set(),
+         {r.contact_id} if isinstance(r.contact_id, str) else set())
+        for r in pending.itertuples(index=False)])
+    # Files first: one that cannot be pseudonymised stops its request before the
+    # warehouse forgets whom to look for, so a retry still finds the person.
+    files = erase_in_files(out_dir, subjects)
+    stopped = [f for f in files if isinstance(f, ErasureError)]
+    go = [n for n, f in enumerate(files) if isinstance(f, list)]
+    requested = [pd.Timestamp(pending["created_at"].iloc[n]).to_pydatetime() for n in go]
+
+    def log_proof(conn: sa.Connection, tables: list[dict[str, int]]) -> None:
+        proof = [{"email_sha256": h, "contact_id": c, "requested_at": requested[k],
+                  "erased_at": now, "run_id": run_id,
+                  "tables": ", ".join(f"{t} ({n} rows)" for t, n in sorted(tables[k].items())),
+                  "files": "\n".join(files[n])}
+                 for k, n in enumerate(go)
+                 for h in sorted({email_sha256(e) for e in subjects[n].emails}) or [None]
+                 for c in sorted(subjects[n].contact_ids) or [None]]
+        if proof:
+            conn.execute(sa.text(
+                f"insert into erasure_log ({', '.join(LOG_COLUMNS)})"
+                f" values ({', '.join(':' + c for c in LOG_COLUMNS)})"), proof)
+
+    tables = erase_in_warehouse(warehouse, [subjects[n] for n in go], then=log_proof)
+    erasures = [(c, requested[k]) for k, n in enumerate(go)
+                for c in sorted(subjects[n].contact_ids)]
+    if erasures:
+        add_suppressions(warehouse, pd.DataFrame({
+            "email": None, "contact_id": [c for c, _ in erasures],
+            "reason": "erasure", "scope": "all", "source": "erasure_log",
+            "created_at": [pd.Timestamp(t) for _, t in erasures],
+            "synced_at": pd.Timestamp(now)}))
+    log.info("erasures carried out: %d requests, %d contact ids, %d table changes,"
+             " %d file changes", len(go), len({c for c, _ in erasures}),
+             sum(len(t) for t in tables), sum(len(files[n]) for n in go))
+    if stopped:
+        raise ErasureError("; ".join(str(e) for e in stopped))
+    return {"erasure_requests": len(go)}
+
+
+def reapply_erasures(warehouse: Warehouse, frames: dict[str, pd.DataFrame]
+                     ) -> dict[str, pd.DataFrame]:
+    """Source frames (entity -> text columns) with every contact of ``erasure_log``
+    pseudonymised again, before they reach ``raw_*``: rows with an erased ``contact_id``
+    or an erased address lose their personal columns, erased addresses become pseudonyms."""
+    if not warehouse.table_exists("erasure_log"):
+        return frames
+    done = warehouse.read_table("erasure_log")
+    hashes, ids = set(done["email_sha256"].dropna()), set(done["contact_id"].dropna())
+    if not hashes and not ids:
+        return frames
+    out = {}
+    for name, frame in frames.items():
+        emails = [c for c in frame.columns if _EMAIL_COLUMN.match(c)]
+        erased_address = pd.Series(False, index=frame.index)
+        for column in emails:
+            erased_address |= frame[column].map(
+                lambda v: isinstance(v, str) and email_sha256(v) in hashes).astype(bool)
+        own = erased_address.copy()
+        if "contact_id" in frame.columns:
+            own |= frame["contact_id"].map(
+                lambda v: isinstance(v, str) and v.strip() in ids).astype(bool)
+        if not own.any():
+            out[name] = frame
+            continue
+        frame = frame.copy()
+        for column in frame.columns:
+            present = own & frame[column].notna()
+            if not present.any():
+                continue
+            if _EMAIL_COLUMN.match(column):
+                frame.loc[present, column] = frame.loc[present, column].map(erased_email)
+            elif PERSONAL.match(column):
+                frame.loc[present, column] = ERASED
+        out[name] = frame
+        log.info("%s: %d rows of erased contacts pseudonymised at extract", name, int(own.sum()))
+    return out
