@@ -43,7 +43,7 @@ def cadence_whatif():
         """Replay each day of the range under the policy and the scenario in scenario stores
         and write `whatif_comparison` and `reports/whatif_<id>.html`.
         """
-        from cadence.learning.tasks import whatif
+        from cadence.orchestration.whatif import whatif
 
         return whatif(current_run())
 

@@ -1,5 +1,5 @@
-"""The cadence Airflow plugin: the calendar view (``cadence.outputs.calendar_view``) mounted in the
-API server under ``/cadence`` and linked from the navigation as "Calendar".
+"""The cadence Airflow plugin: the calendar view (``cadence.orchestration.calendar_view``)
+mounted in the API server under ``/cadence`` and linked from the navigation as "Calendar".
 
 This file is the one Airflow imports from ``plugins/`` (``.airflowignore`` keeps it out of
 the ``cadence`` package, which is imported as a normal package).
@@ -7,7 +7,7 @@ the ``cadence`` package, which is imported as a normal package).
 
 from airflow.plugins_manager import AirflowPlugin
 
-from cadence.outputs.calendar_view import create_app
+from cadence.orchestration.calendar_view import create_app
 
 
 class CadencePlugin(AirflowPlugin):

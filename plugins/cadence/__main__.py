@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "docs":
         from cadence.contract.settings import load_settings
-        from cadence.devtools.docs_pages import write_docs
+        from cadence.outputs.docs_pages import write_docs
         from cadence.policy import load_policy
 
         for path in write_docs(load_policy(load_settings().policy_path)):

@@ -8,14 +8,16 @@ forbids unknown keys, so a typo fails instead of being ignored.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from cadence.candidates.policy import CandidatesPolicy
 from cadence.connectors.policy import ConnectorsPolicy
-from cadence.contract.policy_section import PolicyError, Section
+from cadence.contract.policy_section import PolicyError, Section, deep_merge
 from cadence.contract.policy_types import Entity, Share
 from cadence.handoff.policy import HandoffPolicy
 from cadence.learning.policy import Experiment, LearningPolicy
@@ -67,6 +69,17 @@ class Policy(Section):
         if repeated:
             raise ValueError(f"experiment ids must be unique: {repeated}")
         return value
+
+    def with_overrides(self, overrides: Mapping[str, Any], source: str = "overrides"
+                       ) -> Policy:
+        """A new validated policy: this one with ``overrides`` deep-merged in (what-if
+        scenarios and experiment arms name only the keys they change); a bad key fails
+        with its dotted path, prefixed by ``source``."""
+        if not overrides:
+            return self
+        # Only the keys the policy file set: defaults stay defaults (unset), as in the file.
+        base = self.model_dump(mode="python", exclude_unset=True)
+        return parse_policy(deep_merge(base, overrides), source=source)
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -147,7 +160,6 @@ def _check_experiments(policy: Policy, source: str) -> None:
     # Each arm's overrides must give a valid policy, and each population must parse; the
     # error names the arm's dotted key.
     from cadence.contract.audience import AudienceError, parse_audience
-    from cadence.learning.overrides import deep_merge
 
     if not policy.experiments:
         return

@@ -68,7 +68,7 @@ def view_server(planned):
 
     from cadence.contract.warehouse import Warehouse
     from cadence.devtools.airflow_cli import prepare_metadata
-    from cadence.outputs.calendar_view import create_app
+    from cadence.orchestration.calendar_view import create_app
 
     prepare_metadata(Path(os.environ["AIRFLOW_HOME"]))  # revoked-token table, like Airflow's
     root = FastAPI()

@@ -9,9 +9,9 @@ import pytest
 import requests
 
 from cadence.devtools.stand_ins import StandIn, status
-from cadence.handoff.policy import IntercomPolicy, RetryPolicy
 from cadence.providers.base import Batch, HttpClient, Message, ProviderError
 from cadence.providers.intercom import IntercomProvider
+from cadence.providers.policy import IntercomPolicy, RetryPolicy
 
 DOC = "intercom/messages.json"
 REQUEST = "/paths/~1messages/post/requestBody/content/application~1json/schema"

@@ -10,8 +10,8 @@ import requests
 
 from cadence.devtools.stand_ins import StandIn, status
 from cadence.handoff.dispatch import plan_batches
-from cadence.handoff.policy import RetryPolicy, SendGridPolicy
 from cadence.providers.base import Batch, HttpClient, Message
+from cadence.providers.policy import RetryPolicy, SendGridPolicy
 from cadence.providers.sendgrid import SendGridProvider
 
 MAIL = "sendgrid/tsg_mail_v3.json"

@@ -7,8 +7,8 @@ import pytest
 import requests
 
 from cadence.devtools.stand_ins import TWILIO_SID, StandIn
-from cadence.handoff.policy import RetryPolicy, TwilioPolicy
 from cadence.providers.base import Batch, HttpClient, Message, ProviderError
+from cadence.providers.policy import RetryPolicy, TwilioPolicy
 from cadence.providers.twilio import TwilioProvider
 
 DOC = "twilio/messages_v2010.json"

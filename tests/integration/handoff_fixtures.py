@@ -69,7 +69,7 @@ def calendar(warehouse) -> pd.DataFrame:
 
 def fast_policy(policy, **channel_providers: str):
     """The shipped policy with tiny timeouts and backoffs, and the given channel providers."""
-    from cadence.handoff.policy import RetryPolicy
+    from cadence.providers.policy import RetryPolicy
 
     retry = RetryPolicy(max_attempts=4, initial_backoff_seconds=0.01, max_backoff_seconds=0.05,
                         max_total_seconds=5, connect_timeout_seconds=1,

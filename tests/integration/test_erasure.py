@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from icalendar import Calendar, Event
 
+from cadence.contract.erased_contacts import email_sha256
 from cadence.handoff.store import ensure_handoff_tables
-from cadence.privacy.erasure import ErasureError, apply_erasures, email_sha256, text_columns
+from cadence.privacy.erasure import ErasureError, apply_erasures, text_columns
 from cadence.sources import extract_sources
 from tests.integration.handoff_fixtures import at, seed_calendar, seed_people, touch
 

@@ -86,14 +86,14 @@ def test_a_column_without_a_description_is_refused(tmp_path):
 
 
 def test_docs_rules_md_is_generated_from_the_rule_modules_and_policy(policy):
-    from cadence.devtools.docs_pages import render_rules
+    from cadence.outputs.docs_pages import render_rules
 
     assert (ROOT / "docs" / "rules.md").read_text() == render_rules(policy), (
         "docs/rules.md is stale: run `python -m cadence docs`")
 
 
 def test_every_rule_code_the_code_writes_has_a_section_in_rules_md():
-    from cadence.devtools.docs_pages import RULES
+    from cadence.outputs.docs_pages import RULES
 
     written = set()
     for path in (ROOT / "plugins" / "cadence").rglob("*.py"):

@@ -12,16 +12,16 @@ from datetime import date
 import pytest
 
 from cadence.devtools.stand_ins import TWILIO_SID, StandIn, accept, hang, status
-from cadence.handoff.policy import (
+from cadence.providers.base import Batch, HttpClient, Message, ProviderError
+from cadence.providers.intercom import IntercomProvider
+from cadence.providers.outbox import OutboxProvider
+from cadence.providers.policy import (
     IntercomPolicy,
     RetryPolicy,
     SendGridPolicy,
     TwilioPolicy,
     WebhookPolicy,
 )
-from cadence.providers.base import Batch, HttpClient, Message, ProviderError
-from cadence.providers.intercom import IntercomProvider
-from cadence.providers.outbox import OutboxProvider
 from cadence.providers.sendgrid import SendGridProvider
 from cadence.providers.twilio import TwilioProvider
 from cadence.providers.webhook import WebhookProvider

@@ -16,9 +16,8 @@ from importlib import resources
 import pandas as pd
 
 from cadence.connectors.policy import ObjectMapping, TextRule
-from cadence.contract.entities import Entity
+from cadence.contract.entities import Entity, iana_timezones
 from cadence.contract.errors import RetryCannotHelp
-from cadence.quality.expectations import iana_timezones
 
 
 class MappingError(RetryCannotHelp, ValueError):

@@ -8,7 +8,9 @@ tables. Identifiers are strings; timestamps are ISO-8601 with offset or UTC.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
+from zoneinfo import available_timezones
 
 Kind = Literal["id", "text", "email", "date", "timestamp", "number", "integer", "bool", "timezone",
                "country", "json"]
@@ -235,3 +237,9 @@ ENTITY_ORDER: tuple[str, ...] = (
     "campaigns",
     "engagement_events",
 )
+
+
+@cache
+def iana_timezones() -> frozenset[str]:
+    """Every IANA zone name this Python knows."""
+    return frozenset(available_timezones())

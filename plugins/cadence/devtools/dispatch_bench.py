@@ -12,8 +12,8 @@ from datetime import date
 
 from cadence.devtools.stand_ins import StandIn
 from cadence.handoff.dispatch import plan_batches
-from cadence.handoff.policy import RetryPolicy, SendGridPolicy
 from cadence.providers.base import HttpClient, Message
+from cadence.providers.policy import RetryPolicy, SendGridPolicy
 from cadence.providers.sendgrid import SendGridProvider
 
 MAX_MESSAGES = 1_000_000

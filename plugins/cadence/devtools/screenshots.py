@@ -21,7 +21,7 @@ def take_screenshots(airflow_url: str, airflow_home: Path, out_dir: Path = IMG_D
     from playwright.sync_api import sync_playwright
 
     from cadence.contract.warehouse import connect
-    from cadence.outputs.calendar_view import latest_plan_date, search
+    from cadence.orchestration.calendar_view import latest_plan_date, search
 
     settings = load_settings()
     reports = sorted((settings.out_dir / "reports").glob("plan_*.html"))

@@ -20,9 +20,9 @@ from datetime import datetime
 
 import pandas as pd
 
+from cadence.contract.emails import normalise_email
 from cadence.contract.warehouse import Warehouse
 from cadence.handoff import store
-from cadence.quality.consent_rows import normalise_email
 
 log = logging.getLogger(__name__)
 

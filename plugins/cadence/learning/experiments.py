@@ -25,7 +25,6 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from cadence.contract.audience import audience_mask
-from cadence.learning.overrides import policy_with
 from cadence.learning.policy import Experiment
 
 HOLDOUT = "holdout"
@@ -81,8 +80,8 @@ def arm_policies(policy, as_of: date) -> dict[str, object]:
     for experiment in policy.experiments:
         if experiment.running(as_of):
             for name, arm in experiment.arms.items():
-                out[arm_label(experiment.id, name)] = policy_with(
-                    policy, arm.overrides, source=f"experiments.{experiment.id}.arms.{name}")
+                out[arm_label(experiment.id, name)] = policy.with_overrides(
+                    arm.overrides, source=f"experiments.{experiment.id}.arms.{name}")
     return out
 
 

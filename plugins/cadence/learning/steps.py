@@ -9,11 +9,11 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from cadence.contract.policy_section import deep_merge
 from cadence.contract.tables import ensure_planning_tables
 from cadence.contract.warehouse import Warehouse
 from cadence.learning import experiments as exp
 from cadence.learning.mix import learn_mix, mix_overrides
-from cadence.learning.overrides import deep_merge, policy_with
 from cadence.learning.send_slots import learn_send_slots, steer_send_times
 
 
@@ -86,7 +86,7 @@ def planning_policy(warehouse: Warehouse, policy, as_of: date, shard: int | None
         experiment_id, name = arm.split(":", 1)
         experiment = next(e for e in policy.experiments if e.id == experiment_id)
         overrides = deep_merge(overrides, experiment.arms[name].overrides)
-    return policy_with(policy, overrides, source="learned mix and experiment arm")
+    return policy.with_overrides(overrides, source="learned mix and experiment arm")
 
 
 def generate_candidates(warehouse: Warehouse, policy, as_of: date, horizon_days: int,

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from cadence.contract.policy_section import deep_merge
 from cadence.contract.warehouse import Warehouse
 from cadence.learning import steps
-from cadence.learning.overrides import deep_merge, policy_with
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def scenario_policy(policy, policy_file: Path | None = None,
     merged = deep_merge(merged, overrides or {})
     if not merged:
         raise WhatIfError("give a policy file or inline overrides for the scenario")
-    return policy_with(policy, merged, source=source), merged
+    return policy.with_overrides(merged, source=source), merged
 
 
 def scenario_id_of(changes: dict[str, Any], first: date, last: date) -> str:

@@ -21,7 +21,7 @@ import altair as alt
 import pandas as pd
 
 from cadence.contract.warehouse import Warehouse
-from cadence.devtools.docs_pages import DOCS_DIR, rules_anchor
+from cadence.outputs.docs_pages import DOCS_DIR, rules_anchor
 
 REPORTED_TABLES = (
     "raw_accounts", "raw_contacts", "raw_usage_daily", "quarantine", "stg_accounts",

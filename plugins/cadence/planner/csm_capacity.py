@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,9 @@ from cadence.planner.touch_facts import (
     preference_frequencies,
     touch_facts,
 )
-from cadence.policy import Policy
+
+if TYPE_CHECKING:
+    from cadence.policy import Policy
 
 RULE = "9.csm_capacity"
 

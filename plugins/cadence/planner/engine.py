@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -60,7 +61,9 @@ from cadence.planner.priority import priority_rank
 from cadence.planner.send_timing import DAY_S, utc_of_local
 from cadence.planner.send_timing import RULE as TIMING
 from cadence.planner.touch_facts import TouchFacts, counted_history, touch_facts
-from cadence.policy import Policy
+
+if TYPE_CHECKING:
+    from cadence.policy import Policy
 
 TRANSACTIONAL = "2.transactional_bypass"
 # The shard a row was planned in is the glue's concern (cadence.planner.sharding).

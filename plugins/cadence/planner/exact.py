@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,9 @@ from ortools.sat.python import cp_model
 
 from cadence.planner.inputs import PlanningContext
 from cadence.planner.priority import touch_classes
-from cadence.policy import Policy
+
+if TYPE_CHECKING:
+    from cadence.policy import Policy
 
 AS_OF = date(2026, 11, 23)
 START = datetime(2026, 11, 23, tzinfo=UTC)

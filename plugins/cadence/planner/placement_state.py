@@ -10,6 +10,7 @@ rule's reach of the planned days is left out, since no window can count it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,9 @@ from cadence.planner.deferral import RULE as DEFERRAL
 from cadence.planner.frequency_cap import CAPPED_CHANNELS, channel_cap_table
 from cadence.planner.placement import Days, History, Preferences, Sizes, TierLimits, Touches
 from cadence.planner.touch_facts import TouchFacts
-from cadence.policy import Policy
+
+if TYPE_CHECKING:
+    from cadence.policy import Policy
 
 
 @dataclass

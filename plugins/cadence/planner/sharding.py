@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -17,7 +18,9 @@ from cadence.contract.warehouse import Warehouse
 from cadence.planner.csm_capacity import level_csm_load
 from cadence.planner.engine import plan_calendar
 from cadence.planner.inputs import read_context
-from cadence.policy import Policy
+
+if TYPE_CHECKING:
+    from cadence.policy import Policy
 
 
 def shard_of(account_id: str, n_shards: int) -> int:

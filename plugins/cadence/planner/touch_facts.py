@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,9 @@ from cadence.planner.send_timing import (
     day_rules,
     local_clock,
 )
-from cadence.policy import Policy
+
+if TYPE_CHECKING:
+    from cadence.policy import Policy
 
 REQUIRED = ("touch_id", "contact_id", "account_id", "channel", "message_type",
             "earliest_at", "latest_at", "priority")

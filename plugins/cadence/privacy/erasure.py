@@ -22,15 +22,14 @@ Pseudonyms are irreversible: an e-mail becomes ``erased-<sha256 prefix>@erased.i
 ``[erased]``. ``erasure_log`` keeps only the SHA-256 of the normalised e-mail, the
 contact_id, when, and which tables and files were changed; the contact's erasure is added
 to ``consent_suppressions`` so nothing is planned or sent to it even if the source drops
-the request. :func:`reapply_erasures` runs at every extract, so a CRM that keeps sending
-the contact loads pseudonyms only.
+the request. :func:`cadence.contract.erased_contacts.reapply_erasures` runs at every
+extract, so a CRM that keeps sending the contact loads pseudonyms only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import html
 import io
 import json
@@ -45,21 +44,24 @@ import idna
 import pandas as pd
 import sqlalchemy as sa
 
+from cadence.contract.emails import normalise_email
+from cadence.contract.erased_contacts import (
+    _EMAIL_COLUMN,
+    ERASED,
+    ERASED_DOMAIN,
+    PERSONAL,
+    email_sha256,
+    erased_email,
+    is_erased_email,
+)
 from cadence.contract.errors import RetryCannotHelp
 from cadence.contract.warehouse import Warehouse
-from cadence.quality.consent_rows import normalise_email
 
 log = logging.getLogger(__name__)
 
-ERASED = "[erased]"
-ERASED_DOMAIN = "erased.invalid"
 LOG_COLUMNS = {"email_sha256": "text", "contact_id": "text", "requested_at":
                "timestamp with time zone", "erased_at": "timestamp with time zone",
                "run_id": "text", "tables": "text", "files": "text"}
-# Column names (and JSON keys) that hold a contact's personal data as a whole value.
-PERSONAL = re.compile(r"^(?:contact_)?(?:email|first_name|last_name|full_name|name|phone)$"
-                      r"|(?:^|_)comment$")
-_EMAIL_COLUMN = re.compile(r"^(?:contact_)?email$")
 _TEXT_TYPES = {"text", "varchar", "character varying", "character", "string"}
 _JSON_PERSONAL = (r'"((?:contact_)?(?:first_name|last_name|full_name|name|phone)'
                   r'|[a-z_]*comment)"\s*:\s*"(?:[^"\\]|\\.)*"')
@@ -74,21 +76,6 @@ _CHUNK = 500
 class ErasureError(RetryCannotHelp):
     """Something cadence wrote cannot be pseudonymised; the message names the file or table,
     never the personal data. Retrying cannot help until the file is dealt with."""
-
-
-def email_sha256(email: str) -> str:
-    """The proof kept of an erased address: SHA-256 of its normalised form."""
-    return hashlib.sha256(str(normalise_email(email)).encode()).hexdigest()
-
-
-def erased_email(email: str) -> str:
-    """The irreversible pseudonym of an address."""
-    return f"erased-{email_sha256(email)[:16]}@{ERASED_DOMAIN}"
-
-
-def is_erased_email(value: object) -> bool:
-    """Whether ``value`` is already a pseudonym."""
-    return isinstance(value, str) and value.strip().lower().endswith("@" + ERASED_DOMAIN)
 
 
 @dataclass
@@ -608,42 +595,3 @@ def apply_erasures(warehouse: Warehouse, out_dir: Path, now: datetime, run_id: s
     if stopped:
         raise ErasureError("; ".join(str(e) for e in stopped))
     return {"erasure_requests": len(go)}
-
-
-def reapply_erasures(warehouse: Warehouse, frames: dict[str, pd.DataFrame]
-                     ) -> dict[str, pd.DataFrame]:
-    """Source frames (entity -> text columns) with every contact of ``erasure_log``
-    pseudonymised again, before they reach ``raw_*``: rows with an erased ``contact_id``
-    or an erased address lose their personal columns, erased addresses become pseudonyms."""
-    if not warehouse.table_exists("erasure_log"):
-        return frames
-    done = warehouse.read_table("erasure_log")
-    hashes, ids = set(done["email_sha256"].dropna()), set(done["contact_id"].dropna())
-    if not hashes and not ids:
-        return frames
-    out = {}
-    for name, frame in frames.items():
-        emails = [c for c in frame.columns if _EMAIL_COLUMN.match(c)]
-        erased_address = pd.Series(False, index=frame.index)
-        for column in emails:
-            erased_address |= frame[column].map(
-                lambda v: isinstance(v, str) and email_sha256(v) in hashes).astype(bool)
-        own = erased_address.copy()
-        if "contact_id" in frame.columns:
-            own |= frame["contact_id"].map(
-                lambda v: isinstance(v, str) and v.strip() in ids).astype(bool)
-        if not own.any():
-            out[name] = frame
-            continue
-        frame = frame.copy()
-        for column in frame.columns:
-            present = own & frame[column].notna()
-            if not present.any():
-                continue
-            if _EMAIL_COLUMN.match(column):
-                frame.loc[present, column] = frame.loc[present, column].map(erased_email)
-            elif PERSONAL.match(column):
-                frame.loc[present, column] = ERASED
-        out[name] = frame
-        log.info("%s: %d rows of erased contacts pseudonymised at extract", name, int(own.sum()))
-    return out

@@ -5,11 +5,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 from cadence.contract.policy_types import Provider as ProviderName
-from cadence.handoff.policy import HandoffPolicy
 from cadence.providers.base import Provider
+
+if TYPE_CHECKING:
+    from cadence.handoff.policy import HandoffPolicy
 
 PROVIDERS: tuple[str, ...] = get_args(ProviderName)
 

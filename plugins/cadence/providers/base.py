@@ -30,7 +30,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from cadence.handoff.policy import RetryPolicy
+from cadence.providers.policy import RetryPolicy
 
 log = logging.getLogger(__name__)
 

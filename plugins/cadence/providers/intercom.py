@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from cadence.handoff.policy import IntercomPolicy, RetryPolicy
 from cadence.providers.base import (
     ACCEPTED,
     Batch,
@@ -21,6 +20,7 @@ from cadence.providers.base import (
     connection_base_url,
     connection_with_secret,
 )
+from cadence.providers.policy import IntercomPolicy, RetryPolicy
 
 
 class IntercomProvider:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from cadence.handoff.policy import RetryPolicy, SendGridPolicy
 from cadence.providers.base import (
     ACCEPTED,
     Batch,
@@ -23,6 +22,7 @@ from cadence.providers.base import (
     connection_base_url,
     connection_with_secret,
 )
+from cadence.providers.policy import RetryPolicy, SendGridPolicy
 
 # suppression list -> (reason, scope) in consent_suppressions
 SUPPRESSION_LISTS = {

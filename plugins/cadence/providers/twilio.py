@@ -17,7 +17,6 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
-from cadence.handoff.policy import RetryPolicy, TwilioPolicy
 from cadence.providers.base import (
     ACCEPTED,
     FAILED,
@@ -30,6 +29,7 @@ from cadence.providers.base import (
     connection_base_url,
     get_connection,
 )
+from cadence.providers.policy import RetryPolicy, TwilioPolicy
 
 API = "https://api.twilio.com"
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")

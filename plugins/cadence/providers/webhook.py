@@ -12,7 +12,6 @@ import hmac
 import json
 from typing import Any
 
-from cadence.handoff.policy import RetryPolicy, WebhookPolicy
 from cadence.providers.base import (
     ACCEPTED,
     Batch,
@@ -22,6 +21,7 @@ from cadence.providers.base import (
     connection_base_url,
     connection_with_secret,
 )
+from cadence.providers.policy import RetryPolicy, WebhookPolicy
 
 
 def signature(secret: str, body: bytes) -> str:

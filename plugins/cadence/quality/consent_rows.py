@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
-import idna
 import pandas as pd
+
+from cadence.contract.emails import normalise_email
 
 CONSENT_ENTITIES = ("preferences", "suppressions")
 # Columns whose values are fixed words (lower-cased) and columns only trimmed (ids and
@@ -18,22 +19,6 @@ CONSENT_ENTITIES = ("preferences", "suppressions")
 _WORDS = {"suppressions": ("reason", "scope"),
           "preferences": ("category", "channel", "frequency")}
 _BLANKS = re.compile(r"\s+")
-
-
-def normalise_email(value: object) -> object:
-    """``value`` trimmed and lower-cased, its domain in punycode (IDNA 2008, UTS 46); a
-    value whose domain IDNA refuses is returned trimmed and lower-cased only (validation
-    then rejects it). Missing values stay missing."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip().lower()
-    local, at, domain = text.rpartition("@")
-    if not at or domain.isascii():
-        return text
-    try:
-        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
-    except idna.IDNAError:
-        return text
 
 
 def email_match_key(value: object) -> object:

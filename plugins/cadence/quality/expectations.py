@@ -13,11 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from zoneinfo import available_timezones
 
 import pandas as pd
 
-from cadence.contract.entities import Column, Entity
+from cadence.contract.entities import Column, Entity, iana_timezones
 
 # Any mailbox name without blanks, control characters or "@", then a dotted ASCII domain.
 EMAIL = (r"^[^@\s\x00-\x1f\x7f]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -80,12 +79,6 @@ def iso_countries() -> frozenset[str]:
     text = resources.files("tzdata").joinpath("zoneinfo", "iso3166.tab").read_text("utf-8")
     return frozenset(line.split("\t", 1)[0] for line in text.splitlines()
                      if line and not line.startswith("#"))
-
-
-@cache
-def iana_timezones() -> frozenset[str]:
-    """Every IANA zone name this Python knows."""
-    return frozenset(available_timezones())
 
 
 def _helper(column: str, check: str) -> str:

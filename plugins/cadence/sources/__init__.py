@@ -82,8 +82,8 @@ def extract_sources(
 ) -> dict[str, int]:
     """Load every entity (or only ``entities``, e.g. the hourly consent sync) into
     ``raw_<entity>``, replacing the table; rows per entity. Contacts erased earlier are
-    pseudonymised again before anything is written (:mod:`cadence.privacy.erasure`)."""
-    from cadence.privacy.erasure import reapply_erasures
+    pseudonymised again before anything is written (:mod:`cadence.contract.erased_contacts`)."""
+    from cadence.contract.erased_contacts import reapply_erasures
 
     stamp = pd.Timestamp(loaded_at)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
