@@ -266,7 +266,7 @@ def test_account_leaving_a_segment_gets_valid_to(nightly):
 
 
 def test_rerunning_a_date_leaves_identical_tables(nightly, policy):
-    tables = ["account_health", "int_segment_daily", "segment_membership", "int_account_facts"]
+    tables = ["account_health", "segment_daily", "segment_membership", "int_account_facts"]
     before = {t: nightly.read_table(t) for t in tables}
     run_nightly(nightly, policy, AS_OF)
     for table in tables:

@@ -17,6 +17,7 @@ from cadence.models.runner import (
     discover_models,
     ensure_validated_tables,
     model_params,
+    model_reads,
 )
 from cadence.models.segments import SEGMENT_MODELS
 from cadence.policy import PolicyError, parse_policy
@@ -64,7 +65,7 @@ def test_models_are_built_after_what_they_read():
     order = [m.name for m in build_order(catalog, list(reversed(HEALTH_MODELS + SEGMENT_MODELS)))]
     assert order.index("int_account_facts") < order.index("int_health_components")
     assert order.index("int_health_components") < order.index("account_health")
-    assert order.index("account_health") < order.index("int_segment_daily")
+    assert order.index("account_health") < order.index("segment_daily")
     assert order[-1] == "segment_membership"
 
 
@@ -85,10 +86,65 @@ def test_a_dependency_cycle_is_refused(tmp_path):
         "models:\n  - {name: a, config: {meta: {depends_on: [b]}}}\n"
         "  - {name: b, config: {meta: {depends_on: [a]}}}\n"
     )
-    for name in "ab":
-        (tmp_path / "marts" / f"{name}.sql").write_text("select 1 as x\n")
+    (tmp_path / "marts" / "a.sql").write_text("select x from b\n")
+    (tmp_path / "marts" / "b.sql").write_text("select x from a\n")
     with pytest.raises(ModelError, match="dependency cycle"):
         build_order(discover_models(tmp_path), ["a", "b"])
+
+
+def _layers(tmp_path, models: dict[str, tuple[str, str, list[str]]]):
+    """SQL folders with ``name -> (layer, sql, declared depends_on)``."""
+    for layer in ("staging", "intermediate", "marts"):
+        (tmp_path / layer).mkdir()
+        entries = [f"  - {{name: {name}, config: {{meta: {{depends_on: {deps}}}}}}}\n"
+                   for name, (lay, _, deps) in models.items() if lay == layer]
+        (tmp_path / layer / "schema.yml").write_text("models:\n" + "".join(entries)
+                                                     if entries else "models: []\n")
+        for name, (lay, sql, _) in models.items():
+            if lay == layer:
+                (tmp_path / layer / f"{name}.sql").write_text(sql)
+    (tmp_path / "outputs.yml").write_text("models:\n  - {name: validated_x}\n")
+    return tmp_path
+
+
+def test_a_model_reading_a_table_it_does_not_declare_is_refused(tmp_path):
+    # The read hides in a CTE's subquery and a Jinja dialect branch: the parse still sees it.
+    sql = ("with t as (select * from stg_x where k in (select k from validated_x))\n"
+           "select * from t {% if dialect == 'postgres' %}{% endif %}\n")
+    sql_dir = _layers(tmp_path, {"stg_x": ("staging", "select k from validated_x\n",
+                                           ["validated_x"]),
+                                 "int_y": ("intermediate", sql, ["stg_x"])})
+    with pytest.raises(ModelError, match=r"int_y: meta.depends_on .* undeclared "
+                                         r"\['validated_x'\], declared but not read \[\]"):
+        discover_models(sql_dir)
+
+
+def test_a_model_declaring_a_read_it_does_not_make_is_refused(tmp_path):
+    sql_dir = _layers(tmp_path, {"stg_x": ("staging", "select k from validated_x\n",
+                                           ["validated_x", "validated_z"])})
+    with pytest.raises(ModelError, match=r"declared but not read \['validated_z'\]"):
+        discover_models(sql_dir)
+
+
+def test_the_intermediate_layer_never_reads_a_mart(tmp_path):
+    sql_dir = _layers(tmp_path, {"m": ("marts", "select k from validated_x\n",
+                                       ["validated_x"]),
+                                 "int_y": ("intermediate", "select k from m\n", ["m"])})
+    with pytest.raises(ModelError, match=r"intermediate model int_y reads \['m'\] of a "
+                                         "later layer"):
+        discover_models(sql_dir)
+
+
+def test_a_model_reading_an_undocumented_table_is_refused(tmp_path):
+    sql_dir = _layers(tmp_path, {"stg_x": ("staging", "select k from mystery\n",
+                                           ["mystery"])})
+    with pytest.raises(ModelError, match=r"stg_x reads \['mystery'\]: neither a model"):
+        discover_models(sql_dir)
+
+
+def test_the_shipped_models_declare_exactly_what_they_read():
+    for model in discover_models().values():
+        assert set(model.depends_on) == model_reads(model.path.read_text()), model.name
 
 
 def test_a_model_whose_columns_changed_is_not_written_into_the_old_table(warehouse, policy):

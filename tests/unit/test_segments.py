@@ -22,7 +22,7 @@ def _days(*offsets: int) -> list[date]:
 
 
 def _snapshots(warehouse, memberships: dict[tuple[str, str], list[date]], days: list[date]):
-    """Write int_segment_daily as the daily model would: one partition per snapshot day, in
+    """Write segment_daily as the daily model would: one partition per snapshot day, in
     which every account has its tier (so a built day is never empty) plus its signals."""
     for day in days:
         rows = [
@@ -36,7 +36,7 @@ def _snapshots(warehouse, memberships: dict[tuple[str, str], list[date]], days: 
             if day in member_days
         ]
         frame = pd.DataFrame(rows)
-        warehouse.write_frame("int_segment_daily", frame, replace_where={"as_of_date": day})
+        warehouse.write_frame("segment_daily", frame, replace_where={"as_of_date": day})
 
 
 def _history(warehouse, policy, as_of: date) -> list[tuple]:

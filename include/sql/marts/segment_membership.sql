@@ -1,10 +1,10 @@
 -- segment_membership: SCD2 history of every account's segments, rebuilt from all daily
--- snapshots of int_segment_daily (gaps and islands), so rerunning a date or backfilling
+-- snapshots of segment_daily (gaps and islands), so rerunning a date or backfilling
 -- dates in any order gives the same table. A run of consecutive snapshots in a segment is
 -- one row: valid_from is its first day; valid_to is the day after its last day, NULL while
 -- it reaches the latest snapshot (is_current). A missing snapshot day does not split a run.
 with daily as (
-    select * from int_segment_daily
+    select * from segment_daily
 ),
 
 snapshot_days as (

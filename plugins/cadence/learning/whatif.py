@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # Tables a replay reads, copied from the warehouse into each scenario store.
 SEED_TABLES = ("stg_accounts", "stg_contacts", "stg_usage_daily", "stg_support_tickets",
                "stg_nps_responses", "stg_preferences", "stg_suppressions", "stg_campaigns",
-               "stg_csms", "stg_engagement_events", "int_segment_daily",
+               "stg_csms", "stg_engagement_events", "segment_daily",
                "segment_membership", "account_health", "communication_calendar",
                "deliveries", "engagement_events", "engagement_flags",
                "consent_suppressions", "experiment_assignments")

@@ -3,7 +3,10 @@
 A layer (``staging``, ``intermediate``, ``marts``) is a folder of model files, one lower-case
 SELECT each, and a ``schema.yml`` in dbt's format that documents every model (description,
 columns) and declares in its ``config`` how it is materialized and (``meta.depends_on``)
-what it reads:
+every table and model it reads. The runner parses each model's SQL (sqlglot) and refuses a
+model whose reads differ from what it declares, and a layer that reads a later one
+(staging reads only the validated tables, intermediate never reads a mart). It is
+materialized as:
 
 * ``view``: recreated on every build;
 * ``table``: every row replaced (delete + insert) in one transaction;
@@ -24,7 +27,10 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import jinja2
+import sqlglot
 import yaml
+from sqlglot import exp
 
 from cadence.contract.entities import ENTITIES, ENTITY_ORDER
 from cadence.contract.errors import RetryCannotHelp
@@ -35,6 +41,13 @@ if TYPE_CHECKING:
     from cadence.policy import Policy
 
 LAYERS: tuple[str, ...] = ("staging", "intermediate", "marts")
+# What each layer may read besides the tables Python tasks write (include/sql/outputs.yml):
+# staging only those, intermediate staging and itself, marts every layer.
+READABLE_LAYERS: dict[str, tuple[str, ...]] = {
+    "staging": (),
+    "intermediate": ("staging", "intermediate"),
+    "marts": LAYERS,
+}
 MATERIALIZATIONS: tuple[str, ...] = ("view", "table", "partition")
 PARTITION_COLUMN = "as_of_date"
 
@@ -51,7 +64,48 @@ class Model:
     layer: str
     path: Path
     materialized: str
-    depends_on: tuple[str, ...]
+    depends_on: tuple[str, ...]  # every table and model it reads, as declared
+
+
+def model_reads(sql: str) -> set[str]:
+    """The tables and views a SELECT reads (its own CTEs excluded), from the SQL itself.
+
+    Jinja is rendered for DuckDB with every dialect branch's text the same shape, so one
+    parse names what both dialects read."""
+    rendered = jinja2.Environment(undefined=jinja2.ChainableUndefined).from_string(
+        sql).render(dialect="duckdb")
+    tree = sqlglot.parse_one(rendered, dialect="duckdb")
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    return {table.name for table in tree.find_all(exp.Table)} - ctes
+
+
+def declared_tables(sql_dir: Path = SQL_DIR) -> list[str]:
+    """The tables Python tasks write, as ``outputs.yml`` documents them."""
+    path = sql_dir / "outputs.yml"
+    if not path.exists():
+        return []
+    return [entry["name"] for entry in (yaml.safe_load(path.read_text()) or {}).get("models", [])]
+
+
+def _check_reads(models: dict[str, Model], written_by_tasks: set[str]) -> None:
+    for model in models.values():
+        reads = model_reads(model.path.read_text())
+        declared = set(model.depends_on)
+        if reads != declared:
+            raise ModelError(
+                f"{model.layer}/schema.yml: model {model.name}: meta.depends_on must name "
+                f"exactly what {model.name}.sql reads; undeclared {sorted(reads - declared)}, "
+                f"declared but not read {sorted(declared - reads)}")
+        unknown = sorted(reads - set(models) - written_by_tasks)
+        if unknown:
+            raise ModelError(f"model {model.name} reads {unknown}: neither a model nor a "
+                             "table of include/sql/outputs.yml")
+        later = sorted(r for r in reads if r in models
+                       and models[r].layer not in READABLE_LAYERS[model.layer])
+        if later:
+            raise ModelError(f"{model.layer} model {model.name} reads {later} of a later "
+                             f"layer; {model.layer} reads only "
+                             f"{list(READABLE_LAYERS[model.layer]) or 'validated tables'}")
 
 
 def discover_models(sql_dir: Path = SQL_DIR) -> dict[str, Model]:
@@ -88,10 +142,7 @@ def discover_models(sql_dir: Path = SQL_DIR) -> dict[str, Model]:
                 materialized=materialized,
                 depends_on=tuple((config.get("meta") or {}).get("depends_on") or ()),
             )
-    for model in models.values():
-        unknown = [d for d in model.depends_on if d not in models]
-        if unknown:
-            raise ModelError(f"model {model.name} depends on unknown models {unknown}")
+    _check_reads(models, set(declared_tables(sql_dir)))
     return models
 
 
@@ -102,6 +153,7 @@ def build_order(models: dict[str, Model], wanted: list[str]) -> list[Model]:
     unknown = [name for name in wanted if name not in models]
     if unknown:
         raise ModelError(f"unknown models: {unknown}")
+    # Reads of tables Python tasks write are not built here: only models order the build.
     sorter = TopologicalSorter(
         {name: [d for d in models[name].depends_on if d in wanted] for name in wanted}
     )

@@ -1,7 +1,7 @@
 """Segments (DESIGN §6): the ``segments`` policy section, the nightly glue that builds the
 SCD2 ``segment_membership`` and the reader every later step uses.
 
-Membership is SQL: ``int_segment_daily`` snapshots each day's segments and
+Membership is SQL: ``segment_daily`` snapshots each day's segments and
 ``segment_membership`` is rebuilt from all snapshots, so reruns and backfills in any order
 give the same history.
 """
@@ -22,7 +22,7 @@ from cadence.models.runner import build_models
 if TYPE_CHECKING:
     from cadence.policy import Policy
 
-SEGMENT_MODELS = ["int_segment_daily", "segment_membership"]
+SEGMENT_MODELS = ["segment_daily", "segment_membership"]
 NAMED_STRATEGIC_TABLE = "segment_named_strategic_accounts"
 
 

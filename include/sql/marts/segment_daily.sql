@@ -1,4 +1,4 @@
--- int_segment_daily: the segments each account is in on the as_of date, one row per
+-- segment_daily: the segments each account is in on the as_of date, one row per
 -- account x segment. Tier and stage: every account whose contract has started (one tier,
 -- one stage each). Signals: scored (active or trial) accounts only, any number of them.
 -- Stage precedence: churned, then renewal, then onboarding, adoption, mature.
