@@ -1,5 +1,5 @@
 -- Segments current at the plan date; valid_from anchors signal-triggered touches.
+{% from "macros.sql" import segment_current %}
 select account_id, segment_type, segment_key, valid_from
 from segment_membership
-where valid_from <= :as_of
-  and (valid_to is null or valid_to > :as_of)
+where {{ segment_current() }}

@@ -1,6 +1,7 @@
 -- Accounts with the expansion_ready signal on the plan date, with the evidence a deal
 -- carries: the most seats used in the last 7 days against the seats bought, and average
 -- active users over the last 30 days against the 30 before (csm_tasks/usage_trend.sql).
+{% from "macros.sql" import segment_current %}
 with usage as (
 {% include "csm_tasks/usage_trend.sql" %}
 )
@@ -11,6 +12,5 @@ join stg_accounts a on a.account_id = s.account_id
 left join usage u on u.account_id = s.account_id
 where s.segment_type = 'signal'
   and s.segment_key = 'expansion_ready'
-  and s.valid_from <= cast(:as_of as date)
-  and (s.valid_to is null or s.valid_to > cast(:as_of as date))
+  and {{ segment_current('s') }}
 order by a.account_id

@@ -2,6 +2,7 @@
 -- delivered, open or click event) and the first open or click, from the staged source
 -- events and, once the hourly run has ingested some, the provider events. The tier is the
 -- account's tier segment on :as_of; the arm is the experiment arm the touch carried.
+{% from "macros.sql" import segment_current %}
 with sent as (
     select
         touch_id,
@@ -58,5 +59,4 @@ left join per_touch as p on p.touch_id = s.touch_id
 left join segment_membership as t
     on t.account_id = s.account_id
     and t.segment_type = 'tier'
-    and t.valid_from <= :as_of
-    and (t.valid_to is null or t.valid_to > :as_of)
+    and {{ segment_current('t') }}

@@ -1,5 +1,6 @@
 -- Accounts with country (holidays), timezone, ARR (priority ties), status, CSM and tier;
 -- of one shard when in_shard.
+{% from "macros.sql" import segment_current %}
 select a.account_id, a.country, a.timezone, a.arr, a.status, a.csm_id,
 {%- if has_segments %}
        s.segment_key as tier
@@ -10,7 +11,7 @@ from stg_accounts a
 {%- if has_segments %}
 left join segment_membership s
   on s.account_id = a.account_id and s.segment_type = 'tier'
- and s.valid_from <= :as_of and (s.valid_to is null or s.valid_to > :as_of)
+ and {{ segment_current('s') }}
 {%- endif %}
 {%- if in_shard %}
 where a.account_id in (select account_id from plan_accounts

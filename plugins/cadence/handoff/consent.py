@@ -210,10 +210,11 @@ def cancel_forbidden(warehouse: Warehouse, policy, now: datetime) -> dict:
     cancelled = touches[reasons.notna()].assign(reason=reasons[reasons.notna()])
     rows = [{"touch_id": r.touch_id, "plan_date": plan_date, "contact_id": r.contact_id,
              "account_id": r.account_id, "reason": f"consent: {r.reason}",
-             "decision": "suppressed", "rule": "1.consent", "detail": r.reason, "now": now}
+             "decision": "suppressed", "rule": "1.consent", "detail": r.reason, "now": now,
+             "status": "cancelled"}
             for r in cancelled.itertuples(index=False)]
     with warehouse.engine.begin() as conn:
-        store.run_many(conn, warehouse, "cancel_touch", rows)
+        store.run_many(conn, warehouse, "set_touch_status", rows)
         store.run_many(conn, warehouse, "update_decision", rows)
     log.info("cancelled %d scheduled touches that consent forbids", len(rows))
     return {"plan_date": plan_date.isoformat(), "cancelled": len(rows)}

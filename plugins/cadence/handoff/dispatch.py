@@ -186,14 +186,15 @@ def _count(result: BatchResult, tally: dict) -> None:
         tally[CALENDAR_STATUS[outcome.status]] += 1
 
 
-def _mark_touches(warehouse: Warehouse, name: str, plan_date, touches: pd.DataFrame,
+def _mark_touches(warehouse: Warehouse, status: str, plan_date, touches: pd.DataFrame,
                   reasons: list[str], now: datetime, decision: dict | None = None) -> None:
     rows = [{"touch_id": t.touch_id, "plan_date": plan_date, "reason": r, "now": now,
+             "status": status,
              "contact_id": t.contact_id, "account_id": t.account_id, "detail": r,
              **(decision or {})}
             for t, r in zip(touches.itertuples(index=False), reasons, strict=True)]
     with warehouse.engine.begin() as conn:
-        store.run_many(conn, warehouse, name, rows)
+        store.run_many(conn, warehouse, "set_touch_status", rows)
         if decision:
             store.run_many(conn, warehouse, "update_decision", rows)
 
@@ -275,13 +276,13 @@ def dispatch_due(warehouse: Warehouse, policy, window_start: datetime, window_en
                  len(messages), len(batches), out_dir)
         return tally
     stale_reason = f"stale: scheduled more than {handoff.staleness_hours:g}h before the run"
-    _mark_touches(warehouse, "drop_stale", plan_date, stale, [stale_reason] * len(stale),
+    _mark_touches(warehouse, "dropped", plan_date, stale, [stale_reason] * len(stale),
                   now, {"decision": "dropped", "rule": "9.staleness"})
-    _mark_touches(warehouse, "cancel_touch", plan_date, blocked,
+    _mark_touches(warehouse, "cancelled", plan_date, blocked,
                   [f"consent: {r}" for r in forbidden[forbidden.notna()]], now,
                   {"decision": "suppressed", "rule": "1.consent"})
     unrenderable = due[due["touch_id"].isin(list(problems))]
-    _mark_touches(warehouse, "fail_touch", plan_date, unrenderable,
+    _mark_touches(warehouse, "failed", plan_date, unrenderable,
                   [problems[t] for t in unrenderable["touch_id"]], now)
     _record(warehouse, batches, plan_date, now)
     for batch in batches:
