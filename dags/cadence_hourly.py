@@ -24,6 +24,7 @@ from cadence.orchestration.dag_defaults import (
     HOURLY_PARAMS,
     current_run,
     dag_kwargs,
+    schema_step,
     task,
 )
 
@@ -102,7 +103,7 @@ def cadence_hourly():
         return hourly.check_consent_rows(current_run())
 
     dispatched = dispatch_due_touches()
-    chain(sync_consent(), apply_erasures(), cancel_forbidden_touches(), dispatched,
+    chain(schema_step(), sync_consent(), apply_erasures(), cancel_forbidden_touches(), dispatched,
           ingest_engagement(), compute_engagement_metrics())
     # a failed check shows in Airflow without holding back anyone else's sends
     dispatched >> check_consent_rows()

@@ -29,6 +29,7 @@ from cadence.orchestration.dag_defaults import (
     dag_kwargs,
     nightly_step,
     publish_asset_extra,
+    schema_step,
     task,
 )
 
@@ -157,6 +158,7 @@ def cadence_nightly():
 
     shards = list_plan_shards()
     chain(
+        schema_step(),
         extract_sources(),
         validate_sources(),
         build_staging(),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag
 
-from cadence.orchestration.dag_defaults import current_run, dag_kwargs, task
+from cadence.orchestration.dag_defaults import current_run, dag_kwargs, schema_step, task
 
 
 @dag(
@@ -47,7 +47,7 @@ def cadence_whatif():
 
         return whatif(current_run())
 
-    replay_and_compare()
+    schema_step() >> replay_and_compare()
 
 
 cadence_whatif()

@@ -39,13 +39,23 @@ def duckdb_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def warehouse(duckdb_url):
-    """An empty embedded (DuckDB) warehouse."""
+def bare_warehouse(duckdb_url):
+    """An embedded (DuckDB) warehouse without a single table."""
     from cadence.contract.warehouse import Warehouse
 
     wh = Warehouse(duckdb_url)
     yield wh
     wh.engine.dispose()
+
+
+@pytest.fixture
+def warehouse(bare_warehouse):
+    """An embedded (DuckDB) warehouse as every DAG run finds it after its first task: every
+    declared table there, empty."""
+    from cadence.contract.schema import create_warehouse_tables
+
+    create_warehouse_tables(bare_warehouse)
+    return bare_warehouse
 
 
 def postgres_available() -> str | None:
@@ -82,10 +92,13 @@ def pg_schema():
 
 @pytest.fixture
 def pg_warehouse(pg_schema):
-    """An empty PostgreSQL warehouse in its own schema."""
+    """A PostgreSQL warehouse in its own schema after the schema step: every declared table
+    there, empty."""
+    from cadence.contract.schema import create_warehouse_tables
     from cadence.contract.warehouse import Warehouse
 
     wh = Warehouse(POSTGRES_URL, schema=pg_schema)
+    create_warehouse_tables(wh)
     yield wh
     wh.engine.dispose()
 

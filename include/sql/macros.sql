@@ -7,3 +7,12 @@
 {% macro segment_current(row="segment_membership", on="cast(:as_of as date)") -%}
 {{ row }}.valid_from <= {{ on }} and ({{ row }}.valid_to is null or {{ row }}.valid_to > {{ on }})
 {%- endmacro %}
+
+{#- Only the accounts of the planner shard ``:shard`` when the query is rendered with
+    ``in_shard`` (import ``with context``); ``keyword`` joins it to the query. -#}
+{% macro shard_filter(column="account_id", keyword="and") -%}
+{%- if in_shard %}
+{{ keyword }} {{ column }} in (select account_id from plan_accounts
+    where plan_date = :as_of and shard = :shard)
+{%- endif %}
+{%- endmacro %}

@@ -106,14 +106,17 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_demo(accounts=args.accounts, as_of=args.as_of or date.today())
     if args.command == "whatif":
+        from cadence.contract.schema import create_warehouse_tables
         from cadence.contract.settings import load_settings
         from cadence.contract.warehouse import connect
         from cadence.learning.whatif import WhatIfError, format_comparison, run_whatif
         from cadence.policy import PolicyError, load_policy
 
         settings = load_settings()
+        warehouse = connect(settings)
+        create_warehouse_tables(warehouse)  # as cadence_whatif's first task does
         try:
-            result = run_whatif(connect(settings), load_policy(settings.policy_path),
+            result = run_whatif(warehouse, load_policy(settings.policy_path),
                                 args.first, args.last, settings.out_dir,
                                 policy_file=args.policy, overrides=args.overrides)
         except (WhatIfError, PolicyError) as exc:

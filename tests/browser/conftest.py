@@ -22,6 +22,7 @@ AS_OF = date(2026, 11, 23)
 def plan_sample(root: Path, accounts: int = 25, seed: int = 5):
     """Sample sources planned by the nightly task functions in order (no scheduler): the
     warehouse the view and the report read. Returns the run's settings."""
+    from cadence.contract.schema import create_warehouse_tables
     from cadence.contract.settings import load_settings
     from cadence.devtools.sample import write_sample
     from cadence.orchestration import nightly
@@ -36,6 +37,7 @@ def plan_sample(root: Path, accounts: int = 25, seed: int = 5):
               data_interval_end=start, started_at=start,
               clock=lambda: start + timedelta(days=7),  # a week on: not live
               settings=settings)
+    create_warehouse_tables(run.warehouse)
     for step in (nightly.extract_sources, nightly.validate_sources, nightly.build_staging,
                  nightly.score_account_health, nightly.assign_segments,
                  nightly.generate_candidates):

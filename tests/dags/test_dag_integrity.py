@@ -42,7 +42,8 @@ def test_dag_defaults(dag_bag, dag_id):
 
 def test_nightly_order(dag_bag):
     dag = dag_bag.dags["cadence_nightly"]
-    order = ["extract_sources", "validate_sources", "build_staging", "apply_erasures",
+    order = ["create_warehouse_tables", "extract_sources", "validate_sources", "build_staging",
+             "apply_erasures",
              "score_account_health", "assign_segments", "learn_from_engagement",
              "generate_candidates", "list_plan_shards", "plan_calendar", "steer_send_times",
              "level_csm_capacity", "write_csm_tasks", "push_csm_tasks",
@@ -59,12 +60,14 @@ def test_whatif_is_manual_with_titled_params(dag_bag):
     assert set(params) == {"policy_path", "overrides", "from_date", "to_date"}
     for name in params:
         assert dag.params.get_param(name).schema.get("title"), name
-    assert [t.task_id for t in dag.tasks] == ["replay_and_compare"]
+    assert [t.task_id for t in dag.tasks] == [
+        "create_warehouse_tables", "replay_and_compare"]
 
 
 def test_hourly_order(dag_bag):
     dag = dag_bag.dags["cadence_hourly"]
-    order = ["sync_consent", "apply_erasures", "cancel_forbidden_touches",
+    order = ["create_warehouse_tables", "sync_consent", "apply_erasures",
+             "cancel_forbidden_touches",
              "dispatch_due_touches", "ingest_engagement", "compute_engagement_metrics"]
     for upstream, downstream in zip(order, order[1:], strict=False):
         assert upstream in dag.get_task(downstream).upstream_task_ids
@@ -72,6 +75,14 @@ def test_hourly_order(dag_bag):
     check = dag.get_task("check_consent_rows")
     assert check.upstream_task_ids == {"dispatch_due_touches"}
     assert not check.downstream_task_ids
+
+
+@pytest.mark.parametrize("dag_id", ["cadence_nightly", "cadence_hourly", "cadence_whatif"])
+def test_every_dag_starts_with_the_schema_step(dag_bag, dag_id):
+    # One step creates the tables; no other task may run before it.
+    dag = dag_bag.dags[dag_id]
+    roots = [t.task_id for t in dag.tasks if not t.upstream_task_ids]
+    assert roots == ["create_warehouse_tables"], roots
 
 
 @pytest.mark.parametrize("path", sorted(DAGS_DIR.glob("*.py")), ids=lambda p: p.name)

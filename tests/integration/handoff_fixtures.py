@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 import pandas as pd
 
 from cadence.contract.tables import COMMUNICATION_CALENDAR
-from cadence.handoff.store import ensure_handoff_tables
 
 PLAN_DATE = date(2026, 11, 23)
 
@@ -50,7 +49,6 @@ def touch(touch_id: str, contact_id: str, scheduled_at: datetime, channel: str =
 
 def seed_calendar(warehouse, rows: list[dict], plan_date: date = PLAN_DATE) -> None:
     """Write the calendar partition ``plan_date`` with the planner's column types."""
-    ensure_handoff_tables(warehouse)
     frame = pd.DataFrame(rows, columns=list(COMMUNICATION_CALENDAR))
     frame["scheduled_at"] = pd.to_datetime(frame["scheduled_at"], utc=True)
     frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True)

@@ -10,7 +10,6 @@ import pytest
 from cadence.connectors.http import Credentials
 from cadence.connectors.hubspot import HubSpotClient
 from cadence.connectors.policy import ConnectorsPolicy
-from cadence.contract.tables import ensure_planning_tables
 from cadence.outputs.crm_tasks import push_csm_tasks
 from tests.integration.crm_stand_ins import TOKEN, hubspot  # noqa: F401 - the stand-in fixture
 from tests.integration.test_hubspot_connector import FAST as HUBSPOT_HTTP
@@ -23,7 +22,6 @@ AS_OF = date(2026, 11, 20)
 
 
 def plan_tasks(warehouse, status: str = "open") -> None:
-    ensure_planning_tables(warehouse)
     tasks = pd.DataFrame({
         "task_id": ["k1", "k2"], "plan_date": [AS_OF, AS_OF], "touch_id": ["t1", "t2"],
         "csm_id": ["o1", "o1"], "account_id": ["c1", "c2"], "contact_id": ["p1", None],
@@ -103,8 +101,6 @@ def publish(warehouse, policy, day, tasks, out_dir):
     from datetime import UTC, datetime
 
     from cadence.outputs.csm_task_files import write_task_files
-
-    ensure_planning_tables(warehouse)
     warehouse.write_frame("csm_tasks", tasks, replace_where={"plan_date": day})
     write_task_files(warehouse, tasks, policy.csm_tasks, out_dir, day,
                      datetime.combine(day, datetime.min.time(), tzinfo=UTC))

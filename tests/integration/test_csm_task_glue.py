@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime
 import pandas as pd
 from icalendar import Calendar
 
-from cadence.contract.tables import ensure_planning_tables
 from cadence.outputs.csm_tasks import write_csm_task_lists
 
 DAY1, DAY2 = date(2026, 12, 1), date(2026, 12, 2)
@@ -20,7 +19,6 @@ def at(text: str, zone: str = "Europe/Berlin") -> pd.Timestamp:
 
 
 def seed(warehouse) -> None:
-    ensure_planning_tables(warehouse)
     loaded = pd.Timestamp("2026-12-01", tz="UTC")
     tables = {
         "stg_accounts": [

@@ -13,7 +13,6 @@ import pytest
 from icalendar import Calendar, Event
 
 from cadence.contract.erased_contacts import email_sha256
-from cadence.handoff.store import ensure_handoff_tables
 from cadence.privacy.erasure import ErasureError, apply_erasures, text_columns
 from cadence.sources import extract_sources
 from tests.integration.handoff_fixtures import at, seed_calendar, seed_people, touch
@@ -48,7 +47,6 @@ def hits(warehouse, out_dir: Path, needles=NEEDLES) -> list[str]:
 
 def _seed(warehouse, out_dir: Path) -> None:
     """The victim c1 (and bystanders c2, c3) wherever cadence and later steps put people."""
-    ensure_handoff_tables(warehouse)
     seed_people(warehouse)
     people = warehouse.read_table("stg_contacts")
     people.loc[people["contact_id"] == "c1", ["email", "first_name", "last_name"]] = [
@@ -58,7 +56,6 @@ def _seed(warehouse, out_dir: Path) -> None:
     warehouse.write_frame("validated_contacts", people.astype(str), replace_all=True)
     victim = {"contact_id": "c1", "account_id": "a1", "email": " " + EMAIL.upper(),
               "first_name": FIRST, "last_name": LAST}
-    warehouse.execute(warehouse.render("quality/quality_tables.sql"))
     warehouse.write_frame("quarantine", pd.DataFrame({
         "entity": ["contacts", "nps_responses", "contacts", "contacts"],
         "row": [json.dumps(victim, ensure_ascii=False),
@@ -213,7 +210,6 @@ def test_many_requests_in_one_run_are_all_carried_out_and_logged(any_warehouse, 
     cannot be pseudonymised stops only the request it holds, by name."""
     warehouse, out_dir = any_warehouse, tmp_path / "out"
     seed_people(warehouse, contacts=30)
-    ensure_handoff_tables(warehouse)
     erased = [f"c{i}" for i in range(1, 21)]
     warehouse.write_frame("stg_suppressions", pd.DataFrame({
         "email": [f"{c}@example.com" if n % 2 else None for n, c in enumerate(erased)],

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from cadence.contract.entities import ENTITIES
+from cadence.contract.schema import create_warehouse_tables
 from cadence.contract.settings import SQL_DIR
-from cadence.contract.tables import ensure_planning_tables
 from cadence.contract.warehouse import Warehouse
 from cadence.models.account_health import score_account_health
 from cadence.models.runner import build_staging, discover_models
@@ -113,7 +113,6 @@ SOURCES: dict[str, list[dict]] = {
 
 def record_sent_touches(warehouse) -> None:
     """Two touches sent to the onboarding account this week, one opened."""
-    ensure_planning_tables(warehouse)
     sent = pd.DataFrame({
         "touch_id": ["t_a", "t_b"], "plan_date": [AS_OF - timedelta(days=6)] * 2,
         "contact_id": ["c_onboard"] * 2, "account_id": ["onboard"] * 2,
@@ -179,6 +178,7 @@ def nightly(request, tmp_path_factory):
             pytest.skip(reason)
         schema = f"cadence_t_{uuid.uuid4().hex[:10]}"
         wh = Warehouse(POSTGRES_URL, schema=schema)
+    create_warehouse_tables(wh)
     load_validated(wh)
     record_sent_touches(wh)
     run_nightly(wh, policy, AS_OF - timedelta(days=1))

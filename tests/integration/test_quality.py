@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from cadence.contract.entities import ENTITIES, ENTITY_ORDER
+from cadence.contract.schema import create_warehouse_tables
 from cadence.contract.warehouse import Warehouse
 from cadence.devtools.sample import generate_sample, write_sample
 from cadence.policy import parse_policy
@@ -59,6 +60,7 @@ def validated(sources, tmp_path_factory):
     """A warehouse after one extract and validation of the sample, and its summary."""
     path = tmp_path_factory.mktemp("quality-wh") / "warehouse.duckdb"
     wh = Warehouse(f"duckdb:///{path}")
+    create_warehouse_tables(wh)
     extract_sources(wh, LENIENT, sources, "run-1", datetime(2026, 11, 23, 1, tzinfo=UTC))
     summary = validate_sources(wh, LENIENT, "run-1", AS_OF)
     yield wh, summary

@@ -21,6 +21,7 @@ LIVE = ("communication_calendar", "calendar_decisions", "touch_candidates",
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory):
     """A warehouse with one nightly plan of 25 sample accounts (no Airflow)."""
+    from cadence.contract.schema import create_warehouse_tables
     from cadence.devtools.sample import write_sample
     from cadence.orchestration import nightly
     from cadence.orchestration.runs import Run
@@ -34,6 +35,7 @@ def planned(tmp_path_factory):
     run = Run(run_id="test", run_type="manual", data_interval_start=at,
               data_interval_end=at, started_at=at, settings=settings,
               clock=lambda: at + timedelta(days=9))  # replayed later: not live
+    create_warehouse_tables(run.warehouse)
     for step in ("extract_sources", "validate_sources", "build_staging",
                  "score_account_health", "assign_segments", "learn_from_engagement",
                  "generate_candidates"):

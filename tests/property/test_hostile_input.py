@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from cadence.contract.entities import ENTITIES, ENTITY_ORDER, Column
-from cadence.contract.tables import ensure_planning_tables
+from cadence.contract.schema import create_warehouse_tables
 from cadence.contract.warehouse import Warehouse
 from cadence.models.runner import build_staging
 from cadence.policy import parse_policy
@@ -142,10 +142,10 @@ def test_every_hostile_row_is_loaded_or_quarantined_with_a_rule(sources):
         folder.mkdir()
         write_sources(folder, sources)
         warehouse = Warehouse(f"duckdb:///{Path(tmp) / 'warehouse.duckdb'}")
+        create_warehouse_tables(warehouse)
         try:
             loaded = extract_sources(warehouse, POLICY, folder, "fuzz", LOADED_AT)
             summary = validate_sources(warehouse, POLICY, "fuzz", AS_OF)
-            ensure_planning_tables(warehouse)
             staged = build_staging(warehouse, POLICY, AS_OF)
             for name in ENTITY_ORDER:
                 check_entity(warehouse, name, sources[name], loaded, summary, staged)

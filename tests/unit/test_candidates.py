@@ -386,8 +386,6 @@ def load_marts(warehouse, inputs: CandidateInputs) -> None:
                           replace_all=True)
     warehouse.write_frame("account_health", norm.health.assign(as_of_date=AS_OF),
                           replace_all=True)
-    warehouse.execute("create table segment_membership (account_id text, segment_type text,"
-                      " segment_key text, valid_from date, valid_to date, is_current boolean)")
     warehouse.write_frame("segment_membership", typed(norm.segments).assign(is_current=True),
                           replace_all=True)
     usage = norm.usage.assign(usage_date=AS_OF, feature=None, events=0.0)
@@ -426,10 +424,8 @@ def test_glue_reads_the_latest_engagement_flags_for_the_lighter_cadence(any_ware
     from datetime import datetime
 
     from cadence.candidates.inputs import read_candidate_inputs
-    from cadence.contract.tables import ensure_planning_tables
 
     load_marts(any_warehouse, make_inputs([account("a1", "strategic")]))
-    ensure_planning_tables(any_warehouse)
     assert read_candidate_inputs(any_warehouse, AS_OF).fading_contacts.empty  # no table yet
     flagged_at = pd.Timestamp(datetime(2026, 2, 1), tz="UTC")
     flags = pd.DataFrame({"contact_id": ["a1-admin", "a1-user"],

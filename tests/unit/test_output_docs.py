@@ -13,8 +13,6 @@ from cadence.contract.data_dictionary import (
     render_markdown,
     run_data_tests,
 )
-from cadence.contract.tables import PLANNING_TABLES
-from cadence.learning.steps import ARM_COLUMN, ARM_TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 SQL_DIR = ROOT / "include" / "sql"
@@ -32,23 +30,6 @@ def test_every_python_written_table_states_its_grain_and_writer(documented):
             assert doc.columns, doc.name
 
 
-@pytest.mark.parametrize("table", sorted(PLANNING_TABLES))
-def test_planning_tables_match_their_column_contract(documented, table):
-    # The learning steps add each touch's experiment arm to candidates and calendar.
-    learned = list(ARM_COLUMN) if table in ARM_TABLES else []
-    assert documented[table].column_names == list(PLANNING_TABLES[table]) + learned
-
-
-def test_handoff_and_quality_tables_match_their_ddl(documented):
-    ddl = (SQL_DIR / "handoff" / "create_handoff_tables.sql").read_text()
-    ddl += (SQL_DIR / "quality" / "quality_tables.sql").read_text()
-    for name in re.findall(r"create table if not exists (\w+) \(", ddl):
-        body = re.search(rf"create table if not exists {name} \((.*?)\n\)", ddl, re.S).group(1)
-        body = re.sub(r"--[^\n]*", "", body)
-        columns = [part.split()[0] for part in body.replace("\n", " ").split(",") if part.strip()]
-        assert documented[name].column_names == columns, name
-
-
 def test_docs_tables_md_is_generated_from_the_dictionary(documented):
     assert (ROOT / "docs" / "tables.md").read_text() == render_markdown(documented), (
         "docs/tables.md is stale: run `python -m cadence docs`")
@@ -56,7 +37,8 @@ def test_docs_tables_md_is_generated_from_the_dictionary(documented):
 
 def test_an_undocumented_table_or_column_is_reported_with_what_to_add(warehouse, documented):
     warehouse.execute("create table audit_notes (hashed_email text, erased_at timestamp)")
-    warehouse.execute("create table csm_tasks (task_id text, plan_date date, owner_note text)")
+    warehouse.execute("drop table csm_tasks;"
+                      "create table csm_tasks (task_id text, plan_date date, owner_note text)")
     problems = "\n".join(check_warehouse(warehouse, documented))
     assert "table audit_notes is not documented: add it to include/sql/outputs.yml" in problems
     assert "- {name: hashed_email, data_type: <type>, description: <meaning>}" in problems
@@ -67,7 +49,8 @@ def test_an_undocumented_table_or_column_is_reported_with_what_to_add(warehouse,
 
 
 def test_data_tests_find_nulls_and_values_outside_the_accepted_set(warehouse, documented):
-    warehouse.execute("create table account_health as select 'a1' as account_id, "
+    warehouse.execute("drop table account_health;"
+                      "create table account_health as select 'a1' as account_id, "
                       "date '2026-11-23' as as_of_date, 50.0 as score, 'purple' as band")
     warehouse.execute("insert into account_health values (null, date '2026-11-23', 1.0, 'red')")
     failures = "\n".join(run_data_tests(warehouse, documented))
@@ -99,11 +82,3 @@ def test_every_rule_code_the_code_writes_has_a_section_in_rules_md():
     for path in (ROOT / "plugins" / "cadence").rglob("*.py"):
         written |= set(re.findall(r"[\"'](\d{1,2}\.[a-z_]+)[\"']", path.read_text()))
     assert written - set(RULES) == set()
-
-
-def test_consent_holds_and_erasure_log_match_their_code(documented):
-    from cadence.handoff.consent_holds import HOLD_COLUMNS
-    from cadence.privacy.erasure import LOG_COLUMNS
-
-    assert documented["consent_holds"].column_names == list(HOLD_COLUMNS)
-    assert documented["erasure_log"].column_names == list(LOG_COLUMNS)

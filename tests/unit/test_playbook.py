@@ -36,11 +36,9 @@ def test_season_lines_count_skipped_and_moved_touches():
 def test_playbook_summary_reads_the_plan_on_each_warehouse(any_warehouse):
     from datetime import date
 
-    from cadence.contract.tables import ensure_planning_tables
     from cadence.devtools.playbook_summary import playbook_summary
 
     day = date(2026, 11, 23)
-    ensure_planning_tables(any_warehouse)
     rows = [("t1", "campaigns", "held", "awaiting approval: campaign c1 is not approved"),
             ("t2", "tier_cadences.strategic_qbr", "scheduled",
              "moved past season retail (11-15 to 12-31; ...): wanted from 2026-11-28; ok"),

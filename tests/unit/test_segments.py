@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cadence.contract.schema import create_warehouse_tables
 from cadence.contract.warehouse import Warehouse
 from cadence.models.runner import build_models
 from cadence.models.segments import segments_at, write_named_strategic_accounts
@@ -111,6 +112,7 @@ def test_history_gives_back_every_built_days_segments(tmp_path_factory, policy, 
     """Whatever days were built and whenever the account was in the segment, reading the
     SCD2 history on a built day gives exactly that day's snapshot."""
     warehouse = Warehouse(f"duckdb:///{tmp_path_factory.mktemp('scd2') / 'w.duckdb'}")
+    create_warehouse_tables(warehouse)
     days = [DAY1 + timedelta(days=n) for n, was_built in enumerate(built) if was_built]
     in_segment = [d for d in days if member[(d - DAY1).days]]
     _snapshots(warehouse, {("a1", "at_risk"): in_segment}, days)

@@ -5,18 +5,12 @@
 select d.touch_id, d.provider,
        greatest(d.updated_at, c.scheduled_at) as sent_at, c.contact_id, c.account_id,
        c.template_id, c.team, c.channel,
-{%- if has_segments %}
        coalesce(s.segment_key, 'unsegmented') as segment
-{%- else %}
-       'unsegmented' as segment
-{%- endif %}
 from deliveries d
 join communication_calendar c on c.plan_date = d.plan_date and c.touch_id = d.touch_id
-{%- if has_segments %}
 left join segment_membership s
   on s.account_id = c.account_id and s.segment_type = 'tier'
  and {{ segment_current('s', 'cast(greatest(d.updated_at, c.scheduled_at) as date)') }}
-{%- endif %}
 where d.status = 'sent'
   and greatest(d.updated_at, c.scheduled_at) >= :since
   and greatest(d.updated_at, c.scheduled_at) < :until

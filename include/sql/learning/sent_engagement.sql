@@ -20,10 +20,8 @@ with sent as (
 
 events as (
     select touch_id, event, occurred_at from stg_engagement_events where touch_id is not null
-{%- if has_ingested %}
     union
     select touch_id, event, occurred_at from engagement_events where touch_id is not null
-{%- endif %}
 ),
 
 per_touch as (

@@ -2,9 +2,7 @@
 select email, contact_id, reason, scope
 from stg_suppressions
 where created_at < :day_end
-{%- if has_consent %}
 union
 select email, contact_id, reason, scope
 from consent_suppressions
 where created_at < :day_end
-{%- endif %}

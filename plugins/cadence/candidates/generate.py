@@ -25,7 +25,7 @@ from cadence.candidates.policy import LighterCadence
 from cadence.candidates.renewal_timeline import renewal_timeline_candidates
 from cadence.candidates.seasons import apply_seasons
 from cadence.candidates.tier_cadence import tier_cadence_candidates
-from cadence.contract.tables import TOUCH_CANDIDATES, ensure_planning_tables
+from cadence.contract.tables import TOUCH_CANDIDATES
 from cadence.contract.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -80,7 +80,6 @@ def generate_touch_candidates(warehouse: Warehouse, policy: Policy, as_of: date,
     """Nightly task: read the inputs, write ``touch_candidates`` (partition plan_date) and
     campaign rows with unparseable audiences to ``quarantine`` (partition as_of_date and
     entity ``campaigns_audience``). Returns counts for the task log."""
-    ensure_planning_tables(warehouse)
     inputs = read_candidate_inputs(warehouse, as_of)
     candidates = generate_candidates(inputs, policy, as_of, horizon_days)
     _, rejects = split_campaign_audiences(inputs.campaigns)

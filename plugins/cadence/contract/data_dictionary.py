@@ -32,6 +32,7 @@ class DocumentedColumn:
     description: str
     data_type: str | None = None
     tests: tuple[Any, ...] = ()
+    not_null: bool = False  # dbt contract ``constraints: [{type: not_null}]``: enforced
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,9 @@ def load_dictionary(sql_dir: Path = SQL_DIR) -> dict[str, DocumentedTable]:
                         f"{rel}: model {name}, column {col.get('name')!r} has no description")
                 columns.append(DocumentedColumn(
                     name=col["name"], description=" ".join(str(col["description"]).split()),
-                    data_type=col.get("data_type"), tests=tuple(col.get("data_tests") or ())))
+                    data_type=col.get("data_type"), tests=tuple(col.get("data_tests") or ()),
+                    not_null=any(c.get("type") == "not_null"
+                                 for c in col.get("constraints") or ())))
             config = entry.get("config") or {}
             tables[name] = DocumentedTable(
                 name=name, description=" ".join(str(entry["description"]).split()),

@@ -9,7 +9,6 @@ only variable that may change the text) and values are always bound as parameter
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import re
 from collections.abc import Mapping
@@ -39,25 +38,13 @@ def _check_identifier(name: str) -> str:
     return name
 
 
-_PORTABLE_TYPES = {"double": "double precision", "timestamptz": "timestamp with time zone"}
-
-
-@functools.cache
-def _declared_tables() -> dict[str, dict[str, str]]:
-    # The schema files are read once a process.
-    from cadence.contract.data_dictionary import load_dictionary
-
-    return {name: {c.name: _PORTABLE_TYPES.get(c.data_type, c.data_type)
-                   for c in table.columns if c.data_type}
-            for name, table in load_dictionary().items()
-            if not table.materialized}  # SQL models create themselves
-
-
 def declared_types(table: str) -> dict[str, str]:
-    """Column -> portable SQL type of a table documented in ``include/sql/outputs.yml``
-    (empty when it is not): a table created from its first frame takes these, so an empty
+    """Column -> portable SQL type of a declared table (:mod:`cadence.contract.schema`;
+    empty when it is not): a table created from its first frame takes these, so an empty
     first frame cannot give a date column the type text."""
-    return _declared_tables().get(table, {})
+    from cadence.contract.schema import declared_tables
+
+    return declared_tables().get(table, {})
 
 
 def sql_type(series: pd.Series) -> str:
@@ -232,6 +219,13 @@ class Warehouse:
             finally:
                 driver.unregister("_cadence_frame")
             return
+        # COPY reads text: a float column (an integer column with a NULL, in pandas) going
+        # into a declared integer column must be written 50, not 50.0.
+        integers = [c for c, kind in declared_types(table).items()
+                    if kind.split()[0] in ("bigint", "integer", "smallint")
+                    and c in frame.columns and frame[c].dtype.kind == "f"]
+        if integers:
+            frame = frame.astype(dict.fromkeys(integers, "Int64"))
         buffer = io.StringIO()
         frame.to_csv(buffer, index=False, header=False, na_rep="\\N", quoting=csv.QUOTE_MINIMAL)
         buffer.seek(0)

@@ -134,7 +134,6 @@ def forbidden_reasons(touches: pd.DataFrame, contacts: pd.DataFrame,
 def read_suppressions(warehouse: Warehouse) -> pd.DataFrame:
     """Every row of the consent table: what is known now is honoured, whatever the run's
     logical time or the row's created_at."""
-    store.ensure_handoff_tables(warehouse)
     return store.read(warehouse, "consent_suppressions")
 
 
@@ -150,7 +149,6 @@ def read_contacts(warehouse: Warehouse) -> pd.DataFrame:
 
 def add_suppressions(warehouse: Warehouse, incoming: pd.DataFrame) -> int:
     """Upsert rows into ``consent_suppressions``; returns how many were new."""
-    store.ensure_handoff_tables(warehouse)
     existing = warehouse.read_table("consent_suppressions")
     merged = merge_suppressions(existing, incoming)
     if len(merged) != len(existing):
@@ -163,7 +161,6 @@ def sync_consent(warehouse: Warehouse, policy, now: datetime, sendgrid=None) -> 
     the wall clock, which also stamps ``synced_at``) and (when email goes through
     SendGrid, or ``sendgrid`` is given) SendGrid's suppression lists since the stored
     watermark into ``consent_suppressions``. Rerunning adds nothing twice."""
-    store.ensure_handoff_tables(warehouse)
     incoming = []
     files = store.read_if_present(warehouse, "stg_suppressions", "source_suppressions",
                                   ["email", "contact_id", "reason", "scope", "created_at"])
@@ -200,7 +197,6 @@ def cancel_forbidden(warehouse: Warehouse, policy, now: datetime) -> dict:
     the wall clock) that consent known now forbids;
     each cancellation also writes a ``calendar_decisions`` row (decision suppressed, rule
     1.consent, the suppression reason as detail — never the email)."""
-    store.ensure_handoff_tables(warehouse)
     plan_date = store.latest_plan_date(warehouse, now.date())
     if plan_date is None:
         return {"plan_date": None, "cancelled": 0}

@@ -20,14 +20,13 @@ from datetime import datetime
 import pandas as pd
 
 from cadence.contract.errors import RetryCannotHelp
+from cadence.contract.schema import table_columns
 from cadence.contract.warehouse import Warehouse
 from cadence.quality.consent_rows import email_match_key
 
 log = logging.getLogger(__name__)
 
-HOLD_COLUMNS = {"contact_id": "text", "entity": "text", "rule": "text", "row_number": "bigint",
-                "row_contact_id": "text", "run_id": "text",
-                "held_since": "timestamp with time zone"}
+HOLD_COLUMNS = table_columns("consent_holds")
 SHOWN = 20  # contact ids listed per row in the check's message
 
 
@@ -65,7 +64,6 @@ def contacts_referred_to(rows: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataF
 def refresh_consent_holds(warehouse: Warehouse, run_id: str, now: datetime) -> dict:
     """Replace ``consent_holds`` from the consent rows validation run ``run_id``
     quarantined; a contact held before keeps its ``held_since``."""
-    warehouse.create_table("consent_holds", HOLD_COLUMNS)
     rows = warehouse.read_frame(warehouse.render("consent/unreadable_consent_rows.sql"),
                                 {"run_id": run_id})
     contacts = _contacts(warehouse)

@@ -230,7 +230,6 @@ def dispatch_due(warehouse: Warehouse, policy, window_start: datetime, window_en
         return {**tally, "mode": "not_live"}
     now = window_start if simulation or clock is None else clock()
     window_start, window_end = now, now + (window_end - window_start)
-    store.ensure_handoff_tables(warehouse)
     plan_date = store.latest_plan_date(warehouse, window_start.date())
     channel_providers = dict(handoff.channel_providers)
     if simulation:

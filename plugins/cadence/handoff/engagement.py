@@ -163,7 +163,6 @@ def ingest_engagement(warehouse: Warehouse, policy, as_of: date,
                       events_dir: Path | None = None) -> dict:
     """Load new SendGrid event files and staged engagement events up to the end of
     ``as_of`` into ``engagement_events`` and their opt-outs into ``consent_suppressions``."""
-    store.ensure_handoff_tables(warehouse)
     if events_dir is None:
         from cadence.contract.settings import load_settings
 
@@ -204,21 +203,19 @@ def ingest_engagement(warehouse: Warehouse, policy, as_of: date,
 def compute_engagement_metrics(warehouse: Warehouse, policy, as_of: date) -> dict:
     """Recompute ``engagement_metrics`` for the policy's recent weeks up to ``as_of``
     (each week's rows replaced) and ``engagement_flags`` for ``as_of``."""
-    store.ensure_handoff_tables(warehouse)
     settings = policy.handoff.engagement
     this_monday = as_of - timedelta(days=as_of.weekday())
     weeks = [this_monday - timedelta(weeks=n) for n in range(settings.metrics_weeks)]
     since = pd.Timestamp(weeks[-1], tz="UTC")
     until = pd.Timestamp(as_of + timedelta(days=1), tz="UTC")
-    context = {"has_segments": warehouse.table_exists("segment_membership")}
-    sent = store.read(warehouse, "sent_touches", context, since=since, until=until)
+    sent = store.read(warehouse, "sent_touches", since=since, until=until)
     events = store.read(warehouse, "touch_events", since=since, until=until + timedelta(days=7))
     metrics = engagement_metrics(sent, events)
     for week in sorted(weeks):
         rows = metrics[metrics["week_start"] == week]
         warehouse.write_frame("engagement_metrics", rows, replace_where={"week_start": week})
     epoch = pd.Timestamp("1970-01-01", tz="UTC")
-    history = store.read(warehouse, "sent_touches", context, since=epoch, until=until)
+    history = store.read(warehouse, "sent_touches", since=epoch, until=until)
     opens = store.read(warehouse, "touch_events", since=epoch, until=until)
     flags = falling_engagement(history[history["channel"] == "email"],
                                opens[opens["event"] == "open"],

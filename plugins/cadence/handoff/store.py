@@ -14,7 +14,6 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from cadence.contract.tables import ensure_planning_tables
 from cadence.contract.warehouse import Warehouse, split_statements
 
 log = logging.getLogger(__name__)
@@ -23,12 +22,6 @@ log = logging.getLogger(__name__)
 def sql(warehouse: Warehouse, name: str, **context: Any) -> str:
     """The rendered text of ``include/sql/handoff/<name>.sql`` (Jinja ``context``)."""
     return warehouse.render(f"handoff/{name}.sql", **context)
-
-
-def ensure_handoff_tables(warehouse: Warehouse) -> None:
-    """Create the planning and handoff tables when missing."""
-    ensure_planning_tables(warehouse)
-    warehouse.execute(sql(warehouse, "create_handoff_tables"))
 
 
 def run_many(conn: sa.Connection, warehouse: Warehouse, name: str,

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 import pandas as pd
 
 from cadence.contract.policy_section import deep_merge
-from cadence.contract.tables import ensure_planning_tables
 from cadence.contract.warehouse import Warehouse
 from cadence.learning import experiments as exp
 from cadence.learning.mix import learn_mix, mix_overrides
@@ -21,24 +20,11 @@ def _day_start(day: date) -> pd.Timestamp:
     return pd.Timestamp(day, tz="UTC")
 
 
-ARM_COLUMN = {"experiment_arm": "text"}  # <experiment>:<arm>, empty outside experiments
-ARM_TABLES = ("touch_candidates", "communication_calendar")
-
-
-def ensure_arm_columns(warehouse: Warehouse) -> None:
-    """The planning tables carry each touch's experiment arm."""
-    ensure_planning_tables(warehouse)
-    for table in ARM_TABLES:
-        warehouse.add_missing_columns(table, ARM_COLUMN)
-
-
 def read_sent_engagement(warehouse: Warehouse, as_of: date, lookback_days: int
                          ) -> pd.DataFrame:
     """Messages sent in the ``lookback_days`` before ``as_of`` with their engagement
     (``learning/sent_engagement.sql``)."""
-    ensure_arm_columns(warehouse)
-    sql = warehouse.render("learning/sent_engagement.sql",
-                           has_ingested=warehouse.table_exists("engagement_events"))
+    sql = warehouse.render("learning/sent_engagement.sql")
     return warehouse.read_frame(sql, {
         "since": _day_start(as_of - timedelta(days=lookback_days)),
         "until": _day_start(as_of + timedelta(days=1)), "as_of": as_of})
@@ -99,7 +85,6 @@ def generate_candidates(warehouse: Warehouse, policy, as_of: date, horizon_days:
     from cadence.candidates.generate import generate_touch_candidates
     from cadence.candidates.inputs import read_candidate_inputs
 
-    ensure_arm_columns(warehouse)
     result = generate_touch_candidates(warehouse, policy, as_of, horizon_days, run_id=run_id)
     assignments = assign_experiments(warehouse, policy, as_of)
     base = warehouse.read_table("touch_candidates", {"plan_date": as_of})
@@ -163,7 +148,6 @@ def apply_learned_send_slots(warehouse: Warehouse, policy, as_of: date) -> dict:
     """Nightly, after the shards are planned: label each calendar row with its candidate's
     experiment arm, set the learned send hour on the plan date's email and in-app touches
     and say which slot each uses in its calendar reason and decision detail."""
-    ensure_arm_columns(warehouse)
     rules = policy.learning.send_time
     calendar = warehouse.read_table("communication_calendar", {"plan_date": as_of})
     if calendar.empty:

@@ -27,6 +27,7 @@ import pandas as pd
 import yaml
 
 from cadence.contract.policy_section import deep_merge
+from cadence.contract.schema import create_warehouse_tables
 from cadence.contract.warehouse import Warehouse
 from cadence.learning import steps
 
@@ -76,23 +77,25 @@ def scenario_id_of(changes: dict[str, Any], first: date, last: date) -> str:
 
 
 def open_scenario_store(warehouse: Warehouse, scenario: str, out_dir: Path) -> Warehouse:
-    """A fresh, empty store for one scenario (any earlier one of that id is replaced)."""
+    """A fresh store for one scenario (any earlier one of that id is replaced), holding
+    every warehouse table, empty."""
     if warehouse.dialect == "duckdb":
         path = Path(out_dir) / "whatif" / f"{scenario}.duckdb"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
-        return Warehouse(f"duckdb:///{path}")
-    schema = f"{warehouse.schema}_whatif_{scenario}"
-    warehouse.execute(f"drop schema if exists {schema} cascade")
-    return Warehouse(warehouse.url, schema=schema)
+        store = Warehouse(f"duckdb:///{path}")
+    else:
+        schema = f"{warehouse.schema}_whatif_{scenario}"
+        warehouse.execute(f"drop schema if exists {schema} cascade")
+        store = Warehouse(warehouse.url, schema=schema)
+    create_warehouse_tables(store)
+    return store
 
 
 def seed_scenario_store(warehouse: Warehouse, store: Warehouse, first: date) -> None:
     """Copy what planning reads, as known before ``first``, into ``store``."""
     since = first - timedelta(days=HISTORY_DAYS)
     for table in SEED_TABLES:
-        if not warehouse.table_exists(table):
-            continue
         if table == "communication_calendar":
             frame = warehouse.read_frame(
                 "select * from communication_calendar where plan_date >= :since"
@@ -106,29 +109,17 @@ def seed_scenario_store(warehouse: Warehouse, store: Warehouse, first: date) -> 
                 {"first": first})
         else:
             frame = warehouse.read_table(table)
-        # Same column types as the warehouse (an all-NULL column must stay a date).
-        store.create_table(table, _column_types(warehouse, table))
         if len(frame):
             store.write_frame(table, frame, replace_all=True)
-
-
-def _column_types(warehouse: Warehouse, table: str) -> dict[str, str]:
-    types = warehouse.read_frame(
-        "select column_name, data_type from information_schema.columns"
-        " where table_name = :t and table_schema = current_schema()"
-        " order by ordinal_position", {"t": table})
-    return dict(zip(types["column_name"], types["data_type"], strict=True))
 
 
 def replay_day(store: Warehouse, policy, day: date) -> dict:
     """The nightly planning of one day in a scenario store (health, segments, learning,
     candidates, shards, plan, send times, CSM levelling), then the day's touches sent."""
-    from cadence.handoff.store import ensure_handoff_tables
     from cadence.models.account_health import score_account_health
     from cadence.models.segments import assign_segments
     from cadence.planner.sharding import level_csm_capacity, list_shards, plan_calendar_shard
 
-    ensure_handoff_tables(store)
     score_account_health(store, policy, day)
     assign_segments(store, policy, day)
     steps.learn_from_engagement(store, policy, day)

@@ -14,7 +14,6 @@ from pydantic import Field, model_validator
 
 from cadence.contract.policy_section import Section
 from cadence.contract.warehouse import Warehouse
-from cadence.handoff.store import ensure_handoff_tables
 from cadence.models.runner import build_models
 
 if TYPE_CHECKING:
@@ -90,7 +89,4 @@ def score_account_health(warehouse: Warehouse, policy: Policy, as_of: date) -> d
     """DAG task ``score_account_health``: rebuild the ``as_of`` partition of
     ``account_health`` (and its intermediate models) from the staged sources as known on
     ``as_of``. Needs ``build_staging`` first. Returns rows per model."""
-    # Engagement (source files and provider events ingested hourly) is attributed to
-    # accounts via the calendar.
-    ensure_handoff_tables(warehouse)
     return build_models(warehouse, policy, as_of, HEALTH_MODELS)

@@ -32,7 +32,6 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
-from cadence.contract.entities import ENTITIES, ENTITY_ORDER
 from cadence.contract.errors import RetryCannotHelp
 from cadence.contract.settings import SQL_DIR
 from cadence.contract.warehouse import Warehouse
@@ -245,21 +244,6 @@ def build_layer(
     return build_models(warehouse, policy, as_of, names, sql_dir)
 
 
-def ensure_validated_tables(warehouse: Warehouse) -> list[str]:
-    """Create every missing ``validated_<entity>`` table empty (contract columns as text,
-    ``_loaded_at``, ``_run_id``), so staging builds when a source delivered no file yet
-    (e.g. engagement events before the first send). Returns the tables created."""
-    created = []
-    for entity in ENTITY_ORDER:
-        table = f"validated_{entity}"
-        columns = {c: "text" for c in ENTITIES[entity].column_names}
-        if warehouse.create_table(table, {**columns, "_loaded_at": "timestamp with time zone",
-                                          "_run_id": "text"}):
-            created.append(table)
-    return created
-
-
 def build_staging(warehouse: Warehouse, policy: Policy, as_of: date) -> dict[str, int]:
     """DAG task ``build_staging``: type the validated sources into ``stg_<entity>``."""
-    ensure_validated_tables(warehouse)
     return build_layer(warehouse, policy, "staging", as_of)

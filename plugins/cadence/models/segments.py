@@ -15,7 +15,6 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from cadence.contract.policy_section import Section
-from cadence.contract.tables import ensure_planning_tables
 from cadence.contract.warehouse import Warehouse
 from cadence.models.runner import build_models
 
@@ -78,7 +77,6 @@ def assign_segments(warehouse: Warehouse, policy: Policy, as_of: date) -> dict[s
     """DAG task ``assign_segments``: snapshot the segments of ``as_of`` and rebuild the SCD2
     ``segment_membership``. Needs ``score_account_health`` of the same date first. Returns
     rows per model."""
-    ensure_planning_tables(warehouse)  # silent reads sent touches from the calendar
     write_named_strategic_accounts(warehouse, policy)
     return build_models(warehouse, policy, as_of, SEGMENT_MODELS)
 

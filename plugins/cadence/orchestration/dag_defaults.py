@@ -179,6 +179,21 @@ def current_run(live_within: timedelta | None = None):
 CRM_LIVE_WITHIN = timedelta(days=1)
 
 
+def schema_step():
+    """The task ``create_warehouse_tables``, the first of every DAG (call it inside the DAG):
+    no later step creates or probes for a table."""
+
+    def create_warehouse_tables() -> dict:
+        from cadence.contract.schema import create_warehouse_tables as create
+
+        return create(current_run().warehouse)
+
+    return task(task_id="create_warehouse_tables", doc_md=(
+        "Create every warehouse table declared in the data dictionary that is missing, and "
+        "the columns declared since an existing one was made (`cadence.contract.schema`)."),
+    )(create_warehouse_tables)()
+
+
 def nightly_step(name: str, doc: str, live_within: timedelta | None = None,
                  **task_kwargs: Any):
     """The task ``name`` calling ``cadence.orchestration.nightly.<name>`` with the current run:

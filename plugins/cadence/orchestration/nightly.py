@@ -36,12 +36,8 @@ def validate_sources(run: Run) -> dict:
 
 def build_staging(run: Run) -> dict:
     """Type the validated sources into ``stg_<entity>``."""
-    from cadence.handoff.store import ensure_handoff_tables
     from cadence.models.runner import build_staging as build
 
-    # Intermediate models read the calendar history and the provider events the hourly
-    # run ingested (health's engagement component).
-    ensure_handoff_tables(run.warehouse)
     return build(run.warehouse, run.policy, run.as_of)
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from icalendar import Alarm, Calendar, Event, vCalAddress, vText
 
+from cadence.contract.schema import table_columns
 from cadence.outputs.csm_tasks import is_safe_id
 
 if TYPE_CHECKING:
@@ -29,26 +30,7 @@ if TYPE_CHECKING:
     from cadence.outputs.csm_task_policy import CsmTasksPolicy
 
 VERSIONS = "csm_task_versions"
-VERSION_COLUMNS: dict[str, str] = {
-    "owner_id": "text",
-    "task_id": "text",
-    "sequence": "bigint",
-    "status": "text",  # open, cancelled
-    "fingerprint": "text",  # hash of what the event says
-    "due_date": "date",
-    "starts_at": "timestamp with time zone",
-    "minutes": "bigint",
-    "task_zone": "text",
-    "summary": "text",
-    "description": "text",
-    "organizer_name": "text",
-    "organizer_email": "text",
-    "attendee_name": "text",
-    "attendee_email": "text",
-    "url": "text",
-    "plan_date": "date",  # the last plan that published this version
-    "changed_at": "timestamp with time zone",  # DTSTAMP / LAST-MODIFIED
-}
+VERSION_COLUMNS = table_columns(VERSIONS)
 EVENT_FIELDS = ("starts_at", "minutes", "task_zone", "summary", "description",
                 "organizer_name", "organizer_email", "attendee_name", "attendee_email", "url")
 CSV_COLUMNS = ["due_date", "starts_at", "ends_at", "task_zone", "task_type", "priority",
@@ -215,7 +197,6 @@ def write_task_files(warehouse: Warehouse, tasks: pd.DataFrame, rules: CsmTasksP
     """Publish the plan's tasks: versions updated, each owner's feed and the weekly CSVs
     from the plan week on rewritten. A plan older than the last published one writes
     nothing (it is a backfill). Returns counts."""
-    warehouse.create_table(VERSIONS, VERSION_COLUMNS)
     previous = warehouse.read_table(VERSIONS)
     if len(previous) and pd.to_datetime(previous["plan_date"]).max().date() > as_of:
         return {"feeds": 0, "csv_files": 0, "feed_note": "a later plan owns the feeds"}

@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from cadence.contract.tables import CSM_TASKS, ensure_planning_tables
+from cadence.contract.schema import table_columns
+from cadence.contract.tables import CSM_TASKS
 from cadence.planner.send_timing import Meeting, MeetingPlanner, zone_country
 
 if TYPE_CHECKING:
@@ -33,9 +34,7 @@ if TYPE_CHECKING:
 SUPPRESSED_RULE = "csm_tasks.no_human_tier"
 COMPONENTS = ("product_usage", "adoption_breadth", "engagement", "support", "sentiment",
               "commercial")
-MEETING_TIMES = {"plan_date": "date", "touch_id": "text", "planned_day": "date",
-                 "scheduled_at": "timestamp with time zone", "local_send_at": "timestamp",
-                 "status": "text", "reason": "text"}
+MEETING_TIMES = table_columns("csm_meeting_times")
 
 
 @dataclass(frozen=True)
@@ -452,8 +451,6 @@ def write_csm_task_lists(warehouse: Warehouse, policy: Policy, out_dir, as_of: d
     already owns the feed: a backfill). Returns counts for the task log and the demo."""
     from cadence.outputs.csm_task_files import write_task_files
 
-    ensure_planning_tables(warehouse)
-    warehouse.create_table("csm_meeting_times", MEETING_TIMES)
     params = {"plan_date": as_of, **_channel_params(policy)}
     human = warehouse.read_frame(warehouse.render(
         "csm_tasks/human_touches.sql", channels=policy.planner.human_channels), params)

@@ -82,12 +82,7 @@ def read_context(warehouse: Warehouse, as_of: date, account_ids: set[str],
         "day_end": day_start + timedelta(days=1),
         "shard": shard,
     }
-    flags = {
-        "has_deliveries": warehouse.table_exists("deliveries"),
-        "has_segments": warehouse.table_exists("segment_membership"),
-        "has_consent": warehouse.table_exists("consent_suppressions"),
-        "in_shard": shard is not None,
-    }
+    flags = {"in_shard": shard is not None}
     frames = {}
     for name, path in SQL.items():
         frame = warehouse.read_frame(warehouse.render(path, **flags), params)

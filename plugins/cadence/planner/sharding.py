@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from cadence.contract.tables import ensure_planning_tables
 from cadence.contract.warehouse import Warehouse
 from cadence.planner.csm_capacity import level_csm_load
 from cadence.planner.engine import plan_calendar
@@ -39,7 +38,6 @@ def list_shards(warehouse: Warehouse, policy: Policy, as_of: date) -> list[int]:
     """Assign every account with candidates on ``as_of`` to its shard (the plan date's
     ``plan_accounts`` partition, replaced) and return the shard numbers to map the plan
     task over."""
-    ensure_planning_tables(warehouse)
     n_shards = policy.planner.shards
     accounts = warehouse.read_frame(warehouse.render("planner/candidate_accounts.sql"),
                                     {"as_of": as_of})["account_id"]
@@ -53,7 +51,6 @@ def plan_calendar_shard(warehouse: Warehouse, policy: Policy, as_of: date, shard
     """Plan the accounts of one shard (as :func:`list_shards` assigned them) for ``as_of``
     and replace its calendar and decisions partition (plan_date, shard); the warehouse
     reads only that shard's candidates and context. Returns counts for the task log."""
-    ensure_planning_tables(warehouse)
     candidates = warehouse.read_frame(warehouse.render("planner/candidates.sql", in_shard=True),
                                       {"as_of": as_of, "shard": shard})
     accounts = set(candidates["account_id"])
@@ -76,7 +73,6 @@ def level_csm_capacity(warehouse: Warehouse, policy: Policy, as_of: date) -> dic
     already sent this week, moving, dropping or escalating calendar rows and replacing
     their decisions. Rewrites the plan date's calendar and decisions. The only levelling
     of a DAG run: the shards do not level."""
-    ensure_planning_tables(warehouse)
     params = {"as_of": as_of}
     calendar = warehouse.read_frame(warehouse.render("planner/calendar.sql"), params)
     decisions = warehouse.read_frame(warehouse.render("planner/decisions.sql"), params)

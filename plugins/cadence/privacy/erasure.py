@@ -55,13 +55,12 @@ from cadence.contract.erased_contacts import (
     is_erased_email,
 )
 from cadence.contract.errors import RetryCannotHelp
+from cadence.contract.schema import table_columns
 from cadence.contract.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
-LOG_COLUMNS = {"email_sha256": "text", "contact_id": "text", "requested_at":
-               "timestamp with time zone", "erased_at": "timestamp with time zone",
-               "run_id": "text", "tables": "text", "files": "text"}
+LOG_COLUMNS = table_columns("erasure_log")
 _TEXT_TYPES = {"text", "varchar", "character varying", "character", "string"}
 _JSON_PERSONAL = (r'"((?:contact_)?(?:first_name|last_name|full_name|name|phone)'
                   r'|[a-z_]*comment)"\s*:\s*"(?:[^"\\]|\\.)*"')
@@ -535,7 +534,6 @@ def _requests(warehouse: Warehouse) -> pd.DataFrame:
 
 def pending_requests(warehouse: Warehouse) -> pd.DataFrame:
     """Erasure requests (email and/or contact_id, created_at) not carried out yet."""
-    warehouse.create_table("erasure_log", LOG_COLUMNS)
     done = warehouse.read_table("erasure_log")
     hashes, ids = set(done["email_sha256"].dropna()), set(done["contact_id"].dropna())
     requests = _requests(warehouse)

@@ -36,7 +36,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-TABLES_SQL = "quality/quality_tables.sql"
 
 
 class QualityError(RetryCannotHelp, RuntimeError):
@@ -95,7 +94,6 @@ def validate_sources(warehouse, policy, run_id: str, as_of: date,
             ids = warehouse.read_frame(f"select distinct {column} from {validated_table(parent)}")
             known_ids[reference] = set(ids[column].dropna())
     outcomes = validate_entities(raw, run_id, as_of, known_ids, as_written)
-    warehouse.execute(warehouse.render(TABLES_SQL))
     summary: dict[str, dict] = {}
     for name, outcome in outcomes.items():
         valid = outcome.valid.copy()

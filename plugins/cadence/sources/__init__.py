@@ -14,17 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from cadence.contract.entities import ENTITIES, ENTITY_ORDER
-from cadence.sources.base import (
-    Source,
-    SourceContext,
-    SourceError,
-    SourcesPolicy,
-    build_source,
-    conform,
-    register_source,
-    registered_sources,
-)
+from cadence.sources.base import Source, SourceContext, SourceError, SourcesPolicy, conform
 from cadence.sources.files import FilesSource
+from cadence.sources.registry import build_source, register_source, registered_sources
 
 __all__ = [
     "FilesSource",
@@ -41,9 +33,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-register_source("files",
-                lambda context: FilesSource(context.source_dir, context.policy.sources))
 
 
 def raw_table(entity: str) -> str:

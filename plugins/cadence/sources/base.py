@@ -7,7 +7,6 @@ same frames (contract column names, every value a string or NULL).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -68,33 +67,6 @@ class SourceContext:
     policy: Any
     run_id: str
     loaded_at: datetime
-
-
-# A factory builds a source for one extract from the run's context.
-SourceFactory = Callable[[SourceContext], Source]
-
-_REGISTRY: dict[str, SourceFactory] = {}
-
-
-def register_source(name: str, factory: SourceFactory) -> None:
-    """Make a source available to the policy under ``name`` (re-registering replaces it)."""
-    _REGISTRY[name] = factory
-
-
-def registered_sources() -> list[str]:
-    """Names of every registered source."""
-    return sorted(_REGISTRY)
-
-
-def build_source(name: str, context: SourceContext) -> Source:
-    """A ready source registered as ``name`` for the run described by ``context``."""
-    try:
-        factory = _REGISTRY[name]
-    except KeyError:
-        raise SourceError(
-            f"unknown source {name!r} in policy sources (registered: {registered_sources()})"
-        ) from None
-    return factory(context)
 
 
 def check_columns(entity: Entity, columns, origin: str) -> None:
