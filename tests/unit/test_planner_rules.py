@@ -183,6 +183,22 @@ def test_sms_goes_only_for_the_urgent_classes_policy_names(policy):
     assert decision(narrower, "outage")["decision"] == "scheduled"
 
 
+def test_an_urgent_sms_to_a_contact_without_a_phone_number_is_suppressed(policy):
+    ctx = context(contacts=["c1", "c2", "c3"])
+    ctx.contacts["has_phone"] = [True, False, None]  # c3: not known, dispatch checks it
+    rows = [touch(f"outage_{c}", contact=c, channel="sms", message_type="transactional",
+                  template="outage_notice", priority=100) for c in ("c1", "c2", "c3")]
+    rows.append(touch("mail_c2", contact="c2", message_type="transactional",
+                      template="outage_notice", priority=100))
+    result = plan(policy, rows, ctx)
+    assert decision(result, "outage_c1")["decision"] == "scheduled"
+    assert decision(result, "outage_c3")["decision"] == "scheduled"
+    assert decision(result, "mail_c2")["decision"] == "scheduled"  # email still goes
+    refused = decision(result, "outage_c2")
+    assert (refused["decision"], refused["rule"], refused["detail"]) == (
+        "suppressed", "1.eligibility", "contact has no phone number: no sms")
+
+
 # -- 3 deduplication --------------------------------------------------------------------
 def test_two_teams_wanting_the_same_renewal_reminder_are_merged(policy):
     result = plan(policy, [
