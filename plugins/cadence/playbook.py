@@ -55,9 +55,11 @@ def playbook_summary(warehouse: Warehouse, as_of: date) -> str:
 
 
 def season_lines(seasons: pd.DataFrame) -> list[str]:
-    """Touches seasons skipped and moved (action, decision, candidates), one line each."""
+    """Touches seasons skipped, lightened (a cadence thinned) and moved (action, decision,
+    candidates), one line each."""
     return [count_line(f"seasons: touches {action} (policy candidates.seasons)",
-                       seasons[seasons["action"] == action]) for action in ("skipped", "moved")]
+                       seasons[seasons["action"] == action])
+            for action in ("skipped", "lightened", "moved")]
 
 
 def count_line(label: str, counts: pd.DataFrame) -> str:
