@@ -211,3 +211,48 @@ def serve(fake, handler=_handler) -> ThreadingHTTPServer:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
     return server
+
+
+# Job titles a CRM would hold for the sample's roles (the role rules read them back).
+SAMPLE_TITLES = {"executive": "VP Operations", "champion": "Customer Success Manager",
+                 "admin": "IT Administrator", "billing": "Accounts Payable Specialist",
+                 "user": "Analyst"}
+SAMPLE_STATUSES = {"active": "customer", "trial": "opportunity", "churned": "other"}
+
+
+def hubspot_zone(zone: object) -> str | None:
+    """An IANA zone as HubSpot's timezone properties spell it (america_slash_new_york)."""
+    return zone.lower().replace("/", "_slash_") if isinstance(zone, str) and zone else None
+
+
+def hubspot_from_sample(source_dir, custom_properties: dict[str, set[str]] | None = None,
+                        modified_ms: int = 1_700_000_000_000) -> FakeHubSpot:
+    """A stand-in portal holding the sample's accounts as companies, contacts and CSMs as
+    owners with HubSpot's standard properties only (timezone, country, annualrevenue,
+    numberofemployees, owner; contact hs_timezone and jobtitle), plus the custom
+    properties named (empty)."""
+    import pandas as pd
+
+    read = {name: pd.read_csv(f"{source_dir}/{name}.csv", dtype=str, keep_default_na=False)
+            .replace({"": None}) for name in ("accounts", "contacts", "csms")}
+    fake = FakeHubSpot(custom_properties=custom_properties)
+    stamp = datetime.fromtimestamp(modified_ms / 1000, UTC).isoformat().replace("+00:00", "Z")
+    for csm in read["csms"].dropna(subset=["csm_id"]).itertuples(index=False):
+        first, _, last = (csm.name or "").partition(" ")
+        fake.owners.append({"id": csm.csm_id, "firstName": first or None,
+                            "lastName": last or None, "email": csm.email, "type": "PERSON",
+                            "archived": False, "createdAt": stamp, "updatedAt": stamp})
+    for row in read["accounts"].dropna(subset=["account_id"]).itertuples(index=False):
+        fake.put("companies", row.account_id, modified_ms, name=row.name,
+                 industry=row.industry, country=row.country, timezone=hubspot_zone(
+                     row.timezone), annualrevenue=row.arr,
+                 numberofemployees=row.seats_purchased, hubspot_owner_id=row.csm_id,
+                 lifecyclestage=SAMPLE_STATUSES.get(row.status),
+                 hs_lifecyclestage_customer_date=row.contract_start)
+    for row in read["contacts"].dropna(subset=["contact_id"]).itertuples(index=False):
+        fake.put("contacts", row.contact_id, modified_ms,
+                 companies=[row.account_id] if row.account_id else [], email=row.email,
+                 firstname=row.first_name, lastname=row.last_name, phone=row.phone,
+                 hs_language=row.locale, hs_timezone=hubspot_zone(row.timezone),
+                 jobtitle=SAMPLE_TITLES.get(row.role))
+    return fake
