@@ -228,10 +228,12 @@ def hubspot_zone(zone: object) -> str | None:
 def hubspot_from_sample(source_dir, custom_properties: dict[str, set[str]] | None = None,
                         modified_ms: int = 1_700_000_000_000) -> FakeHubSpot:
     """A stand-in portal holding the sample's accounts as companies, contacts and CSMs as
-    owners with HubSpot's standard properties only (timezone, country, annualrevenue,
-    numberofemployees, owner; contact hs_timezone and jobtitle), plus the custom
-    properties named (empty)."""
+    owners with HubSpot's standard properties only (timezone unless it is the country's
+    main zone, country, annualrevenue, numberofemployees, owner; contact hs_timezone and
+    jobtitle), plus the custom properties named (empty)."""
     import pandas as pd
+
+    from cadence.connectors.field_mapping import country_zones
 
     read = {name: pd.read_csv(f"{source_dir}/{name}.csv", dtype=str, keep_default_na=False)
             .replace({"": None}) for name in ("accounts", "contacts", "csms")}
@@ -242,10 +244,14 @@ def hubspot_from_sample(source_dir, custom_properties: dict[str, set[str]] | Non
         fake.owners.append({"id": csm.csm_id, "firstName": first or None,
                             "lastName": last or None, "email": csm.email, "type": "PERSON",
                             "archived": False, "createdAt": stamp, "updatedAt": stamp})
+    main_zones = country_zones()
     for row in read["accounts"].dropna(subset=["account_id"]).itertuples(index=False):
+        # Portals often leave the company timezone empty: here wherever it is the
+        # country's main zone, which the connector then derives from the country.
+        zone = None if row.timezone == main_zones.get(row.country) else row.timezone
         fake.put("companies", row.account_id, modified_ms, name=row.name,
-                 industry=row.industry, country=row.country, timezone=hubspot_zone(
-                     row.timezone), annualrevenue=row.arr,
+                 industry=row.industry, country=row.country, timezone=hubspot_zone(zone),
+                 annualrevenue=row.arr,
                  numberofemployees=row.seats_purchased, hubspot_owner_id=row.csm_id,
                  lifecyclestage=SAMPLE_STATUSES.get(row.status),
                  hs_lifecyclestage_customer_date=row.contract_start)
