@@ -112,7 +112,7 @@ def load_crm(fake: FakeHubSpot, frames: dict[str, pd.DataFrame]) -> None:
     for row in frames["contacts"].itertuples():
         _put(fake, "contacts", row.contact_id, row.updated_at, companies=[row.account_id],
              email=row.email, firstname=row.first_name, lastname=row.last_name,
-             hs_language=row.locale, associatedcompanyid=row.account_id,
+             hs_language=row.locale, phone=row.phone, associatedcompanyid=row.account_id,
              **{CUSTOM_CONTACT[c]: getattr(row, c) for c in CUSTOM_CONTACT})
 
 

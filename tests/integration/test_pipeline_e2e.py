@@ -156,7 +156,7 @@ def test_nightly_then_hourly_sends_due_touches_once(airflow_home, sources, tmp_p
     due = scheduled[
         (scheduled["scheduled_at"] >= window_start)
         & (scheduled["scheduled_at"] < window_start + lookahead)
-        & scheduled["channel"].isin(["email", "in_app"])
+        & scheduled["channel"].isin(["email", "in_app", "sms"])  # what providers send
     ]
     # unsubscribe one due contact between the runs (non-transactional touches must go)
     victim = due.sort_values("touch_id")["contact_id"].iloc[0]

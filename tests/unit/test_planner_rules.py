@@ -183,6 +183,22 @@ def test_sms_goes_only_for_the_urgent_classes_policy_names(policy):
     assert decision(narrower, "outage")["decision"] == "scheduled"
 
 
+def test_an_urgent_sms_to_a_contact_without_a_phone_number_is_suppressed(policy):
+    ctx = context(contacts=["c1", "c2", "c3"])
+    ctx.contacts["has_phone"] = [True, False, None]  # c3: not known, dispatch checks it
+    rows = [touch(f"outage_{c}", contact=c, channel="sms", message_type="transactional",
+                  template="outage_notice", priority=100) for c in ("c1", "c2", "c3")]
+    rows.append(touch("mail_c2", contact="c2", message_type="transactional",
+                      template="outage_notice", priority=100))
+    result = plan(policy, rows, ctx)
+    assert decision(result, "outage_c1")["decision"] == "scheduled"
+    assert decision(result, "outage_c3")["decision"] == "scheduled"
+    assert decision(result, "mail_c2")["decision"] == "scheduled"  # email still goes
+    refused = decision(result, "outage_c2")
+    assert (refused["decision"], refused["rule"], refused["detail"]) == (
+        "suppressed", "1.eligibility", "contact has no phone number: no sms")
+
+
 # -- 3 deduplication --------------------------------------------------------------------
 def test_two_teams_wanting_the_same_renewal_reminder_are_merged(policy):
     result = plan(policy, [
@@ -489,3 +505,34 @@ def test_bad_candidates_fail_naming_row_and_column(policy):
         plan_calendar(pd.DataFrame([row, row]), context(), policy, AS_OF)
     with pytest.raises(ValueError, match="'Mars/Olympus' is not an IANA timezone"):
         plan_calendar(pd.DataFrame([row]), context(timezone="Mars/Olympus"), policy, AS_OF)
+
+
+def test_levelling_keeps_the_season_or_override_note_of_a_touch_it_moves(policy):
+    # 40 check-ins of a CSM with capacity 25: half move to the next week. Each candidate
+    # carries the note a season or account override gave it; the moved touch's decision
+    # still names it, then says where levelling put the touch.
+    contacts = [f"c{i}" for i in range(40)]
+    accounts = pd.DataFrame({"account_id": [f"a{i}" for i in range(40)], "country": "GB",
+                             "timezone": "Europe/London", "arr": 10_000.0,
+                             "status": "active", "csm_id": "m1", "tier": "enterprise"})
+    ctx = PlanningContext(
+        contacts=pd.DataFrame({"contact_id": contacts,
+                               "account_id": [f"a{i}" for i in range(40)],
+                               "email": None, "timezone": None}),
+        accounts=accounts,
+        csms=pd.DataFrame({"csm_id": ["m1"], "weekly_capacity": [25], "timezone": ["UTC"]}))
+    override = ("every 1 months: account override "
+                "candidates.account_overrides.a{i}.frequency.strategic_check_in_call")
+    rows = [touch(f"ci{i:02}", contact=c, account=f"a{i}", channel="call",
+                  template="csm_check_in", message_type="relationship", priority=70,
+                  window=13, csm_id="m1", note=override.format(i=i))
+            for i, c in enumerate(contacts)]
+    result = plan(policy, rows, ctx)
+    levelled = result.decisions[result.decisions["rule"] == "9.csm_capacity"]
+    assert len(levelled) == 20
+    for row in levelled.itertuples():
+        i = int(row.touch_id[2:])
+        assert row.detail.startswith(override.format(i=i) + "; levelled to "), row.detail
+        assert "capacity 25 a week" in row.detail
+    kept = result.decisions[result.decisions["rule"] != "9.csm_capacity"]
+    assert kept["detail"].str.contains("candidates.account_overrides.").all()

@@ -28,7 +28,7 @@ def seed(warehouse) -> None:
                              "status": "active", "csm_id": "m1"})
     contacts = pd.DataFrame({"contact_id": [f"{a}_c" for a in ACCOUNTS], "account_id": ACCOUNTS,
                              "email": [f"{a}@example.com" for a in ACCOUNTS],
-                             "timezone": None})
+                             "timezone": None, "phone": None})
     rows = []
     for a in ACCOUNTS:
         for n, (channel, template, priority) in enumerate([

@@ -22,14 +22,15 @@ def test_each_play_counts_its_rules_decisions_and_held_campaigns_only_when_held(
     assert lines["strategic monthly operations reviews"].endswith("0 candidates: none")
 
 
-def test_season_lines_count_skipped_and_moved_touches():
+def test_season_lines_count_skipped_lightened_and_moved_touches():
     from cadence.devtools.playbook_summary import season_lines
 
     seasons = pd.DataFrame([("skipped", "held", 4), ("moved", "scheduled", 2),
-                            ("moved", "deferred", 1)],
+                            ("moved", "deferred", 1), ("lightened", "held", 5)],
                            columns=["action", "decision", "candidates"])
-    skipped, moved = season_lines(seasons)
+    skipped, lightened, moved = season_lines(seasons)
     assert skipped.endswith("4 candidates: 4 held")
+    assert lightened.endswith("5 candidates: 5 held")
     assert moved.endswith("3 candidates: 1 deferred, 2 scheduled")
 
 
@@ -44,7 +45,10 @@ def test_playbook_summary_reads_the_plan_on_each_warehouse(any_warehouse):
              "moved past season retail (11-15 to 12-31; ...): wanted from 2026-11-28; ok"),
             ("t3", "nps_survey", "held", "season retail_light (...): lighter cadence"),
             ("t4", "tier_cadences.smb_quarterly_check_in", "deferred",
-             "every 1 months: account override candidates.account_overrides.a1.frequency.x")]
+             "every 1 months: account override candidates.account_overrides.a1.frequency.x"),
+            ("t5", "tier_cadences.strategic_check_in_call", "held",
+             "season calls (...): lighter cadence, one in 2 of these touches goes, this one is"
+             " skipped")]
     any_warehouse.write_frame("touch_candidates", pd.DataFrame({
         "touch_id": [r[0] for r in rows], "plan_date": day, "account_id": "a1",
         "rule_id": [r[1] for r in rows]}), replace_where={"plan_date": day})
@@ -57,5 +61,6 @@ def test_playbook_summary_reads_the_plan_on_each_warehouse(any_warehouse):
     assert lines["campaign rows held: awaiting approval"].endswith("1 candidates: 1 held")
     assert lines["NPS surveys (quarterly per contact, email)"].endswith("1 held")
     assert lines["seasons: touches skipped (policy candidates.seasons)"].endswith("1 held")
+    assert lines["seasons: touches lightened (policy candidates.seasons)"].endswith("1 held")
     assert lines["seasons: touches moved (policy candidates.seasons)"].endswith("1 scheduled")
     assert lines["account overrides: touches changed (named)"].endswith("1 deferred")

@@ -132,6 +132,9 @@ def test_preferences_suppressions_campaigns_cover_the_cases(clean):
     assert set(campaigns["approved"]) == {"true", "false"}
     webinar = campaigns[campaigns["template_id"] == "tpl-webinar-invite"]
     assert webinar["event_at"].notna().all()
+    # SMS: one urgent (transactional) notice, one non-urgent ask the SMS rule refuses
+    sms = campaigns[campaigns["channel"] == "sms"].set_index("team")["message_type"]
+    assert sms.to_dict() == {"support": "transactional", "marketing": "educational"}
     assert len(clean["csms"]) == 10  # one per 40 accounts
     assert clean["csms"]["weekly_capacity"].astype(int).between(20, 40).all()
     events = clean["engagement_events"]

@@ -70,8 +70,14 @@ def test_fiscal_year_close_moves_reviews_around_the_accounts_year_end():
     ({"periods": {"x": {"start": "11-01", "rules": ["*"], "action": "skip"}}},
      r"candidates\.seasons\.periods\.x: .*give both start and end"),
     ({"periods": {"x": {"start": "11-01", "end": "11-02", "rules": ["*"],
-                        "action": "lighten"}}},
+                        "action": "thin"}}},
      r"candidates\.seasons\.periods\.x\.action"),
+    ({"periods": {"x": {"start": "11-01", "end": "11-02", "rules": ["tier_cadences.*"],
+                        "action": "lighten"}}},
+     r"candidates\.seasons\.periods\.x: .*keep_one_in \(2 or more\) goes with action lighten"),
+    ({"periods": {"x": {"start": "11-01", "end": "11-02", "rules": ["nps_survey"],
+                        "action": "lighten", "keep_one_in": 2}}},
+     r"candidates\.seasons\.periods\.x: .*rules must be tier_cadences\.\* patterns"),
     ({"fiscal_year_ends": {"acc-1": "13-01"}},
      r"candidates\.seasons\.fiscal_year_ends\.acc-1: expected MM-DD"),
 ])
@@ -86,3 +92,34 @@ def test_a_fiscal_season_without_any_known_year_end_changes_nothing():
     candidates = generate_candidates(make_inputs([account("a1", "mid_market")]), policy,
                                      AS_OF)
     assert len(candidates) and candidates["hold"].isna().all()
+
+
+def test_lighten_thins_a_cadence_in_the_season_the_same_way_every_night():
+    # Biweekly check-in calls of an enterprise account: in the retail peak one in two goes
+    # (monthly), the other is held naming the season; a bank's calls are untouched.
+    policy = seasons(periods={"peak_calls": {
+        "industries": ["retail"], "start": "11-15", "end": "12-31",
+        "rules": ["tier_cadences.strategic_check_in_call"], "action": "lighten",
+        "keep_one_in": 2}})
+    accounts = [account("a1", "enterprise", industry="retail"),
+                account("a2", "enterprise", industry="banking")]
+
+    def calls(as_of):
+        candidates = generate_candidates(make_inputs(accounts), policy, as_of)
+        return rule(candidates, "tier_cadences.strategic_check_in_call").set_index(
+            "touch_id")
+
+    tonight = calls(AS_OF)
+    shop = tonight[tonight["account_id"] == "a1"]
+    assert len(shop) >= 2
+    held = shop["hold"].notna()
+    assert 0 < held.sum() < len(shop)
+    assert list(held) == [held.iloc[0] == (k % 2 == 0) for k in range(len(shop))]  # alternate
+    assert shop.loc[held, "hold"].eq(
+        "season peak_calls (11-15 to 12-31; policy candidates.seasons.periods.peak_calls): "
+        "lighter cadence, one in 2 of these touches goes, this one is skipped").all()
+    assert tonight.loc[tonight["account_id"] == "a2", "hold"].isna().all()
+    # The next night holds the same touches (the thinning follows the cadence's anchor).
+    tomorrow = calls(date(2026, 11, 24))
+    both = shop.index.intersection(tomorrow.index)
+    assert len(both) and (tomorrow.loc[both, "hold"].notna() == held[both]).all()

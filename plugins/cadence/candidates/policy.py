@@ -396,9 +396,10 @@ def _month_day(value: str | None) -> str | None:
 
 
 class Season(Section):
-    """A period of the year when the touches of some rules go lighter (``skip``) or move
-    past its end (``move``): fixed dates (``start``/``end``, MM-DD, may wrap over the new
-    year) or the days around each account's fiscal year end."""
+    """A period of the year when the touches of some rules are skipped (``skip``), thinned
+    to one in ``keep_one_in`` of a recurring cadence (``lighten``, tier cadence rules) or
+    move past its end (``move``): fixed dates (``start``/``end``, MM-DD, may wrap over the
+    new year) or the days around each account's fiscal year end."""
 
     industries: list[str] = Field(default_factory=list)  # accounts of these industries ...
     accounts: list[str] = Field(default_factory=list)  # ... or these; neither: every account
@@ -409,7 +410,8 @@ class Season(Section):
     days_after: int = Field(7, ge=0)
     rules: list[str] = Field(min_length=1)  # rule_id patterns (fnmatch) it changes
     channels: list[Channel] = Field(default_factory=list)  # only these; empty: every channel
-    action: Literal["skip", "move"]
+    action: Literal["skip", "lighten", "move"]
+    keep_one_in: int | None = Field(None, ge=2)  # lighten: 2 = every other occurrence goes
 
     @field_validator("start", "end")
     @classmethod
@@ -422,6 +424,16 @@ class Season(Section):
             raise ValueError("give start and end, or fiscal_year_end: true")
         if not self.fiscal_year_end and (self.start is None or self.end is None):
             raise ValueError("give both start and end")
+        if (self.action == "lighten") != (self.keep_one_in is not None):
+            raise ValueError("keep_one_in (2 or more) goes with action lighten, and only there")
+        if self.action == "lighten":
+            if self.channels:
+                raise ValueError("lighten thins a rule's whole cadence: channels are for skip"
+                                 " and move")
+            other = [p for p in self.rules if not p.startswith("tier_cadences.")]
+            if other:
+                raise ValueError(f"lighten thins recurring cadences: rules must be"
+                                 f" tier_cadences.* patterns, not {other}")
         return self
 
     def describe(self) -> str:

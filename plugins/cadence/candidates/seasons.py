@@ -7,6 +7,10 @@ its action:
 
 - ``skip``: the touch is held (decision ``held``, rule 0.hold) with a detail naming the
   season, so the lighter cadence shows in the report instead of touches vanishing;
+- ``lighten``: a recurring tier cadence thins out: of the rule's occurrences whose
+  intended day falls in the season only one in ``keep_one_in`` goes (counted from the
+  cadence's anchor, so consecutive nights agree: the biweekly check-in goes monthly), the
+  others are held with a detail naming the season and the thinning;
 - ``move``: its window moves to the day after the season ends (same length), and its
   decision detail starts with a note naming the season and the day it was wanted.
 
@@ -92,13 +96,13 @@ def apply_seasons(candidates: pd.DataFrame, accounts: pd.DataFrame,
     free = out["hold"].isna()
     rule_ids = out["rule_id"].fillna("").astype(str)
     for label, season, where in entries:
+        if season.action == "lighten":  # done where the cadence is made: lighten_holds
+            continue
         names = {r for r in rule_ids.unique() if any(fnmatchcase(r, p) for p in season.rules)}
         mask = free & rule_ids.isin(names)
         if season.channels:
             mask &= out["channel"].isin(season.channels)
-        if season.industries or season.accounts:
-            mask &= (industry.isin([i.lower() for i in season.industries])
-                     | out["account_id"].isin(season.accounts))
+        mask &= _in_scope(season, out["account_id"], industry)
         if not mask.any():
             continue
         inside, last = season_bounds(days[mask], out.loc[mask, "account_id"], season,
@@ -118,6 +122,41 @@ def apply_seasons(candidates: pd.DataFrame, accounts: pd.DataFrame,
             out.loc[hit, "latest_at"] = moved + length
         free[hit] = False
     return out
+
+
+def lighten_holds(occurrences: pd.DataFrame, rule_id: str, accounts: pd.DataFrame,
+                  policy: CandidatesPolicy) -> pd.Series:
+    """For each occurrence (account_id, intended, step) of the tier cadence ``rule_id``
+    the hold text of the first ``lighten`` season that thins it out, else None."""
+    holds = pd.Series(None, index=occurrences.index, dtype=object)
+    lighter = [(label, season, where) for label, season, where in season_entries(policy)
+               if season.action == "lighten"
+               and any(fnmatchcase(rule_id, p) for p in season.rules)]
+    if occurrences.empty or not lighter:
+        return holds
+    industry = occurrences["account_id"].map(
+        accounts.set_index("account_id")["industry"].astype(object).str.lower()
+        if "industry" in accounts.columns else {})
+    days = pd.to_datetime(occurrences["intended"]).dt.normalize()
+    for label, season, where in lighter:
+        mask = holds.isna() & _in_scope(season, occurrences["account_id"], industry)
+        if not mask.any():
+            continue
+        inside, _ = season_bounds(days[mask], occurrences.loc[mask, "account_id"], season,
+                                  policy.seasons.fiscal_year_ends)
+        thinned = inside & (occurrences.loc[mask, "step"] % season.keep_one_in != 0)
+        holds[thinned[thinned].index] = (
+            f"{label} ({season.describe()}; {where}): lighter cadence, one in"
+            f" {season.keep_one_in} of these touches goes, this one is skipped")
+    return holds
+
+
+def _in_scope(season: Season, account_ids: pd.Series, industry: pd.Series) -> pd.Series:
+    # The season's accounts: of its industries or named; every account when neither.
+    if not (season.industries or season.accounts):
+        return pd.Series(True, index=account_ids.index)
+    return (industry.isin([i.lower() for i in season.industries])
+            | account_ids.isin(season.accounts))
 
 
 def add_note(notes: pd.Series, new) -> pd.Series:

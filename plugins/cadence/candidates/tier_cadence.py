@@ -12,6 +12,7 @@ import pandas as pd
 from cadence.candidates.account_overrides import frequency_note, overridden_rule
 from cadence.candidates.assembly import DAY, PlanContext, empty_candidates, spec_touches
 from cadence.candidates.policy import CadenceRule
+from cadence.candidates.seasons import lighten_holds
 
 
 def tier_cadence_candidates(ctx: PlanContext) -> pd.DataFrame:
@@ -25,8 +26,11 @@ def tier_cadence_candidates(ctx: PlanContext) -> pd.DataFrame:
                if key in o.frequency}
         occurrences = cadence_occurrences(accounts[~accounts["account_id"].isin(own)], rule,
                                           ctx)
-        if len(occurrences):
-            frames.append(spec_touches(occurrences, rule, rule_id, "cadence", ctx))
+        # Seasons that lighten this cadence hold some occurrences (one text per season).
+        holds = lighten_holds(occurrences, rule_id, ctx.active_accounts, ctx.policy)
+        for hold, part in occurrences.groupby(holds.fillna(""), sort=True):
+            touches = spec_touches(part, rule, rule_id, "cadence", ctx)
+            frames.append(touches.assign(hold=hold) if hold else touches)
         for account, frequency in own.items():
             custom = overridden_rule(rule, frequency)
             occurrences = cadence_occurrences(accounts[accounts["account_id"] == account],

@@ -4,7 +4,10 @@ short summary of what was built and where the outputs are."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from time import perf_counter
@@ -16,6 +19,7 @@ AIRFLOW_HOME = PROJECT_ROOT / ".airflow"
 HISTORY_DAYS = 28  # the past month planned and sent before the demo's day
 WHATIF_DAYS = 3
 WHATIF_POLICY = CONFIG_DIR / "whatif_3_per_week.yml"
+DEMO_OVERLAY = CONFIG_DIR / "demo.yml"  # the demo's own keys: stand-in CRM and SMS, ...
 
 
 def _clear_outputs(settings: Settings) -> None:
@@ -26,8 +30,102 @@ def _clear_outputs(settings: Settings) -> None:
         Path(settings.warehouse_url.removeprefix("duckdb:///")).unlink(missing_ok=True)
 
 
+def _demo_policy(base: Path, path: Path) -> Path:
+    # The policy the demo runs under: the configured one with DEMO_OVERLAY deep-merged in,
+    # validated, written to ``path``.
+    import yaml
+
+    from cadence.contract.policy_section import deep_merge
+    from cadence.policy import parse_policy
+
+    merged = deep_merge(yaml.safe_load(base.read_text()) or {},
+                        yaml.safe_load(DEMO_OVERLAY.read_text()))
+    parse_policy(merged, source=DEMO_OVERLAY.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(merged, sort_keys=False))
+    return path
+
+
+def _start_stand_ins(stack: ExitStack, source_dir: Path, policy):
+    # The stand-in HubSpot (seeded from the sample) and Twilio on 127.0.0.1, and the
+    # connections of the demo's Airflow runs pointing at them; all gone when the demo ends.
+    from cadence.devtools.hubspot_stand_in import TOKEN, hubspot_from_sample, serve
+    from cadence.devtools.stand_ins import StandIn
+
+    push = policy.connectors.health_push
+    hubspot = hubspot_from_sample(source_dir, {
+        "companies": set(push.company_properties.values()),
+        "contacts": set(push.contact_properties.values())})
+    server = serve(hubspot)
+    stack.callback(server.server_close)
+    stack.callback(server.shutdown)
+    twilio = StandIn("twilio").start()
+    stack.callback(twilio.stop)
+    env = {f"AIRFLOW_CONN_{policy.connectors.hubspot.conn_id.upper()}": json.dumps(
+               {"conn_type": "http", "host": hubspot.url, "password": TOKEN}),
+           f"AIRFLOW_CONN_{policy.handoff.twilio.conn_id.upper()}": twilio.connection_env()}
+    for name, value in env.items():
+        stack.callback(os.environ.pop, name, None)
+        os.environ[name] = value
+    return hubspot, twilio
+
+
+def _crm_defaults(hubspot, policy, out_dir: Path) -> list[str]:
+    # A new CRM user's first load: the stand-in portal read through the real HubSpot
+    # connector into a scratch store; what the standard fields filled.
+    from cadence.connectors.http import Credentials
+    from cadence.connectors.hubspot import HubSpotClient, HubSpotSource
+    from cadence.contract.entities import ENTITIES
+    from cadence.contract.warehouse import Warehouse
+    from cadence.devtools.hubspot_stand_in import TOKEN
+    from cadence.devtools.playbook_summary import crm_default_lines
+
+    settings = policy.connectors.hubspot
+    scratch = out_dir / "demo_crm_defaults.duckdb"
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    scratch.unlink(missing_ok=True)
+    store = Warehouse(f"duckdb:///{scratch}")
+    client = HubSpotClient(Credentials(hubspot.url, None, TOKEN), policy.connectors.http,
+                           settings.page_size, settings.search_limit)
+    source = HubSpotSource(store, settings, client, "demo_crm_defaults", datetime.now(UTC),
+                           policy.quality.threshold)
+    read = {name: source.read(ENTITIES[name]) for name in ("accounts", "contacts", "csms")}
+    store.engine.dispose()
+    scratch.unlink()
+    hubspot.requests.clear()  # what the nightly sends is counted on its own
+    zoned = {i for i, o in hubspot.objects["companies"].items() if o["properties"]["timezone"]}
+    return crm_default_lines(read["accounts"], read["contacts"], read["csms"], zoned)
+
+
+def _crm_writes(hubspot, twilio, warehouse, policy, as_of: date) -> list[str]:
+    # What the nightly sent the stand-in HubSpot, then the same writes again in this
+    # process (incremental, once per cooldown: nothing more is sent), and the hourly's SMS.
+    from cadence.connectors.http import Credentials
+    from cadence.connectors.hubspot import HubSpotClient
+    from cadence.devtools.hubspot_stand_in import TOKEN
+    from cadence.devtools.playbook_summary import crm_write_counts, crm_write_lines
+    from cadence.outputs.expansion_deals import open_expansion_deals
+    from cadence.outputs.health_push import push_health_properties
+
+    nightly = crm_write_counts(hubspot.requests)
+    hubspot.requests.clear()
+    client = HubSpotClient(Credentials(hubspot.url, None, TOKEN), policy.connectors.http)
+    now = datetime.now(UTC)
+    push = push_health_properties(warehouse, policy.connectors, as_of, now, client)
+    deals = open_expansion_deals(warehouse, policy.connectors, as_of, now, "hubspot", client)
+    numbers = {m.body.get("To") for m in twilio.accepted}
+    return [*crm_write_lines(nightly, crm_write_counts(hubspot.requests), push, deals),
+            f"  SMS sent by the hourly through the Twilio stand-in: {len(twilio.accepted)}"
+            f" messages to {len(numbers)} numbers (Messages API, form-encoded)"]
+
+
 def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
     """Run the demo end to end; return the process exit code."""
+    with ExitStack() as stack:
+        return _run_demo(stack, accounts, as_of, seed)
+
+
+def _run_demo(stack: ExitStack, accounts: int, as_of: date, seed: int) -> int:
     from cadence.contract.warehouse import connect
     from cadence.devtools.playbook_summary import playbook_summary
     from cadence.devtools.sample import write_sample
@@ -38,13 +136,22 @@ def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
     from cadence.outputs.report import format_text, summarize
     from cadence.policy import load_policy
 
-    settings = load_settings()
     started = perf_counter()
+    # The demo's runs read the policy with include/config/demo.yml merged in.
+    stack.callback(os.environ.pop, "CADENCE_POLICY", None)
+    os.environ["CADENCE_POLICY"] = str(_demo_policy(load_settings().policy_path,
+                                                    AIRFLOW_HOME / "demo-policy.yml"))
+    settings = load_settings()
+    policy = load_policy(settings.policy_path)
     logs = AIRFLOW_HOME / "demo-logs"
 
     print(f"1/7 sample sources: {accounts} accounts as of {as_of} -> {settings.source_dir}")
     write_sample(settings.source_dir, accounts=accounts, seed=seed, as_of=as_of)
     _clear_outputs(settings)
+    hubspot, twilio = _start_stand_ins(stack, settings.source_dir, policy)
+    print(f"    stand-ins on 127.0.0.1 for the demo only: HubSpot {hubspot.url} (the sample's "
+          f"companies and contacts), Twilio {twilio.url}; policy + {DEMO_OVERLAY.name}")
+    crm_defaults = _crm_defaults(hubspot, policy, settings.out_dir)
 
     print(f"2/7 Airflow metadata (SQLite) in {AIRFLOW_HOME}")
     prepare_metadata(AIRFLOW_HOME)
@@ -89,11 +196,12 @@ def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
               f"consent rows cannot be read, {held['contact_id'].nunique()} contacts held "
               "(table consent_holds, rows in quarantine)")
     print()
-    print(format_text(summarize(warehouse, as_of, load_policy(settings.policy_path))))
+    print(format_text(summarize(warehouse, as_of, policy)))
     print()
     _by_class(warehouse, as_of)
     print()
-    print(playbook_summary(warehouse, as_of))
+    print(playbook_summary(warehouse, as_of, [
+        *_crm_writes(hubspot, twilio, warehouse, policy, as_of), *crm_defaults]))
     print()
     print("CSM tasks")
     for key, value in task_summary(warehouse, as_of).items():
@@ -104,7 +212,7 @@ def run_demo(accounts: int, as_of: date, seed: int = 7) -> int:
     last = as_of + timedelta(days=WHATIF_DAYS - 1)
     print(f"7/7 what-if {as_of} to {last}: {WHATIF_POLICY.name} vs the policy "
           "(replayed in scenario stores; nothing sent)")
-    result = run_whatif(warehouse, load_policy(settings.policy_path), as_of, last,
+    result = run_whatif(warehouse, policy, as_of, last,
                         settings.out_dir, policy_file=WHATIF_POLICY)
     print(format_comparison(result["comparison"]))
     print(f"  page {result['page']}")

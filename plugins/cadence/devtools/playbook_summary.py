@@ -37,11 +37,13 @@ def play_lines(decisions: pd.DataFrame) -> list[str]:
     return lines
 
 
-def playbook_summary(warehouse: Warehouse, as_of: date) -> str:
-    """The playbook block of the demo summary for plan date ``as_of``."""
+def playbook_summary(warehouse: Warehouse, as_of: date, extra: list[str] = ()) -> str:
+    """The playbook block of the demo summary for plan date ``as_of`` (``extra``: lines
+    the demo measured at its stand-ins, appended)."""
     if not (warehouse.table_exists("calendar_decisions")
             and warehouse.table_exists("touch_candidates")):
         return "Playbook\n  (no plan yet)"
+    sms = warehouse.read_frame(warehouse.render("report/sms_decisions.sql"), {"d": as_of})
     decisions = warehouse.read_frame(
         warehouse.render("report/decisions_by_candidate_rule.sql"), {"d": as_of})
     seasons = warehouse.read_frame(warehouse.render("report/season_decisions.sql"),
@@ -51,13 +53,76 @@ def playbook_summary(warehouse: Warehouse, as_of: date) -> str:
     return "\n".join(["Playbook (candidates of the plan date -> decisions)",
                       *play_lines(decisions), *season_lines(seasons),
                       count_line("account overrides: touches changed (named)",
-                                 overridden)])
+                                 overridden), *sms_lines(sms), *extra])
+
+
+def sms_lines(sms: pd.DataFrame) -> list[str]:
+    """The plan's SMS candidates (message_type, decision, why, candidates): the urgent
+    (transactional) ones and the others, each with its decisions; then the reasons SMS
+    was refused, the urgent-only rule (planner.sms_classes) among them."""
+    urgent = sms["message_type"] == "transactional"
+    lines = [count_line("SMS: urgent (transactional) touches", sms[urgent]),
+             count_line("SMS: non-urgent touches asked for on sms", sms[~urgent])]
+    refused = sms[sms["decision"] == "suppressed"].groupby("why")["candidates"].sum()
+    lines += [f"    {int(n)} refused: {why}" for why, n in refused.sort_index().items()]
+    return lines
+
+
+def crm_default_lines(accounts: pd.DataFrame, contacts: pd.DataFrame, csms: pd.DataFrame,
+                      zoned: set[str]) -> list[str]:
+    """What the HubSpot connector filled from standard fields, from the accounts,
+    contacts and csms it read (``zoned``: the companies whose timezone property was set,
+    the rest took their country's zone)."""
+    has = accounts["timezone"].notna()
+    own = has & accounts["account_id"].isin(zoned)
+    roles = contacts["role"].value_counts().sort_index()
+    return [
+        f"  CRM defaults (HubSpot stand-in, standard fields only): {len(accounts)} accounts:"
+        f" timezone {int(own.sum())} from timezone + {int((has & ~own).sum())} from"
+        f" country, country {int(accounts['country'].notna().sum())},"
+        f" ARR {int(accounts['arr'].notna().sum())} from annualrevenue,"
+        f" CSM {int(accounts['csm_id'].notna().sum())} from the owner ({len(csms)} owners)",
+        f"    {len(contacts)} contacts: role {int(contacts['role'].notna().sum())} from jobtitle"
+        f" ({', '.join(f'{n} {r}' for r, n in roles.items())}),"
+        f" timezone {int(contacts['timezone'].notna().sum())} from hs_timezone",
+    ]
+
+
+def crm_write_counts(requests: list[tuple[str, str, dict | None]]) -> dict[str, int]:
+    """What a stand-in HubSpot received (method, path, body): objects batch-updated per
+    type, batches, and deals created."""
+    counts = {"companies": 0, "contacts": 0, "batches": 0, "deals": 0}
+    for method, path, body in requests:
+        parts = path.strip("/").split("/")
+        if method == "POST" and parts[4:] == ["batch", "update"] and parts[3] in counts:
+            counts[parts[3]] += len(body["inputs"])
+            counts["batches"] += 1
+        elif method == "POST" and parts == ["crm", "v3", "objects", "deals"]:
+            counts["deals"] += 1
+    return counts
+
+
+def crm_write_lines(nightly: dict[str, int], rerun: dict[str, int],
+                    rerun_push: dict[str, int], rerun_deals: dict[str, int]) -> list[str]:
+    """The health push and expansion deal lines: what the nightly sent to the stand-in,
+    then what a second run sent (nothing: incremental and once per cooldown)."""
+    return [
+        f"  health push (HubSpot stand-in): {nightly['companies']} companies,"
+        f" {nightly['contacts']} contacts updated in {nightly['batches']} batches;"
+        f" rerun: {rerun['companies'] + rerun['contacts']} changes sent"
+        f" ({rerun_push['unchanged']} unchanged, incremental)",
+        f"  expansion deals (HubSpot stand-in): {nightly['deals']} deals created with the"
+        f" evidence; rerun: {rerun['deals']} created, {rerun_deals['in_cooldown']} in"
+        " cooldown (no duplicates)",
+    ]
 
 
 def season_lines(seasons: pd.DataFrame) -> list[str]:
-    """Touches seasons skipped and moved (action, decision, candidates), one line each."""
+    """Touches seasons skipped, lightened (a cadence thinned) and moved (action, decision,
+    candidates), one line each."""
     return [count_line(f"seasons: touches {action} (policy candidates.seasons)",
-                       seasons[seasons["action"] == action]) for action in ("skipped", "moved")]
+                       seasons[seasons["action"] == action])
+            for action in ("skipped", "lightened", "moved")]
 
 
 def count_line(label: str, counts: pd.DataFrame) -> str:

@@ -612,6 +612,12 @@ def _campaigns(as_of: date) -> pd.DataFrame:
          "promoter and not at_risk", at(6), at(25), None, 35, None, "false"),
         ("cmp-winback-" + month, "sales", "promotional", "email", "tpl-winback",
          "inactive and not churned", at(10), at(24), None, 25, None, "false"),
+        # SMS is for the urgent only (planner.sms_classes): support's security notice to
+        # strategic admins goes by SMS; marketing's webinar reminder asked for SMS is refused.
+        ("cmp-security-sms-" + month, "support", "transactional", "sms", "tpl-security-sms",
+         "strategic and role:admin", at(1), at(2), None, 90, None, "true"),
+        ("cmp-webinar-sms-" + month, "marketing", "educational", "sms", "tpl-webinar-sms",
+         "strategic and role:admin", at(1), at(8), None, 45, None, "true"),
     ]
     columns = ["campaign_id", "team", "message_type", "channel", "template_id", "audience",
                "window_start", "window_end", "intent", "priority", "event_at", "approved"]

@@ -146,7 +146,8 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
         facts_at[rows] = at
         _move(calendar, moved, facts, facts_at, send, as_of)
     mix_drops = _restore_mix(receives, touched_contacts, calendar, policy)
-    return _apply(calendar, decisions, moved, reasons, dropped, escalated, mix_drops, as_of)
+    return _apply(calendar, decisions, moved, reasons, dropped, escalated, mix_drops, as_of,
+                  candidates)
 
 
 def _sent_this_week(context: PlanningContext, policy: Policy,
@@ -352,9 +353,11 @@ def _restore_mix(receives: _Receives, contacts: set[str], calendar: pd.DataFrame
     return drops
 
 
-def _apply(calendar, decisions, moved, reasons, dropped, escalated, mix_drops, as_of):
+def _apply(calendar, decisions, moved, reasons, dropped, escalated, mix_drops, as_of,
+           candidates):
     # Replace the decision of every moved, dropped or escalated touch; take the dropped and
-    # escalated ones off the calendar.
+    # escalated ones off the calendar. The note candidate policy gave a touch (a season,
+    # an account override) still starts its detail, as the planner wrote it.
     rows = sorted(moved.keys() | dropped.keys() | escalated.keys())
     touch_ids = dict(zip(rows, calendar["touch_id"].iloc[rows].tolist(), strict=True))
     updates: dict[str, tuple[str, str, str]] = {}
@@ -369,8 +372,16 @@ def _apply(calendar, decisions, moved, reasons, dropped, escalated, mix_drops, a
         updates[touch_id] = ("dropped", MIX, detail)
     if not updates:
         return calendar, decisions
-    decisions = decisions.copy()
     keys = sorted(updates)
+    if "note" in candidates.columns:
+        at = positions(keys, candidates["touch_id"])  # each key's candidate row
+        notes = candidates["note"].to_numpy(dtype=object)
+        for key, k in zip(keys, at.tolist(), strict=True):
+            note = notes[k] if k >= 0 else None
+            if isinstance(note, str) and note:
+                decision, rule, detail = updates[key]
+                updates[key] = (decision, rule, f"{note}; {detail}")
+    decisions = decisions.copy()
     # Hashing the few keys, not the million decisions.
     key_at = positions(decisions["touch_id"], keys)
     changed = key_at >= 0

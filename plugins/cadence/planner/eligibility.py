@@ -7,7 +7,8 @@ email) while transactional and account messages still go; a contact's ``never`` 
 category (and channel) -> none of it. SMS is for the urgent only: an SMS touch whose
 priority class is not in ``planner.sms_classes`` (shipped: transactional such as an outage
 or security notice, lifecycle_critical such as the renewal deadline) is suppressed, naming
-its class and the classes SMS is kept for.
+its class and the classes SMS is kept for; an SMS to a contact known to have no phone
+number is suppressed too (an unknown one goes on, dispatch checks the number).
 """
 
 from __future__ import annotations
@@ -84,6 +85,12 @@ def ineligible(candidates: pd.DataFrame, transactional: np.ndarray, contacts: pd
             mark(sms & (klass == index),
                  f"sms only for urgent classes ({kept_for}); this touch is"
                  f" {class_names[index]}: use email or in-app")
+
+    if "has_phone" in contacts.columns:
+        no_phone = contacts.loc[contacts["has_phone"].eq(False), "contact_id"]
+        if len(no_phone):
+            mark((channel == "sms").to_numpy(dtype=bool) & is_in(contact_ids, no_phone),
+                 "contact has no phone number: no sms")
 
     never = preferences[preferences["frequency"] == "never"]
     if len(never):

@@ -14,7 +14,7 @@ from cadence.planner.membership import is_in, strictly_increasing
 COLUMNS: dict[str, list[str]] = {
     "history": ["touch_id", "contact_id", "account_id", "channel", "message_type", "category",
                 "template_id", "scheduled_at", "status"],
-    "contacts": ["contact_id", "account_id", "email", "timezone"],
+    "contacts": ["contact_id", "account_id", "email", "timezone", "has_phone"],
     "accounts": ["account_id", "country", "timezone", "arr", "status", "csm_id", "tier"],
     "preferences": ["contact_id", "category", "channel", "frequency"],
     "suppressions": ["email", "contact_id", "reason", "scope"],
