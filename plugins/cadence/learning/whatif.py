@@ -107,9 +107,18 @@ def seed_scenario_store(warehouse: Warehouse, store: Warehouse, first: date) -> 
         else:
             frame = warehouse.read_table(table)
         # Same column types as the warehouse (an all-NULL column must stay a date).
-        store.create_table(table, _column_types(warehouse, table))
+        types = _column_types(warehouse, table)
+        store.create_table(table, types)
         if len(frame):
-            store.write_frame(table, frame, replace_all=True)
+            store.write_frame(table, _integers_as_integers(frame, types), replace_all=True)
+
+
+def _integers_as_integers(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    # pandas reads an integer column holding NULLs as floats; PostgreSQL's COPY refuses
+    # "6.0" for a bigint, so such columns go back as nullable integers.
+    floats = [c for c, kind in types.items() if kind in ("bigint", "integer", "smallint")
+              and c in frame.columns and pd.api.types.is_float_dtype(frame[c])]
+    return frame.astype(dict.fromkeys(floats, "Int64")) if floats else frame
 
 
 def _column_types(warehouse: Warehouse, table: str) -> dict[str, str]:
