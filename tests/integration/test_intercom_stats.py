@@ -137,9 +137,9 @@ def test_bad_rows_are_quarantined_naming_row_column_and_rule(intercom_sent, poli
 
     quarantine = warehouse.read_table("quarantine", {"entity": "intercom.content_stats"})
     found = {json.loads(r.row)["_row"]: r.rule for r in quarantine.itertuples()}
-    assert found == {2: "intercom.content_stats.first_open: not unix seconds",
-                     3: "intercom.content_stats.first_click: before received_at",
-                     4: "intercom.content_stats.ruleset_id: required"}
+    assert found == {"2": "intercom.content_stats.first_open: not unix seconds",
+                     "3": "intercom.content_stats.first_click: before received_at",
+                     "4": "intercom.content_stats.ruleset_id: required"}
     for row in quarantine["row"]:
         kept = json.loads(row)
         assert kept["_file"] == "export.csv"

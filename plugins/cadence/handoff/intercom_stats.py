@@ -64,7 +64,7 @@ def read_export(path: Path) -> pd.DataFrame:
                 f"{path.name}: column {column}: missing (an Intercom content data export "
                 f"has {', '.join(REQUIRED)})")
     frame = frame.drop(columns=[c for c in PERSONAL if c in frame.columns])
-    return frame.assign(_file=path.name, _row=range(1, len(frame) + 1))
+    return frame.assign(_file=path.name, _row=[str(n) for n in range(1, len(frame) + 1)])
 
 
 def validate_export(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
