@@ -55,8 +55,8 @@ def learning_summary(warehouse: Warehouse, as_of: date) -> str:
                 f"    {r.tier}: {r.policy_share:.0%} -> {r.learned_share:.0%} from engagement"
                 f" (promotional opened {r.promotional_open_rate:.0%} of"
                 f" {r.promotional_delivered}, educational {r.educational_open_rate:.0%} of"
-                f" {r.educational_delivered}); the {as_of} plan ran under it:"
-                f" {at_limit} promotional refusals name the {r.learned_share:.0%} limit")
+                f" {r.educational_delivered}); the {as_of} plan ran under it"
+                f" (mix refusals naming the {r.learned_share:.0%} limit: {at_limit})")
     if warehouse.table_exists("experiment_readout"):
         readout = frame("select * from experiment_readout where as_of_date = :d"
                         " and week_start = 'all weeks' and metric = 'open_rate'"
