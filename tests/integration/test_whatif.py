@@ -18,19 +18,13 @@ LIVE = ("communication_calendar", "calendar_decisions", "touch_candidates",
         "account_health", "segment_membership", "plan_accounts")
 
 
-@pytest.fixture(scope="module")
-def planned(tmp_path_factory):
-    """A warehouse with one nightly plan of 25 sample accounts (no Airflow)."""
+def _plan(settings: Settings):
+    """One nightly plan of ``settings``' sample sources on its warehouse (no
+    Airflow); the run."""
     from cadence.contract.schema import create_warehouse_tables
-    from cadence.devtools.sample import write_sample
     from cadence.orchestration import nightly
     from cadence.orchestration.runs import Run
 
-    root = tmp_path_factory.mktemp("whatif")
-    write_sample(root / "sources", accounts=25, seed=5, as_of=AS_OF)
-    settings = Settings(warehouse_url=f"duckdb:///{root / 'warehouse.duckdb'}",
-                        warehouse_schema="cadence", source_dir=root / "sources",
-                        out_dir=root / "out", policy_path=CONFIG_DIR / "policy.yml")
     at = datetime.combine(AS_OF, datetime.min.time(), tzinfo=UTC)
     run = Run(run_id="test", run_type="manual", data_interval_start=at,
               data_interval_end=at, started_at=at, settings=settings,
@@ -45,6 +39,19 @@ def planned(tmp_path_factory):
     nightly.steer_send_times(run)
     nightly.level_csm_capacity(run)
     return run
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    """A warehouse with one nightly plan of 25 sample accounts (no Airflow)."""
+    from cadence.devtools.sample import write_sample
+
+    root = tmp_path_factory.mktemp("whatif")
+    write_sample(root / "sources", accounts=25, seed=5, as_of=AS_OF)
+    settings = Settings(warehouse_url=f"duckdb:///{root / 'warehouse.duckdb'}",
+                        warehouse_schema="cadence", source_dir=root / "sources",
+                        out_dir=root / "out", policy_path=CONFIG_DIR / "policy.yml")
+    return _plan(settings)
 
 
 def _snapshot(warehouse) -> dict[str, pd.DataFrame]:
@@ -104,3 +111,55 @@ def test_a_bad_scenario_key_is_named(policy, tmp_path):
         scenario_policy(policy, bad)
     with pytest.raises(WhatIfError, match="policy file or inline overrides"):
         scenario_policy(policy)
+
+
+@pytest.mark.postgres
+def test_whatif_on_postgres_leaves_live_tables_alone_and_matches_duckdb(planned, pg_schema,
+                                                                         tmp_path):
+    import sqlalchemy as sa
+
+    from tests.conftest import POSTGRES_URL
+
+    sources = planned.settings.source_dir  # the same sample as the DuckDB plan
+    settings = Settings(warehouse_url=POSTGRES_URL, warehouse_schema=pg_schema,
+                        source_dir=sources, out_dir=tmp_path / "out",
+                        policy_path=CONFIG_DIR / "policy.yml")
+    run = _plan(settings)
+    warehouse, policy = run.warehouse, run.policy
+    first, last = AS_OF + timedelta(days=1), AS_OF + timedelta(days=2)
+    scenario_file = CONFIG_DIR / "whatif_3_per_week.yml"
+    before = _snapshot(warehouse)
+    try:
+        result = run_whatif(warehouse, policy, first, last, settings.out_dir,
+                            policy_file=scenario_file)
+        after = _snapshot(warehouse)
+        for table in LIVE:
+            pd.testing.assert_frame_equal(before[table], after[table], obj=table)
+        assert not warehouse.table_exists("deliveries") or warehouse.count("deliveries") == 0
+        assert not (settings.out_dir / "outbox").exists()
+        # Each scenario was replayed in a schema of its own, not in the live one.
+        schemas = warehouse.read_frame(
+            "select schema_name from information_schema.schemata"
+            " where schema_name like :prefix", {"prefix": f"{pg_schema}_whatif_%"})
+        assert set(schemas["schema_name"]) == {
+            f"{pg_schema}_whatif_{result['baseline_id']}",
+            f"{pg_schema}_whatif_{result['scenario_id']}"}
+
+        duck = run_whatif(planned.warehouse, planned.policy, first, last,
+                          planned.settings.out_dir, policy_file=scenario_file)
+        assert result["comparison_id"] == duck["comparison_id"]
+        order = ["measure", "key"]
+        on_postgres = result["comparison"].sort_values(order).reset_index(drop=True)
+        on_duckdb = duck["comparison"].sort_values(order).reset_index(drop=True)
+        assert len(on_postgres) > 10 and on_postgres["difference"].ne(0).any()
+        pd.testing.assert_frame_equal(on_postgres, on_duckdb)
+    finally:
+        engine = sa.create_engine(POSTGRES_URL)
+        with engine.begin() as conn:
+            for label in ("b_", "s_"):
+                names = conn.execute(sa.text(
+                    "select schema_name from information_schema.schemata"
+                    " where schema_name like :p"), {"p": f"{pg_schema}_whatif_{label}%"})
+                for (name,) in names.fetchall():
+                    conn.execute(sa.text(f"drop schema if exists {name} cascade"))
+        engine.dispose()

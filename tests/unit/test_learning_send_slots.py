@@ -114,3 +114,44 @@ def test_the_promotional_share_follows_engagement_inside_the_bounds():
     assert "enterprise" not in mix.index  # too few promotional deliveries to learn from
     overrides = mix_overrides(mix.reset_index())
     assert overrides["planner"]["tier_limits"]["smb"] == {"promotional_max_share": 0.3}
+
+
+def test_the_sample_engagement_teaches_a_lower_promotional_share():
+    # The demo's generator opens offers less than tips (MESSAGE_TYPE_OPEN); the mix
+    # learned from its events follows, inside the bounds.
+    from cadence.devtools.sample_engagement import engagement_for_sent
+
+    n = 400
+    kinds = ["promotional", "educational"] * (n // 2)
+    sends = pd.DataFrame({
+        "touch_id": [f"t{i}" for i in range(n)], "contact_id": [f"c{i}" for i in range(n)],
+        "channel": "email", "template_id": "tpl", "message_type": kinds, "batch_id": "b",
+        "send_at": pd.Timestamp("2026-11-17 10:00", tz="UTC")})
+    events = engagement_for_sent(sends, {}, 7, pd.Timestamp("2026-12-01", tz="UTC"))
+    seen = events.groupby("touch_id")["event"].agg(set)
+    history = sends.assign(
+        tier="smb",
+        delivered=sends["touch_id"].map(lambda t: int("delivered" in seen.get(t, set()))),
+        opened=sends["touch_id"].map(lambda t: int("open" in seen.get(t, set()))))
+    mix = learn_mix(history, PlannerPolicy(), MixLearning(), AS_OF).set_index("tier")
+    rates = mix.loc["smb", ["promotional_open_rate", "educational_open_rate"]]
+    assert rates["promotional_open_rate"] < 0.8 * rates["educational_open_rate"]
+    assert MixLearning().min_share <= mix.loc["smb", "learned_share"] < 0.2
+
+
+def test_the_next_plan_runs_under_the_learned_share(warehouse, policy):
+    from cadence.learning.mix import MIX_COLUMNS
+    from cadence.learning.steps import planning_policy
+
+    learned = pd.DataFrame([{"tier": "smb", "promotional_delivered": 95,
+                             "promotional_open_rate": 0.27, "educational_delivered": 630,
+                             "educational_open_rate": 0.46, "policy_share": 0.2,
+                             "learned_share": 0.12, "as_of_date": AS_OF}], columns=MIX_COLUMNS)
+    warehouse.write_frame("learned_mix", learned.astype({"as_of_date": "object"}))
+    planned = planning_policy(warehouse, policy, AS_OF)
+    assert planned.planner.limits_for("smb").promotional_max_share == 0.12
+    assert planned.planner.limits_for("mid_market").promotional_max_share == \
+        policy.planner.limits_for("mid_market").promotional_max_share
+    # another day's plan has no learned share of its own: the policy's holds
+    later = planning_policy(warehouse, policy, date(2026, 12, 2))
+    assert later.planner.limits_for("smb").promotional_max_share == 0.2

@@ -579,13 +579,26 @@ def _suppressions(rng: np.random.Generator, world: _World, contacts: _Contacts) 
 
 
 def _campaigns(as_of: date) -> pd.DataFrame:
+    """This month's campaigns (windows from ``as_of``) and last month's editions of them,
+    four weeks earlier: a plan of the past month (the demo replays one before ``as_of``)
+    has the same newsletters, offers and webinars to send."""
+    columns = ["campaign_id", "team", "message_type", "channel", "template_id", "audience",
+               "window_start", "window_end", "intent", "priority", "event_at", "approved"]
+    last_month = (as_of.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    rows = [*_campaign_month(as_of - timedelta(days=28), last_month),
+            *_campaign_month(as_of, as_of.strftime("%Y-%m"))]
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    frame["priority"] = frame["priority"].astype(str)
+    return frame
+
+
+def _campaign_month(start: date, month: str) -> list[tuple]:
     def at(days: int, hour: int = 0) -> str:
-        moment = datetime.combine(as_of + timedelta(days=days), time(hour))
+        moment = datetime.combine(start + timedelta(days=days), time(hour))
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    month = as_of.strftime("%Y-%m")
     webinar_at = at(14, 16)
-    rows = [
+    return [
         ("cmp-newsletter-" + month, "marketing", "educational", "email",
          "tpl-newsletter", "all", at(0), at(27), "newsletter-" + month, 40, None, "true"),
         ("cmp-product-update-" + month, "product", "operational", "email",
@@ -619,11 +632,6 @@ def _campaigns(as_of: date) -> pd.DataFrame:
         ("cmp-webinar-sms-" + month, "marketing", "educational", "sms", "tpl-webinar-sms",
          "strategic and role:admin", at(1), at(8), None, 45, None, "true"),
     ]
-    columns = ["campaign_id", "team", "message_type", "channel", "template_id", "audience",
-               "window_start", "window_end", "intent", "priority", "event_at", "approved"]
-    frame = pd.DataFrame(rows, columns=columns, dtype=object)
-    frame["priority"] = frame["priority"].astype(str)
-    return frame
 
 
 def _engagement(rng: np.random.Generator, world: _World, contacts: _Contacts) -> pd.DataFrame:

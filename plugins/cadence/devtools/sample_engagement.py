@@ -9,6 +9,8 @@ Each contact has a stable persona drawn from a hash of the seed and its id:
 - a habit slot (local weekday and hour inside business hours) in which they read mail:
   most opens land in that hour, and a message sent in that hour is opened more often, so
   a learned send slot has something real to find.
+- promotional mail is opened less than the rest (``MESSAGE_TYPE_OPEN``), as it is in
+  practice, so the learned promotional/educational mix has a real difference to follow.
 Experiment arms may carry a planted effect (``open_lift``: arm -> relative lift of the
 open probability), which the experiment analysis should detect.
 
@@ -33,6 +35,9 @@ from cadence.contract.entities import ENTITIES
 
 HABIT_HOURS = tuple(range(9, 17))  # local hours people read work mail in
 HABIT_WEEKDAYS = tuple(range(5))  # Monday..Friday
+# Relative open probability per message type (others 1): offers are opened less than
+# newsletters, tips and CSM mail.
+MESSAGE_TYPE_OPEN = {"promotional": 0.6}
 
 
 def read_outbox(out_dir: Path) -> pd.DataFrame:
@@ -99,6 +104,7 @@ def engagement_for_sent(sent: pd.DataFrame, timezones: Mapping[str, str], seed: 
         in_habit = (local.weekday() == persona["habit_weekday"]
                     and local.hour == persona["habit_hour"])
         p_open = persona["open_probability"] * (1.5 if in_habit else 1.0)
+        p_open *= MESSAGE_TYPE_OPEN.get(touch.message_type, 1.0)
         p_open *= 1.0 + open_lift.get(arms.get(touch.touch_id, ""), 0.0)
         if draws[1] >= min(p_open, 0.95):
             continue

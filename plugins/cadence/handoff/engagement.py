@@ -1,7 +1,8 @@
 """Engagement: provider events in, metrics and falling-engagement flags out.
 
-SendGrid event-webhook files (JSON arrays dropped in ``CADENCE_SOURCE_DIR/engagement/``)
-and ``stg_engagement_events`` land in ``engagement_events``, deduplicated on provider,
+SendGrid event-webhook files (JSON arrays dropped in ``CADENCE_SOURCE_DIR/engagement/``),
+Intercom content-stats exports (:mod:`cadence.handoff.intercom_stats`) and
+``stg_engagement_events`` land in ``engagement_events``, deduplicated on provider,
 provider_message_id, event and occurred_at. Unsubscribes, bounces and spam reports feed
 ``consent_suppressions`` in the same run. ``engagement_metrics`` (template × team ×
 segment × week) and ``engagement_flags`` (contacts whose last N emails got no open) are
@@ -17,8 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from cadence.connectors.records import Quarantine
 from cadence.contract.warehouse import Warehouse
-from cadence.handoff import consent, store
+from cadence.handoff import consent, intercom_stats, store
 
 log = logging.getLogger(__name__)
 
@@ -160,20 +162,31 @@ def falling_engagement(sent_email: pd.DataFrame, opens: pd.DataFrame, sends_with
 
 # -- glue --------------------------------------------------------------------------------
 def ingest_engagement(warehouse: Warehouse, policy, as_of: date,
-                      events_dir: Path | None = None) -> dict:
-    """Load new SendGrid event files and staged engagement events up to the end of
-    ``as_of`` into ``engagement_events`` and their opt-outs into ``consent_suppressions``."""
-    if events_dir is None:
+                      events_dir: Path | None = None, intercom_dir: Path | None = None,
+                      run_id: str | None = None) -> dict:
+    """Load new SendGrid event files, Intercom content-stats exports and staged engagement
+    events up to the end of ``as_of`` into ``engagement_events`` and their opt-outs into
+    ``consent_suppressions``. Intercom rows breaking a rule go to ``quarantine``; the run
+    fails, loading nothing, when more of them than the ``engagement_events`` reject-rate
+    threshold do."""
+    if events_dir is None or intercom_dir is None:
         from cadence.contract.settings import load_settings
 
-        events_dir = load_settings().source_dir / policy.handoff.engagement.events_folder
+        source_dir = load_settings().source_dir
+        events_dir = events_dir or source_dir / policy.handoff.engagement.events_folder
+        intercom_dir = intercom_dir or (source_dir
+                                        / policy.handoff.engagement.intercom_stats_folder)
     until = pd.Timestamp(as_of + timedelta(days=1), tz="UTC")
+    intercom, intercom_counts = _read_intercom(warehouse, policy, as_of, intercom_dir,
+                                               run_id or f"engagement__{as_of.isoformat()}")
     files, file_consents, untracked = read_sendgrid_events(events_dir)
     staged = store.read_if_present(warehouse, "stg_engagement_events",
                                    "source_engagement_events", EVENT_COLUMNS, until=until)
     files = files.assign(source="sendgrid_events")
+    intercom = intercom.assign(source="intercom_stats")
     staged = staged.assign(source="stg_engagement_events")
-    incoming = pd.concat([f for f in (files, staged) if len(f)] or [files], ignore_index=True)
+    incoming = pd.concat([f for f in (files, intercom, staged) if len(f)] or [files],
+                         ignore_index=True)
     incoming = incoming[pd.to_datetime(incoming["occurred_at"], utc=True) < until]
     existing = pd.DataFrame(columns=KEY)
     if len(incoming):
@@ -183,9 +196,11 @@ def ingest_engagement(warehouse: Warehouse, policy, as_of: date,
     if len(fresh):
         warehouse.write_frame("engagement_events", fresh)
     touch_contacts = store.read(warehouse, "touch_contacts")
-    # File events carry the email (taken above); staged ones only name the touch.
+    # SendGrid file events carry the email (taken above); staged and Intercom ones only
+    # name the touch.
     staged_consent = suppressions_from_events(
-        fresh[fresh["source"].eq("stg_engagement_events") & fresh["touch_id"].notna()],
+        fresh[fresh["source"].isin(["stg_engagement_events", "intercom_stats"])
+              & fresh["touch_id"].notna()],
         touch_contacts)
     file_consents = file_consents[pd.to_datetime(file_consents["created_at"], utc=True) < until]
     consent_rows = pd.concat([
@@ -197,7 +212,36 @@ def ingest_engagement(warehouse: Warehouse, policy, as_of: date,
         log.info("engagement: event types not tracked: %s", untracked)
     log.info("engagement: %d new events, %d new suppressions", len(fresh), added)
     return {"new_events": len(fresh), "new_suppressions": added,
-            "untracked_event_types": untracked}
+            "untracked_event_types": untracked, "intercom": intercom_counts}
+
+
+def _read_intercom(warehouse: Warehouse, policy, as_of: date, folder: Path,
+                   run_id: str) -> tuple[pd.DataFrame, dict]:
+    # The export's events of touches cadence sent; its bad rows replace this day's
+    # quarantine partition (every run rereads the folder, so the partition is complete).
+    messages = store.read(warehouse, "intercom_messages")
+    events, rejected, counts = intercom_stats.read_intercom_exports(folder, messages)
+    quarantine = Quarantine(run_id=run_id, as_of=as_of)
+    for row in rejected.to_dict("records"):
+        rule = row.pop("rule")
+        quarantine.add(intercom_stats.ENTITY, row, rule)
+    if len(rejected) or warehouse.table_exists("quarantine"):
+        frame = pd.DataFrame(quarantine.rows.get(intercom_stats.ENTITY, []),
+                             columns=["entity", "row", "rule"])
+        warehouse.write_frame("quarantine", frame.assign(run_id=run_id, as_of_date=as_of),
+                              replace_where={"as_of_date": as_of,
+                                             "entity": intercom_stats.ENTITY})
+    if len(rejected):
+        first = rejected.iloc[0]
+        log.warning("intercom export: %d rows quarantined (first: %s row %s: %s)",
+                    len(rejected), first["_file"], first["_row"], first["rule"])
+    threshold = policy.quality.threshold("engagement_events")
+    if counts["rows"] and len(rejected) / counts["rows"] > threshold:
+        raise EngagementError(
+            f"{intercom_stats.ENTITY}: {len(rejected)} of {counts['rows']} export rows "
+            f"rejected ({len(rejected) / counts['rows']:.1%}), above the threshold "
+            f"{threshold:.1%}; nothing loaded, the rows and rules are in quarantine")
+    return events, {**counts, "events": len(events), "quarantined": len(rejected)}
 
 
 def compute_engagement_metrics(warehouse: Warehouse, policy, as_of: date) -> dict:

@@ -22,7 +22,9 @@ from cadence.providers.policy import (
 class EngagementPolicy(Section):
     """Engagement ingestion and the falling-engagement flag."""
 
-    events_folder: str = "engagement"  # under CADENCE_SOURCE_DIR
+    events_folder: str = "engagement"  # SendGrid event-webhook files, under CADENCE_SOURCE_DIR
+    # Intercom content data exports (*.csv, *.csv.gz), under CADENCE_SOURCE_DIR
+    intercom_stats_folder: str = "intercom_stats"
     # A contact whose last N sent emails got no open is flagged for a lighter cadence.
     sends_without_open_for_flag: int = Field(5, ge=1)
     metrics_weeks: int = Field(4, ge=1)  # weeks recomputed on every run

@@ -42,11 +42,21 @@ def learning_summary(warehouse: Warehouse, as_of: date) -> str:
             said = example["reason"][0].split("; ")[-1]
             lines.append(f'    e.g. "{said}"')
     if warehouse.table_exists("learned_mix"):
-        mix = frame("select tier, policy_share, learned_share from learned_mix"
-                    " where as_of_date = :d order by tier")
-        lines.append("  learned promotional share: " + (", ".join(
-            f"{r.tier} {r.policy_share:.0%} -> {r.learned_share:.0%}"
-            for r in mix.itertuples()) or "no tier with enough deliveries"))
+        mix = frame("select * from learned_mix where as_of_date = :d order by tier")
+        lines.append("  learned promotional share (promotional vs educational opens):"
+                     + ("" if len(mix) else " no tier with enough deliveries"))
+        # The plan of the day ran under the learned share: its mix refusals name that limit.
+        refusals = frame("select detail from calendar_decisions where plan_date = :d"
+                         " and rule = '7.promotional_mix'")["detail"]
+        for r in mix.itertuples():
+            at_limit = int(refusals.str.contains(f"(limit {r.learned_share:.0%})",
+                                                 regex=False).sum())
+            lines.append(
+                f"    {r.tier}: {r.policy_share:.0%} -> {r.learned_share:.0%} from engagement"
+                f" (promotional opened {r.promotional_open_rate:.0%} of"
+                f" {r.promotional_delivered}, educational {r.educational_open_rate:.0%} of"
+                f" {r.educational_delivered}); the {as_of} plan ran under it"
+                f" (mix refusals naming the {r.learned_share:.0%} limit: {at_limit})")
     if warehouse.table_exists("experiment_readout"):
         readout = frame("select * from experiment_readout where as_of_date = :d"
                         " and week_start = 'all weeks' and metric = 'open_rate'"

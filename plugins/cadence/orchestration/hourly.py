@@ -88,8 +88,11 @@ def ingest_engagement(run: Run) -> dict:
     """Load provider engagement events; unsubscribes and bounces become suppressions."""
     from cadence.handoff.engagement import ingest_engagement as ingest
 
+    folders = run.policy.handoff.engagement
     return ingest(run.warehouse, run.policy, as_of=run.data_interval_end.date(),
-                  events_dir=run.settings.source_dir / run.policy.handoff.engagement.events_folder)
+                  events_dir=run.settings.source_dir / folders.events_folder,
+                  intercom_dir=run.settings.source_dir / folders.intercom_stats_folder,
+                  run_id=run.run_id)
 
 
 def compute_engagement_metrics(run: Run) -> dict:
