@@ -24,7 +24,9 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 from numba.typed import List
 
 from cadence.planner.conflicts import (
@@ -85,6 +87,34 @@ Placement = namedtuple("Placement", [
     "day", "kind", "named", "block", "escalated", "block_row", "blocks", "listed_start",
     "listed_ref",
     "listed_day"])
+
+
+@intrinsic
+def _borrowed(typingctx, value):
+    """``value`` (an array, or a tuple of arrays and numbers, nested) with every array's
+    reference count left out: a view numba does not count.
+
+    numba increments and decrements (atomically) the count of every array a compiled
+    function is passed, tuples' arrays included; the pass's helpers take most of its ~60
+    arrays, about a thousand counts a candidate, which was most of its time (perf). Only
+    for arrays that outlive every use of the view: the caller owns them for the whole
+    call, and the view is never returned."""
+    def strip(context, builder, of, value):
+        if isinstance(of, types.Array):
+            array = context.make_array(of)(context, builder, value=value)
+            array.meminfo = cgutils.get_null_value(array.meminfo.type)
+            array.parent = cgutils.get_null_value(array.parent.type)
+            return array._getvalue()
+        if isinstance(of, types.BaseTuple):
+            for k, member in enumerate(of):
+                item = strip(context, builder, member, builder.extract_value(value, k))
+                value = builder.insert_value(value, item, k)
+        return value
+
+    def codegen(context, builder, signature, args):
+        return strip(context, builder, signature.args[0], args[0])
+
+    return value(value), codegen
 
 
 @njit(cache=True)
@@ -280,7 +310,6 @@ def place_in_order(order, T, P, D, L, H, Z):
     lists (``listed_start`` into ``listed_ref``/``listed_day``: a history row below the
     history size, else history size + row)."""
     n = len(T.contact)
-    n_history = len(H.day)
     n_days = Z.n_days
     out_day = np.zeros(n, dtype=np.int64)
     placed = np.zeros(n, dtype=np.bool_)
@@ -313,7 +342,26 @@ def place_in_order(order, T, P, D, L, H, Z):
     refused_day = np.zeros(n_days + 1, dtype=np.int64)
     state = (counts, entry_ref, entry_day, n_entries, account_counts, account_ref,
              account_day, n_account, local)
+    _place_accounts(order, out_day, placed, out_kind, out_named, out_block, escalated, done,
+                    texts, refused_day, used, state, T, P, D, L, H, Z)
+    n_blocks, n_listed = texts[4][0], texts[4][1]
+    return Placement(out_day, out_kind, out_named, out_block, escalated, texts[5][:n_blocks],
+                     texts[0][:6 * n_blocks].reshape((n_blocks, 6)),
+                     texts[1][:n_blocks + 1].copy(), texts[2][:n_listed].copy(),
+                     texts[3][:n_listed].copy())
 
+
+@njit(cache=True)
+def _place_accounts(order, out_day, placed, out_kind, out_named, out_block, escalated, done,
+                    texts, refused_day, used, state, T, P, D, L, H, Z):
+    # The pass proper, on borrowed views of its arrays (the caller owns them throughout).
+    out_day, placed, out_kind, out_named, out_block, escalated, done = _borrowed(
+        (out_day, placed, out_kind, out_named, out_block, escalated, done))
+    refused_day, used, state = _borrowed(refused_day), _borrowed(used), _borrowed(state)
+    T, P, D, L, H = _borrowed(T), _borrowed(P), _borrowed(D), _borrowed(L), _borrowed(H)
+    counts, entry_ref, entry_day, n_entries, account_counts, account_ref, account_day, \
+        n_account, local = state
+    n_history = len(H.day)
     start = 0
     while start < len(order):
         current = T.account[order[start]]
@@ -373,11 +421,6 @@ def place_in_order(order, T, P, D, L, H, Z):
         for k in range(n_used):
             local[used[k]] = -1
         start = end
-    n_blocks, n_listed = texts[4][0], texts[4][1]
-    return Placement(out_day, out_kind, out_named, out_block, escalated, texts[5][:n_blocks],
-                     texts[0][:6 * n_blocks].reshape((n_blocks, 6)),
-                     texts[1][:n_blocks + 1].copy(), texts[2][:n_listed].copy(),
-                     texts[3][:n_listed].copy())
 
 
 @njit(cache=True)
