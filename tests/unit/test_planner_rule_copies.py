@@ -20,6 +20,7 @@ from cadence.planner.placement import (
     _add,
     _refusal,
     _refuses,
+    rows_of,
 )
 from cadence.planner.policy import Limits
 
@@ -62,9 +63,9 @@ def test_compiled_pass_and_day_logs_agree_on_every_day(mine, others, touch, week
     new = Touch("new", channel, category, promotional, checkin, announcement, frequencies)
     slot = CAPPED_CHANNELS.index(channel) if channel in CAPPED_CHANNELS else -1
     one = np.zeros(1, dtype=np.int64)
-    T = Touches(one, one, np.array([slot]), one, one, np.array([promotional]),
-                np.array([checkin]), np.array([announcement]), one, one, one,
-                np.zeros(1, bool), one, one, np.zeros(1, bool), one, one)
+    T = rows_of(Touches(one, one, np.array([slot]), one, one, np.array([promotional]),
+                        np.array([checkin]), np.array([announcement]), one, one, one,
+                        np.zeros(1, bool), one, one, np.zeros(1, bool), one, one))
     P = Preferences(np.zeros(1, np.int64), np.array([len(frequencies)]),
                     np.full(len(frequencies), -1, np.int64),
                     np.array([w for _, w in frequencies], dtype=np.int64))

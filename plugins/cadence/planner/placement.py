@@ -68,7 +68,10 @@ REPAIR_MAX_DAYS = 3
 # ... and tries at most this many touches counted by each refusal.
 REPAIR_BLOCKERS = 4
 
-# The pass's inputs, as named groups of flat arrays (see placement_state).
+# The pass's inputs, as named groups of flat arrays (see placement_state). A candidate's
+# fields (Touches) and a history row's (HistoryRows) go in as one structured array each
+# (:func:`rows_of`), read like the columns (``T.contact[i]``): numba passes a helper one
+# array where 17 columns were 17 arguments, each counted in and out on every call.
 Touches = namedtuple("Touches", [
     "contact", "account", "slot", "channel", "category", "promotional", "checkin",
     "announcement", "group", "first", "last", "delayed", "tier", "klass", "protected",
@@ -78,8 +81,11 @@ Days = namedtuple("Days", ["preferred_start", "preferred", "other_start", "other
 TierLimits = namedtuple("TierLimits", [
     "caps", "all_limit", "account_limit", "gap", "promotional_gap", "share_width",
     "max_share"])
-History = namedtuple("History", [
-    "day", "slot", "channel", "category", "promotional", "checkin", "announcement",
+HistoryRows = namedtuple("HistoryRows", [
+    "day", "slot", "channel", "category", "promotional", "checkin", "announcement"])
+# Each contact's and account's history rows (CSR: rows of code c are
+# rows[start[c]:start[c + 1]]), read once per account.
+HistoryIndex = namedtuple("HistoryIndex", [
     "contact_start", "contact_rows", "account_start", "account_rows"])
 Sizes = namedtuple("Sizes", ["base", "n_days", "n_contacts", "contacts_per_account",
                              "entries_per_contact", "entries_per_account"])
@@ -87,6 +93,21 @@ Placement = namedtuple("Placement", [
     "day", "kind", "named", "block", "escalated", "block_row", "blocks", "listed_start",
     "listed_ref",
     "listed_day"])
+
+
+# The true/false fields of Touches and HistoryRows; every other field is an int64.
+FLAGS = frozenset({"promotional", "checkin", "announcement", "delayed", "protected"})
+
+
+def rows_of(columns: tuple) -> np.ndarray:
+    """A named tuple of equal-length columns (Touches, HistoryRows) as one structured
+    array, a field per column."""
+    dtype = np.dtype([(name, np.bool_ if name in FLAGS else np.int64)
+                      for name in columns._fields], align=True)
+    rows = np.empty(len(columns[0]), dtype=dtype)
+    for name, values in zip(columns._fields, columns, strict=True):
+        rows[name] = values
+    return rows
 
 
 @intrinsic
@@ -302,7 +323,7 @@ def _day_at(k, g, p0, n_preferred, o0, D):
 
 
 @njit(cache=True)
-def place_in_order(order, T, P, D, L, H, Z):
+def place_in_order(order, T, P, D, L, H, X, Z):
     """Place the touches of ``order`` (by account, then rank) as the module says; returns
     a :class:`Placement`: per row the day (day units), kind (SCHEDULED ... NO_ALLOWED_DAY),
     escalated, the day the decision names and the refusal it names (index into
@@ -343,7 +364,7 @@ def place_in_order(order, T, P, D, L, H, Z):
     state = (counts, entry_ref, entry_day, n_entries, account_counts, account_ref,
              account_day, n_account, local)
     _place_accounts(order, out_day, placed, out_kind, out_named, out_block, escalated, done,
-                    texts, refused_day, used, state, T, P, D, L, H, Z)
+                    texts, refused_day, used, state, T, P, D, L, H, X, Z)
     n_blocks, n_listed = texts[4][0], texts[4][1]
     return Placement(out_day, out_kind, out_named, out_block, escalated, texts[5][:n_blocks],
                      texts[0][:6 * n_blocks].reshape((n_blocks, 6)),
@@ -353,12 +374,13 @@ def place_in_order(order, T, P, D, L, H, Z):
 
 @njit(cache=True)
 def _place_accounts(order, out_day, placed, out_kind, out_named, out_block, escalated, done,
-                    texts, refused_day, used, state, T, P, D, L, H, Z):
+                    texts, refused_day, used, state, T, P, D, L, H, X, Z):
     # The pass proper, on borrowed views of its arrays (the caller owns them throughout).
     out_day, placed, out_kind, out_named, out_block, escalated, done = _borrowed(
         (out_day, placed, out_kind, out_named, out_block, escalated, done))
     refused_day, used, state = _borrowed(refused_day), _borrowed(used), _borrowed(state)
-    T, P, D, L, H = _borrowed(T), _borrowed(P), _borrowed(D), _borrowed(L), _borrowed(H)
+    T, P, D, L, H, X = (_borrowed(T), _borrowed(P), _borrowed(D), _borrowed(L),
+                        _borrowed(H), _borrowed(X))
     counts, entry_ref, entry_day, n_entries, account_counts, account_ref, account_day, \
         n_account, local = state
     n_history = len(H.day)
@@ -372,8 +394,8 @@ def _place_accounts(order, out_day, placed, out_kind, out_named, out_block, esca
         n_used = 0
         account_counts[:] = 0
         n_account[0] = 0
-        for k in range(H.account_start[current], H.account_start[current + 1]):
-            h = H.account_rows[k]
+        for k in range(X.account_start[current], X.account_start[current + 1]):
+            h = X.account_rows[k]
             record(account_counts, H.day[h])
             _insert(account_ref, account_day, n_account[0], h, H.day[h])
             n_account[0] += 1
@@ -386,8 +408,8 @@ def _place_accounts(order, out_day, placed, out_kind, out_named, out_block, esca
                 n_used += 1
                 counts[s] = 0
                 n_entries[s] = 0
-                for e in range(H.contact_start[c], H.contact_start[c + 1]):
-                    h = H.contact_rows[e]
+                for e in range(X.contact_start[c], X.contact_start[c + 1]):
+                    h = X.contact_rows[e]
                     _add(counts[s], H.day[h], H.slot[h], H.promotional[h], H.checkin[h],
                          H.announcement[h])
                     _insert(entry_ref[s], entry_day[s], n_entries[s], h, H.day[h])

@@ -18,7 +18,16 @@ import pyarrow as pa
 from cadence.planner.decision_details import texts
 from cadence.planner.deferral import RULE as DEFERRAL
 from cadence.planner.frequency_cap import CAPPED_CHANNELS, channel_cap_table
-from cadence.planner.placement import Days, History, Preferences, Sizes, TierLimits, Touches
+from cadence.planner.placement import (
+    Days,
+    HistoryIndex,
+    HistoryRows,
+    Preferences,
+    Sizes,
+    TierLimits,
+    Touches,
+    rows_of,
+)
 from cadence.planner.touch_facts import TouchFacts
 from cadence.policy import Policy
 
@@ -28,11 +37,12 @@ class PlacementState:
     """Kernel arguments (see :meth:`arguments`) plus what the decision texts look up."""
 
     account: np.ndarray
-    candidate: Touches
+    candidate: np.ndarray  # Touches as rows (placement.rows_of)
     preferences: Preferences
     groups: Days
     tiers: TierLimits
-    history: History
+    history: np.ndarray  # HistoryRows as rows
+    history_index: HistoryIndex
     sizes: Sizes
     channel_names: np.ndarray
     why_rules: np.ndarray
@@ -41,7 +51,7 @@ class PlacementState:
     def arguments(self) -> tuple:
         """The arguments of ``place_in_order`` after ``order``."""
         return (self.candidate, self.preferences, self.groups, self.tiers, self.history,
-                self.sizes)
+                self.history_index, self.sizes)
 
     def preference_channel_name(self, rows: np.ndarray, k: np.ndarray) -> np.ndarray:
         """The channel of the k-th preference of each row ("*" for any channel)."""
@@ -56,7 +66,7 @@ class PlacementState:
 
     def max_share_of(self, rows: np.ndarray) -> np.ndarray:
         """The promotional share limit of each row's tier."""
-        return self.tiers.max_share[self.candidate.tier[rows]]
+        return self.tiers.max_share[self.candidate["tier"][rows]]
 
     def why_index(self, group: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Index into ``why_rules``/``why_texts`` of the reason a group's timing gives for
@@ -115,11 +125,12 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
     rows = np.flatnonzero(kept)
     by_contact = rows[np.argsort(h_contact[rows], kind="stable")]
     by_account = rows[np.argsort(h_account[rows], kind="stable")]
-    history_arrays = History(
+    history_rows = rows_of(HistoryRows(
         np.where(kept, h_day, 0), slot_of[h_channel] if h else np.zeros(0, np.int64),
         h_channel.astype(np.int64), h_category.astype(np.int64), h_promotional, h_checkin,
-        h_announcement, _starts(h_contact[by_contact], n_contacts), by_contact,
-        _starts(h_account[by_account], n_accounts), by_account)
+        h_announcement))
+    history_index = HistoryIndex(_starts(h_contact[by_contact], n_contacts), by_contact,
+                                 _starts(h_account[by_account], n_accounts), by_account)
 
     # Preference frequencies per (contact, category), in the order the rules try them.
     p_key = (contact_code[n + h:].astype(np.int64) * len(categories)
@@ -148,7 +159,7 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
         np.array([x.promotional_share_window_days for x in tier_limits], dtype=np.int64),
         np.array([x.promotional_max_share for x in tier_limits], dtype=np.float64))
     priority = frame["priority"].to_numpy(dtype=np.int64)
-    candidate_arrays = Touches(
+    candidate_rows = rows_of(Touches(
         contact.astype(np.int64), account.astype(np.int64),
         slot_of[channel] if n else np.zeros(0, np.int64), channel.astype(np.int64),
         category.astype(np.int64), facts.promotional.astype(bool),
@@ -160,7 +171,7 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
         # What keeping a touch is worth inside its class: its priority, at least 1.
         priority - int(priority.min(initial=0)) + 1,
         np.array([c.repair_days for c in policy.classes.order],
-                 dtype=np.int64)[facts.klass.astype(np.int64)])
+                 dtype=np.int64)[facts.klass.astype(np.int64)]))
     # The most contacts an account has and the most touches a contact or an account
     # receives, so the pass sizes its per-account state once.
     contacts_per_account = _most(account, contact)
@@ -171,8 +182,9 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
     sizes = Sizes(base, n_days, n_contacts, contacts_per_account, entries_per_contact,
                   entries_per_account)
     return PlacementState(
-        account=account, candidate=candidate_arrays, preferences=preference_arrays,
-        groups=Days(*group_arrays), tiers=tier_arrays, history=history_arrays, sizes=sizes,
+        account=account, candidate=candidate_rows, preferences=preference_arrays,
+        groups=Days(*group_arrays), tiers=tier_arrays, history=history_rows,
+        history_index=history_index, sizes=sizes,
         channel_names=channel_names, why_rules=why_rules, why_texts=why_texts)
 
 
