@@ -229,10 +229,13 @@ def _same_log(ref, wanted, category, n_history, T, H):
 
 
 @njit(cache=True)
-def _preference_counts(i, s, entry_ref, entry_day, n_entries, n_history, T, P, H, n_days):
+def _preference_counts(i, s, state, n_history, T, P, H):
     # The day counts of the logs of the contact's preference frequencies for i's category.
+    day_counts, entry_ref, entry_day, n_entries = state[:4]
     n_preferences = P.end[i] - P.start[i]
-    counts = np.zeros((n_preferences, n_days), dtype=np.int32)
+    if n_preferences == 0:  # most touches: an empty view rather than an allocation
+        return day_counts[s, :0]
+    counts = np.zeros((n_preferences, day_counts.shape[2]), dtype=np.int32)
     for k in range(n_preferences):
         wanted = P.channel[P.start[i] + k]
         for e in range(n_entries[s]):
@@ -474,21 +477,19 @@ def _lift(i, day, state, n_history, T):
 
 
 @njit(cache=True)
-def _fits(i, day, state, n_history, T, P, L, H, n_days):
-    counts, entry_ref, entry_day, n_entries, account_counts = state[:5]
+def _fits(i, day, state, n_history, T, P, L, H):
+    counts, account_counts = state[0], state[4]
     s = state[8][T.contact[i]]
-    preference_counts = _preference_counts(i, s, entry_ref, entry_day, n_entries, n_history,
-                                           T, P, H, n_days)
+    preference_counts = _preference_counts(i, s, state, n_history, T, P, H)
     return not _refuses(i, s, day, counts, account_counts, preference_counts, T, P, L)
 
 
 @njit(cache=True)
 def _first_fit(i, state, refused_day, n_history, T, P, D, L, H, Z):
     # The first day i may take (-1: none) and how many days were refused before it.
-    counts, entry_ref, entry_day, n_entries, account_counts = state[:5]
+    counts, account_counts = state[0], state[4]
     s = state[8][T.contact[i]]
-    preference_counts = _preference_counts(i, s, entry_ref, entry_day, n_entries, n_history,
-                                           T, P, H, Z.n_days)
+    preference_counts = _preference_counts(i, s, state, n_history, T, P, H)
     g, t = T.group[i], T.tier[i]
     lo, hi = T.first[i] + Z.base, T.last[i] + Z.base
     mine, widths, caps = counts[s], P.width[P.start[i]:P.end[i]], L.caps[t]
@@ -545,11 +546,13 @@ def _repair(i, n_refused, out_day, out_kind, out_named, out_block, texts, refuse
         n_account, local = state
     base = Z.base
     s = local[T.contact[i]]
-    days = refused_day[:min(n_refused, REPAIR_MAX_DAYS)].copy()
-    spare = np.zeros(Z.n_days + 1, dtype=np.int64)  # refused_day stays i's, for its text
-    for day in days:
-        preference_counts = _preference_counts(i, s, entry_ref, entry_day, n_entries,
-                                               n_history, T, P, H, Z.n_days)
+    # refused_day stays i's (its text names them): the moved touch's days go to spare,
+    # made for the first move tried (most repairs try none).
+    spare = refused_day[:0]
+    blockers = np.empty(REPAIR_BLOCKERS, dtype=np.int64)
+    for tried in range(min(n_refused, REPAIR_MAX_DAYS)):
+        day = refused_day[tried]
+        preference_counts = _preference_counts(i, s, state, n_history, T, P, H)
         found = _refusal(i, s, day, counts, account_counts, preference_counts, T, P, L)
         code, a, first, last = found[0], found[1], found[4], found[5]
         wanted = -2
@@ -560,8 +563,10 @@ def _repair(i, n_refused, out_day, out_kind, out_named, out_block, texts, refuse
         else:
             refs, on, size = entry_ref[s], entry_day[s], n_entries[s]
         lo, hi = np.searchsorted(on[:size], first), np.searchsorted(on[:size], last, "right")
-        blockers = refs[lo:min(hi, lo + REPAIR_BLOCKERS)].copy()
-        for ref in blockers:
+        # Copied: a move tried and undone puts the moved touch last among its day's.
+        n_blockers = min(hi - lo, REPAIR_BLOCKERS)
+        blockers[:n_blockers] = refs[lo:lo + n_blockers]
+        for ref in blockers[:n_blockers]:
             if ref < n_history:
                 continue  # sent or kept from an earlier plan: never moved
             b = ref - n_history
@@ -577,6 +582,8 @@ def _repair(i, n_refused, out_day, out_kind, out_named, out_block, texts, refuse
                 continue
             _lift(b, was, state, n_history, T)
             _put(i, day, state, n_history, T)
+            if len(spare) == 0:
+                spare = np.zeros(Z.n_days + 1, dtype=np.int64)
             moved, _ = _first_fit(b, state, spare, n_history, T, P, D, L, H, Z)
             if moved >= 0:
                 _put(b, moved, state, n_history, T)
@@ -616,9 +623,12 @@ def _fits_without(i, b, day, was, s, preference_counts, counts, account_counts, 
     sb = local[T.contact[b]]
     _take(counts[sb], was, T.slot[b], T.promotional[b], T.checkin[b], T.announcement[b])
     unrecord(account_counts, was)
-    _shift_preferences(i, b, was, -1, preference_counts, n_history, T, P, H)
+    shift = len(preference_counts) > 0  # i has preference logs b may count in
+    if shift:
+        _shift_preferences(i, b, was, -1, preference_counts, n_history, T, P, H)
     fits = not _refuses(i, s, day, counts, account_counts, preference_counts, T, P, L)
-    _shift_preferences(i, b, was, 1, preference_counts, n_history, T, P, H)
+    if shift:
+        _shift_preferences(i, b, was, 1, preference_counts, n_history, T, P, H)
     _add(counts[sb], was, T.slot[b], T.promotional[b], T.checkin[b], T.announcement[b])
     record(account_counts, was)
     return fits
@@ -722,8 +732,7 @@ def _describe(i, chosen, n_refused, refused_day, out_kind, out_named, out_block,
             named = -1
     if named < 0:
         return
-    preference_counts = _preference_counts(i, s, entry_ref, entry_day, n_entries, n_history,
-                                           T, P, H, Z.n_days)
+    preference_counts = _preference_counts(i, s, state, n_history, T, P, H)
     found = _refusal(i, s, refused_day[named], counts, account_counts, preference_counts,
                      T, P, L)
     code, a, first, last = found[0], found[1], found[4], found[5]
@@ -871,7 +880,7 @@ def _best_days(rows, must, state, n_history, T, P, D, L, H, Z):
         while option[k] < total[k]:
             day = _day_at(option[k], T.group[r], p0[k], n_preferred[k], o0[k], D)
             option[k] += 1
-            if _fits(r, day, state, n_history, T, P, L, H, Z.n_days):
+            if _fits(r, day, state, n_history, T, P, L, H):
                 _put(r, day, state, n_history, T)
                 day_of[k] = day
                 value += T.value[r]
