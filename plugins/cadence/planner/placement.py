@@ -101,7 +101,7 @@ FLAGS = frozenset({"promotional", "checkin", "announcement", "delayed", "protect
 
 def rows_of(columns: tuple) -> np.ndarray:
     """A named tuple of equal-length columns (Touches, HistoryRows) as one structured
-    array, a field per column."""
+    array, a field per column (each cast to its field's type as it is copied)."""
     dtype = np.dtype([(name, np.bool_ if name in FLAGS else np.int64)
                       for name in columns._fields], align=True)
     rows = np.empty(len(columns[0]), dtype=dtype)

@@ -127,8 +127,7 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
     by_account = rows[np.argsort(h_account[rows], kind="stable")]
     history_rows = rows_of(HistoryRows(
         np.where(kept, h_day, 0), slot_of[h_channel] if h else np.zeros(0, np.int64),
-        h_channel.astype(np.int64), h_category.astype(np.int64), h_promotional, h_checkin,
-        h_announcement))
+        h_channel, h_category, h_promotional, h_checkin, h_announcement))
     history_index = HistoryIndex(_starts(h_contact[by_contact], n_contacts), by_contact,
                                  _starts(h_account[by_account], n_accounts), by_account)
 
@@ -160,14 +159,10 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
         np.array([x.promotional_max_share for x in tier_limits], dtype=np.float64))
     priority = frame["priority"].to_numpy(dtype=np.int64)
     candidate_rows = rows_of(Touches(
-        contact.astype(np.int64), account.astype(np.int64),
-        slot_of[channel] if n else np.zeros(0, np.int64), channel.astype(np.int64),
-        category.astype(np.int64), facts.promotional.astype(bool),
-        facts.checkin.astype(bool), facts.announcement.astype(bool),
-        facts.group.astype(np.int64), facts.first_day.astype(np.int64),
-        facts.last_day.astype(np.int64), facts.delayed_by_conflict.astype(bool),
-        tier_code.astype(np.int64), facts.klass.astype(np.int64),
-        facts.protected.astype(bool),
+        contact, account, slot_of[channel] if n else np.zeros(0, np.int64), channel,
+        category, facts.promotional, facts.checkin, facts.announcement, facts.group,
+        facts.first_day, facts.last_day, facts.delayed_by_conflict, tier_code, facts.klass,
+        facts.protected,
         # What keeping a touch is worth inside its class: its priority, at least 1.
         priority - int(priority.min(initial=0)) + 1,
         np.array([c.repair_days for c in policy.classes.order],
