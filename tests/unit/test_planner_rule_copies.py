@@ -69,12 +69,13 @@ def test_compiled_pass_and_day_logs_agree_on_every_day(mine, others, touch, week
     P = Preferences(np.zeros(1, np.int64), np.array([len(frequencies)]),
                     np.full(len(frequencies), -1, np.int64),
                     np.array([w for _, w in frequencies], dtype=np.int64))
-    L = TierLimits(channel_cap_table(limits)[None], np.array([limits.all_channels_per_7_days]),
-                   np.array([limits.account_per_7_days]),
-                   np.array([limits.min_days_between_touches]),
-                   np.array([limits.min_days_between_promotional]),
-                   np.array([limits.promotional_share_window_days]),
-                   np.array([limits.promotional_max_share]))
+    L = rows_of(TierLimits(channel_cap_table(limits)[None],
+                           np.array([limits.all_channels_per_7_days]),
+                           np.array([limits.account_per_7_days]),
+                           np.array([limits.min_days_between_touches]),
+                           np.array([limits.min_days_between_promotional]),
+                           np.array([limits.promotional_share_window_days]),
+                           np.array([limits.promotional_max_share])))
     stacked = counts[None]
     for day in range(-3, 20):
         by_logs = fits(new, day, load, account, limits, caps)

@@ -69,9 +69,10 @@ REPAIR_MAX_DAYS = 3
 REPAIR_BLOCKERS = 4
 
 # The pass's inputs, as named groups of flat arrays (see placement_state). A candidate's
-# fields (Touches) and a history row's (HistoryRows) go in as one structured array each
-# (:func:`rows_of`), read like the columns (``T.contact[i]``): numba passes a helper one
-# array where 17 columns were 17 arguments, each counted in and out on every call.
+# fields (Touches), a history row's (HistoryRows) and a tier's (TierLimits) go in as one
+# structured array each (:func:`rows_of`), read like the columns (``T.contact[i]``):
+# numba passes a helper one array where 17 columns were 17 arguments, each counted in and
+# out on every call.
 Touches = namedtuple("Touches", [
     "contact", "account", "slot", "channel", "category", "promotional", "checkin",
     "announcement", "group", "first", "last", "delayed", "tier", "klass", "protected",
@@ -95,15 +96,20 @@ Placement = namedtuple("Placement", [
     "listed_day"])
 
 
-# The true/false fields of Touches and HistoryRows; every other field is an int64.
+# The true/false and the fractional fields of Touches, HistoryRows and TierLimits; every
+# other field is an int64 (or int64s: a tier's caps table).
 FLAGS = frozenset({"promotional", "checkin", "announcement", "delayed", "protected"})
+FRACTIONS = frozenset({"max_share"})
 
 
 def rows_of(columns: tuple) -> np.ndarray:
-    """A named tuple of equal-length columns (Touches, HistoryRows) as one structured
-    array, a field per column (each cast to its field's type as it is copied)."""
-    dtype = np.dtype([(name, np.bool_ if name in FLAGS else np.int64)
-                      for name in columns._fields], align=True)
+    """A named tuple of equal-length columns (Touches, HistoryRows, TierLimits) as one
+    structured array, a field per column (each cast to its field's type as it is
+    copied)."""
+    dtype = np.dtype([(name, np.bool_ if name in FLAGS else
+                       np.float64 if name in FRACTIONS else np.int64, np.shape(values)[1:])
+                      for name, values in zip(columns._fields, columns, strict=True)],
+                     align=True)
     rows = np.empty(len(columns[0]), dtype=dtype)
     for name, values in zip(columns._fields, columns, strict=True):
         rows[name] = values

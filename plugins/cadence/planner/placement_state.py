@@ -40,7 +40,7 @@ class PlacementState:
     candidate: np.ndarray  # Touches as rows (placement.rows_of)
     preferences: Preferences
     groups: Days
-    tiers: TierLimits
+    tiers: np.ndarray  # TierLimits as rows
     history: np.ndarray  # HistoryRows as rows
     history_index: HistoryIndex
     sizes: Sizes
@@ -66,7 +66,7 @@ class PlacementState:
 
     def max_share_of(self, rows: np.ndarray) -> np.ndarray:
         """The promotional share limit of each row's tier."""
-        return self.tiers.max_share[self.candidate["tier"][rows]]
+        return self.tiers["max_share"][self.candidate["tier"][rows]]
 
     def why_index(self, group: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Index into ``why_rules``/``why_texts`` of the reason a group's timing gives for
@@ -148,7 +148,7 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
     group_arrays, why_rules, why_texts = _groups(facts, base, last_day)
     tier_code, tier_names = pd.factorize(pd.Series(facts.tier, dtype=object))
     tier_limits = [limits[t] for t in tier_names]
-    tier_arrays = TierLimits(
+    tier_rows = rows_of(TierLimits(
         np.stack([channel_cap_table(x) for x in tier_limits]) if tier_limits
         else np.zeros((0, len(CAPPED_CHANNELS), 2, 2), dtype=np.int64),
         np.array([x.all_channels_per_7_days for x in tier_limits], dtype=np.int64),
@@ -156,7 +156,7 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
         np.array([x.min_days_between_touches for x in tier_limits], dtype=np.int64),
         np.array([x.min_days_between_promotional for x in tier_limits], dtype=np.int64),
         np.array([x.promotional_share_window_days for x in tier_limits], dtype=np.int64),
-        np.array([x.promotional_max_share for x in tier_limits], dtype=np.float64))
+        np.array([x.promotional_max_share for x in tier_limits], dtype=np.float64)))
     priority = frame["priority"].to_numpy(dtype=np.int64)
     candidate_rows = rows_of(Touches(
         contact, account, slot_of[channel] if n else np.zeros(0, np.int64), channel,
@@ -178,7 +178,7 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
                   entries_per_account)
     return PlacementState(
         account=account, candidate=candidate_rows, preferences=preference_arrays,
-        groups=Days(*group_arrays), tiers=tier_arrays, history=history_rows,
+        groups=Days(*group_arrays), tiers=tier_rows, history=history_rows,
         history_index=history_index, sizes=sizes,
         channel_names=channel_names, why_rules=why_rules, why_texts=why_texts)
 
