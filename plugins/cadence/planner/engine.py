@@ -307,8 +307,13 @@ def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -
     last_day = max(int(v.max(initial=0)) for v in day_values)
     named_day, iso_day = day_tables(as_of, first_day, last_day)
     clock, clock_index = clock_table(wall % DAY_S // 60)
+    # "escalated (lifecycle_critical, protected): no allowed slot before ...": which
+    # protected touch the CSM's manager gets a task for, and why it found no day.
+    escalation = np.where(outcome.decision == ESCALATED, facts.klass, -1).astype(np.int64)
     tables = {**outcome.tables, "named_day": named_day, "iso_day": iso_day, "clock": clock,
-              "zone": table(facts.zones)}
+              "zone": table(facts.zones),
+              "prefix": table([f"escalated ({name}, protected): "
+                               for name in policy.classes.names])}
     low_csat = (f"promotional waits {conflicts.days_after_low_csat} days after a ticket "
                 f"closed with CSAT <= {conflicts.low_csat_max}")
     clock_of = np.zeros(n, dtype=np.int64)
@@ -317,20 +322,11 @@ def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -
                    named=outcome.named, first=facts.first_day, last=facts.last_day,
                    wanted=facts.earliest_day, delayed=facts.delayed_by_conflict,
                    latest=outcome.latest, why=outcome.why, block=outcome.block,
-                   clock=clock_of, zone=facts.zone.astype(np.int64))
+                   clock=clock_of, zone=facts.zone.astype(np.int64), prefix=escalation)
     given = pa.concat_arrays([part if isinstance(part, pa.Array) else texts(part)
                              for part in outcome.given_details])
     detail = write_texts(every, table(given),
                          outcome.refusals, tables, first_day, low_csat)
-    escalated = outcome.decision == ESCALATED
-    if escalated.any():
-        # "escalated (lifecycle_critical, protected): no allowed slot before ...": which
-        # protected touch the CSM's manager gets a task for, and why it found no day.
-        prefixes = texts([f"escalated ({name}, protected): " for name in policy.classes.names])
-        at = np.flatnonzero(escalated)
-        prefixed = pc.binary_join_element_wise(prefixes.take(pa.array(facts.klass[at])),
-                                               detail.take(pa.array(at)), pa.scalar("", TEXT))
-        detail = _replaced(detail, at, prefixed)
     notes = frame["note"].fillna("").to_numpy(dtype=object)
     if notes.any():
         # "moved past season retail_peak (...): wanted from ...; <the planner's detail>":
@@ -366,18 +362,6 @@ def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -
         "detail": pd.array(detail, dtype="str"), "decided_at": planned_at,
     })
     return PlanResult(calendar[CALENDAR_COLUMNS], decisions[DECISION_COLUMNS])
-
-
-def _replaced(values: pa.Array, at: np.ndarray, new: pa.Array) -> pa.Array:
-    # ``values`` with rows ``at`` (ascending) replaced by ``new``: the runs between them
-    # are copied whole, where a join or replace_with_mask over every row cost about half
-    # a second a million rows for the few hundred rows that change.
-    pieces, start = [], 0
-    for k, row in enumerate(at.tolist()):
-        pieces += [values.slice(start, row - start), new.slice(k, 1)]
-        start = row + 1
-    pieces.append(values.slice(start))
-    return pa.concat_arrays(pieces)
 
 
 def _coded(names, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
