@@ -20,6 +20,7 @@ from cadence.planner.placement import (
     _add,
     _refusal,
     _refuses,
+    rows_of,
 )
 from cadence.planner.policy import Limits
 
@@ -62,18 +63,19 @@ def test_compiled_pass_and_day_logs_agree_on_every_day(mine, others, touch, week
     new = Touch("new", channel, category, promotional, checkin, announcement, frequencies)
     slot = CAPPED_CHANNELS.index(channel) if channel in CAPPED_CHANNELS else -1
     one = np.zeros(1, dtype=np.int64)
-    T = Touches(one, one, np.array([slot]), one, one, np.array([promotional]),
-                np.array([checkin]), np.array([announcement]), one, one, one,
-                np.zeros(1, bool), one, one, np.zeros(1, bool), one, one)
+    T = rows_of(Touches(one, one, np.array([slot]), one, one, np.array([promotional]),
+                        np.array([checkin]), np.array([announcement]), one, one, one,
+                        np.zeros(1, bool), one, one, np.zeros(1, bool), one, one))
     P = Preferences(np.zeros(1, np.int64), np.array([len(frequencies)]),
                     np.full(len(frequencies), -1, np.int64),
                     np.array([w for _, w in frequencies], dtype=np.int64))
-    L = TierLimits(channel_cap_table(limits)[None], np.array([limits.all_channels_per_7_days]),
-                   np.array([limits.account_per_7_days]),
-                   np.array([limits.min_days_between_touches]),
-                   np.array([limits.min_days_between_promotional]),
-                   np.array([limits.promotional_share_window_days]),
-                   np.array([limits.promotional_max_share]))
+    L = rows_of(TierLimits(channel_cap_table(limits)[None],
+                           np.array([limits.all_channels_per_7_days]),
+                           np.array([limits.account_per_7_days]),
+                           np.array([limits.min_days_between_touches]),
+                           np.array([limits.min_days_between_promotional]),
+                           np.array([limits.promotional_share_window_days]),
+                           np.array([limits.promotional_max_share])))
     stacked = counts[None]
     for day in range(-3, 20):
         by_logs = fits(new, day, load, account, limits, caps)

@@ -178,6 +178,7 @@ class Placed:
     block: np.ndarray  # index into the refusals
     clock: np.ndarray  # index into the clock table (planned rows)
     zone: np.ndarray  # index into the zone table (planned rows)
+    prefix: np.ndarray  # index into the prefix table written first, -1: none
 
 
 def write_texts(rows: Placed, given: tuple, refusals: tuple, tables: dict,
@@ -186,16 +187,17 @@ def write_texts(rows: Placed, given: tuple, refusals: tuple, tables: dict,
 
     ``refusals`` is (what index per refusal, listed_start, listed_ref, listed_day);
     ``tables`` holds (bytes, offsets) tables "named_day", "iso_day", "latest", "why",
-    "what", "touch_id" (indexed by listed_ref), "clock" and "zone".
+    "what", "touch_id" (indexed by listed_ref), "clock", "zone" and "prefix".
     """
     literals = table([*LITERALS, low_csat])
     what_index, listed_start, listed_ref, listed_day = refusals
     offsets, data = _write_all(
         rows.form, rows.given, rows.planned, rows.day, rows.named, rows.first, rows.last,
         rows.wanted, rows.delayed, rows.latest, rows.why, rows.block, rows.clock, rows.zone,
-        what_index, listed_start, listed_ref, listed_day, day_first, *literals, *given,
-        *tables["named_day"], *tables["iso_day"], *tables["latest"], *tables["why"],
-        *tables["what"], *tables["touch_id"], *tables["clock"], *tables["zone"])
+        what_index, listed_start, listed_ref, listed_day, day_first, rows.prefix, *literals,
+        *given, *tables["named_day"], *tables["iso_day"], *tables["latest"], *tables["why"],
+        *tables["what"], *tables["touch_id"], *tables["clock"], *tables["zone"],
+        *tables["prefix"])
     return pa.LargeStringArray.from_buffers(len(rows.form), pa.py_buffer(offsets),
                                             pa.py_buffer(data))
 
@@ -236,15 +238,16 @@ def _length(offsets, k):
 @njit(cache=True)
 def _write_all(form, given_index, planned, day, named, first, last, wanted, delayed, latest,
                why, block, clock, zone, what_index, listed_start, listed_ref, listed_day,
-               day_first, lit, lit_at, given, given_at, named_day, named_day_at,
+               day_first, prefix, lit, lit_at, given, given_at, named_day, named_day_at,
                iso_day, iso_day_at, latest_text, latest_at, why_text, why_at, what, what_at,
-               touch_id, touch_id_at, clock_text, clock_at, zone_text, zone_at):
+               touch_id, touch_id_at, clock_text, clock_at, zone_text, zone_at, prefix_text,
+               prefix_at):
     n = len(form)
     offsets = np.zeros(n + 1, dtype=np.int64)
     # Room for any row but its listed touches, and for each listed touch.
     longest = 0
     for text_offsets in (lit_at, named_day_at, latest_at, why_at, what_at, clock_at,
-                         zone_at):
+                         zone_at, prefix_at):
         longest += 2 * _longest(text_offsets)
     per_listed = _longest(touch_id_at) + _longest(iso_day_at) + 8
     out = np.empty(max(n * 128 + len(listed_ref) * per_listed, 64), dtype=np.uint8)
@@ -259,6 +262,8 @@ def _write_all(form, given_index, planned, day, named, first, last, wanted, dela
             bigger = np.empty(max(room, 2 * len(out)), dtype=np.uint8)
             bigger[:at] = out[:at]
             out = bigger
+        if prefix[r] >= 0:
+            at = _put(out, at, prefix_text, prefix_at, prefix[r])
         if kind == GIVEN:
             at = _put(out, at, given, given_at, given_index[r])
         elif kind == DROPPED_REFUSED:

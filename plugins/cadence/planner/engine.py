@@ -310,8 +310,13 @@ def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -
     last_day = max(int(v.max(initial=0)) for v in day_values)
     named_day, iso_day = day_tables(as_of, first_day, last_day)
     clock, clock_index = clock_table(wall % DAY_S // 60)
+    # "escalated (lifecycle_critical, protected): no allowed slot before ...": which
+    # protected touch the CSM's manager gets a task for, and why it found no day.
+    escalation = np.where(outcome.decision == ESCALATED, facts.klass, -1).astype(np.int64)
     tables = {**outcome.tables, "named_day": named_day, "iso_day": iso_day, "clock": clock,
-              "zone": table(facts.zones)}
+              "zone": table(facts.zones),
+              "prefix": table([f"escalated ({name}, protected): "
+                               for name in policy.classes.names])}
     low_csat = (f"promotional waits {conflicts.days_after_low_csat} days after a ticket "
                 f"closed with CSAT <= {conflicts.low_csat_max}")
     clock_of = np.zeros(n, dtype=np.int64)
@@ -320,19 +325,11 @@ def _frames(facts: TouchFacts, outcome: _Outcome, policy: Policy, as_of: date) -
                    named=outcome.named, first=facts.first_day, last=facts.last_day,
                    wanted=facts.earliest_day, delayed=facts.delayed_by_conflict,
                    latest=outcome.latest, why=outcome.why, block=outcome.block,
-                   clock=clock_of, zone=facts.zone.astype(np.int64))
+                   clock=clock_of, zone=facts.zone.astype(np.int64), prefix=escalation)
     given = pa.concat_arrays([part if isinstance(part, pa.Array) else texts(part)
                              for part in outcome.given_details])
     detail = write_texts(every, table(given),
                          outcome.refusals, tables, first_day, low_csat)
-    escalated = outcome.decision == ESCALATED
-    if escalated.any():
-        # "escalated (lifecycle_critical, protected): no allowed slot before ...": which
-        # protected touch the CSM's manager gets a task for, and why it found no day.
-        prefixes = texts([""] + [f"escalated ({name}, protected): "
-                                 for name in policy.classes.names])
-        prefix = prefixes.take(pa.array(np.where(escalated, facts.klass + 1, 0)))
-        detail = pc.binary_join_element_wise(prefix, detail, pa.scalar("", TEXT))
     notes = frame["note"].fillna("").to_numpy(dtype=object)
     if notes.any():
         # "moved past season retail_peak (...): wanted from ...; <the planner's detail>":

@@ -24,7 +24,9 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 from numba.typed import List
 
 from cadence.planner.conflicts import (
@@ -66,7 +68,11 @@ REPAIR_MAX_DAYS = 3
 # ... and tries at most this many touches counted by each refusal.
 REPAIR_BLOCKERS = 4
 
-# The pass's inputs, as named groups of flat arrays (see placement_state).
+# The pass's inputs, as named groups of flat arrays (see placement_state). A candidate's
+# fields (Touches), a history row's (HistoryRows) and a tier's (TierLimits) go in as one
+# structured array each (:func:`rows_of`), read like the columns (``T.contact[i]``):
+# numba passes a helper one array where 17 columns were 17 arguments, each counted in and
+# out on every call.
 Touches = namedtuple("Touches", [
     "contact", "account", "slot", "channel", "category", "promotional", "checkin",
     "announcement", "group", "first", "last", "delayed", "tier", "klass", "protected",
@@ -76,8 +82,11 @@ Days = namedtuple("Days", ["preferred_start", "preferred", "other_start", "other
 TierLimits = namedtuple("TierLimits", [
     "caps", "all_limit", "account_limit", "gap", "promotional_gap", "share_width",
     "max_share"])
-History = namedtuple("History", [
-    "day", "slot", "channel", "category", "promotional", "checkin", "announcement",
+HistoryRows = namedtuple("HistoryRows", [
+    "day", "slot", "channel", "category", "promotional", "checkin", "announcement"])
+# Each contact's and account's history rows (CSR: rows of code c are
+# rows[start[c]:start[c + 1]]), read once per account.
+HistoryIndex = namedtuple("HistoryIndex", [
     "contact_start", "contact_rows", "account_start", "account_rows"])
 Sizes = namedtuple("Sizes", ["base", "n_days", "n_contacts", "contacts_per_account",
                              "entries_per_contact", "entries_per_account"])
@@ -85,6 +94,54 @@ Placement = namedtuple("Placement", [
     "day", "kind", "named", "block", "escalated", "block_row", "blocks", "listed_start",
     "listed_ref",
     "listed_day"])
+
+
+# The true/false and the fractional fields of Touches, HistoryRows and TierLimits; every
+# other field is an int64 (or int64s: a tier's caps table).
+FLAGS = frozenset({"promotional", "checkin", "announcement", "delayed", "protected"})
+FRACTIONS = frozenset({"max_share"})
+
+
+def rows_of(columns: tuple) -> np.ndarray:
+    """A named tuple of equal-length columns (Touches, HistoryRows, TierLimits) as one
+    structured array, a field per column (each cast to its field's type as it is
+    copied)."""
+    dtype = np.dtype([(name, np.bool_ if name in FLAGS else
+                       np.float64 if name in FRACTIONS else np.int64, np.shape(values)[1:])
+                      for name, values in zip(columns._fields, columns, strict=True)],
+                     align=True)
+    rows = np.empty(len(columns[0]), dtype=dtype)
+    for name, values in zip(columns._fields, columns, strict=True):
+        rows[name] = values
+    return rows
+
+
+@intrinsic
+def _borrowed(typingctx, value):
+    """``value`` (an array, or a tuple of arrays and numbers, nested) with every array's
+    reference count left out: a view numba does not count.
+
+    numba increments and decrements (atomically) the count of every array a compiled
+    function is passed, tuples' arrays included; the pass's helpers take most of its ~60
+    arrays, about a thousand counts a candidate, which was most of its time (perf). Only
+    for arrays that outlive every use of the view: the caller owns them for the whole
+    call, and the view is never returned."""
+    def strip(context, builder, of, value):
+        if isinstance(of, types.Array):
+            array = context.make_array(of)(context, builder, value=value)
+            array.meminfo = cgutils.get_null_value(array.meminfo.type)
+            array.parent = cgutils.get_null_value(array.parent.type)
+            return array._getvalue()
+        if isinstance(of, types.BaseTuple):
+            for k, member in enumerate(of):
+                item = strip(context, builder, member, builder.extract_value(value, k))
+                value = builder.insert_value(value, item, k)
+        return value
+
+    def codegen(context, builder, signature, args):
+        return strip(context, builder, signature.args[0], args[0])
+
+    return value(value), codegen
 
 
 @njit(cache=True)
@@ -178,10 +235,13 @@ def _same_log(ref, wanted, category, n_history, T, H):
 
 
 @njit(cache=True)
-def _preference_counts(i, s, entry_ref, entry_day, n_entries, n_history, T, P, H, n_days):
+def _preference_counts(i, s, state, n_history, T, P, H):
     # The day counts of the logs of the contact's preference frequencies for i's category.
+    day_counts, entry_ref, entry_day, n_entries = state[:4]
     n_preferences = P.end[i] - P.start[i]
-    counts = np.zeros((n_preferences, n_days), dtype=np.int32)
+    if n_preferences == 0:  # most touches: an empty view rather than an allocation
+        return day_counts[s, :0]
+    counts = np.zeros((n_preferences, day_counts.shape[2]), dtype=np.int32)
     for k in range(n_preferences):
         wanted = P.channel[P.start[i] + k]
         for e in range(n_entries[s]):
@@ -272,7 +332,7 @@ def _day_at(k, g, p0, n_preferred, o0, D):
 
 
 @njit(cache=True)
-def place_in_order(order, T, P, D, L, H, Z):
+def place_in_order(order, T, P, D, L, H, X, Z):
     """Place the touches of ``order`` (by account, then rank) as the module says; returns
     a :class:`Placement`: per row the day (day units), kind (SCHEDULED ... NO_ALLOWED_DAY),
     escalated, the day the decision names and the refusal it names (index into
@@ -280,7 +340,6 @@ def place_in_order(order, T, P, D, L, H, Z):
     lists (``listed_start`` into ``listed_ref``/``listed_day``: a history row below the
     history size, else history size + row)."""
     n = len(T.contact)
-    n_history = len(H.day)
     n_days = Z.n_days
     out_day = np.zeros(n, dtype=np.int64)
     placed = np.zeros(n, dtype=np.bool_)
@@ -313,7 +372,27 @@ def place_in_order(order, T, P, D, L, H, Z):
     refused_day = np.zeros(n_days + 1, dtype=np.int64)
     state = (counts, entry_ref, entry_day, n_entries, account_counts, account_ref,
              account_day, n_account, local)
+    _place_accounts(order, out_day, placed, out_kind, out_named, out_block, escalated, done,
+                    texts, refused_day, used, state, T, P, D, L, H, X, Z)
+    n_blocks, n_listed = texts[4][0], texts[4][1]
+    return Placement(out_day, out_kind, out_named, out_block, escalated, texts[5][:n_blocks],
+                     texts[0][:6 * n_blocks].reshape((n_blocks, 6)),
+                     texts[1][:n_blocks + 1].copy(), texts[2][:n_listed].copy(),
+                     texts[3][:n_listed].copy())
 
+
+@njit(cache=True)
+def _place_accounts(order, out_day, placed, out_kind, out_named, out_block, escalated, done,
+                    texts, refused_day, used, state, T, P, D, L, H, X, Z):
+    # The pass proper, on borrowed views of its arrays (the caller owns them throughout).
+    out_day, placed, out_kind, out_named, out_block, escalated, done = _borrowed(
+        (out_day, placed, out_kind, out_named, out_block, escalated, done))
+    refused_day, used, state = _borrowed(refused_day), _borrowed(used), _borrowed(state)
+    T, P, D, L, H, X = (_borrowed(T), _borrowed(P), _borrowed(D), _borrowed(L),
+                        _borrowed(H), _borrowed(X))
+    counts, entry_ref, entry_day, n_entries, account_counts, account_ref, account_day, \
+        n_account, local = state
+    n_history = len(H.day)
     start = 0
     while start < len(order):
         current = T.account[order[start]]
@@ -324,8 +403,8 @@ def place_in_order(order, T, P, D, L, H, Z):
         n_used = 0
         account_counts[:] = 0
         n_account[0] = 0
-        for k in range(H.account_start[current], H.account_start[current + 1]):
-            h = H.account_rows[k]
+        for k in range(X.account_start[current], X.account_start[current + 1]):
+            h = X.account_rows[k]
             record(account_counts, H.day[h])
             _insert(account_ref, account_day, n_account[0], h, H.day[h])
             n_account[0] += 1
@@ -338,8 +417,8 @@ def place_in_order(order, T, P, D, L, H, Z):
                 n_used += 1
                 counts[s] = 0
                 n_entries[s] = 0
-                for e in range(H.contact_start[c], H.contact_start[c + 1]):
-                    h = H.contact_rows[e]
+                for e in range(X.contact_start[c], X.contact_start[c + 1]):
+                    h = X.contact_rows[e]
                     _add(counts[s], H.day[h], H.slot[h], H.promotional[h], H.checkin[h],
                          H.announcement[h])
                     _insert(entry_ref[s], entry_day[s], n_entries[s], h, H.day[h])
@@ -373,11 +452,6 @@ def place_in_order(order, T, P, D, L, H, Z):
         for k in range(n_used):
             local[used[k]] = -1
         start = end
-    n_blocks, n_listed = texts[4][0], texts[4][1]
-    return Placement(out_day, out_kind, out_named, out_block, escalated, texts[5][:n_blocks],
-                     texts[0][:6 * n_blocks].reshape((n_blocks, 6)),
-                     texts[1][:n_blocks + 1].copy(), texts[2][:n_listed].copy(),
-                     texts[3][:n_listed].copy())
 
 
 @njit(cache=True)
@@ -409,21 +483,19 @@ def _lift(i, day, state, n_history, T):
 
 
 @njit(cache=True)
-def _fits(i, day, state, n_history, T, P, L, H, n_days):
-    counts, entry_ref, entry_day, n_entries, account_counts = state[:5]
+def _fits(i, day, state, n_history, T, P, L, H):
+    counts, account_counts = state[0], state[4]
     s = state[8][T.contact[i]]
-    preference_counts = _preference_counts(i, s, entry_ref, entry_day, n_entries, n_history,
-                                           T, P, H, n_days)
+    preference_counts = _preference_counts(i, s, state, n_history, T, P, H)
     return not _refuses(i, s, day, counts, account_counts, preference_counts, T, P, L)
 
 
 @njit(cache=True)
 def _first_fit(i, state, refused_day, n_history, T, P, D, L, H, Z):
     # The first day i may take (-1: none) and how many days were refused before it.
-    counts, entry_ref, entry_day, n_entries, account_counts = state[:5]
+    counts, account_counts = state[0], state[4]
     s = state[8][T.contact[i]]
-    preference_counts = _preference_counts(i, s, entry_ref, entry_day, n_entries, n_history,
-                                           T, P, H, Z.n_days)
+    preference_counts = _preference_counts(i, s, state, n_history, T, P, H)
     g, t = T.group[i], T.tier[i]
     lo, hi = T.first[i] + Z.base, T.last[i] + Z.base
     mine, widths, caps = counts[s], P.width[P.start[i]:P.end[i]], L.caps[t]
@@ -480,11 +552,13 @@ def _repair(i, n_refused, out_day, out_kind, out_named, out_block, texts, refuse
         n_account, local = state
     base = Z.base
     s = local[T.contact[i]]
-    days = refused_day[:min(n_refused, REPAIR_MAX_DAYS)].copy()
-    spare = np.zeros(Z.n_days + 1, dtype=np.int64)  # refused_day stays i's, for its text
-    for day in days:
-        preference_counts = _preference_counts(i, s, entry_ref, entry_day, n_entries,
-                                               n_history, T, P, H, Z.n_days)
+    # refused_day stays i's (its text names them): the moved touch's days go to spare,
+    # made for the first move tried (most repairs try none).
+    spare = refused_day[:0]
+    blockers = np.empty(REPAIR_BLOCKERS, dtype=np.int64)
+    for tried in range(min(n_refused, REPAIR_MAX_DAYS)):
+        day = refused_day[tried]
+        preference_counts = _preference_counts(i, s, state, n_history, T, P, H)
         found = _refusal(i, s, day, counts, account_counts, preference_counts, T, P, L)
         code, a, first, last = found[0], found[1], found[4], found[5]
         wanted = -2
@@ -495,8 +569,10 @@ def _repair(i, n_refused, out_day, out_kind, out_named, out_block, texts, refuse
         else:
             refs, on, size = entry_ref[s], entry_day[s], n_entries[s]
         lo, hi = np.searchsorted(on[:size], first), np.searchsorted(on[:size], last, "right")
-        blockers = refs[lo:min(hi, lo + REPAIR_BLOCKERS)].copy()
-        for ref in blockers:
+        # Copied: a move tried and undone puts the moved touch last among its day's.
+        n_blockers = min(hi - lo, REPAIR_BLOCKERS)
+        blockers[:n_blockers] = refs[lo:lo + n_blockers]
+        for ref in blockers[:n_blockers]:
             if ref < n_history:
                 continue  # sent or kept from an earlier plan: never moved
             b = ref - n_history
@@ -512,6 +588,8 @@ def _repair(i, n_refused, out_day, out_kind, out_named, out_block, texts, refuse
                 continue
             _lift(b, was, state, n_history, T)
             _put(i, day, state, n_history, T)
+            if len(spare) == 0:
+                spare = np.zeros(Z.n_days + 1, dtype=np.int64)
             moved, _ = _first_fit(b, state, spare, n_history, T, P, D, L, H, Z)
             if moved >= 0:
                 _put(b, moved, state, n_history, T)
@@ -551,9 +629,12 @@ def _fits_without(i, b, day, was, s, preference_counts, counts, account_counts, 
     sb = local[T.contact[b]]
     _take(counts[sb], was, T.slot[b], T.promotional[b], T.checkin[b], T.announcement[b])
     unrecord(account_counts, was)
-    _shift_preferences(i, b, was, -1, preference_counts, n_history, T, P, H)
+    shift = len(preference_counts) > 0  # i has preference logs b may count in
+    if shift:
+        _shift_preferences(i, b, was, -1, preference_counts, n_history, T, P, H)
     fits = not _refuses(i, s, day, counts, account_counts, preference_counts, T, P, L)
-    _shift_preferences(i, b, was, 1, preference_counts, n_history, T, P, H)
+    if shift:
+        _shift_preferences(i, b, was, 1, preference_counts, n_history, T, P, H)
     _add(counts[sb], was, T.slot[b], T.promotional[b], T.checkin[b], T.announcement[b])
     record(account_counts, was)
     return fits
@@ -657,8 +738,7 @@ def _describe(i, chosen, n_refused, refused_day, out_kind, out_named, out_block,
             named = -1
     if named < 0:
         return
-    preference_counts = _preference_counts(i, s, entry_ref, entry_day, n_entries, n_history,
-                                           T, P, H, Z.n_days)
+    preference_counts = _preference_counts(i, s, state, n_history, T, P, H)
     found = _refusal(i, s, refused_day[named], counts, account_counts, preference_counts,
                      T, P, L)
     code, a, first, last = found[0], found[1], found[4], found[5]
@@ -806,7 +886,7 @@ def _best_days(rows, must, state, n_history, T, P, D, L, H, Z):
         while option[k] < total[k]:
             day = _day_at(option[k], T.group[r], p0[k], n_preferred[k], o0[k], D)
             option[k] += 1
-            if _fits(r, day, state, n_history, T, P, L, H, Z.n_days):
+            if _fits(r, day, state, n_history, T, P, L, H):
                 _put(r, day, state, n_history, T)
                 day_of[k] = day
                 value += T.value[r]

@@ -19,7 +19,16 @@ import pyarrow as pa
 from cadence.planner.decision_details import texts
 from cadence.planner.deferral import RULE as DEFERRAL
 from cadence.planner.frequency_cap import CAPPED_CHANNELS, channel_cap_table
-from cadence.planner.placement import Days, History, Preferences, Sizes, TierLimits, Touches
+from cadence.planner.placement import (
+    Days,
+    HistoryIndex,
+    HistoryRows,
+    Preferences,
+    Sizes,
+    TierLimits,
+    Touches,
+    rows_of,
+)
 from cadence.planner.touch_facts import TouchFacts
 
 if TYPE_CHECKING:
@@ -31,11 +40,12 @@ class PlacementState:
     """Kernel arguments (see :meth:`arguments`) plus what the decision texts look up."""
 
     account: np.ndarray
-    candidate: Touches
+    candidate: np.ndarray  # Touches as rows (placement.rows_of)
     preferences: Preferences
     groups: Days
-    tiers: TierLimits
-    history: History
+    tiers: np.ndarray  # TierLimits as rows
+    history: np.ndarray  # HistoryRows as rows
+    history_index: HistoryIndex
     sizes: Sizes
     channel_names: np.ndarray
     why_rules: np.ndarray
@@ -44,7 +54,7 @@ class PlacementState:
     def arguments(self) -> tuple:
         """The arguments of ``place_in_order`` after ``order``."""
         return (self.candidate, self.preferences, self.groups, self.tiers, self.history,
-                self.sizes)
+                self.history_index, self.sizes)
 
     def preference_channel_name(self, rows: np.ndarray, k: np.ndarray) -> np.ndarray:
         """The channel of the k-th preference of each row ("*" for any channel)."""
@@ -59,7 +69,7 @@ class PlacementState:
 
     def max_share_of(self, rows: np.ndarray) -> np.ndarray:
         """The promotional share limit of each row's tier."""
-        return self.tiers.max_share[self.candidate.tier[rows]]
+        return self.tiers["max_share"][self.candidate["tier"][rows]]
 
     def why_index(self, group: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Index into ``why_rules``/``why_texts`` of the reason a group's timing gives for
@@ -118,11 +128,11 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
     rows = np.flatnonzero(kept)
     by_contact = rows[np.argsort(h_contact[rows], kind="stable")]
     by_account = rows[np.argsort(h_account[rows], kind="stable")]
-    history_arrays = History(
+    history_rows = rows_of(HistoryRows(
         np.where(kept, h_day, 0), slot_of[h_channel] if h else np.zeros(0, np.int64),
-        h_channel.astype(np.int64), h_category.astype(np.int64), h_promotional, h_checkin,
-        h_announcement, _starts(h_contact[by_contact], n_contacts), by_contact,
-        _starts(h_account[by_account], n_accounts), by_account)
+        h_channel, h_category, h_promotional, h_checkin, h_announcement))
+    history_index = HistoryIndex(_starts(h_contact[by_contact], n_contacts), by_contact,
+                                 _starts(h_account[by_account], n_accounts), by_account)
 
     # Preference frequencies per (contact, category), in the order the rules try them.
     p_key = (contact_code[n + h:].astype(np.int64) * len(categories)
@@ -141,7 +151,7 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
     group_arrays, why_rules, why_texts = _groups(facts, base, last_day)
     tier_code, tier_names = pd.factorize(pd.Series(facts.tier, dtype=object))
     tier_limits = [limits[t] for t in tier_names]
-    tier_arrays = TierLimits(
+    tier_rows = rows_of(TierLimits(
         np.stack([channel_cap_table(x) for x in tier_limits]) if tier_limits
         else np.zeros((0, len(CAPPED_CHANNELS), 2, 2), dtype=np.int64),
         np.array([x.all_channels_per_7_days for x in tier_limits], dtype=np.int64),
@@ -149,21 +159,17 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
         np.array([x.min_days_between_touches for x in tier_limits], dtype=np.int64),
         np.array([x.min_days_between_promotional for x in tier_limits], dtype=np.int64),
         np.array([x.promotional_share_window_days for x in tier_limits], dtype=np.int64),
-        np.array([x.promotional_max_share for x in tier_limits], dtype=np.float64))
+        np.array([x.promotional_max_share for x in tier_limits], dtype=np.float64)))
     priority = frame["priority"].to_numpy(dtype=np.int64)
-    candidate_arrays = Touches(
-        contact.astype(np.int64), account.astype(np.int64),
-        slot_of[channel] if n else np.zeros(0, np.int64), channel.astype(np.int64),
-        category.astype(np.int64), facts.promotional.astype(bool),
-        facts.checkin.astype(bool), facts.announcement.astype(bool),
-        facts.group.astype(np.int64), facts.first_day.astype(np.int64),
-        facts.last_day.astype(np.int64), facts.delayed_by_conflict.astype(bool),
-        tier_code.astype(np.int64), facts.klass.astype(np.int64),
-        facts.protected.astype(bool),
+    candidate_rows = rows_of(Touches(
+        contact, account, slot_of[channel] if n else np.zeros(0, np.int64), channel,
+        category, facts.promotional, facts.checkin, facts.announcement, facts.group,
+        facts.first_day, facts.last_day, facts.delayed_by_conflict, tier_code, facts.klass,
+        facts.protected,
         # What keeping a touch is worth inside its class: its priority, at least 1.
         priority - int(priority.min(initial=0)) + 1,
         np.array([c.repair_days for c in policy.classes.order],
-                 dtype=np.int64)[facts.klass.astype(np.int64)])
+                 dtype=np.int64)[facts.klass.astype(np.int64)]))
     # The most contacts an account has and the most touches a contact or an account
     # receives, so the pass sizes its per-account state once.
     contacts_per_account = _most(account, contact)
@@ -174,8 +180,9 @@ def placement_state(facts: TouchFacts, history: pd.DataFrame, preferences: pd.Da
     sizes = Sizes(base, n_days, n_contacts, contacts_per_account, entries_per_contact,
                   entries_per_account)
     return PlacementState(
-        account=account, candidate=candidate_arrays, preferences=preference_arrays,
-        groups=Days(*group_arrays), tiers=tier_arrays, history=history_arrays, sizes=sizes,
+        account=account, candidate=candidate_rows, preferences=preference_arrays,
+        groups=Days(*group_arrays), tiers=tier_rows, history=history_rows,
+        history_index=history_index, sizes=sizes,
         channel_names=channel_names, why_rules=why_rules, why_texts=why_texts)
 
 

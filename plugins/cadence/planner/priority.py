@@ -99,29 +99,33 @@ def touch_classes(candidates: pd.DataFrame, classes: ClassesPolicy) -> np.ndarra
     lowest. Uses message_type, and source, rule_id, template_id and team when present."""
     n = len(candidates)
 
-    def column(name: str) -> pd.Series:
+    def column(name: str) -> tuple[np.ndarray, pd.Index]:
+        # Codes into the column's distinct values (-1: missing): the class lists are
+        # matched against the few distinct values, not against every row.
         if name in candidates.columns:
-            return candidates[name].astype(object)
-        return pd.Series([None] * n, index=candidates.index, dtype=object)
+            codes, uniques = pd.factorize(candidates[name])
+            return codes, pd.Index(uniques, dtype=object)
+        return np.full(n, -1, dtype=np.int64), pd.Index([], dtype=object)
+
+    def isin(coded: tuple[np.ndarray, pd.Index], values) -> np.ndarray:
+        codes, uniques = coded
+        return np.append(uniques.isin(values), False)[codes]
 
     message_type, source = column("message_type"), column("source")
     template, team = column("template_id"), column("team")
-    rule = column("rule_id")
-    campaign = (source == CAMPAIGN).to_numpy(dtype=bool)
+    rule_codes, rule_names = column("rule_id")
+    campaign = isin(source, [CAMPAIGN])
     out = np.full(n, len(classes.order) - 1, dtype=np.int64)
     open_ = np.ones(n, dtype=bool)
-    # The patterns are matched once per distinct rule id, not once per row.
-    rule_codes, rule_names = pd.factorize(rule)
     for index, klass in enumerate(classes.order):
-        hit = (message_type.isin(klass.message_types).to_numpy(dtype=bool)
-               | source.isin(klass.sources).to_numpy(dtype=bool)
-               | template.isin(klass.templates).to_numpy(dtype=bool))
+        hit = (isin(message_type, klass.message_types) | isin(source, klass.sources)
+               | isin(template, klass.templates))
         if klass.rules and len(rule_names):
             named = np.array([any(fnmatchcase(str(r), p) for p in klass.rules)
                               for r in rule_names], dtype=bool)
             hit |= np.append(named, False)[rule_codes]
         if klass.protected:
-            hit &= ~campaign | team.isin(klass.campaign_teams).to_numpy(dtype=bool)
+            hit &= ~campaign | isin(team, klass.campaign_teams)
         hit &= open_
         out[hit] = index
         open_ &= ~hit
