@@ -12,7 +12,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cadence.planner.load import DayLog, full_window_start, nearest_within_index, record
+from cadence.planner.day_logs import DayLog, full_window_start, nearest_within_index, record
 from cadence.planner.membership import is_in, positions, strictly_increasing
 
 

@@ -9,9 +9,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cadence.planner.day_logs import ContactLoad, DayLog, Touch, record
 from cadence.planner.deferral import fits
 from cadence.planner.frequency_cap import CAPPED_CHANNELS, channel_cap_table, channel_caps
-from cadence.planner.load import ContactLoad, DayLog, Touch, record
 from cadence.planner.placement import (
     KINDS,
     Preferences,

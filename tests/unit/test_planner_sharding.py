@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 
 from cadence.planner.inputs import read_context
-from cadence.planner.sharding import (
+from cadence.planner.steps import (
     level_csm_capacity,
     list_shards,
     plan_calendar_shard,

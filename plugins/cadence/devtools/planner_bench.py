@@ -3,7 +3,7 @@ plans it, against the lower bound of sorting the same candidate keys with ``nump
 
 ``python -m cadence.devtools.planner_bench --accounts 100000 --shard-accounts 5000 --workers 2``
 splits the accounts into contiguous shards (the DAG hashes them with
-:func:`cadence.planner.sharding.shard_of`; a range gives shards of the same size and lets a
+:func:`cadence.planner.steps.shard_of`; a range gives shards of the same size and lets a
 shard be generated on its own). A pool of worker processes (forked, one process per shard
 so each shard's ``ru_maxrss`` is its own) generates each shard, times ``plan_calendar``
 alone on it (CSM levelling included), keeps only counts and writes the shard's sort keys to

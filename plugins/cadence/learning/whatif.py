@@ -118,7 +118,7 @@ def replay_day(store: Warehouse, policy, day: date) -> dict:
     candidates, shards, plan, send times, CSM levelling), then the day's touches sent."""
     from cadence.models.account_health import score_account_health
     from cadence.models.segments import assign_segments
-    from cadence.planner.sharding import level_csm_capacity, list_shards, plan_calendar_shard
+    from cadence.planner.steps import level_csm_capacity, list_shards, plan_calendar_shard
 
     score_account_health(store, policy, day)
     assign_segments(store, policy, day)

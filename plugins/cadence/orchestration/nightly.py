@@ -87,7 +87,7 @@ def list_plan_shards(run: Run) -> list[int]:
     """Assign each account with candidates to its shard; the shards the planner is mapped
     over."""
     from cadence.learning.steps import split_shards_by_arm
-    from cadence.planner.sharding import list_shards
+    from cadence.planner.steps import list_shards
 
     shards = list_shards(run.warehouse, run.policy, run.as_of)
     return split_shards_by_arm(run.warehouse, run.policy, run.as_of, shards)
@@ -97,7 +97,7 @@ def plan_calendar(run: Run, shard: int) -> dict:
     """Plan one shard of accounts under every rule of DESIGN §8, with the learned mix and
     (an experiment arm's shard) the arm's policy."""
     from cadence.learning.steps import planning_policy
-    from cadence.planner.sharding import plan_calendar_shard
+    from cadence.planner.steps import plan_calendar_shard
 
     policy = planning_policy(run.warehouse, run.policy, run.as_of, shard)
     return plan_calendar_shard(run.warehouse, policy, run.as_of, shard)
@@ -112,7 +112,7 @@ def steer_send_times(run: Run) -> dict:
 
 def level_csm_capacity(run: Run) -> dict:
     """Level each CSM's human touches across weeks under their weekly capacity."""
-    from cadence.planner.sharding import level_csm_capacity as level
+    from cadence.planner.steps import level_csm_capacity as level
 
     return level(run.warehouse, run.policy, run.as_of)
 

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from cadence.planner.day_logs import Block, ContactLoad, Touch
 from cadence.planner.frequency_cap import ANNOUNCEMENTS, CHECKINS
-from cadence.planner.load import Block, ContactLoad, Touch
 from cadence.planner.policy import Conflicts
 
 RULE = "6.conflicts"

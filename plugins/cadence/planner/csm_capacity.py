@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from cadence.planner.day_logs import ContactLoad, DayLog, Touch
 from cadence.planner.deferral import day_text, days_to_try, fits
 from cadence.planner.frequency_cap import channel_caps
 from cadence.planner.inputs import PlanningContext
-from cadence.planner.load import ContactLoad, DayLog, Touch
 from cadence.planner.membership import is_in, positions
 from cadence.planner.promotional_mix import RULE as MIX
 from cadence.planner.promotional_mix import mix_exceeded

@@ -17,11 +17,11 @@ from functools import lru_cache
 from cadence.planner.conflicts import (
     announcement_block,
 )
+from cadence.planner.day_logs import ContactLoad, DayLog, Touch
 from cadence.planner.frequency_cap import (
     account_has_room,
     contact_cap_block,
 )
-from cadence.planner.load import ContactLoad, DayLog, Touch
 from cadence.planner.policy import Limits
 from cadence.planner.promotional_mix import mix_block
 from cadence.planner.send_timing import DayRules

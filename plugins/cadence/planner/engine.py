@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from cadence.policy import Policy
 
 TRANSACTIONAL = "2.transactional_bypass"
-# The shard a row was planned in is the glue's concern (cadence.planner.sharding).
+# The shard a row was planned in is the glue's concern (cadence.planner.steps).
 CALENDAR_COLUMNS = [c for c in COMMUNICATION_CALENDAR if c != "shard"]
 DECISION_COLUMNS = [c for c in CALENDAR_DECISIONS if c != "shard"]
 CONFLICTS = "6.conflicts"
@@ -90,7 +90,7 @@ def plan_calendar(candidates: pd.DataFrame, context: PlanningContext, policy: Po
     """Plan the candidates of ``as_of`` into one deduplicated calendar under every rule of
     DESIGN §8; the same inputs always give byte-identical frames. ``level_csm=False``
     leaves rule 9 to the caller: a shard's plan, levelled once across every shard
-    (cadence.planner.sharding.level_csm_capacity), since a CSM's accounts span shards."""
+    (cadence.planner.steps.level_csm_capacity), since a CSM's accounts span shards."""
     with _without_cyclic_gc():
         # Every per-candidate working array is gone once _plan returns, before levelling.
         result = _plan(candidates, context, policy, as_of)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from cadence.planner.load import Block, ContactLoad, DayLog, Touch, full_window_start
+from cadence.planner.day_logs import Block, ContactLoad, DayLog, Touch, full_window_start
 from cadence.planner.policy import Limits
 
 RULE = "4.frequency_cap"

@@ -13,7 +13,7 @@ Per account, touches come in rank order (class, then priority, ...; rule 10):
   (the repair that keeps a tight touch from losing to a flexible one); else it is
   dropped.
 
-Days are indices (day + base) into day-count arrays (cadence.planner.load); a refusal is
+Days are indices (day + base) into day-count arrays (cadence.planner.day_logs); a refusal is
 (code, a, b, c, first, last) as the rule modules return it, code 0 = none. The pass
 records per touch what its decision must say (kind, the day named, the refusal and the
 touches it lists) for :mod:`cadence.planner.decision_details`.
@@ -34,6 +34,7 @@ from cadence.planner.conflicts import (
     CHECKIN_ON_ANNOUNCEMENT,
     announcement_refusal,
 )
+from cadence.planner.day_logs import count_in, full_window_start, record, unrecord
 from cadence.planner.frequency_cap import (
     ACCOUNT_CAP,
     ALL,
@@ -47,7 +48,6 @@ from cadence.planner.frequency_cap import (
     account_cap_refusal,
     contact_cap_refusal,
 )
-from cadence.planner.load import count_in, full_window_start, record, unrecord
 from cadence.planner.promotional_mix import SHARE, mix_refusal
 from cadence.planner.spacing import PROMOTIONAL_GAP, spacing_refusal
 

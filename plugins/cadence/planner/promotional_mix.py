@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from cadence.planner.day_logs import Block, ContactLoad, Touch, count_in
 from cadence.planner.frequency_cap import ALL, PROMOTIONAL
-from cadence.planner.load import Block, ContactLoad, Touch, count_in
 from cadence.planner.policy import Limits
 
 RULE = "7.promotional_mix"

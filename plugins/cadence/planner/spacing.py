@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from cadence.planner.day_logs import ContactLoad, Touch, nearest_within_index
 from cadence.planner.frequency_cap import ALL, PROMOTIONAL
-from cadence.planner.load import ContactLoad, Touch, nearest_within_index
 from cadence.planner.policy import Limits
 
 RULE = "5.spacing"

@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cadence.planner.conflicts import promotional_conflicts
+from cadence.planner.day_logs import ContactLoad, DayLog, Touch
 from cadence.planner.inputs import PlanningContext
-from cadence.planner.load import ContactLoad, DayLog, Touch
 from cadence.planner.membership import is_in, positions, strictly_increasing
 from cadence.planner.policy import Conflicts
 from cadence.planner.priority import touch_classes
