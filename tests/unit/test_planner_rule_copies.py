@@ -17,7 +17,7 @@ from cadence.planner.placement import (
     Preferences,
     TierLimits,
     Touches,
-    _add,
+    _count,
     _refusal,
     _refuses,
     rows_of,
@@ -50,7 +50,7 @@ def test_compiled_pass_and_day_logs_agree_on_every_day(mine, others, touch, week
         load.add(Touch(f"m{n}", ch, cat, promotional, checkin, announcement), day)
         account.add(day, f"m{n}")
         slot = CAPPED_CHANNELS.index(ch) if ch in CAPPED_CHANNELS else -1
-        _add(counts, day + BASE, slot, promotional, checkin, announcement)
+        _count(counts, day + BASE, slot, promotional, checkin, announcement, 1)
         record(account_counts, day + BASE)
         if weekly and cat == category:
             record(preference_counts[0], day + BASE)

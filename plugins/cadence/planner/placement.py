@@ -145,29 +145,23 @@ def _borrowed(typingctx, value):
 
 
 @njit(cache=True)
-def _add(counts, day, slot, promotional, checkin, announcement):
-    record(counts[ALL], day)
-    if slot >= 0:
-        record(counts[FIRST_CHANNEL + slot], day)
-    if promotional:
-        record(counts[PROMOTIONAL], day)
-    if checkin:
-        record(counts[CHECKINS], day)
-    if announcement:
-        record(counts[ANNOUNCEMENTS], day)
+def _bump(row, day, by):
+    row[day] += by
+    row[len(row) - 1] += by  # the total
 
 
 @njit(cache=True)
-def _take(counts, day, slot, promotional, checkin, announcement):
-    unrecord(counts[ALL], day)
+def _count(counts, day, slot, promotional, checkin, announcement, by):
+    # A touch counted in (by=1) or out (by=-1) of every day count it belongs to.
+    _bump(counts[ALL], day, by)
     if slot >= 0:
-        unrecord(counts[FIRST_CHANNEL + slot], day)
+        _bump(counts[FIRST_CHANNEL + slot], day, by)
     if promotional:
-        unrecord(counts[PROMOTIONAL], day)
+        _bump(counts[PROMOTIONAL], day, by)
     if checkin:
-        unrecord(counts[CHECKINS], day)
+        _bump(counts[CHECKINS], day, by)
     if announcement:
-        unrecord(counts[ANNOUNCEMENTS], day)
+        _bump(counts[ANNOUNCEMENTS], day, by)
 
 
 @njit(cache=True)
@@ -419,8 +413,8 @@ def _place_accounts(order, out_day, placed, out_kind, out_named, out_block, esca
                 n_entries[s] = 0
                 for e in range(X.contact_start[c], X.contact_start[c + 1]):
                     h = X.contact_rows[e]
-                    _add(counts[s], H.day[h], H.slot[h], H.promotional[h], H.checkin[h],
-                         H.announcement[h])
+                    _count(counts[s], H.day[h], H.slot[h], H.promotional[h], H.checkin[h],
+                           H.announcement[h], 1)
                     _insert(entry_ref[s], entry_day[s], n_entries[s], h, H.day[h])
                     n_entries[s] += 1
         for k in range(start, end):
@@ -460,7 +454,7 @@ def _put(i, day, state, n_history, T):
     counts, entry_ref, entry_day, n_entries, account_counts, account_ref, account_day, \
         n_account, local = state
     s = local[T.contact[i]]
-    _add(counts[s], day, T.slot[i], T.promotional[i], T.checkin[i], T.announcement[i])
+    _count(counts[s], day, T.slot[i], T.promotional[i], T.checkin[i], T.announcement[i], 1)
     record(account_counts, day)
     _insert(entry_ref[s], entry_day[s], n_entries[s], n_history + i, day)
     n_entries[s] += 1
@@ -474,7 +468,7 @@ def _lift(i, day, state, n_history, T):
     counts, entry_ref, entry_day, n_entries, account_counts, account_ref, account_day, \
         n_account, local = state
     s = local[T.contact[i]]
-    _take(counts[s], day, T.slot[i], T.promotional[i], T.checkin[i], T.announcement[i])
+    _count(counts[s], day, T.slot[i], T.promotional[i], T.checkin[i], T.announcement[i], -1)
     unrecord(account_counts, day)
     _delete(entry_ref[s], entry_day[s], n_entries[s], n_history + i)
     n_entries[s] -= 1
@@ -627,7 +621,7 @@ def _fits_without(i, b, day, was, s, preference_counts, counts, account_counts, 
     # Whether i fits on ``day`` were b not on ``was``: b is taken off the day counts only
     # (most trials fail; the day-ordered entry lists are moved only for one that fits).
     sb = local[T.contact[b]]
-    _take(counts[sb], was, T.slot[b], T.promotional[b], T.checkin[b], T.announcement[b])
+    _count(counts[sb], was, T.slot[b], T.promotional[b], T.checkin[b], T.announcement[b], -1)
     unrecord(account_counts, was)
     shift = len(preference_counts) > 0  # i has preference logs b may count in
     if shift:
@@ -635,7 +629,7 @@ def _fits_without(i, b, day, was, s, preference_counts, counts, account_counts, 
     fits = not _refuses(i, s, day, counts, account_counts, preference_counts, T, P, L)
     if shift:
         _shift_preferences(i, b, was, 1, preference_counts, n_history, T, P, H)
-    _add(counts[sb], was, T.slot[b], T.promotional[b], T.checkin[b], T.announcement[b])
+    _count(counts[sb], was, T.slot[b], T.promotional[b], T.checkin[b], T.announcement[b], 1)
     record(account_counts, was)
     return fits
 
