@@ -95,7 +95,10 @@ class Warehouse:
         """Run a query with bound parameters and return its rows."""
         with self.engine.connect() as conn:
             result = conn.execute(sa.text(sql), dict(params or {}))
-            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+            # Plain tuples: pandas would turn each Row into one anyway, after probing every
+            # Row for a ``dtype`` attribute, a miss SQLAlchemy answers slowly (a third of
+            # reading a million rows).
+            return pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
 
     def read_table(self, table: str, where: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """All rows of a table, optionally filtered by equality on columns."""

@@ -212,9 +212,12 @@ def _place(rows: pd.DataFrame, context: TaskContext, policy: Policy, as_of: date
     order = rows.assign(_day=pd.to_datetime(rows["planned_day"])).sort_values(
         ["priority", "_day", "touch_id"], ascending=[False, True, True], kind="stable").index
     placed: dict[int, object] = {}
-    rows["contact_zone"] = rows["task_zone"] = None
+    contact_zones: dict[int, str] = {}
+    task_zones: dict[int, str] = {}
+    # Plain dicts: a frame row read or written by label costs more than placing the call.
+    records = rows.to_dict("index")
     for i in order:
-        row = rows.loc[i]
+        row = records[i]
         contact_zone = _first_zone(row["timezone"], row["contact_timezone"],
                                    row["account_timezone"], default_zone)
         owner_zone = None if row["owner_type"] == "queue" and not _text(row["owner_zone"]) \
@@ -230,9 +233,12 @@ def _place(rows: pd.DataFrame, context: TaskContext, policy: Policy, as_of: date
             any_day=bool(row["urgent"]) if pd.notna(row["urgent"]) else False,
             other_days=other_days))
         mine[row["touch_id"]] = placed[i].starts_at.astimezone(ZoneInfo(contact_zone)).date()
-        rows.loc[i, "contact_zone"] = contact_zone
-        rows.loc[i, "task_zone"] = owner_zone or contact_zone
+        contact_zones[i] = contact_zone
+        task_zones[i] = owner_zone or contact_zone
     index = rows.index
+    rows["contact_zone"] = pd.Series([contact_zones[i] for i in index], index=index,
+                                     dtype=object)
+    rows["task_zone"] = pd.Series([task_zones[i] for i in index], index=index, dtype=object)
     rows["starts_at"] = pd.Series([placed[i].starts_at for i in index], index=index,
                                   dtype="datetime64[us, UTC]")
     rows["within_hours"] = [placed[i].within_hours for i in index]

@@ -9,9 +9,11 @@ Days are integers relative to the plan date; every allowed day is computed once 
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -184,6 +186,10 @@ class Placement:
     note: str | None
 
 
+_FIRST = itemgetter(0)
+_DAY = 86_400.0
+
+
 class MeetingPlanner:
     """Places calls one by one (callers pass them in priority order): a slot in both
     parties' business hours on a business day of both calendars (weekends and public
@@ -201,7 +207,10 @@ class MeetingPlanner:
         self.per_7 = per_7_days
         self.business = {WEEKDAYS.index(d) for d in hours.business_weekdays}
         self.preferred = [int(t[:2]) * 60 + int(t[3:]) for t in hours.preferred_times]
-        self.busy: dict[str, list[tuple[datetime, datetime]]] = {}
+        # Each owner's calls (UTC seconds of the start, start, end), sorted by start, and
+        # the longest: a slot is checked only against the calls that can reach it.
+        self.busy: dict[str, list[tuple[float, datetime, datetime]]] = {}
+        self.longest: dict[str, float] = {}
 
     def place(self, meeting: Meeting) -> Placement:
         """The placement of one call; it is booked in its owner's calendar."""
@@ -226,7 +235,10 @@ class MeetingPlanner:
                                                    tzinfo=contact), False)
         end = start + timedelta(minutes=meeting.minutes)
         if owner is not None:
-            self.busy.setdefault(meeting.owner, []).append((start, end))
+            insort(self.busy.setdefault(meeting.owner, []), (start.timestamp(), start, end),
+                   key=_FIRST)
+            self.longest[meeting.owner] = max(self.longest.get(meeting.owner, 0.0),
+                                              60.0 * meeting.minutes)
         return Placement(start.astimezone(UTC), inside,
                          self._note(meeting, start, inside, contact, owner))
 
@@ -289,7 +301,14 @@ class MeetingPlanner:
 
     def _free(self, owner: str, start: datetime, minutes: int) -> bool:
         end = start + timedelta(minutes=minutes)
-        return all(end <= s or start >= e for s, e in self.busy.get(owner, ()))
+        booked = self.busy.get(owner)
+        if not booked:
+            return True
+        # The window is widened by a day: two times of one zone compare by wall clock, which
+        # a DST change moves off UTC by hours, never by a day.
+        lo = bisect_left(booked, start.timestamp() - self.longest[owner] - _DAY, key=_FIRST)
+        hi = bisect_right(booked, end.timestamp() + _DAY, key=_FIRST)
+        return all(end <= s or start >= e for _, s, e in booked[lo:hi])
 
     def _least_outside(self, days: list[date], meeting: Meeting, contact: ZoneInfo,
                        owner: ZoneInfo | None, strict: bool):
