@@ -77,7 +77,7 @@ class SuiteRunner:
         if missing:
             raise ValidationFailed(f"{entity.name}: contract column(s) {missing} missing")
         frame = frame.reset_index(drop=True)
-        checks = checks_for(entity, parent_ids)
+        checks = checks_for(entity)
         suite = self.context.suites.add(gx.ExpectationSuite(name=entity.name))
         try:
             by_id = {}
@@ -86,7 +86,7 @@ class SuiteRunner:
                 by_id[check.expectation.id] = check
             asset = self._source.add_dataframe_asset(entity.name)
             definition = asset.add_batch_definition_whole_dataframe("whole")
-            data = add_helper_columns(entity, frame[entity.column_names])
+            data = add_helper_columns(entity, frame[entity.column_names], parent_ids)
             batch = definition.get_batch(batch_parameters={"dataframe": data})
             # Batch.validate rather than a ValidationDefinition: the latter also serialises
             # the COMPLETE result (every unexpected value) into the context's store.
