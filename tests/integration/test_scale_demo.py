@@ -2,7 +2,7 @@
 workers (redis-server, the local PostgreSQL) and compares it with a DuckDB run.
 
 The whole demo takes several minutes (Airflow's components start, then two nightly runs),
-so it is marked slow: `pytest -m slow tests/integration/test_scale_demo.py`."""
+so it is marked slow: `make test-slow` (`make test` leaves it out)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cadence.devtools.scale_demo import WORKERS, Instance, side_by_side
-
-pytestmark = [pytest.mark.slow, pytest.mark.postgres,
-              pytest.mark.xdist_group("airflow-pipeline")]
 
 T0 = datetime(2026, 11, 23, 1, tzinfo=UTC)
 
@@ -62,6 +59,9 @@ def _needed() -> str | None:
     return postgres_available()
 
 
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.xdist_group("airflow-pipeline")
 def test_two_celery_workers_plan_shards_at_once_and_every_table_equals_duckdb(tmp_path):
     from cadence.devtools.scale_demo import scale_demo
     from tests.conftest import POSTGRES_URL
