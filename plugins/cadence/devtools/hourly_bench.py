@@ -10,8 +10,7 @@ embedded (DuckDB) warehouse. Figures are printed as JSON, never asserted.
 - **consent sync**: ``contacts`` contacts (default 1,000,000) with the sample's shares of
   preferences (40% of contacts have 1-3, a tenth of them ``never``) and suppressions (about
   6%) in the source files; the hourly ``sync_consent`` step (extract, validate, stage the
-  two consent entities, refresh holds, merge into ``consent_suppressions``) is timed, then
-  ``cancel_forbidden`` over one scheduled touch per contact.
+  two consent entities, refresh holds, merge into ``consent_suppressions``) is timed.
 
 Seconds are wall time of the step alone (set-up excluded); ``peak_rss_mb`` is the process's
 largest resident size while the step ran (sampled every 0.2 s).
@@ -228,7 +227,6 @@ def _consent_sources(folder: Path, people: pd.DataFrame) -> dict[str, int]:
 def consent_bench(contacts: int, root: Path) -> dict:
     """The hourly consent sync over ``contacts`` contacts (module docstring)."""
     from cadence.contract.settings import load_settings
-    from cadence.handoff.consent import cancel_forbidden
     from cadence.orchestration import hourly
     from cadence.orchestration.runs import Run
 
@@ -239,7 +237,6 @@ def consent_bench(contacts: int, root: Path) -> dict:
     people = _people(warehouse, contacts)
     warehouse.write_frame("validated_contacts", people.assign(
         is_primary="false", role="user", locale="en", timezone="UTC"), replace_all=True)
-    _calendar(warehouse, people, spread_minutes=24 * 60)
     source_rows = _consent_sources(root / "sources", people)
     settings = load_settings({"CADENCE_WAREHOUSE_URL": url,
                               "CADENCE_SOURCE_DIR": str(root / "sources"),
@@ -250,16 +247,12 @@ def consent_bench(contacts: int, root: Path) -> dict:
     run.__dict__["warehouse"] = warehouse  # one connection for set-up and the step
     try:
         synced, sync_s, sync_peak = _measured(lambda: hourly.sync_consent(run))
-        cancelled, cancel_s, cancel_peak = _measured(
-            lambda: cancel_forbidden(warehouse, run.policy, WINDOW))
         suppressions = warehouse.count("consent_suppressions")
     finally:
         warehouse.engine.dispose()
     return {"contacts": contacts, "source_rows": source_rows, "sync_s": sync_s,
             "sync_peak_rss_mb": sync_peak, "consent_suppressions": suppressions,
-            "sync": {k: v for k, v in synced.items() if isinstance(v, int | float | str)},
-            "cancel_s": cancel_s, "cancel_peak_rss_mb": cancel_peak,
-            "cancelled": cancelled["cancelled"]}
+            "sync": {k: v for k, v in synced.items() if isinstance(v, int | float | str)}}
 
 
 def hourly_bench(touches: int = DEFAULT_TOUCHES, contacts: int = DEFAULT_CONTACTS) -> dict:
