@@ -46,9 +46,21 @@ def main(argv: list[str] | None = None) -> int:
                            "one measured cadence_nightly run through Airflow")
     bench.add_argument("--accounts", type=int, default=None,
                        help="default: 20,000 (100,000 with --nightly)")
+    bench.add_argument("--hourly", action="store_true",
+                       help="dispatch of 100,000 due touches through the SendGrid stand-in "
+                            "and consent sync over 1M contacts: JSON of seconds, peak memory, "
+                            "rows")
+    bench.add_argument("--touches", type=int, default=None,
+                       help="--hourly: touches due in the window (default 100,000)")
+    bench.add_argument("--contacts", type=int, default=None,
+                       help="--hourly: contacts of the consent sync (default 1,000,000)")
     bench.add_argument("--nightly", action="store_true",
                        help="sample, then cadence_nightly on the embedded warehouse: JSON of "
                             "seconds per task, peak memory and rows per table")
+
+    scale = sub.add_parser("scale-demo", help="cadence_nightly on CeleryExecutor with two "
+                           "workers (redis-server, local PostgreSQL), compared with DuckDB")
+    scale.add_argument("--accounts", type=int, default=None, help="default: 200")
 
     env = sub.add_parser("env", help="write .env for docker-compose with random secrets")
     env.add_argument("--path", type=Path, default=Path(".env"))
@@ -137,6 +149,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"engagement_events       {n:>10,} rows (answering the outbox) -> "
               f"{settings.source_dir / 'engagement_events.csv'}")
         return 0
+    if args.command == "scale-demo":
+        from cadence.devtools.scale_demo import run_scale_demo
+
+        return run_scale_demo(accounts=args.accounts)
+    if args.hourly:
+        from cadence.devtools.hourly_bench import run_hourly_bench
+
+        return run_hourly_bench(touches=args.touches, contacts=args.contacts)
     if args.nightly:
         from cadence.devtools.nightly_bench import run_nightly_bench
 

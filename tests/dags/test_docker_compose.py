@@ -156,3 +156,46 @@ def test_init_prepares_the_mounted_folders_for_airflow_uid():
     assert mounted <= made and mounted <= set(owned)
     assert script.index("airflow db migrate") < script.index("chown")
     assert "AIRFLOW_UID is not set" in script
+
+
+# -- profile `celery`: past one machine ------------------------------------------------------
+def _celery_compose() -> dict:
+    env = {"AIRFLOW_JWT_SECRET": "s", "AIRFLOW_FERNET_KEY": "k",
+           "AIRFLOW_EXECUTOR": "CeleryExecutor"}
+    return _interpolate((ROOT / "docker-compose.yaml").read_text(), env)["services"]
+
+
+def test_the_celery_profile_runs_two_workers_on_a_redis_broker():
+    services = _celery_compose()
+    workers = {n: s for n, s in services.items()
+               if str(s.get("command", "")).startswith("celery worker")}
+    assert len(workers) == 2
+    assert len({s["hostname"] for s in workers.values()}) == 2  # task instances tell them apart
+    for worker in workers.values():
+        assert worker["profiles"] == ["celery"]
+        assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+        assert worker["depends_on"]["airflow-apiserver"]["condition"] == "service_healthy"
+        env = worker["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+        assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:")
+        assert "@postgres/" in env["CADENCE_WAREHOUSE_URL"]
+        targets = {v.split(":")[1] for v in worker["volumes"]}
+        assert {"/opt/airflow/dags", "/opt/airflow/plugins", "/opt/airflow/include",
+                "/opt/airflow/data"} <= targets  # the same code, sources and out dir
+    assert services["redis"]["profiles"] == ["celery"]
+    scheduler = services["airflow-scheduler"]["environment"]
+    assert scheduler["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert scheduler["AIRFLOW__CELERY__BROKER_URL"] == workers[
+        next(iter(workers))]["environment"]["AIRFLOW__CELERY__BROKER_URL"]
+
+
+def test_without_the_profile_the_executor_stays_local_and_the_pool_is_wide():
+    services = _interpolate((ROOT / "docker-compose.yaml").read_text(),
+                            {"AIRFLOW_JWT_SECRET": "s", "AIRFLOW_FERNET_KEY": "k"})["services"]
+    assert services["airflow-scheduler"]["environment"]["AIRFLOW__CORE__EXECUTOR"] == (
+        "LocalExecutor")
+    assert all("profiles" not in services[n] for n in (
+        "postgres", "airflow-scheduler", "airflow-apiserver", "airflow-dag-processor"))
+    script = "\n".join(services["airflow-init"]["command"])
+    slots = int(re.search(r"airflow pools set cadence_warehouse (\d+)", script)[1])
+    assert slots >= 2  # Postgres takes several writers: mapped plan shards side by side

@@ -15,8 +15,6 @@ from cadence.devtools.airflow_cli import dags_test, prepare_metadata
 pytestmark = [pytest.mark.airflow_run, pytest.mark.xdist_group("airflow-pipeline")]
 
 AS_OF = date(2026, 11, 23)
-# Business columns only: load stamps and decision times legitimately differ per run.
-RUN_STAMPS = {"_loaded_at", "_run_id", "decided_at", "updated_at", "run_id"}
 # The sample carries broken consent rows on purpose: the hourly check fails, sends go on.
 CONSENT_CHECK = {"check_consent_rows"}
 COMPARED = ("account_health", "segment_membership", "quarantine", "touch_candidates",
@@ -51,12 +49,9 @@ def _env(url: str, sources: Path, out_dir: Path, schema: str | None = None) -> d
 
 
 def _snapshot(warehouse) -> dict[str, pd.DataFrame]:
-    tables = {}
-    for table in COMPARED:
-        frame = warehouse.read_table(table)
-        frame = frame.drop(columns=[c for c in frame.columns if c in RUN_STAMPS])
-        tables[table] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
-    return tables
+    from cadence.devtools.warehouse_compare import snapshot
+
+    return {table: snapshot(warehouse, table) for table in COMPARED}
 
 
 def _check_nightly_outputs(warehouse, out_dir: Path) -> None:

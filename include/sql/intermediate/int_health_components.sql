@@ -118,11 +118,13 @@ select
     as_of_date,
     snapshot_date,
     account_id,
-    cast(round(cast(score as numeric), 1) as double precision) as score,
-    cast(round(cast(product_usage as numeric), 1) as double precision) as product_usage,
-    cast(round(cast(adoption_breadth as numeric), 1) as double precision) as adoption_breadth,
-    cast(round(cast(engagement as numeric), 1) as double precision) as engagement,
-    cast(round(cast(support as numeric), 1) as double precision) as support,
-    cast(round(cast(sentiment as numeric), 1) as double precision) as sentiment,
-    cast(round(cast(commercial as numeric), 1) as double precision) as commercial
+    -- numeric(18, 6) on both: DuckDB's bare numeric is decimal(18,3), which rounded a
+    -- double twice (65.8499.. -> 65.850 -> 65.9) where PostgreSQL rounded once (65.8).
+    cast(round(cast(score as numeric(18, 6)), 1) as double precision) as score,
+    cast(round(cast(product_usage as numeric(18, 6)), 1) as double precision) as product_usage,
+    cast(round(cast(adoption_breadth as numeric(18, 6)), 1) as double precision) as adoption_breadth,
+    cast(round(cast(engagement as numeric(18, 6)), 1) as double precision) as engagement,
+    cast(round(cast(support as numeric(18, 6)), 1) as double precision) as support,
+    cast(round(cast(sentiment as numeric(18, 6)), 1) as double precision) as sentiment,
+    cast(round(cast(commercial as numeric(18, 6)), 1) as double precision) as commercial
 from scored

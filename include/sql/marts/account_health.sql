@@ -29,6 +29,6 @@ select
     c.support,
     c.sentiment,
     c.commercial,
-    cast(round(cast(c.score - e.score as numeric), 1) as double precision) as score_delta_14d
+    cast(round(cast(c.score - e.score as numeric(18, 6)), 1) as double precision) as score_delta_14d
 from current_snapshot as c
 left join earlier_snapshot as e on e.account_id = c.account_id

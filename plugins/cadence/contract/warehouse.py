@@ -196,6 +196,16 @@ class Warehouse:
                 self._bulk_insert(conn, table, frame)
         return len(frame)
 
+    def insert_rows(self, conn: sa.Connection, table: str, frame: pd.DataFrame) -> None:
+        """Append ``frame``'s rows to an existing table inside the caller's transaction, in
+        bulk (DuckDB reads the frame, PostgreSQL takes COPY): for commit points that write
+        thousands of rows at once (the hourly outbox protocol)."""
+        _check_identifier(table)
+        for column in frame.columns:
+            _check_identifier(column)
+        if len(frame):
+            self._bulk_insert(conn, table, frame)
+
     def _columns(self, conn: sa.Connection, table: str) -> list[str] | None:
         # information_schema reads the same on both dialects (SQLAlchemy's inspector does not
         # work on duckdb-engine with SQLAlchemy 2.1).

@@ -44,6 +44,9 @@ VARIABLES = (
     Variable("AIRFLOW_JWT_SECRET", "signs the API tokens of Airflow's api-server", True),
     Variable("AIRFLOW_FERNET_KEY", "encrypts connection passwords in the metadata database",
              True),
+    Variable("AIRFLOW_EXECUTOR", "empty: LocalExecutor; CeleryExecutor runs tasks on the "
+             "Celery workers (then also COMPOSE_PROFILES=celery)", False),
+    Variable("COMPOSE_PROFILES", "celery: start Redis and two Celery workers", False),
 )
 GENERATORS = {"AIRFLOW_UID": _uid, "AIRFLOW_JWT_SECRET": _jwt_secret,
               "AIRFLOW_FERNET_KEY": _fernet_key}

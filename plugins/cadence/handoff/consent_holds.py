@@ -41,7 +41,15 @@ def contacts_referred_to(rows: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataF
     ``rows`` order), row_contact_id, contact_id (NA when the row names no known contact)."""
     by_id = set(contacts["contact_id"].dropna())
     by_email: dict[str, set[str]] = {}
-    for contact_id, email in zip(contacts["contact_id"], contacts["email"], strict=True):
+    # Only contacts whose address could match a row's get the (slow, IDNA) match key: the
+    # key's local part is the address's, blanks removed and lower-cased.
+    wanted = {email_match_key(json.loads(row).get("email")) for row in rows["row"]}
+    locals_ = {key.rpartition("@")[0] for key in wanted if isinstance(key, str)}
+    emails = contacts["email"].astype("object")
+    text = pd.Series([e if isinstance(e, str) else "" for e in emails], dtype="object")
+    local = text.str.replace(r"\s+", "", regex=True).str.lower().str.rpartition("@")[0]
+    maybe = local.isin(locals_).to_numpy()
+    for contact_id, email in zip(contacts["contact_id"][maybe], emails[maybe], strict=True):
         if isinstance(email, str):
             by_email.setdefault(email_match_key(email), set()).add(contact_id)
     out = []
