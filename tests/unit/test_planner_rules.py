@@ -391,17 +391,22 @@ def test_qbr_on_christmas_eve_waits_for_the_blackout_to_end_or_is_escalated(poli
 
 
 # -- 9 CSM capacity, 10 priority, 11 deferral ----------------------------------------------
-def test_csm_with_forty_check_ins_and_capacity_25_is_levelled(policy):
+def _forty_accounts_of_one_csm() -> tuple[list[str], PlanningContext]:
+    """40 enterprise accounts in London, a contact each, all of CSM m1 (capacity 25 a week)."""
     contacts = [f"c{i}" for i in range(40)]
     accounts = pd.DataFrame({"account_id": [f"a{i}" for i in range(40)], "country": "GB",
                              "timezone": "Europe/London", "arr": 10_000.0,
                              "status": "active", "csm_id": "m1", "tier": "enterprise"})
-    ctx = PlanningContext(
+    return contacts, PlanningContext(
         contacts=pd.DataFrame({"contact_id": contacts,
                                "account_id": [f"a{i}" for i in range(40)],
                                "email": None, "timezone": None}),
         accounts=accounts,
         csms=pd.DataFrame({"csm_id": ["m1"], "weekly_capacity": [25], "timezone": ["UTC"]}))
+
+
+def test_csm_with_forty_check_ins_and_capacity_25_is_levelled(policy):
+    contacts, ctx = _forty_accounts_of_one_csm()
     rows = [touch(f"ci{i:02}", contact=c, account=f"a{i}", channel="call",
                   template="csm_check_in", message_type="relationship", priority=70,
                   window=13, csm_id="m1") for i, c in enumerate(contacts)]
@@ -511,16 +516,7 @@ def test_levelling_keeps_the_season_or_override_note_of_a_touch_it_moves(policy)
     # 40 check-ins of a CSM with capacity 25: half move to the next week. Each candidate
     # carries the note a season or account override gave it; the moved touch's decision
     # still names it, then says where levelling put the touch.
-    contacts = [f"c{i}" for i in range(40)]
-    accounts = pd.DataFrame({"account_id": [f"a{i}" for i in range(40)], "country": "GB",
-                             "timezone": "Europe/London", "arr": 10_000.0,
-                             "status": "active", "csm_id": "m1", "tier": "enterprise"})
-    ctx = PlanningContext(
-        contacts=pd.DataFrame({"contact_id": contacts,
-                               "account_id": [f"a{i}" for i in range(40)],
-                               "email": None, "timezone": None}),
-        accounts=accounts,
-        csms=pd.DataFrame({"csm_id": ["m1"], "weekly_capacity": [25], "timezone": ["UTC"]}))
+    contacts, ctx = _forty_accounts_of_one_csm()
     override = ("every 1 months: account override "
                 "candidates.account_overrides.a{i}.frequency.strategic_check_in_call")
     rows = [touch(f"ci{i:02}", contact=c, account=f"a{i}", channel="call",
