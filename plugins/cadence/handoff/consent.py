@@ -210,7 +210,6 @@ def cancel_forbidden(warehouse: Warehouse, policy, now: datetime) -> dict:
              "status": "cancelled"}
             for r in cancelled.itertuples(index=False)]
     with warehouse.engine.begin() as conn:
-        store.run_many(conn, warehouse, "set_touch_status", rows)
-        store.run_many(conn, warehouse, "update_decision", rows)
+        store.close_touches(conn, warehouse, rows, decide=True)
     log.info("cancelled %d scheduled touches that consent forbids", len(rows))
     return {"plan_date": plan_date.isoformat(), "cancelled": len(rows)}

@@ -232,9 +232,7 @@ def _mark_touches(warehouse: Warehouse, status: str, plan_date, touches: pd.Data
              **(decision or {})}
             for t, r in zip(touches.itertuples(index=False), reasons, strict=True)]
     with warehouse.engine.begin() as conn:
-        store.run_many(conn, warehouse, "set_touch_status", rows)
-        if decision:
-            store.run_many(conn, warehouse, "update_decision", rows)
+        store.close_touches(conn, warehouse, rows, decide=bool(decision))
 
 
 def dispatch_due(warehouse: Warehouse, policy, window_start: datetime, window_end: datetime,

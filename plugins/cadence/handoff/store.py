@@ -33,6 +33,31 @@ def run_many(conn: sa.Connection, warehouse: Warehouse, name: str,
         conn.execute(sa.text(statement), [dict(r) for r in rows])
 
 
+UPDATE_COLUMNS = ("touch_id", "plan_date", "status", "reason", "decided_at", "decision",
+                  "rule", "detail")
+
+
+def close_touches(conn: sa.Connection, warehouse: Warehouse, rows: list[Mapping[str, Any]],
+                  decide: bool) -> None:
+    """Set the status of many scheduled touches (and, when ``decide``, their decision) on an
+    open transaction, in one statement per table: row by row, each update scans the
+    calendar (minutes for an unsubscribe wave of 100,000 touches)."""
+    if not rows:
+        return
+    frame = pd.DataFrame([{"touch_id": r["touch_id"], "plan_date": str(r["plan_date"]),
+                           "status": r["status"], "reason": r["reason"],
+                           "decided_at": r["now"], "decision": r.get("decision"),
+                           "rule": r.get("rule"), "detail": r.get("detail")}
+                          for r in rows], columns=list(UPDATE_COLUMNS))
+    frame["decided_at"] = pd.to_datetime(frame["decided_at"], utc=True)
+    conn.execute(sa.text(sql(warehouse, "create_touch_updates")))
+    warehouse.insert_rows(conn, "touch_updates", frame)
+    conn.execute(sa.text(sql(warehouse, "set_touch_status")))
+    if decide:
+        conn.execute(sa.text(sql(warehouse, "update_decision")))
+    conn.execute(sa.text("drop table touch_updates"))
+
+
 def read(warehouse: Warehouse, name: str, context: Mapping[str, Any] | None = None,
          **params: Any) -> pd.DataFrame:
     """Rows of the query ``name`` with bound parameters (and Jinja ``context``)."""
