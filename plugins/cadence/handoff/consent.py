@@ -204,12 +204,10 @@ def cancel_forbidden(warehouse: Warehouse, policy, now: datetime) -> dict:
     reasons = forbidden_reasons(touches, read_contacts(warehouse),
                                 read_suppressions(warehouse))
     cancelled = touches[reasons.notna()].assign(reason=reasons[reasons.notna()])
-    rows = [{"touch_id": r.touch_id, "plan_date": plan_date, "contact_id": r.contact_id,
-             "account_id": r.account_id, "reason": f"consent: {r.reason}",
-             "decision": "suppressed", "rule": "1.consent", "detail": r.reason, "now": now,
-             "status": "cancelled"}
-            for r in cancelled.itertuples(index=False)]
     with warehouse.engine.begin() as conn:
-        store.close_touches(conn, warehouse, rows, decide=True)
-    log.info("cancelled %d scheduled touches that consent forbids", len(rows))
-    return {"plan_date": plan_date.isoformat(), "cancelled": len(rows)}
+        store.close_touches(conn, warehouse, cancelled["touch_id"], plan_date, "cancelled",
+                            "consent: " + cancelled["reason"], now,
+                            {"decision": "suppressed", "rule": "1.consent"},
+                            details=cancelled["reason"])
+    log.info("cancelled %d scheduled touches that consent forbids", len(cancelled))
+    return {"plan_date": plan_date.isoformat(), "cancelled": len(cancelled)}

@@ -226,13 +226,9 @@ def _count(result: BatchResult, tally: dict) -> None:
 
 def _mark_touches(warehouse: Warehouse, status: str, plan_date, touches: pd.DataFrame,
                   reasons: list[str], now: datetime, decision: dict | None = None) -> None:
-    rows = [{"touch_id": t.touch_id, "plan_date": plan_date, "reason": r, "now": now,
-             "status": status,
-             "contact_id": t.contact_id, "account_id": t.account_id, "detail": r,
-             **(decision or {})}
-            for t, r in zip(touches.itertuples(index=False), reasons, strict=True)]
     with warehouse.engine.begin() as conn:
-        store.close_touches(conn, warehouse, rows, decide=bool(decision))
+        store.close_touches(conn, warehouse, touches["touch_id"], plan_date, status, reasons,
+                            now, decision)
 
 
 def dispatch_due(warehouse: Warehouse, policy, window_start: datetime, window_end: datetime,

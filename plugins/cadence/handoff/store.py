@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -33,27 +33,27 @@ def run_many(conn: sa.Connection, warehouse: Warehouse, name: str,
         conn.execute(sa.text(statement), [dict(r) for r in rows])
 
 
-UPDATE_COLUMNS = ("touch_id", "plan_date", "status", "reason", "decided_at", "decision",
-                  "rule", "detail")
-
-
-def close_touches(conn: sa.Connection, warehouse: Warehouse, rows: list[Mapping[str, Any]],
-                  decide: bool) -> None:
-    """Set the status of many scheduled touches (and, when ``decide``, their decision) on an
+def close_touches(conn: sa.Connection, warehouse: Warehouse, touch_ids: Iterable[str],
+                  plan_date: date, status: str, reasons: Iterable[str], now: datetime,
+                  decision: Mapping[str, str] | None = None,
+                  details: Iterable[str] | None = None) -> None:
+    """Set the status of many scheduled touches of ``plan_date`` (and, given ``decision``
+    {decision, rule}, their decision, detailed by ``details`` or else the reasons) on an
     open transaction, in one statement per table: row by row, each update scans the
     calendar (minutes for an unsubscribe wave of 100,000 touches)."""
-    if not rows:
+    frame = pd.DataFrame({"touch_id": list(touch_ids), "reason": list(reasons)})
+    if frame.empty:
         return
-    frame = pd.DataFrame([{"touch_id": r["touch_id"], "plan_date": str(r["plan_date"]),
-                           "status": r["status"], "reason": r["reason"],
-                           "decided_at": r["now"], "decision": r.get("decision"),
-                           "rule": r.get("rule"), "detail": r.get("detail")}
-                          for r in rows], columns=list(UPDATE_COLUMNS))
-    frame["decided_at"] = pd.to_datetime(frame["decided_at"], utc=True)
+    frame = frame.assign(
+        plan_date=str(plan_date), status=status, decided_at=pd.Timestamp(now),
+        decision=(decision or {}).get("decision"), rule=(decision or {}).get("rule"),
+        detail=frame["reason"] if details is None else list(details),
+    )[["touch_id", "plan_date", "status", "reason", "decided_at", "decision", "rule",
+       "detail"]]
     conn.execute(sa.text(sql(warehouse, "create_touch_updates")))
     warehouse.insert_rows(conn, "touch_updates", frame)
     conn.execute(sa.text(sql(warehouse, "set_touch_status")))
-    if decide:
+    if decision:
         conn.execute(sa.text(sql(warehouse, "update_decision")))
     conn.execute(sa.text("drop table touch_updates"))
 
