@@ -5,7 +5,8 @@ and not null, unique keys, value sets, formats (email, ISO dates and timestamps,
 booleans, IANA timezones, ISO-3166 countries), numeric ranges and references to the
 validated rows of the parent entity. Checks GX cannot express on the text column itself
 run on a computed helper column (``__<column>__<check>``); each :class:`Check` remembers the
-contract column and says what failed, so quarantine rules name the column.
+contract column and says what failed, so quarantine rules name the column. A check is either
+about one value of one column (judged once per distinct value) or about a whole row.
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ class Check:
     columns: tuple[str, ...]
     detail: str = ""  # what a helper-column check means, e.g. "valid calendar date"
     keep_first: bool = False  # a uniqueness check: the first row of a key stays valid
+    # Judges whole rows (a unique key, one of several columns present); every other check
+    # judges each value of its one column on its own, so its verdict on a value holds for
+    # every row holding that value.
+    per_row: bool = False
 
     @property
     def type(self) -> str:
@@ -85,30 +90,35 @@ def _helper(column: str, check: str) -> str:
     return f"__{column}__{check}"
 
 
-def add_helper_columns(entity: Entity, frame: pd.DataFrame,
-                       parent_ids: dict[str, set[str]]) -> pd.DataFrame:
-    """``frame`` plus the computed columns the helper checks of :func:`checks_for` read;
-    ``parent_ids`` as for :func:`checks_for`."""
-    out = frame.copy()
-    for column in entity.columns:
-        values = frame[column.name]
-        if column.references:
-            # A value set of every parent id (a million contacts) would be copied and
-            # serialised by GX several times per expectation; one hashed lookup is linear.
-            known = values.isin(parent_ids.get(column.references, set()))
-            out[_helper(column.name, "known")] = _yes_no(values, known)
-        if column.kind in ("date", "timestamp"):
-            # The format regex catches the shape; this catches days that do not exist.
-            parsed = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
-            out[_helper(column.name, "calendar")] = _yes_no(values, parsed.notna())
-        if column.min is not None or column.max is not None:
-            out[_helper(column.name, "value")] = pd.to_numeric(values, errors="coerce")
-        if (entity.name, column.name) in AUDIENCE_COLUMNS:
-            out[_helper(column.name, "parses")] = _yes_no(values, _audience_parses(values))
-    if entity.one_of:
-        present = frame[list(entity.one_of)].notna().any(axis=1)
-        out[_helper("_".join(entity.one_of), "present")] = present.where(present, None)
-    return out
+def value_helper_columns(entity: Entity, column: Column, values: pd.Series,
+                         parent_ids: dict[str, set[str]]) -> dict[str, pd.Series]:
+    """The computed columns the helper checks of ``column`` read, for ``values`` (any
+    values of that column: the validation passes its distinct values); ``parent_ids`` as
+    for :func:`checks_for`."""
+    helpers = {}
+    if column.references:
+        # A value set of every parent id (a million contacts) would be copied and
+        # serialised by GX several times per expectation; one hashed lookup is linear.
+        known = values.isin(parent_ids.get(column.references, set()))
+        helpers[_helper(column.name, "known")] = _yes_no(values, known)
+    if column.kind in ("date", "timestamp"):
+        # The format regex catches the shape; this catches days that do not exist.
+        parsed = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
+        helpers[_helper(column.name, "calendar")] = _yes_no(values, parsed.notna())
+    if column.min is not None or column.max is not None:
+        helpers[_helper(column.name, "value")] = pd.to_numeric(values, errors="coerce")
+    if (entity.name, column.name) in AUDIENCE_COLUMNS:
+        helpers[_helper(column.name, "parses")] = _yes_no(values, _audience_parses(values))
+    return helpers
+
+
+def row_helper_columns(entity: Entity, frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """The computed columns of the checks that judge a whole row (one of several columns
+    present), for ``frame`` (the entity's rows)."""
+    if not entity.one_of:
+        return {}
+    present = frame[list(entity.one_of)].notna().any(axis=1)
+    return {_helper("_".join(entity.one_of), "present"): present.where(present, None)}
 
 
 def _audience_parses(values: pd.Series) -> pd.Series:
@@ -133,7 +143,7 @@ def _yes_no(values: pd.Series, ok: pd.Series) -> pd.Series:
 
 def checks_for(entity: Entity) -> list[Check]:
     """The checks of ``entity``; a reference is judged on the helper column
-    :func:`add_helper_columns` fills from the parent's validated ids."""
+    :func:`value_helper_columns` fills from the parent's validated ids."""
     import great_expectations as gx
 
     expect = gx.expectations
@@ -146,14 +156,14 @@ def checks_for(entity: Entity) -> list[Check]:
         checks.extend(_value_checks(entity.name, column))
     if len(entity.key) == 1:
         checks.append(Check(expect.ExpectColumnValuesToBeUnique(column=entity.key[0]),
-                            entity.key, keep_first=True))
+                            entity.key, keep_first=True, per_row=True))
     elif entity.key:
         checks.append(Check(expect.ExpectCompoundColumnsToBeUnique(column_list=list(entity.key)),
-                            entity.key, keep_first=True))
+                            entity.key, keep_first=True, per_row=True))
     if entity.one_of:
         helper = _helper("_".join(entity.one_of), "present")
         checks.append(Check(expect.ExpectColumnValuesToNotBeNull(column=helper), entity.one_of,
-                            detail=" or ".join(entity.one_of) + " required"))
+                            detail=" or ".join(entity.one_of) + " required", per_row=True))
     return checks
 
 

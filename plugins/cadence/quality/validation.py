@@ -3,7 +3,8 @@
 One ephemeral GX context serves a whole run. Entities are checked parents first, so a
 reference (contact -> account) is checked against the parent rows that passed. Each
 expectation runs with ``result_format="COMPLETE"``; its unexpected index list says which
-rows fail it. A row failing several expectations is quarantined once, with every rule.
+values (checks of one column, run on its distinct values) or rows (keys, one-of) fail it.
+A row failing several expectations is quarantined once, with every rule.
 For a duplicate key the first row (file order) stays valid and the later ones are rejected.
 """
 
@@ -19,7 +20,12 @@ import pandas as pd
 
 from cadence.contract.entities import ENTITIES, ENTITY_ORDER, Entity
 from cadence.contract.errors import RetryCannotHelp
-from cadence.quality.expectations import Check, add_helper_columns, checks_for
+from cadence.quality.expectations import (
+    Check,
+    checks_for,
+    row_helper_columns,
+    value_helper_columns,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +61,54 @@ class EntityValidation:
         return self.rejected / self.rows if self.rows else 0.0
 
 
+@dataclass(frozen=True)
+class DistinctValues:
+    """A column as its distinct values (null last, when present) and, per row, the position
+    of its value among them."""
+
+    values: pd.Series
+    codes: np.ndarray
+
+    @classmethod
+    def of(cls, column: pd.Series) -> DistinctValues:
+        """Factorise ``column`` (one pass, hashed)."""
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        values = pd.Series(uniques, name=column.name)
+        missing = codes < 0
+        if missing.any():
+            codes[missing] = len(values)
+            values = pd.concat([values, pd.Series([None], dtype=values.dtype, name=column.name)],
+                               ignore_index=True)
+        return cls(values, codes)
+
+    def rows_holding(self, positions: np.ndarray) -> np.ndarray:
+        """Row numbers holding any of the values at ``positions``."""
+        if not len(positions):
+            return np.zeros(0, dtype=np.int64)
+        chosen = np.zeros(len(self.values), dtype=bool)
+        chosen[positions] = True
+        return np.flatnonzero(chosen[self.codes])
+
+
+@dataclass
+class Finding:
+    """One check's GX result and the rows it found failing."""
+
+    check: Check
+    result: object  # a great_expectations ExpectationValidationResult
+    rows: np.ndarray  # row numbers
+    element_count: int
+    unexpected_count: int
+
+
 class SuiteRunner:
-    """Runs entity suites in one ephemeral GX context (building one is the slow part)."""
+    """Runs entity suites in one ephemeral GX context (building one is the slow part).
+
+    A check about single values runs on a batch of the column's distinct values (the usage
+    table has millions of rows but thousands of distinct values per column), and a failing
+    value fails every row holding it; checks about whole rows run on a batch of the rows,
+    keys given as their value positions. No batch carries columns its checks do not read.
+    """
 
     def __init__(self) -> None:
         import great_expectations as gx
@@ -66,34 +118,78 @@ class SuiteRunner:
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self._source = self.context.data_sources.add_pandas("cadence_raw")
+        self._batches = (self._source.add_dataframe_asset("cadence_batch")
+                         .add_batch_definition_whole_dataframe("whole"))
+
+    def _validate(self, entity: str, checks: list[Check], data: pd.DataFrame) -> list:
+        """GX results of ``checks`` (of ``entity``) on ``data``, in the order of ``checks``."""
+        # A suite outside the context's store: adding expectations one by one to a stored
+        # suite re-serialises the whole suite each time (quadratic in expectations). The
+        # meta index ties each result back to its check.
+        suite = self._gx.ExpectationSuite(name=entity, expectations=[
+            check.expectation.copy(update={"meta": {"cadence_check": i}})
+            for i, check in enumerate(checks)])
+        batch = self._batches.get_batch(batch_parameters={"dataframe": data})
+        # Batch.validate rather than a ValidationDefinition: the latter also serialises
+        # the COMPLETE result (every unexpected value) into the context's store.
+        outcome = batch.validate(suite, result_format="COMPLETE")
+        results = sorted(outcome.results,
+                         key=lambda r: r.expectation_config.meta["cadence_check"])
+        for check, result in zip(checks, results, strict=True):
+            error = _raised(result)
+            if error:
+                raise ValidationFailed(f"{check.rule(entity)} could not run: {error}")
+        return results
 
     def run(self, entity: Entity, frame: pd.DataFrame, parent_ids: dict[str, set[str]],
             run_id: str, as_of: date, as_written: pd.DataFrame | None = None
             ) -> EntityValidation:
         """Validate ``frame`` (raw text columns) against the suite of ``entity``;
         quarantined rows are recorded from ``as_written`` (same rows) when given."""
-        gx = self._gx
         missing = [c for c in entity.column_names if c not in frame.columns]
         if missing:
             raise ValidationFailed(f"{entity.name}: contract column(s) {missing} missing")
         frame = frame.reset_index(drop=True)
+        n = len(frame)
         checks = checks_for(entity)
-        # A suite outside the context's store: adding expectations one by one to a stored
-        # suite re-serialises the whole suite each time (quadratic in expectations). The
-        # meta index ties each result back to its check.
-        suite = gx.ExpectationSuite(name=entity.name, expectations=[
-            check.expectation.copy(update={"meta": {"cadence_check": i}})
-            for i, check in enumerate(checks)])
-        asset = self._source.add_dataframe_asset(entity.name)
-        definition = asset.add_batch_definition_whole_dataframe("whole")
-        data = add_helper_columns(entity, frame[entity.column_names], parent_ids)
-        batch = definition.get_batch(batch_parameters={"dataframe": data})
-        # Batch.validate rather than a ValidationDefinition: the latter also serialises
-        # the COMPLETE result (every unexpected value) into the context's store.
-        outcome = batch.validate(suite, result_format="COMPLETE")
-        results = [(checks[r.expectation_config.meta["cadence_check"]], r)
-                   for r in outcome.results]
-        return _route(entity, frame, results, run_id, as_of, as_written)
+        findings: dict[int, Finding] = {}
+        key_positions: dict[str, pd.Series] = {}
+        for column in entity.columns:
+            distinct = DistinctValues.of(frame[column.name])
+            if column.name in entity.key:
+                # Positions stand for values in the row batch: equal values, equal positions;
+                # a null stays null, as GX skips it there.
+                null = distinct.values.isna().to_numpy()[distinct.codes]
+                key_positions[column.name] = pd.Series(distinct.codes, dtype="float64").where(
+                    ~null)
+            own = [i for i, c in enumerate(checks) if not c.per_row and c.columns[0] == column.name]
+            data = pd.DataFrame({column.name: distinct.values,
+                                 **value_helper_columns(entity, column, distinct.values,
+                                                        parent_ids)})
+            results = self._validate(entity.name, [checks[i] for i in own], data)
+            for i, result in zip(own, results, strict=True):
+                positions = np.asarray(result.result.get("unexpected_index_list") or [],
+                                       dtype=np.int64)
+                rows = distinct.rows_holding(positions)
+                findings[i] = Finding(checks[i], result, rows, n, len(rows))
+        per_row = [i for i, c in enumerate(checks) if c.per_row]
+        duplicate = np.zeros(n, dtype=bool)
+        if per_row:
+            keys = pd.DataFrame(key_positions)
+            if entity.key:
+                duplicate = keys.duplicated(keep="first").to_numpy()
+            data = pd.concat([keys, pd.DataFrame(row_helper_columns(entity, frame))], axis=1)
+            results = self._validate(entity.name, [checks[i] for i in per_row], data)
+            for i, result in zip(per_row, results, strict=True):
+                rows = np.asarray(result.result.get("unexpected_index_list") or [],
+                                  dtype=np.int64)
+                if checks[i].keep_first:
+                    rows = rows[duplicate[rows]]
+                findings[i] = Finding(checks[i], result,
+                                      rows, int(result.result.get("element_count", n)),
+                                      int(result.result.get("unexpected_count", 0)))
+        return _route(entity, frame, [findings[i] for i in range(len(checks))], run_id, as_of,
+                      as_written)
 
     def close(self) -> None:
         """Drop the datasource and its assets."""
@@ -109,36 +205,25 @@ def _raised(result) -> str | None:
     return None
 
 
-def _route(entity: Entity, frame: pd.DataFrame, results: list[tuple[Check, object]],
-           run_id: str, as_of: date, as_written: pd.DataFrame | None = None
-           ) -> EntityValidation:
+def _route(entity: Entity, frame: pd.DataFrame, findings: list[Finding], run_id: str,
+           as_of: date, as_written: pd.DataFrame | None = None) -> EntityValidation:
     n = len(frame)
-    duplicate = (frame.duplicated(subset=list(entity.key), keep="first").to_numpy()
-                 if entity.key else np.zeros(n, dtype=bool))
-    rules: list[str] = []
-    masks: list[np.ndarray] = []
-    summary = []
-    for check, result in results:
-        error = _raised(result)
-        if error:
-            raise ValidationFailed(f"{check.rule(entity.name)} could not run: {error}")
-        mask = np.zeros(n, dtype=bool)
-        mask[np.asarray(result.result.get("unexpected_index_list") or [], dtype=np.int64)] = True
-        if check.keep_first:
-            mask &= duplicate
-        rules.append(check.rule(entity.name))
-        masks.append(mask)
-        summary.append({
-            "expectation": check.type,
-            "column_name": "+".join(check.columns),
-            "rule": check.rule(entity.name),
-            "success": bool(result.success),
-            "element_count": int(result.result.get("element_count", n)),
-            "unexpected_count": int(result.result.get("unexpected_count", 0)),
-        })
-    failing = np.vstack(masks) if masks else np.zeros((0, n), dtype=bool)
-    rejected = failing.any(axis=0) if masks else np.zeros(n, dtype=bool)
-    positions = np.nonzero(rejected)[0]
+    rules = [f.check.rule(entity.name) for f in findings]
+    broken: dict[int, list[str]] = {}
+    for rule, finding in zip(rules, findings, strict=True):
+        for row in finding.rows.tolist():
+            broken.setdefault(row, []).append(rule)
+    summary = [{
+        "expectation": f.check.type,
+        "column_name": "+".join(f.check.columns),
+        "rule": rule,
+        "success": bool(f.result.success),
+        "element_count": f.element_count,
+        "unexpected_count": f.unexpected_count,
+    } for rule, f in zip(rules, findings, strict=True)]
+    positions = np.array(sorted(broken), dtype=np.int64)
+    rejected = np.zeros(n, dtype=bool)
+    rejected[positions] = True
     # A quarantined row keeps what the source said, not the normalised form judged.
     source = frame if as_written is None else as_written
     rejected_rows = source.loc[rejected, entity.column_names].astype(object)
@@ -146,8 +231,8 @@ def _route(entity: Entity, frame: pd.DataFrame, results: list[tuple[Check, objec
     quarantine = pd.DataFrame({
         "entity": entity.name,
         "row": [json.dumps(record, ensure_ascii=False) for record in records],
-        "rule": ["; ".join(r for r, m in zip(rules, failing[:, i], strict=True) if m)
-                 for i in positions],
+        # A row's rules in check order, each once.
+        "rule": ["; ".join(broken[row]) for row in positions.tolist()],
         "run_id": run_id,
         "as_of_date": as_of,
     }, columns=QUARANTINE_COLUMNS)
