@@ -63,8 +63,8 @@ def _read_raw(warehouse, table: str) -> pd.DataFrame:
         # they are: ~4x less CPU than .df() (Python strings converted back to Arrow), ~40x
         # less than row tuples, on the millions of usage rows.
         with warehouse.engine.connect() as conn:
-            result = conn.connection.driver_connection.execute(f"select * from {table}")
-            return result.to_arrow_table().to_pandas()
+            relation = conn.connection.driver_connection.sql(f"select * from {table}")
+            return relation.to_arrow_table().to_pandas()
     return warehouse.read_table(table)
 
 
