@@ -19,6 +19,7 @@ from cadence.candidates.policy import CandidatesPolicy
 from cadence.connectors.policy import ConnectorsPolicy
 from cadence.contract.policy_section import PolicyError, Section, deep_merge
 from cadence.contract.policy_types import Entity, Share
+from cadence.contract.yaml_files import read_yaml
 from cadence.handoff.policy import HandoffPolicy
 from cadence.learning.policy import Experiment, LearningPolicy
 from cadence.models.account_health import HealthPolicy
@@ -90,7 +91,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
         path = load_settings().policy_path
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = read_yaml(path) or {}
     except FileNotFoundError as exc:
         raise PolicyError(f"policy file not found: {path}") from exc
     except yaml.YAMLError as exc:

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cadence.contract.settings import SQL_DIR
+from cadence.contract.yaml_files import read_yaml
 
 OUTPUTS_FILE = "outputs.yml"  # tables written by Python tasks
 LAYERS = ("staging", "intermediate", "marts")
@@ -63,7 +62,7 @@ def load_dictionary(sql_dir: Path = SQL_DIR) -> dict[str, DocumentedTable]:
     documented twice, is an error naming the file and the model."""
     tables: dict[str, DocumentedTable] = {}
     for path in dictionary_files(sql_dir):
-        models = (yaml.safe_load(path.read_text()) or {}).get("models") or []
+        models = (read_yaml(path) or {}).get("models") or []
         rel = path.relative_to(sql_dir.parent.parent)
         for entry in models:
             name = entry.get("name")

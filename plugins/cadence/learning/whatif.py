@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from cadence.contract.policy_section import deep_merge
 from cadence.contract.schema import create_warehouse_tables
 from cadence.contract.warehouse import Warehouse
+from cadence.contract.yaml_files import read_yaml
 from cadence.learning import steps
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def scenario_policy(policy, policy_file: Path | None = None,
     source = "inline overrides"
     if policy_file is not None:
         try:
-            merged = yaml.safe_load(Path(policy_file).read_text()) or {}
+            merged = read_yaml(policy_file) or {}
         except FileNotFoundError:
             raise WhatIfError(f"what-if policy file not found: {policy_file}") from None
         if not isinstance(merged, dict):

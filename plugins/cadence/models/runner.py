@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 import sqlglot
-import yaml
 from sqlglot import exp
 
 from cadence.contract.errors import RetryCannotHelp
 from cadence.contract.settings import SQL_DIR
 from cadence.contract.warehouse import Warehouse
+from cadence.contract.yaml_files import read_yaml
 
 if TYPE_CHECKING:
     from cadence.policy import Policy
@@ -83,7 +83,7 @@ def declared_tables(sql_dir: Path = SQL_DIR) -> list[str]:
     path = sql_dir / "outputs.yml"
     if not path.exists():
         return []
-    return [entry["name"] for entry in (yaml.safe_load(path.read_text()) or {}).get("models", [])]
+    return [entry["name"] for entry in (read_yaml(path) or {}).get("models", [])]
 
 
 def _check_reads(models: dict[str, Model], written_by_tasks: set[str]) -> None:
@@ -117,7 +117,7 @@ def discover_models(sql_dir: Path = SQL_DIR) -> dict[str, Model]:
     for layer in LAYERS:
         folder = sql_dir / layer
         schema_path = folder / "schema.yml"
-        declared = (yaml.safe_load(schema_path.read_text()) or {}).get("models", [])
+        declared = (read_yaml(schema_path) or {}).get("models", [])
         files = {p.stem: p for p in folder.glob("*.sql")}
         names = [entry["name"] for entry in declared]
         undocumented = sorted(set(files) - set(names))
