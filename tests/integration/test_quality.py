@@ -237,3 +237,41 @@ def test_hourly_subset_checks_references_against_last_validated_parents(warehous
     assert hourly["preferences"]["rejected"] == 1
     assert hourly["suppressions"] == full["suppressions"]
     assert warehouse.count("validated_contacts") == full["contacts"]["valid"]
+
+
+def test_a_broken_value_rejects_every_row_holding_it_and_results_count_rows():
+    """Checks of one column judge each distinct value once; the verdict reaches every row
+    that holds the value, and validation_results counts rows, not values."""
+    accounts = _frame("accounts", [
+        {"account_id": "a1", "name": "Acme", "arr": "10", "contract_start": "2026-01-01",
+         "renewal_date": "2027-01-01", "status": "active", "updated_at": "2026-11-01"}])
+    day = {"account_id": "a1", "active_users": "3", "feature": "reports"}
+    usage = _frame("usage_daily", [
+        {**day, "usage_date": "2026-02-30"},  # no such day, twice
+        {**day, "usage_date": "2026-02-30", "feature": "exports"},
+        {**day, "usage_date": "2026-11-01"},
+        {**day, "usage_date": "2026-11-01"},  # a duplicate key: the first row stays
+        {**day, "usage_date": None, "active_users": "-1"},  # two rules, one row
+        {**day, "usage_date": "2026-11-02", "account_id": "a9"},  # unknown account
+    ])
+    outcome = validate_entities({"accounts": accounts, "usage_daily": usage}, "run-x",
+                                AS_OF)["usage_daily"]
+    assert outcome.valid.index.tolist() == [0]
+    assert outcome.valid[["usage_date"]].to_dict("records") == [{"usage_date": "2026-11-01"}]
+    rules = [json.loads(r)["usage_date"] for r in outcome.quarantine["row"]]
+    assert rules == ["2026-02-30", "2026-02-30", "2026-11-01", None, "2026-11-02"]
+    assert outcome.quarantine["rule"].tolist() == [
+        "usage_daily.usage_date: expect_column_values_to_be_in_set (valid calendar date)",
+        "usage_daily.usage_date: expect_column_values_to_be_in_set (valid calendar date)",
+        "usage_daily.account_id+usage_date+feature: expect_compound_columns_to_be_unique",
+        "usage_daily.usage_date: expect_column_values_to_not_be_null; "
+        "usage_daily.active_users: expect_column_values_to_be_between (>= 0)",
+        "usage_daily.account_id: expect_column_values_to_be_in_set"
+        " (references validated accounts.account_id)",
+    ]
+    counts = outcome.results.set_index("rule")[["element_count", "unexpected_count"]]
+    assert counts.loc["usage_daily.usage_date: expect_column_values_to_be_in_set "
+                      "(valid calendar date)"].tolist() == [6, 2]
+    assert counts.loc["usage_daily.usage_date: expect_column_values_to_not_be_null"
+                      ].tolist() == [6, 1]
+    assert (counts["element_count"] == 6).all()
