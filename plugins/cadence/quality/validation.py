@@ -14,6 +14,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -46,9 +47,16 @@ class EntityValidation:
 
     entity: str
     rows: int
-    valid: pd.DataFrame  # the raw rows that passed, raw columns unchanged
+    frame: pd.DataFrame  # the rows judged, raw columns unchanged
+    passed: np.ndarray  # per row of ``frame``, whether it passed
     quarantine: pd.DataFrame  # QUARANTINE_COLUMNS, one row per rejected source row
     results: pd.DataFrame  # RESULT_COLUMNS, one row per expectation
+
+    @cached_property
+    def valid(self) -> pd.DataFrame:
+        """The rows that passed (a copy, made when first asked: the usage table's valid
+        rows are copied into the warehouse without it)."""
+        return self.frame[self.passed].reset_index(drop=True)
 
     @property
     def rejected(self) -> int:
@@ -73,6 +81,8 @@ class DistinctValues:
     def of(cls, column: pd.Series) -> DistinctValues:
         """Factorise ``column`` (one pass, hashed)."""
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        if isinstance(uniques, pd.Categorical):  # judged as the text values they stand for
+            uniques = uniques.astype(uniques.categories.dtype)
         values = pd.Series(uniques, name=column.name)
         missing = codes < 0
         if missing.any():
@@ -241,8 +251,7 @@ def _route(entity: Entity, frame: pd.DataFrame, findings: list[Finding], run_id:
     results_frame.insert(1, "as_of_date", as_of)
     results_frame.insert(2, "entity", entity.name)
     log.info("%s: %d rows, %d rejected", entity.name, n, len(positions))
-    return EntityValidation(entity.name, n, frame[~rejected].reset_index(drop=True), quarantine,
-                            results_frame)
+    return EntityValidation(entity.name, n, frame, ~rejected, quarantine, results_frame)
 
 
 def validate_entities(raw: dict[str, pd.DataFrame], run_id: str, as_of: date,
