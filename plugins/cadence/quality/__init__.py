@@ -14,7 +14,7 @@ from datetime import date
 
 import pandas as pd
 
-from cadence.contract.entities import ENTITY_ORDER
+from cadence.contract.entities import ENTITIES, ENTITY_ORDER
 from cadence.contract.errors import RetryCannotHelp
 from cadence.quality.consent_rows import normalise_consent_rows
 from cadence.quality.validation import (
@@ -67,6 +67,12 @@ def _read_raw(warehouse, table: str) -> pd.DataFrame:
     return warehouse.read_table(table)
 
 
+def _named_ids(raw: dict[str, pd.DataFrame], reference: str) -> set[str]:
+    """Every value of the columns of ``raw`` that reference ``reference``."""
+    return {value for name, frame in raw.items() for column in ENTITIES[name].columns
+            if column.references == reference for value in frame[column.name].dropna()}
+
+
 def validate_sources(warehouse, policy, run_id: str, as_of: date,
                      entities: Sequence[str] | None = None) -> dict[str, dict]:
     """Validate every ``raw_<entity>`` (or only ``entities``) and write
@@ -90,9 +96,15 @@ def validate_sources(warehouse, policy, run_id: str, as_of: date,
     known_ids = {}
     for reference in REFERENCED:
         parent, column = reference.split(".")
-        if parent not in raw and warehouse.table_exists(validated_table(parent)):
-            ids = warehouse.read_frame(f"select distinct {column} from {validated_table(parent)}")
-            known_ids[reference] = set(ids[column].dropna())
+        # Only the parent ids the rows name decide the check, and pandas' isin takes its
+        # time per id it is given: the hourly's preferences name 400k of a million contacts.
+        if parent in raw or not warehouse.table_exists(validated_table(parent)):
+            continue
+        named = _named_ids(raw, reference)
+        if named:
+            ids = warehouse.read_columns(
+                f"select distinct {column} from {validated_table(parent)}")
+            known_ids[reference] = set(ids[column].dropna()) & named
     outcomes = validate_entities(raw, run_id, as_of, known_ids, as_written)
     summary: dict[str, dict] = {}
     for name, outcome in outcomes.items():
