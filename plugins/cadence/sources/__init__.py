@@ -80,7 +80,9 @@ def extract_sources(
     context = SourceContext(Path(source_dir), warehouse, policy, run_id, stamp.to_pydatetime())
     frames = reapply_erasures(warehouse, read_entities(context, entities))
     for name, frame in frames.items():
-        frame["_loaded_at"] = pd.Series([stamp] * len(frame), dtype="datetime64[us, UTC]")
+        # One stamp broadcast, not a list of a million Timestamps converted one by one.
+        frame["_loaded_at"] = pd.Series(stamp, index=pd.RangeIndex(len(frame)),
+                                        dtype="datetime64[us, UTC]")
         frame["_run_id"] = run_id
         counts[name] = warehouse.write_frame(raw_table(name), frame, replace_all=True)
         log.info("raw_%s: %d rows loaded (run %s)", name, counts[name], run_id)
