@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cadence.contract.entities import ENTITIES, ENTITY_ORDER
 from cadence.contract.errors import RetryCannotHelp
@@ -67,10 +69,13 @@ def _read_raw(warehouse, table: str) -> pd.DataFrame:
     return warehouse.read_table(table)
 
 
-def _named_ids(raw: dict[str, pd.DataFrame], reference: str) -> set[str]:
-    """Every value of the columns of ``raw`` that reference ``reference``."""
-    return {value for name, frame in raw.items() for column in ENTITIES[name].columns
-            if column.references == reference for value in frame[column.name].dropna()}
+def _named_ids(raw: dict[str, pd.DataFrame], reference: str) -> pa.Array:
+    """Every value of the columns of ``raw`` that reference ``reference``, once."""
+    values = [frame[column.name].dropna() for name, frame in raw.items()
+              for column in ENTITIES[name].columns if column.references == reference]
+    if not values:
+        return pa.array([], type=pa.large_string())
+    return pa.array(pd.concat(values).unique(), type=pa.large_string())
 
 
 def validate_sources(warehouse, policy, run_id: str, as_of: date,
@@ -101,10 +106,11 @@ def validate_sources(warehouse, policy, run_id: str, as_of: date,
         if parent in raw or not warehouse.table_exists(validated_table(parent)):
             continue
         named = _named_ids(raw, reference)
-        if named:
+        if len(named):
             ids = warehouse.read_columns(
-                f"select distinct {column} from {validated_table(parent)}")
-            known_ids[reference] = set(ids[column].dropna()) & named
+                f"select distinct {column} from {validated_table(parent)}")[column]
+            ids = pa.array(ids.dropna(), type=pa.large_string())
+            known_ids[reference] = set(ids.filter(pc.is_in(ids, value_set=named)).to_pylist())
     outcomes = validate_entities(raw, run_id, as_of, known_ids, as_written)
     summary: dict[str, dict] = {}
     for name, outcome in outcomes.items():
