@@ -100,6 +100,14 @@ class Warehouse:
             # reading a million rows).
             return pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
 
+    def read_columns(self, sql: str) -> pd.DataFrame:
+        """The rows of a query without parameters, handed over column by column where the
+        engine can (DuckDB: ~10x faster than row tuples for a million rows)."""
+        if self.dialect != "duckdb":
+            return self.read_frame(sql)
+        with self.engine.connect() as conn:
+            return conn.connection.driver_connection.execute(sql).df()
+
     def read_table(self, table: str, where: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """All rows of a table, optionally filtered by equality on columns."""
         clause, params = _where(where)

@@ -11,9 +11,14 @@ embedded (DuckDB) warehouse. Figures are printed as JSON, never asserted.
   preferences (40% of contacts have 1-3, a tenth of them ``never``) and suppressions (about
   6%) in the source files; the hourly ``sync_consent`` step (extract, validate, stage the
   two consent entities, refresh holds, merge into ``consent_suppressions``) is timed.
+- **cancellations**: then one scheduled email touch per contact in the same warehouse, and
+  the hourly ``cancel_forbidden_touches`` step cancels those the synced consent forbids;
+  ``close_touches_s`` is its bulk part (calendar and decisions updated from one temporary
+  table), checked against the calendar and decision rows it leaves.
 
-Seconds are wall time of the step alone (set-up excluded); ``peak_rss_mb`` is the process's
-largest resident size while the step ran (sampled every 0.2 s).
+Seconds are wall time of the step alone (set-up excluded), ``cpu_s`` the process's CPU time
+(every thread) meanwhile; ``peak_rss_mb`` is the process's largest resident size while the
+step ran (sampled every 0.2 s).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import tempfile
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from time import perf_counter
+from time import perf_counter, process_time
 
 import numpy as np
 import pandas as pd
@@ -97,12 +102,13 @@ def _sendgrid_policy(policy):
 
 
 def _measured(step):
+    """The step's result, wall seconds, peak RSS (MB) and CPU seconds."""
     sampler = TreeMemorySampler(psutil.Process().pid)
     with sampler:
-        started = perf_counter()
+        started, cpu = perf_counter(), process_time()
         result = step()
-        seconds = perf_counter() - started
-    return result, round(seconds, 2), round(sampler.peak_bytes / 2**20)
+        seconds, cpu = perf_counter() - started, process_time() - cpu
+    return result, round(seconds, 2), round(sampler.peak_bytes / 2**20), round(cpu, 2)
 
 
 def protocol_problems(warehouse: Warehouse, received: list, touches: int) -> list[str]:
@@ -168,7 +174,7 @@ def dispatch_bench(touches: int, root: Path) -> dict:
                                 run_is_live=True, out_dir=root / "out",
                                 providers={"sendgrid": provider}, clock=lambda: WINDOW)
 
-        tally, seconds, peak = _measured(dispatch)
+        tally, seconds, peak, cpu = _measured(dispatch)
         problems = protocol_problems(warehouse, server.received, touches)
         again = dispatch()
         if again["sent"] or len(server.received) != tally["batches"]:
@@ -176,7 +182,7 @@ def dispatch_bench(touches: int, root: Path) -> dict:
     finally:
         server.stop()
         warehouse.engine.dispose()
-    return {"touches": touches, "seconds": seconds, "peak_rss_mb": peak,
+    return {"touches": touches, "seconds": seconds, "cpu_s": cpu, "peak_rss_mb": peak,
             "messages_per_second": round(tally["sent"] / seconds) if seconds else None,
             "sent": tally["sent"], "batches": tally["batches"],
             "requests": len(server.received), "protocol_intact": not problems,
@@ -246,13 +252,55 @@ def consent_bench(contacts: int, root: Path) -> dict:
               clock=lambda: WINDOW, settings=settings)
     run.__dict__["warehouse"] = warehouse  # one connection for set-up and the step
     try:
-        synced, sync_s, sync_peak = _measured(lambda: hourly.sync_consent(run))
+        synced, sync_s, sync_peak, sync_cpu = _measured(lambda: hourly.sync_consent(run))
         suppressions = warehouse.count("consent_suppressions")
+        cancellations = cancel_bench(warehouse, run, people)
     finally:
         warehouse.engine.dispose()
     return {"contacts": contacts, "source_rows": source_rows, "sync_s": sync_s,
-            "sync_peak_rss_mb": sync_peak, "consent_suppressions": suppressions,
-            "sync": {k: v for k, v in synced.items() if isinstance(v, int | float | str)}}
+            "sync_cpu_s": sync_cpu, "sync_peak_rss_mb": sync_peak,
+            "consent_suppressions": suppressions,
+            "sync": {k: v for k, v in synced.items() if isinstance(v, int | float | str)},
+            "cancellations": cancellations}
+
+
+def cancel_bench(warehouse: Warehouse, run, people: pd.DataFrame) -> dict:
+    """One scheduled email touch per contact, then the hourly cancellation step over the
+    consent just synced (module docstring)."""
+    from cadence.handoff import store
+    from cadence.orchestration import hourly
+
+    _progress(f"cancellations: {len(people):,} scheduled touches")
+    _calendar(warehouse, people, spread_minutes=24 * 60)
+    bulk = {"seconds": 0.0, "cpu": 0.0}
+    close_touches = store.close_touches
+
+    def timed_close_touches(*args, **kwargs):
+        started, cpu = perf_counter(), process_time()
+        try:
+            return close_touches(*args, **kwargs)
+        finally:
+            bulk["seconds"] += perf_counter() - started
+            bulk["cpu"] += process_time() - cpu
+
+    store.close_touches = timed_close_touches  # the step's bulk part, timed on its own
+    try:
+        tally, seconds, peak, cpu = _measured(lambda: hourly.cancel_forbidden_touches(run))
+    finally:
+        store.close_touches = close_touches
+    left = warehouse.read_frame(
+        "select c.status, d.decision, count(*) as n from communication_calendar c"
+        " join calendar_decisions d on d.touch_id = c.touch_id and d.plan_date = c.plan_date"
+        " where c.plan_date = :plan_date group by c.status, d.decision",
+        {"plan_date": PLAN_DATE})
+    counts = {f"{r.status}/{r.decision}": int(r.n) for r in left.itertuples()}
+    consistent = (counts.get("cancelled/suppressed", 0) == tally["cancelled"]
+                  and counts.get("scheduled/scheduled", 0) == len(people) - tally["cancelled"]
+                  and sum(counts.values()) == len(people))
+    return {"touches": len(people), "cancelled": tally["cancelled"], "seconds": seconds,
+            "cpu_s": cpu, "peak_rss_mb": peak, "close_touches_s": round(bulk["seconds"], 2),
+            "close_touches_cpu_s": round(bulk["cpu"], 2), "rows_consistent": consistent,
+            "calendar_by_status_decision": counts}
 
 
 def hourly_bench(touches: int = DEFAULT_TOUCHES, contacts: int = DEFAULT_CONTACTS) -> dict:
@@ -269,4 +317,6 @@ def run_hourly_bench(touches: int | None = None, contacts: int | None = None) ->
     """``python -m cadence bench --hourly``: print the figures as JSON; the exit code."""
     result = hourly_bench(touches or DEFAULT_TOUCHES, contacts or DEFAULT_CONTACTS)
     print(json.dumps(result, indent=2, default=str))
-    return 0 if result["dispatch"]["protocol_intact"] else 1
+    intact = (result["dispatch"]["protocol_intact"]
+              and result["consent"]["cancellations"]["rows_consistent"])
+    return 0 if intact else 1

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from cadence.contract.emails import normalise_email
@@ -45,13 +46,15 @@ def normalise_suppressions(frame: pd.DataFrame, source: str,
     emails trimmed, lower-cased and their domain in punycode, a missing scope set from the
     reason, the source named."""
     out = frame.reindex(columns=["email", "contact_id", "reason", "scope", "created_at"]).copy()
-    for position, row in enumerate(out.itertuples(index=False)):
-        if pd.isna(row.email) and pd.isna(row.contact_id):
+    nobody = (out["email"].isna() & out["contact_id"].isna()).to_numpy()
+    unknown = ~out["reason"].isin([*DEFAULT_SCOPE, "opt_out"]).to_numpy()
+    if (nobody | unknown).any():
+        position = int(np.argmax(nobody | unknown))  # the first broken row
+        if nobody[position]:
             raise ConsentError(f"{source} row {position}: column email/contact_id: one of "
                                "them is required")
-        if row.reason not in DEFAULT_SCOPE and row.reason != "opt_out":
-            raise ConsentError(f"{source} row {position}: column reason: unknown reason "
-                               f"{row.reason!r}")
+        raise ConsentError(f"{source} row {position}: column reason: unknown reason "
+                           f"{out['reason'].iloc[position]!r}")
     out["email"] = out["email"].map(normalise_email, na_action="ignore")
     out["scope"] = out["scope"].fillna(out["reason"].map(DEFAULT_SCOPE))
     out["source"] = source
@@ -81,8 +84,9 @@ def merge_suppressions(existing: pd.DataFrame, incoming: pd.DataFrame) -> pd.Dat
     merged = pd.concat(frames, ignore_index=True)[COLUMNS]
     merged["created_at"] = pd.to_datetime(merged["created_at"], utc=True)
     merged["synced_at"] = pd.to_datetime(merged["synced_at"], utc=True)
-    keys = merged[KEY].fillna("")
-    merged = merged.assign(_k=keys.agg("|".join, axis=1))
+    keys = merged[KEY].astype(object).fillna("")
+    merged = merged.assign(_k=keys["email"].str.cat(
+        [keys[column] for column in KEY[1:]], sep="|"))
     merged = merged.sort_values(["_k", "created_at", "source"], kind="stable")
     return merged.drop_duplicates("_k").drop(columns="_k").reset_index(drop=True)
 
@@ -149,7 +153,7 @@ def read_contacts(warehouse: Warehouse) -> pd.DataFrame:
 
 def add_suppressions(warehouse: Warehouse, incoming: pd.DataFrame) -> int:
     """Upsert rows into ``consent_suppressions``; returns how many were new."""
-    existing = warehouse.read_table("consent_suppressions")
+    existing = warehouse.read_columns("select * from consent_suppressions")
     merged = merge_suppressions(existing, incoming)
     if len(merged) != len(existing):
         warehouse.write_frame("consent_suppressions", merged, replace_all=True)

@@ -39,25 +39,26 @@ def contacts_referred_to(rows: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataF
     """Per quarantined consent row (entity, row JSON, rule), each contact of ``contacts``
     (contact_id, email) it could refer to: columns entity, rule, row_number (1-based, in
     ``rows`` order), row_contact_id, contact_id (NA when the row names no known contact)."""
-    by_id = set(contacts["contact_id"].dropna())
+    named_ids = {_named(json.loads(row).get("contact_id")) for row in rows["row"]} - {None}
+    ids = contacts["contact_id"]
+    by_id = set(ids[ids.isin(named_ids)])
     by_email: dict[str, set[str]] = {}
     # Only contacts whose address could match a row's get the (slow, IDNA) match key: the
-    # key's local part is the address's, blanks removed and lower-cased.
+    # key's local part is the address's, blanks removed and lower-cased (str.split splits
+    # on the blanks ``\s`` matches).
     wanted = {email_match_key(json.loads(row).get("email")) for row in rows["row"]}
     locals_ = {key.rpartition("@")[0] for key in wanted if isinstance(key, str)}
-    emails = contacts["email"].astype("object")
-    text = pd.Series([e if isinstance(e, str) else "" for e in emails], dtype="object")
-    local = text.str.replace(r"\s+", "", regex=True).str.lower().str.rpartition("@")[0]
-    maybe = local.isin(locals_).to_numpy()
-    for contact_id, email in zip(contacts["contact_id"][maybe], emails[maybe], strict=True):
-        if isinstance(email, str):
-            by_email.setdefault(email_match_key(email), set()).add(contact_id)
+    if locals_:
+        emails = contacts["email"].to_numpy(dtype=object, na_value=None).tolist()
+        for contact_id, email in zip(ids.to_numpy(dtype=object).tolist(), emails, strict=True):
+            if (isinstance(email, str)
+                    and "".join(email.split()).lower().rpartition("@")[0] in locals_):
+                by_email.setdefault(email_match_key(email), set()).add(contact_id)
     out = []
     for number, (entity, row, rule) in enumerate(
             zip(rows["entity"], rows["row"], rows["rule"], strict=True), start=1):
         values = json.loads(row)
-        named = values.get("contact_id")
-        named = named.strip() if isinstance(named, str) and named.strip() else None
+        named = _named(values.get("contact_id"))
         held = {named} & by_id if named else set()
         email = values.get("email")
         if isinstance(email, str) and email.strip():
@@ -74,7 +75,8 @@ def refresh_consent_holds(warehouse: Warehouse, run_id: str, now: datetime) -> d
     quarantined; a contact held before keeps its ``held_since``."""
     rows = warehouse.read_frame(warehouse.render("consent/unreadable_consent_rows.sql"),
                                 {"run_id": run_id})
-    contacts = _contacts(warehouse)
+    contacts = _contacts(warehouse) if len(rows) else pd.DataFrame(
+        columns=["contact_id", "email"])
     holds = contacts_referred_to(rows, contacts)
     before = warehouse.read_table("consent_holds")
     since = {(c, e, r): s for c, e, r, s in zip(before["contact_id"], before["entity"],
@@ -125,9 +127,14 @@ def check_consent_rows(warehouse: Warehouse) -> dict:
         "until they are fixed in the source (rows in quarantine):\n" + "\n".join(lines))
 
 
+def _named(contact_id: object) -> str | None:
+    """The contact_id a consent row names, trimmed; None when it names none."""
+    return contact_id.strip() if isinstance(contact_id, str) and contact_id.strip() else None
+
+
 def _contacts(warehouse: Warehouse) -> pd.DataFrame:
     # validated_contacts is the newest (the nightly validates before it stages)
     for table in ("validated_contacts", "stg_contacts"):
         if warehouse.table_exists(table):
-            return warehouse.read_frame(f"select contact_id, email from {table}")
+            return warehouse.read_columns(f"select contact_id, email from {table}")
     return pd.DataFrame(columns=["contact_id", "email"])

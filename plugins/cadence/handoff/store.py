@@ -67,10 +67,13 @@ def read(warehouse: Warehouse, name: str, context: Mapping[str, Any] | None = No
 def read_if_present(warehouse: Warehouse, table: str, name: str, columns: list[str],
                     **params: Any) -> pd.DataFrame:
     """Rows of query ``name`` over ``table``, or no rows (with a log line) when the table
-    does not exist yet (e.g. the hourly run before the first nightly staging)."""
+    does not exist yet (e.g. the hourly run before the first nightly staging). A query
+    without parameters is read column-wise (the consent sources: a million rows)."""
     if not warehouse.table_exists(table):
         log.info("%s does not exist yet; reading it as empty", table)
         return pd.DataFrame(columns=columns)
+    if not params:
+        return warehouse.read_columns(sql(warehouse, name))
     return read(warehouse, name, **params)
 
 
