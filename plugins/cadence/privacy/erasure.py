@@ -280,14 +280,10 @@ class _Probes:
                    {v.lower() for n in subject.full_names for v in _variants(n)},
                    set(subject.contact_ids))
 
-    def rows_hit(self, rows: pd.DataFrame, columns: list[str]) -> int:
-        """How many of ``rows`` (text cells lower-cased) are this subject's or name it."""
-        probes = self.own | self.names
-        hit = rows[columns].apply(lambda cells: any(
-            isinstance(c, str) and any(p in c for p in probes) for c in cells), axis=1)
-        if "contact_id" in columns and self.ids:
-            hit |= rows["contact_id"].isin(self.ids)
-        return int(hit.sum())
+
+# The rows of one table holding any subject, numbered, with their values before erasure.
+_ROWS = "_erasure_rows"
+_ROW = "_erasure_row"
 
 
 def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
@@ -297,49 +293,115 @@ def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
     PostgreSQL) in one transaction, with ``then(conn, changed)`` (the proof) inside it:
     all or nothing, so a failed erasure is retried whole. Per subject, its rows per table.
 
-    Each table is read once for all subjects (their probes a bound list); only the
-    subjects found in it get update statements, so the work grows with the tables and the
-    rows erased, not with tables times requests."""
+    Each table is searched once for all subjects (their probes a bound list) and the rows
+    found are copied to a temporary table; every subject's updates run there, on its own
+    rows only and many subjects per statement, and one update per table writes the rows
+    back. So the work grows with the tables and the rows erased, not with tables times
+    requests."""
     probes = [_Probes.of(s) for s in subjects]
     changed: list[dict[str, int]] = [{} for _ in subjects]
-    statements: list[tuple[str, dict]] = []
     everything = sorted({p for pr in probes for p in pr.own | pr.names})
     all_ids = sorted({i for pr in probes for i in pr.ids})
-    for table, columns in text_columns(warehouse).items():
-        if table in skip or not columns:
-            continue
-        # One regular expression of every probe: RE2 (DuckDB) and PostgreSQL run it in one
-        # pass over each cell, however many subjects there are.
-        # (in chunks: PostgreSQL refuses a "too complex" expression, RE2 caps its memory)
-        params: dict[str, str] = {f"probes{k}": _matches_any(everything[k:k + _CHUNK])
-                                  for k in range(0, len(everything), _CHUNK)}
-        hits = [f"lower({_quote(c)}) ~ :{key}" for key in params for c in columns]
-        if "contact_id" in columns and all_ids:
-            params |= {f"i{i}": v for i, v in enumerate(all_ids)}
-            hits.append(f"contact_id in ({', '.join(f':i{i}' for i in range(len(all_ids)))})")
-        if not hits:
-            continue
-        hit = " or ".join(hits)
-        rows = warehouse.read_frame(
-            f"select {', '.join(_quote(c) for c in columns)} from {_quote(table)}"
-            f" where {hit}", params)
-        if rows.empty:
-            continue
-        lowered = rows.apply(lambda column: column.map(_lower))
-        if "contact_id" in columns:
-            lowered["contact_id"] = rows["contact_id"]
-        for n, (subject, probe) in enumerate(zip(subjects, probes, strict=True)):
-            count = probe.rows_hit(lowered, columns)
-            if not count:
-                continue
-            statements += _subject_statements(table, columns, subject, probe)
-            changed[n][table] = count
+    tables = text_columns(warehouse)
     with warehouse.engine.begin() as conn:
-        for statement, values in statements:
-            conn.execute(sa.text(statement), values)
+        for table, columns in tables.items():
+            if table in skip or not columns:
+                continue
+            # One regular expression of every probe: RE2 (DuckDB) and PostgreSQL run it in
+            # one pass over each cell, however many subjects there are.
+            # (in chunks: PostgreSQL refuses a "too complex" expression, RE2 caps its memory)
+            params: dict[str, str] = {f"probes{k}": _matches_any(everything[k:k + _CHUNK])
+                                      for k in range(0, len(everything), _CHUNK)}
+            hits = [f"lower({_quote(c)}) ~ :{key}" for key in params for c in columns]
+            if "contact_id" in columns and all_ids:
+                params |= {f"i{i}": v for i, v in enumerate(all_ids)}
+                hits.append(f"contact_id in ({', '.join(f':i{i}' for i in range(len(all_ids)))})")
+            if not hits:
+                continue
+            _erase_in_table(conn, table, columns, " or ".join(hits), params, subjects,
+                            probes, changed)
         if then is not None:
             then(conn, changed)
     return changed
+
+
+def _erase_in_table(conn: sa.Connection, table: str, columns: list[str], hit: str,
+                    params: dict[str, str], subjects: list[Subject], probes: list[_Probes],
+                    changed: list[dict[str, int]]) -> None:
+    """Copy the rows of ``table`` that ``hit`` finds, erase each row's subjects there (in
+    subject order, as one update per subject over the table would) and write them back."""
+    quoted = [_quote(c) for c in columns]
+    was = [_quote(f"_was_{i}") for i in range(len(columns))]
+    kept = ", ".join(f"{c} as {w}" for c, w in zip(quoted, was, strict=True))
+    conn.execute(sa.text(
+        f"create temporary table {_ROWS} as select row_number() over () as {_ROW},"
+        f" {', '.join(quoted)}, {kept}"
+        f" from {_quote(table)} where {hit}"), params)
+    try:
+        rows = conn.execute(sa.text(
+            f"select {_ROW}, {', '.join(quoted)} from {_ROWS}")).fetchall()
+        by_row = _subjects_by_row(rows, columns, probes)
+        if not by_row:
+            return
+        for subjects_of_row in by_row.values():
+            for n in subjects_of_row:
+                changed[n][table] = changed[n].get(table, 0) + 1
+        cells = {row[0]: row[1:] for row in rows}
+        # A row held by several subjects gets them one after the other, in subject order.
+        for turn in range(max(len(s) for s in by_row.values())):
+            mine: dict[int, list[int]] = {}
+            for row, subjects_of_row in by_row.items():
+                if turn < len(subjects_of_row):
+                    mine.setdefault(subjects_of_row[turn], []).append(row)
+            for n in sorted(mine):
+                # the first turn sees the rows as found; later ones may see them changed
+                seen = [cells[r] for r in mine[n]] if turn == 0 else None
+                for statement, values in _subject_statements(columns, subjects[n], probes[n],
+                                                             mine[n], seen):
+                    conn.execute(sa.text(statement), values)
+        sets = ", ".join(f"{c} = erased.{c}" for c in quoted)
+        same = " and ".join(f"{_quote(table)}.{c} is not distinct from erased.{w}"
+                            for c, w in zip(quoted, was, strict=True))
+        conn.execute(sa.text(
+            f"update {_quote(table)} set {sets}"
+            f" from (select distinct {', '.join(quoted)}, {', '.join(was)} from {_ROWS})"
+            f" as erased where {same}"))
+    finally:
+        conn.execute(sa.text(f"drop table {_ROWS}"))
+
+
+def _subjects_by_row(rows: list[tuple], columns: list[str], probes: list[_Probes]
+                     ) -> dict[int, list[int]]:
+    """Row number -> the subjects (ascending) whose probe a text cell of the row holds
+    (lower-cased, but ``contact_id`` as it is), or whose id is the row's ``contact_id``."""
+    every = [(p, n) for n, pr in enumerate(probes) for p in pr.own | pr.names]
+    # Probes are looked up by their first ``width`` characters at every position of a
+    # cell: every occurrence is found, overlapping ones too, whatever the number of probes.
+    width = min((len(p) for p, _ in every), default=0)
+    index: dict[str, list[tuple[str, int]]] = {}
+    for p, n in every:
+        index.setdefault(p[:width], []).append((p, n))
+    by_id: dict[str, set[int]] = {}
+    for n, pr in enumerate(probes):
+        for i in pr.ids:
+            by_id.setdefault(i, set()).add(n)
+    id_at = columns.index("contact_id") if "contact_id" in columns else None
+    found_by_row = {}
+    for row, *values in rows:
+        found: set[int] = set()
+        for at, value in enumerate(values):
+            if not isinstance(value, str) or not every:
+                continue
+            text = value if at == id_at else value.lower()
+            for i in range(len(text) - width + 1):
+                for p, n in index.get(text[i:i + width], ()):
+                    if n not in found and text.startswith(p, i):
+                        found.add(n)
+        if id_at is not None and isinstance(values[id_at], str):
+            found |= by_id.get(values[id_at], set())
+        if found:
+            found_by_row[row] = sorted(found)
+    return found_by_row
 
 
 def _matches_any(texts: Iterable[str]) -> str:
@@ -348,14 +410,13 @@ def _matches_any(texts: Iterable[str]) -> str:
     return "(?s).*(?:" + "|".join(_regex_literal(t) for t in sorted(texts)) + ").*"
 
 
-def _lower(value: object) -> object:
-    return value.lower() if isinstance(value, str) else value
-
-
-def _subject_statements(table: str, columns: list[str], subject: Subject, probes: _Probes
-                        ) -> list[tuple[str, dict]]:
-    """The two updates erasing ``subject`` in ``table``: its e-mail and full name
-    wherever they occur, then its own rows."""
+def _subject_statements(columns: list[str], subject: Subject, probes: _Probes,
+                        rows: list[int], seen: list[tuple] | None) -> list[tuple[str, dict]]:
+    """The two updates of the found rows erasing ``subject`` on its ``rows``: its e-mail and
+    full name wherever they occur, then its own rows, each where the subject's update over
+    the whole table would apply (its condition). Given the rows' values (``seen``), a
+    column is only set where its expression can change them (compiling every expression
+    for every column is most of the work otherwise)."""
     email_forms = subject.email_forms()
     everywhere = {**email_forms, **dict.fromkeys(subject.full_names, ERASED)}
     params: dict[str, str] = {f"id{i}": v for i, v in enumerate(sorted(probes.ids))}
@@ -363,9 +424,39 @@ def _subject_statements(table: str, columns: list[str], subject: Subject, probes
     own = _any_contains(columns, probes.own, "own", params)
     if "contact_id" in columns and probes.ids:
         own = f"{own} or contact_id in ({ids})"
+    mine = f"{_ROW} in ({', '.join(str(r) for r in rows)})"
     hit = f"{own} or {_any_contains(columns, probes.names, 'names', params)}"
-    replace = [_replacements(table, columns, everywhere, hit, params)] if everywhere else []
-    return [*replace, _own_rows(table, columns, subject, email_forms, own, params)]
+    words = sorted(n for n in subject.first_names | subject.last_names if len(n) >= 2)
+    replace = _replacements(columns, everywhere, params) if everywhere else {}
+    clear = _own_rows(columns, email_forms, words, params)
+    if seen is not None:
+        replaced, owned = _changing_columns(columns, seen, everywhere, words)
+        replace = {c: v for c, v in replace.items() if c in replaced}
+        clear = {c: v for c, v in clear.items() if c in owned}
+    return [(f"update {_ROWS} set {', '.join(f'{_quote(c)} = {v}' for c, v in sets.items())}"
+             f" where {mine} and ({where})", params)
+            for sets, where in ((replace, hit), (clear, own)) if sets]
+
+
+def _changing_columns(columns: list[str], seen: list[tuple], everywhere: dict[str, str],
+                      words: list[str]) -> tuple[set[str], set[str]]:
+    """The columns of rows ``seen`` that the replacements, then the own-row clearing, can
+    change: a needle (or a name) there compared case-folded (wider than the regular
+    expressions' case-insensitive match), any value of a personal column, a quote (JSON)."""
+    needles = {v.casefold() for n in everywhere for v in _variants(n)}
+    names = {v.casefold() for n in words for v in _variants(n)}
+    made = {t.casefold() for t in everywhere.values()} | {ERASED}
+    if any(n in t for n in names for t in made):  # a replacement could write a name
+        names = {""}
+    replaced, owned = set(), set()
+    for at, column in enumerate(columns):
+        texts = [row[at].casefold() for row in seen if isinstance(row[at], str)]
+        if any(n in t for t in texts for n in needles):
+            replaced.add(column)
+        if texts and (_EMAIL_COLUMN.match(column) or PERSONAL.match(column)
+                      or any('"' in t or any(n in t for n in names) for t in texts)):
+            owned.add(column)
+    return replaced, owned
 
 
 def _any_contains(columns: list[str], probes: set[str], key: str,
@@ -377,57 +468,55 @@ def _any_contains(columns: list[str], probes: set[str], key: str,
     return "(" + " or ".join(f"lower({_quote(c)}) ~ :{key}" for c in columns) + ")"
 
 
-def _replacements(table: str, columns: list[str], needles: dict[str, str], hit: str,
-                  params: dict[str, str]) -> tuple[str, dict]:
-    """The statement replacing each needle (every written form, any case) by its
-    pseudonym in every column of the rows ``hit`` (every row holding a needle)."""
-    values = dict(params)
-    sets = []
+def _replacements(columns: list[str], needles: dict[str, str], params: dict[str, str]
+                  ) -> dict[str, str]:
+    """Per column, the value with each needle (every written form, any case) replaced by
+    its pseudonym."""
+    for n, (needle, token) in enumerate(needles.items()):
+        variants = sorted(_variants(needle), key=len, reverse=True)
+        params[f"pattern{n}"] = "|".join(_regex_literal(v) for v in variants)
+        params[f"token{n}"] = token
+    sets = {}
     for column in columns:
         value = _quote(column)
-        for n, (needle, token) in enumerate(needles.items()):
-            variants = sorted(_variants(needle), key=len, reverse=True)
-            values[f"pattern{n}"] = "|".join(_regex_literal(v) for v in variants)
-            values[f"token{n}"] = token
+        for n in range(len(needles)):
             value = f"regexp_replace({value}, :pattern{n}, :token{n}, 'gi')"
-        sets.append(f"{_quote(column)} = {value}")
-    return f"update {_quote(table)} set {', '.join(sets)} where {hit}", values
+        sets[column] = value
+    return sets
 
 
-def _own_rows(table: str, columns: list[str], subject: Subject, email_forms: dict[str, str],
-              own: str, params: dict[str, str]) -> tuple[str, dict]:
-    """The statement that clears the subject's own rows: personal columns whole, first and
-    last names as words, personal values inside JSON."""
-    values = dict(params)
-    values["token"] = next(iter(email_forms.values()), f"erased@{ERASED_DOMAIN}")
-    values["json_personal"] = _JSON_PERSONAL
-    values["json_email"] = _JSON_EMAIL
-    values["erased_domain"] = "@" + ERASED_DOMAIN
-    values["json_erased"] = '"\\1": "' + ERASED + '"'
-    names = sorted(n for n in subject.first_names | subject.last_names if len(n) >= 2)
+def _own_rows(columns: list[str], email_forms: dict[str, str], words: list[str],
+              params: dict[str, str]) -> dict[str, str]:
+    """Per column, the value clearing the subject's own rows: personal columns whole,
+    first and last names (``words``) as words, personal values inside JSON."""
+    params["pseudonym"] = next(iter(email_forms.values()), f"erased@{ERASED_DOMAIN}")
+    params["json_personal"] = _JSON_PERSONAL
+    params["json_email"] = _JSON_EMAIL
+    params["erased_domain"] = "@" + ERASED_DOMAIN
+    params["json_erased"] = '"\\1": "' + ERASED + '"'
     # A name is a word: its neighbours are no letters or digits (RE2 has no lookaround).
-    values["names"] = ("(^|[^[:alnum:]_])(" + "|".join(
-        _regex_literal(v) for n in names for v in sorted(_variants(n), key=len, reverse=True))
+    params["words"] = ("(^|[^[:alnum:]_])(" + "|".join(
+        _regex_literal(v) for n in words for v in sorted(_variants(n), key=len, reverse=True))
         + ")($|[^[:alnum:]_])")
-    values["name_erased"] = "\\1" + ERASED + "\\3"
-    sets = []
+    params["name_erased"] = "\\1" + ERASED + "\\3"
+    sets = {}
     for column in columns:
         c = _quote(column)
         if _EMAIL_COLUMN.match(column):
-            sets.append(f"{c} = case when {c} is null or lower({c}) like '%@{ERASED_DOMAIN}'"
-                        f" then {c} else :token end")
+            sets[column] = (f"case when {c} is null or lower({c}) like '%@{ERASED_DOMAIN}'"
+                            f" then {c} else :pseudonym end")
         elif PERSONAL.match(column):
-            sets.append(f"{c} = case when {c} is null then null else '{ERASED}' end")
+            sets[column] = f"case when {c} is null then null else '{ERASED}' end"
         else:
             value = (f"case when strpos({c}, :erased_domain) > 0 then {c} else"
                      f" regexp_replace({c}, :json_email, :json_erased, 'g') end")
             value = f"regexp_replace({value}, :json_personal, :json_erased, 'g')"
-            if names:
+            if words:
                 # twice: a match consumes the blank a following name would start from
                 for _ in range(2):
-                    value = f"regexp_replace({value}, :names, :name_erased, 'gi')"
-            sets.append(f"{c} = {value}")
-    return f"update {_quote(table)} set {', '.join(sets)} where {own}", values
+                    value = f"regexp_replace({value}, :words, :name_erased, 'gi')"
+            sets[column] = value
+    return sets
 
 
 # -- files ------------------------------------------------------------------------------
