@@ -70,6 +70,9 @@ _JSON_EMAIL = r'"((?:contact_)?email)"\s*:\s*"(?:[^"\\]|\\.)*"'
 _REGEX_SPECIAL = set(r"\.^$|?*+()[]{}")
 # Probes per regular expression when a table is searched for every subject at once.
 _CHUNK = 500
+# Characters every address (an @), JSON contact_id (a quote) and full name (a blank)
+# holds, and that no lower-casing makes or removes.
+_MARKS = ("@", '"', " ")
 
 
 class ErasureError(RetryCannotHelp):
@@ -204,55 +207,76 @@ def text_columns(warehouse: Warehouse) -> dict[str, list[str]]:
 def find_subjects(warehouse: Warehouse, requests: list[tuple[set[str], set[str]]]
                   ) -> list[Subject]:
     """The person behind each request's ``(emails, contact_ids)``: every table with
-    ``contact_id`` and ``email`` columns, and quarantined contact rows, read once for all
-    requests and widened once each way (an id's other addresses, an address's other ids)."""
-    people = _people(warehouse)
-    rows = list(people[["contact_id", "email", "first_name", "last_name"]].itertuples(
-        index=False, name=None))
-    by_id: dict[str, list[int]] = {}
-    by_email: dict[str, list[int]] = {}
-    for i, (contact_id, email, _, _) in enumerate(rows):
-        if isinstance(contact_id, str):
-            by_id.setdefault(contact_id, []).append(i)
-        if isinstance(email, str):
-            by_email.setdefault(email, []).append(i)
-
-    def matching(subject: Subject) -> set[int]:
-        found = {i for c in subject.contact_ids for i in by_id.get(c, ())}
-        return found | {i for e in subject.emails for i in by_email.get(e, ())}
-
-    subjects = []
-    for emails, contact_ids in requests:
-        subject = Subject(set(contact_ids), {normalise_email(e) for e in emails})
-        for _ in range(2):
-            match = matching(subject)
-            subject.contact_ids |= {rows[i][0] for i in match if isinstance(rows[i][0], str)}
-            subject.emails |= {rows[i][1] for i in match if isinstance(rows[i][1], str)}
-        for i in matching(subject):
-            first, last = rows[i][2], rows[i][3]
-            if isinstance(first, str) and first.strip():
-                subject.first_names.add(first.strip())
-            if isinstance(last, str) and last.strip():
-                subject.last_names.add(last.strip())
+    ``contact_id`` and ``email`` columns, and quarantined contact rows, searched for all
+    requests at once and widened once each way (an id's other addresses, an address's
+    other ids)."""
+    subjects = [Subject(set(contact_ids), {normalise_email(e) for e in emails})
+                for emails, contact_ids in requests]
+    tables = text_columns(warehouse)
+    quarantined = _quarantined_people(warehouse) if "quarantine" in tables else None
+    for widening in range(3):
+        rows = list(_people(warehouse, tables, quarantined,
+                            {c for s in subjects for c in s.contact_ids},
+                            {e for s in subjects for e in s.emails}).itertuples(
+            index=False, name=None))
+        by_id: dict[str, list[int]] = {}
+        by_email: dict[str, list[int]] = {}
+        for i, (contact_id, email, _, _) in enumerate(rows):
+            if isinstance(contact_id, str):
+                by_id.setdefault(contact_id, []).append(i)
+            if isinstance(email, str):
+                by_email.setdefault(email, []).append(i)
+        for subject in subjects:
+            match = ({i for c in subject.contact_ids for i in by_id.get(c, ())}
+                     | {i for e in subject.emails for i in by_email.get(e, ())})
+            if widening < 2:
+                subject.contact_ids |= {rows[i][0] for i in match
+                                        if isinstance(rows[i][0], str)}
+                subject.emails |= {rows[i][1] for i in match if isinstance(rows[i][1], str)}
+                continue
+            for i in match:
+                first, last = rows[i][2], rows[i][3]
+                if isinstance(first, str) and first.strip():
+                    subject.first_names.add(first.strip())
+                if isinstance(last, str) and last.strip():
+                    subject.last_names.add(last.strip())
+    for subject in subjects:
         subject.emails = {e for e in subject.emails
                           if isinstance(e, str) and not is_erased_email(e)}
         subject.first_names.discard(ERASED)
         subject.last_names.discard(ERASED)
-        subjects.append(subject)
     return subjects
 
 
-def _people(warehouse: Warehouse) -> pd.DataFrame:
-    columns = ["contact_id", "email", "first_name", "last_name"]
+_PEOPLE = ["contact_id", "email", "first_name", "last_name"]
+
+
+def _quarantined_people(warehouse: Warehouse) -> pd.DataFrame:
+    rows = warehouse.read_frame("select row from quarantine where entity = 'contacts'")
+    return pd.DataFrame([json.loads(r) for r in rows["row"]]).reindex(columns=_PEOPLE)
+
+
+def _people(warehouse: Warehouse, tables: dict[str, list[str]],
+            quarantined: pd.DataFrame | None, ids: set[str], emails: set[str]) -> pd.DataFrame:
+    """The people rows that may be ``ids`` or ``emails`` (normalised): the same id, the
+    same address lower-cased, or an address SQL cannot normalise as Python does (not
+    plain ASCII, blanks); and quarantined contacts. Their addresses normalised."""
+    columns = _PEOPLE
+    params = {f"id{i}": v for i, v in enumerate(sorted(ids))}
+    params |= {f"email{i}": v for i, v in enumerate(sorted(emails))}
+    maybe = ["not (email ~ '^[!-~]*$')"]
+    if ids:
+        maybe.append(f"contact_id in ({', '.join(':' + k for k in params if k[:2] == 'id')})")
+    if emails:
+        maybe.append(f"lower(email) in ({', '.join(':' + k for k in params if k[:5] == 'email')})")
     frames = []
-    for table, text in text_columns(warehouse).items():
+    for table, text in tables.items():
         if {"contact_id", "email"} <= set(text):
             picked = ", ".join(c if c in text else f"null as {c}" for c in columns)
-            frames.append(warehouse.read_frame(f"select {picked} from {_quote(table)}"))
-    if "quarantine" in text_columns(warehouse):
-        rows = warehouse.read_frame("select row from quarantine where entity = 'contacts'")
-        frames.append(pd.DataFrame([json.loads(r) for r in rows["row"]]).reindex(
-            columns=columns))
+            frames.append(warehouse.read_frame(
+                f"select {picked} from {_quote(table)} where {' or '.join(maybe)}", params))
+    if quarantined is not None:
+        frames.append(quarantined)
     if not frames:
         return pd.DataFrame(columns=columns)
     people = pd.concat([f.astype(object) for f in frames if len(f)] or frames,
@@ -302,6 +326,7 @@ def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
     changed: list[dict[str, int]] = [{} for _ in subjects]
     everything = sorted({p for pr in probes for p in pr.own | pr.names})
     all_ids = sorted({i for pr in probes for i in pr.ids})
+    marked = all(any(m in p for m in _MARKS) for p in everything)
     tables = text_columns(warehouse)
     with warehouse.engine.begin() as conn:
         for table, columns in tables.items():
@@ -312,7 +337,8 @@ def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
             # (in chunks: PostgreSQL refuses a "too complex" expression, RE2 caps its memory)
             params: dict[str, str] = {f"probes{k}": _matches_any(everything[k:k + _CHUNK])
                                       for k in range(0, len(everything), _CHUNK)}
-            hits = [f"lower({_quote(c)}) ~ :{key}" for key in params for c in columns]
+            hits = [_holds(c, [f"lower({_quote(c)}) ~ :{key}" for key in params], marked)
+                    for c in columns] if params else []
             if "contact_id" in columns and all_ids:
                 params |= {f"i{i}": v for i, v in enumerate(all_ids)}
                 hits.append(f"contact_id in ({', '.join(f':i{i}' for i in range(len(all_ids)))})")
@@ -323,6 +349,16 @@ def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
         if then is not None:
             then(conn, changed)
     return changed
+
+
+def _holds(column: str, matches: list[str], marked: bool) -> str:
+    """SQL: ``column`` matches any of ``matches``; when every probe holds a mark, only
+    values holding one are matched (most values, ids, dates and numbers, hold none)."""
+    c = _quote(column)
+    match = " or ".join(matches)
+    if not marked:
+        return match
+    return f"(({' or '.join(f'strpos({c}, {m!r}) > 0' for m in _MARKS)}) and ({match}))"
 
 
 def _erase_in_table(conn: sa.Connection, table: str, columns: list[str], hit: str,
