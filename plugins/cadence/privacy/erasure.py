@@ -308,6 +308,8 @@ class _Probes:
 # The rows of one table holding any subject, numbered, with their values before erasure.
 _ROWS = "_erasure_rows"
 _ROW = "_erasure_row"
+# Subjects per update made together (bounds the statement and its bound values).
+_SUBJECTS_PER_STATEMENT = 50
 
 
 def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
@@ -379,6 +381,7 @@ def _erase_in_table(conn: sa.Connection, table: str, columns: list[str], hit: st
         by_row = _subjects_by_row(rows, columns, probes)
         if not by_row:
             return
+        known = _owners_of_plain_rows(rows, columns, probes)
         for subjects_of_row in by_row.values():
             for n in subjects_of_row:
                 changed[n][table] = changed[n].get(table, 0) + 1
@@ -389,11 +392,23 @@ def _erase_in_table(conn: sa.Connection, table: str, columns: list[str], hit: st
             for row, subjects_of_row in by_row.items():
                 if turn < len(subjects_of_row):
                     mine.setdefault(subjects_of_row[turn], []).append(row)
+            # The first turn sees the rows as found: where all their text is ASCII (SQL and
+            # Python lower-case it alike) which update applies is known here, and the
+            # subjects' updates are made together.
+            together = []
             for n in sorted(mine):
-                # the first turn sees the rows as found; later ones may see them changed
-                seen = [cells[r] for r in mine[n]] if turn == 0 else None
-                for statement, values in _subject_statements(columns, subjects[n], probes[n],
-                                                             mine[n], seen):
+                plain = [r for r in mine[n] if turn == 0 and r in known]
+                alone = [r for r in mine[n] if r not in plain]
+                if plain:
+                    together.append((n, plain, [r for r in plain if n in known[r]]))
+                if alone:
+                    for statement, values in _subject_statements(
+                            columns, subjects[n], probes[n], alone,
+                            [cells[r] for r in alone] if turn == 0 else None):
+                        conn.execute(sa.text(statement), values)
+            for k in range(0, len(together), _SUBJECTS_PER_STATEMENT):
+                for statement, values in _joint_statements(
+                        columns, together[k:k + _SUBJECTS_PER_STATEMENT], subjects, cells):
                     conn.execute(sa.text(statement), values)
         sets = ", ".join(f"{c} = erased.{c}" for c in quoted)
         same = " and ".join(f"{_quote(table)}.{c} is not distinct from erased.{w}"
@@ -438,6 +453,59 @@ def _subjects_by_row(rows: list[tuple], columns: list[str], probes: list[_Probes
         if found:
             found_by_row[row] = sorted(found)
     return found_by_row
+
+
+def _owners_of_plain_rows(rows: list[tuple], columns: list[str], probes: list[_Probes]
+                          ) -> dict[int, set[int]]:
+    """Row number -> the subjects whose own rows SQL finds it to be (an own probe in a
+    lower-cased cell, or its id the ``contact_id``), for rows whose text is all ASCII."""
+    id_at = columns.index("contact_id") if "contact_id" in columns else None
+    owners = {}
+    for row, *values in rows:
+        texts = [v.lower() for v in values if isinstance(v, str)]
+        if not all(t.isascii() for t in texts):
+            continue
+        owners[row] = {n for n, pr in enumerate(probes)
+                       if any(p in t for t in texts for p in pr.own)
+                       or id_at is not None and values[id_at] in pr.ids}
+    return owners
+
+
+def _joint_statements(columns: list[str], together: list[tuple[int, list[int], list[int]]],
+                      subjects: list[Subject], cells: dict[int, tuple]
+                      ) -> list[tuple[str, dict]]:
+    """The updates erasing several subjects at once on rows (all ASCII, as found) whose
+    subject is known: ``(subject, rows, own rows)``. The e-mail and full name are
+    replaced on all of a subject's rows (the condition of its update holds there), then
+    its own rows cleared, each value by the subject's expression (a ``case`` on the row)."""
+    params: dict[str, str] = {}
+    replaced: dict[str, list[str]] = {}
+    cleared: dict[str, list[str]] = {}
+    every, owned = [], []
+    for n, rows, own in together:
+        subject = subjects[n]
+        key = f"s{n}_"
+        email_forms = subject.email_forms()
+        everywhere = {**email_forms, **dict.fromkeys(subject.full_names, ERASED)}
+        words = sorted(x for x in subject.first_names | subject.last_names if len(x) >= 2)
+        replace = _replacements(columns, everywhere, params, key) if everywhere else {}
+        changing, _ = _changing_columns(columns, [cells[r] for r in rows], everywhere, words)
+        mine = f"{_ROW} in ({', '.join(str(r) for r in rows)})"
+        every.append(mine)
+        for column in changing:
+            replaced.setdefault(column, []).append(f"when {mine} then {replace[column]}")
+        if own:
+            clear = _own_rows(columns, email_forms, words, params, key)
+            _, changing = _changing_columns(columns, [cells[r] for r in own], everywhere,
+                                            words)
+            mine = f"{_ROW} in ({', '.join(str(r) for r in own)})"
+            owned.append(mine)
+            for column in changing:
+                cleared.setdefault(column, []).append(f"when {mine} then {clear[column]}")
+    return [(f"update {_ROWS} set " + ", ".join(
+                f"{_quote(c)} = case {' '.join(whens)} else {_quote(c)} end"
+                for c, whens in sets.items()) + f" where {' or '.join(where)}", params)
+            for sets, where in ((replaced, every), (cleared, owned)) if sets]
 
 
 def _matches_any(texts: Iterable[str]) -> str:
@@ -504,34 +572,34 @@ def _any_contains(columns: list[str], probes: set[str], key: str,
     return "(" + " or ".join(f"lower({_quote(c)}) ~ :{key}" for c in columns) + ")"
 
 
-def _replacements(columns: list[str], needles: dict[str, str], params: dict[str, str]
-                  ) -> dict[str, str]:
+def _replacements(columns: list[str], needles: dict[str, str], params: dict[str, str],
+                  key: str = "") -> dict[str, str]:
     """Per column, the value with each needle (every written form, any case) replaced by
     its pseudonym."""
     for n, (needle, token) in enumerate(needles.items()):
         variants = sorted(_variants(needle), key=len, reverse=True)
-        params[f"pattern{n}"] = "|".join(_regex_literal(v) for v in variants)
-        params[f"token{n}"] = token
+        params[f"{key}pattern{n}"] = "|".join(_regex_literal(v) for v in variants)
+        params[f"{key}token{n}"] = token
     sets = {}
     for column in columns:
         value = _quote(column)
         for n in range(len(needles)):
-            value = f"regexp_replace({value}, :pattern{n}, :token{n}, 'gi')"
+            value = f"regexp_replace({value}, :{key}pattern{n}, :{key}token{n}, 'gi')"
         sets[column] = value
     return sets
 
 
 def _own_rows(columns: list[str], email_forms: dict[str, str], words: list[str],
-              params: dict[str, str]) -> dict[str, str]:
+              params: dict[str, str], key: str = "") -> dict[str, str]:
     """Per column, the value clearing the subject's own rows: personal columns whole,
     first and last names (``words``) as words, personal values inside JSON."""
-    params["pseudonym"] = next(iter(email_forms.values()), f"erased@{ERASED_DOMAIN}")
+    params[f"{key}pseudonym"] = next(iter(email_forms.values()), f"erased@{ERASED_DOMAIN}")
     params["json_personal"] = _JSON_PERSONAL
     params["json_email"] = _JSON_EMAIL
     params["erased_domain"] = "@" + ERASED_DOMAIN
     params["json_erased"] = '"\\1": "' + ERASED + '"'
     # A name is a word: its neighbours are no letters or digits (RE2 has no lookaround).
-    params["words"] = ("(^|[^[:alnum:]_])(" + "|".join(
+    params[f"{key}words"] = ("(^|[^[:alnum:]_])(" + "|".join(
         _regex_literal(v) for n in words for v in sorted(_variants(n), key=len, reverse=True))
         + ")($|[^[:alnum:]_])")
     params["name_erased"] = "\\1" + ERASED + "\\3"
@@ -540,7 +608,7 @@ def _own_rows(columns: list[str], email_forms: dict[str, str], words: list[str],
         c = _quote(column)
         if _EMAIL_COLUMN.match(column):
             sets[column] = (f"case when {c} is null or lower({c}) like '%@{ERASED_DOMAIN}'"
-                            f" then {c} else :pseudonym end")
+                            f" then {c} else :{key}pseudonym end")
         elif PERSONAL.match(column):
             sets[column] = f"case when {c} is null then null else '{ERASED}' end"
         else:
@@ -550,7 +618,7 @@ def _own_rows(columns: list[str], email_forms: dict[str, str], words: list[str],
             if words:
                 # twice: a match consumes the blank a following name would start from
                 for _ in range(2):
-                    value = f"regexp_replace({value}, :words, :name_erased, 'gi')"
+                    value = f"regexp_replace({value}, :{key}words, :name_erased, 'gi')"
             sets[column] = value
     return sets
 
