@@ -381,7 +381,7 @@ def _erase_in_table(conn: sa.Connection, table: str, columns: list[str], hit: st
         by_row = _subjects_by_row(rows, columns, probes)
         if not by_row:
             return
-        known = _owners_of_plain_rows(rows, columns, probes)
+        known = _owners_of_plain_rows(rows, columns, probes, by_row)
         for subjects_of_row in by_row.values():
             for n in subjects_of_row:
                 changed[n][table] = changed[n].get(table, 0) + 1
@@ -455,19 +455,20 @@ def _subjects_by_row(rows: list[tuple], columns: list[str], probes: list[_Probes
     return found_by_row
 
 
-def _owners_of_plain_rows(rows: list[tuple], columns: list[str], probes: list[_Probes]
-                          ) -> dict[int, set[int]]:
-    """Row number -> the subjects whose own rows SQL finds it to be (an own probe in a
-    lower-cased cell, or its id the ``contact_id``), for rows whose text is all ASCII."""
+def _owners_of_plain_rows(rows: list[tuple], columns: list[str], probes: list[_Probes],
+                          by_row: dict[int, list[int]]) -> dict[int, set[int]]:
+    """Row number -> which of its subjects (``by_row``) SQL finds it the own row of (an own
+    probe in a lower-cased cell, or its id the ``contact_id``), for rows whose text is all
+    ASCII."""
     id_at = columns.index("contact_id") if "contact_id" in columns else None
     owners = {}
     for row, *values in rows:
         texts = [v.lower() for v in values if isinstance(v, str)]
-        if not all(t.isascii() for t in texts):
+        if row not in by_row or not all(t.isascii() for t in texts):
             continue
-        owners[row] = {n for n, pr in enumerate(probes)
-                       if any(p in t for t in texts for p in pr.own)
-                       or id_at is not None and values[id_at] in pr.ids}
+        owners[row] = {n for n in by_row[row]
+                       if any(p in t for t in texts for p in probes[n].own)
+                       or id_at is not None and values[id_at] in probes[n].ids}
     return owners
 
 
