@@ -70,6 +70,9 @@ _JSON_EMAIL = r'"((?:contact_)?email)"\s*:\s*"(?:[^"\\]|\\.)*"'
 _REGEX_SPECIAL = set(r"\.^$|?*+()[]{}")
 # Probes per regular expression when a table is searched for every subject at once.
 _CHUNK = 500
+# Characters every address (an @), JSON contact_id (a quote) and full name (a blank)
+# holds, and that no lower-casing makes or removes.
+_MARKS = ("@", '"', " ")
 
 
 class ErasureError(RetryCannotHelp):
@@ -204,55 +207,76 @@ def text_columns(warehouse: Warehouse) -> dict[str, list[str]]:
 def find_subjects(warehouse: Warehouse, requests: list[tuple[set[str], set[str]]]
                   ) -> list[Subject]:
     """The person behind each request's ``(emails, contact_ids)``: every table with
-    ``contact_id`` and ``email`` columns, and quarantined contact rows, read once for all
-    requests and widened once each way (an id's other addresses, an address's other ids)."""
-    people = _people(warehouse)
-    rows = list(people[["contact_id", "email", "first_name", "last_name"]].itertuples(
-        index=False, name=None))
-    by_id: dict[str, list[int]] = {}
-    by_email: dict[str, list[int]] = {}
-    for i, (contact_id, email, _, _) in enumerate(rows):
-        if isinstance(contact_id, str):
-            by_id.setdefault(contact_id, []).append(i)
-        if isinstance(email, str):
-            by_email.setdefault(email, []).append(i)
-
-    def matching(subject: Subject) -> set[int]:
-        found = {i for c in subject.contact_ids for i in by_id.get(c, ())}
-        return found | {i for e in subject.emails for i in by_email.get(e, ())}
-
-    subjects = []
-    for emails, contact_ids in requests:
-        subject = Subject(set(contact_ids), {normalise_email(e) for e in emails})
-        for _ in range(2):
-            match = matching(subject)
-            subject.contact_ids |= {rows[i][0] for i in match if isinstance(rows[i][0], str)}
-            subject.emails |= {rows[i][1] for i in match if isinstance(rows[i][1], str)}
-        for i in matching(subject):
-            first, last = rows[i][2], rows[i][3]
-            if isinstance(first, str) and first.strip():
-                subject.first_names.add(first.strip())
-            if isinstance(last, str) and last.strip():
-                subject.last_names.add(last.strip())
+    ``contact_id`` and ``email`` columns, and quarantined contact rows, searched for all
+    requests at once and widened once each way (an id's other addresses, an address's
+    other ids)."""
+    subjects = [Subject(set(contact_ids), {normalise_email(e) for e in emails})
+                for emails, contact_ids in requests]
+    tables = text_columns(warehouse)
+    quarantined = _quarantined_people(warehouse) if "quarantine" in tables else None
+    for widening in range(3):
+        rows = list(_people(warehouse, tables, quarantined,
+                            {c for s in subjects for c in s.contact_ids},
+                            {e for s in subjects for e in s.emails}).itertuples(
+            index=False, name=None))
+        by_id: dict[str, list[int]] = {}
+        by_email: dict[str, list[int]] = {}
+        for i, (contact_id, email, _, _) in enumerate(rows):
+            if isinstance(contact_id, str):
+                by_id.setdefault(contact_id, []).append(i)
+            if isinstance(email, str):
+                by_email.setdefault(email, []).append(i)
+        for subject in subjects:
+            match = ({i for c in subject.contact_ids for i in by_id.get(c, ())}
+                     | {i for e in subject.emails for i in by_email.get(e, ())})
+            if widening < 2:
+                subject.contact_ids |= {rows[i][0] for i in match
+                                        if isinstance(rows[i][0], str)}
+                subject.emails |= {rows[i][1] for i in match if isinstance(rows[i][1], str)}
+                continue
+            for i in match:
+                first, last = rows[i][2], rows[i][3]
+                if isinstance(first, str) and first.strip():
+                    subject.first_names.add(first.strip())
+                if isinstance(last, str) and last.strip():
+                    subject.last_names.add(last.strip())
+    for subject in subjects:
         subject.emails = {e for e in subject.emails
                           if isinstance(e, str) and not is_erased_email(e)}
         subject.first_names.discard(ERASED)
         subject.last_names.discard(ERASED)
-        subjects.append(subject)
     return subjects
 
 
-def _people(warehouse: Warehouse) -> pd.DataFrame:
-    columns = ["contact_id", "email", "first_name", "last_name"]
+_PEOPLE = ["contact_id", "email", "first_name", "last_name"]
+
+
+def _quarantined_people(warehouse: Warehouse) -> pd.DataFrame:
+    rows = warehouse.read_frame("select row from quarantine where entity = 'contacts'")
+    return pd.DataFrame([json.loads(r) for r in rows["row"]]).reindex(columns=_PEOPLE)
+
+
+def _people(warehouse: Warehouse, tables: dict[str, list[str]],
+            quarantined: pd.DataFrame | None, ids: set[str], emails: set[str]) -> pd.DataFrame:
+    """The people rows that may be ``ids`` or ``emails`` (normalised): the same id, the
+    same address lower-cased, or an address SQL cannot normalise as Python does (not
+    plain ASCII, blanks); and quarantined contacts. Their addresses normalised."""
+    columns = _PEOPLE
+    params = {f"id{i}": v for i, v in enumerate(sorted(ids))}
+    params |= {f"email{i}": v for i, v in enumerate(sorted(emails))}
+    maybe = ["not (email ~ '^[!-~]*$')"]
+    if ids:
+        maybe.append(f"contact_id in ({', '.join(':' + k for k in params if k[:2] == 'id')})")
+    if emails:
+        maybe.append(f"lower(email) in ({', '.join(':' + k for k in params if k[:5] == 'email')})")
     frames = []
-    for table, text in text_columns(warehouse).items():
+    for table, text in tables.items():
         if {"contact_id", "email"} <= set(text):
             picked = ", ".join(c if c in text else f"null as {c}" for c in columns)
-            frames.append(warehouse.read_frame(f"select {picked} from {_quote(table)}"))
-    if "quarantine" in text_columns(warehouse):
-        rows = warehouse.read_frame("select row from quarantine where entity = 'contacts'")
-        frames.append(pd.DataFrame([json.loads(r) for r in rows["row"]]).reindex(
-            columns=columns))
+            frames.append(warehouse.read_frame(
+                f"select {picked} from {_quote(table)} where {' or '.join(maybe)}", params))
+    if quarantined is not None:
+        frames.append(quarantined)
     if not frames:
         return pd.DataFrame(columns=columns)
     people = pd.concat([f.astype(object) for f in frames if len(f)] or frames,
@@ -280,14 +304,12 @@ class _Probes:
                    {v.lower() for n in subject.full_names for v in _variants(n)},
                    set(subject.contact_ids))
 
-    def rows_hit(self, rows: pd.DataFrame, columns: list[str]) -> int:
-        """How many of ``rows`` (text cells lower-cased) are this subject's or name it."""
-        probes = self.own | self.names
-        hit = rows[columns].apply(lambda cells: any(
-            isinstance(c, str) and any(p in c for p in probes) for c in cells), axis=1)
-        if "contact_id" in columns and self.ids:
-            hit |= rows["contact_id"].isin(self.ids)
-        return int(hit.sum())
+
+# The rows of one table holding any subject, numbered, with their values before erasure.
+_ROWS = "_erasure_rows"
+_ROW = "_erasure_row"
+# Subjects per update made together (bounds the statement and its bound values).
+_SUBJECTS_PER_STATEMENT = 50
 
 
 def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
@@ -297,49 +319,194 @@ def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
     PostgreSQL) in one transaction, with ``then(conn, changed)`` (the proof) inside it:
     all or nothing, so a failed erasure is retried whole. Per subject, its rows per table.
 
-    Each table is read once for all subjects (their probes a bound list); only the
-    subjects found in it get update statements, so the work grows with the tables and the
-    rows erased, not with tables times requests."""
+    Each table is searched once for all subjects (their probes a bound list) and the rows
+    found are copied to a temporary table; every subject's updates run there, on its own
+    rows only and many subjects per statement, and one update per table writes the rows
+    back. So the work grows with the tables and the rows erased, not with tables times
+    requests."""
     probes = [_Probes.of(s) for s in subjects]
     changed: list[dict[str, int]] = [{} for _ in subjects]
-    statements: list[tuple[str, dict]] = []
     everything = sorted({p for pr in probes for p in pr.own | pr.names})
     all_ids = sorted({i for pr in probes for i in pr.ids})
-    for table, columns in text_columns(warehouse).items():
-        if table in skip or not columns:
-            continue
-        # One regular expression of every probe: RE2 (DuckDB) and PostgreSQL run it in one
-        # pass over each cell, however many subjects there are.
-        # (in chunks: PostgreSQL refuses a "too complex" expression, RE2 caps its memory)
-        params: dict[str, str] = {f"probes{k}": _matches_any(everything[k:k + _CHUNK])
-                                  for k in range(0, len(everything), _CHUNK)}
-        hits = [f"lower({_quote(c)}) ~ :{key}" for key in params for c in columns]
-        if "contact_id" in columns and all_ids:
-            params |= {f"i{i}": v for i, v in enumerate(all_ids)}
-            hits.append(f"contact_id in ({', '.join(f':i{i}' for i in range(len(all_ids)))})")
-        if not hits:
-            continue
-        hit = " or ".join(hits)
-        rows = warehouse.read_frame(
-            f"select {', '.join(_quote(c) for c in columns)} from {_quote(table)}"
-            f" where {hit}", params)
-        if rows.empty:
-            continue
-        lowered = rows.apply(lambda column: column.map(_lower))
-        if "contact_id" in columns:
-            lowered["contact_id"] = rows["contact_id"]
-        for n, (subject, probe) in enumerate(zip(subjects, probes, strict=True)):
-            count = probe.rows_hit(lowered, columns)
-            if not count:
-                continue
-            statements += _subject_statements(table, columns, subject, probe)
-            changed[n][table] = count
+    marked = all(any(m in p for m in _MARKS) for p in everything)
+    tables = text_columns(warehouse)
     with warehouse.engine.begin() as conn:
-        for statement, values in statements:
-            conn.execute(sa.text(statement), values)
+        for table, columns in tables.items():
+            if table in skip or not columns:
+                continue
+            # One regular expression of every probe: RE2 (DuckDB) and PostgreSQL run it in
+            # one pass over each cell, however many subjects there are.
+            # (in chunks: PostgreSQL refuses a "too complex" expression, RE2 caps its memory)
+            params: dict[str, str] = {f"probes{k}": _matches_any(everything[k:k + _CHUNK])
+                                      for k in range(0, len(everything), _CHUNK)}
+            hits = [_holds(c, [f"lower({_quote(c)}) ~ :{key}" for key in params], marked)
+                    for c in columns] if params else []
+            if "contact_id" in columns and all_ids:
+                params |= {f"i{i}": v for i, v in enumerate(all_ids)}
+                hits.append(f"contact_id in ({', '.join(f':i{i}' for i in range(len(all_ids)))})")
+            if not hits:
+                continue
+            _erase_in_table(conn, table, columns, " or ".join(hits), params, subjects,
+                            probes, changed)
         if then is not None:
             then(conn, changed)
     return changed
+
+
+def _holds(column: str, matches: list[str], marked: bool) -> str:
+    """SQL: ``column`` matches any of ``matches``; when every probe holds a mark, only
+    values holding one are matched (most values, ids, dates and numbers, hold none)."""
+    c = _quote(column)
+    match = " or ".join(matches)
+    if not marked:
+        return match
+    return f"(({' or '.join(f'strpos({c}, {m!r}) > 0' for m in _MARKS)}) and ({match}))"
+
+
+def _erase_in_table(conn: sa.Connection, table: str, columns: list[str], hit: str,
+                    params: dict[str, str], subjects: list[Subject], probes: list[_Probes],
+                    changed: list[dict[str, int]]) -> None:
+    """Copy the rows of ``table`` that ``hit`` finds, erase each row's subjects there (in
+    subject order, as one update per subject over the table would) and write them back."""
+    quoted = [_quote(c) for c in columns]
+    was = [_quote(f"_was_{i}") for i in range(len(columns))]
+    kept = ", ".join(f"{c} as {w}" for c, w in zip(quoted, was, strict=True))
+    conn.execute(sa.text(
+        f"create temporary table {_ROWS} as select row_number() over () as {_ROW},"
+        f" {', '.join(quoted)}, {kept}"
+        f" from {_quote(table)} where {hit}"), params)
+    try:
+        rows = conn.execute(sa.text(
+            f"select {_ROW}, {', '.join(quoted)} from {_ROWS}")).fetchall()
+        by_row = _subjects_by_row(rows, columns, probes)
+        if not by_row:
+            return
+        known = _owners_of_plain_rows(rows, columns, probes, by_row)
+        for subjects_of_row in by_row.values():
+            for n in subjects_of_row:
+                changed[n][table] = changed[n].get(table, 0) + 1
+        cells = {row[0]: row[1:] for row in rows}
+        # A row held by several subjects gets them one after the other, in subject order.
+        for turn in range(max(len(s) for s in by_row.values())):
+            mine: dict[int, list[int]] = {}
+            for row, subjects_of_row in by_row.items():
+                if turn < len(subjects_of_row):
+                    mine.setdefault(subjects_of_row[turn], []).append(row)
+            # The first turn sees the rows as found: where all their text is ASCII (SQL and
+            # Python lower-case it alike) which update applies is known here, and the
+            # subjects' updates are made together.
+            together = []
+            for n in sorted(mine):
+                plain = [r for r in mine[n] if turn == 0 and r in known]
+                alone = [r for r in mine[n] if r not in plain]
+                if plain:
+                    together.append((n, plain, [r for r in plain if n in known[r]]))
+                if alone:
+                    for statement, values in _subject_statements(
+                            columns, subjects[n], probes[n], alone,
+                            [cells[r] for r in alone] if turn == 0 else None):
+                        conn.execute(sa.text(statement), values)
+            for k in range(0, len(together), _SUBJECTS_PER_STATEMENT):
+                for statement, values in _joint_statements(
+                        columns, together[k:k + _SUBJECTS_PER_STATEMENT], subjects, cells):
+                    conn.execute(sa.text(statement), values)
+        sets = ", ".join(f"{c} = erased.{c}" for c in quoted)
+        same = " and ".join(f"{_quote(table)}.{c} is not distinct from erased.{w}"
+                            for c, w in zip(quoted, was, strict=True))
+        conn.execute(sa.text(
+            f"update {_quote(table)} set {sets}"
+            f" from (select distinct {', '.join(quoted)}, {', '.join(was)} from {_ROWS})"
+            f" as erased where {same}"))
+    finally:
+        conn.execute(sa.text(f"drop table {_ROWS}"))
+
+
+def _subjects_by_row(rows: list[tuple], columns: list[str], probes: list[_Probes]
+                     ) -> dict[int, list[int]]:
+    """Row number -> the subjects (ascending) whose probe a text cell of the row holds
+    (lower-cased, but ``contact_id`` as it is), or whose id is the row's ``contact_id``."""
+    every = [(p, n) for n, pr in enumerate(probes) for p in pr.own | pr.names]
+    # Probes are looked up by their first ``width`` characters at every position of a
+    # cell: every occurrence is found, overlapping ones too, whatever the number of probes.
+    width = min((len(p) for p, _ in every), default=0)
+    index: dict[str, list[tuple[str, int]]] = {}
+    for p, n in every:
+        index.setdefault(p[:width], []).append((p, n))
+    by_id: dict[str, set[int]] = {}
+    for n, pr in enumerate(probes):
+        for i in pr.ids:
+            by_id.setdefault(i, set()).add(n)
+    id_at = columns.index("contact_id") if "contact_id" in columns else None
+    found_by_row = {}
+    for row, *values in rows:
+        found: set[int] = set()
+        for at, value in enumerate(values):
+            if not isinstance(value, str) or not every:
+                continue
+            text = value if at == id_at else value.lower()
+            for i in range(len(text) - width + 1):
+                for p, n in index.get(text[i:i + width], ()):
+                    if n not in found and text.startswith(p, i):
+                        found.add(n)
+        if id_at is not None and isinstance(values[id_at], str):
+            found |= by_id.get(values[id_at], set())
+        if found:
+            found_by_row[row] = sorted(found)
+    return found_by_row
+
+
+def _owners_of_plain_rows(rows: list[tuple], columns: list[str], probes: list[_Probes],
+                          by_row: dict[int, list[int]]) -> dict[int, set[int]]:
+    """Row number -> which of its subjects (``by_row``) SQL finds it the own row of (an own
+    probe in a lower-cased cell, or its id the ``contact_id``), for rows whose text is all
+    ASCII."""
+    id_at = columns.index("contact_id") if "contact_id" in columns else None
+    owners = {}
+    for row, *values in rows:
+        texts = [v.lower() for v in values if isinstance(v, str)]
+        if row not in by_row or not all(t.isascii() for t in texts):
+            continue
+        owners[row] = {n for n in by_row[row]
+                       if any(p in t for t in texts for p in probes[n].own)
+                       or id_at is not None and values[id_at] in probes[n].ids}
+    return owners
+
+
+def _joint_statements(columns: list[str], together: list[tuple[int, list[int], list[int]]],
+                      subjects: list[Subject], cells: dict[int, tuple]
+                      ) -> list[tuple[str, dict]]:
+    """The updates erasing several subjects at once on rows (all ASCII, as found) whose
+    subject is known: ``(subject, rows, own rows)``. The e-mail and full name are
+    replaced on all of a subject's rows (the condition of its update holds there), then
+    its own rows cleared, each value by the subject's expression (a ``case`` on the row)."""
+    params: dict[str, str] = {}
+    replaced: dict[str, list[str]] = {}
+    cleared: dict[str, list[str]] = {}
+    every, owned = [], []
+    for n, rows, own in together:
+        subject = subjects[n]
+        key = f"s{n}_"
+        email_forms = subject.email_forms()
+        everywhere = {**email_forms, **dict.fromkeys(subject.full_names, ERASED)}
+        words = sorted(x for x in subject.first_names | subject.last_names if len(x) >= 2)
+        replace = _replacements(columns, everywhere, params, key) if everywhere else {}
+        changing, _ = _changing_columns(columns, [cells[r] for r in rows], everywhere, words)
+        mine = f"{_ROW} in ({', '.join(str(r) for r in rows)})"
+        every.append(mine)
+        for column in changing:
+            replaced.setdefault(column, []).append(f"when {mine} then {replace[column]}")
+        if own:
+            clear = _own_rows(columns, email_forms, words, params, key)
+            _, changing = _changing_columns(columns, [cells[r] for r in own], everywhere,
+                                            words)
+            mine = f"{_ROW} in ({', '.join(str(r) for r in own)})"
+            owned.append(mine)
+            for column in changing:
+                cleared.setdefault(column, []).append(f"when {mine} then {clear[column]}")
+    return [(f"update {_ROWS} set " + ", ".join(
+                f"{_quote(c)} = case {' '.join(whens)} else {_quote(c)} end"
+                for c, whens in sets.items()) + f" where {' or '.join(where)}", params)
+            for sets, where in ((replaced, every), (cleared, owned)) if sets]
 
 
 def _matches_any(texts: Iterable[str]) -> str:
@@ -348,14 +515,13 @@ def _matches_any(texts: Iterable[str]) -> str:
     return "(?s).*(?:" + "|".join(_regex_literal(t) for t in sorted(texts)) + ").*"
 
 
-def _lower(value: object) -> object:
-    return value.lower() if isinstance(value, str) else value
-
-
-def _subject_statements(table: str, columns: list[str], subject: Subject, probes: _Probes
-                        ) -> list[tuple[str, dict]]:
-    """The two updates erasing ``subject`` in ``table``: its e-mail and full name
-    wherever they occur, then its own rows."""
+def _subject_statements(columns: list[str], subject: Subject, probes: _Probes,
+                        rows: list[int], seen: list[tuple] | None) -> list[tuple[str, dict]]:
+    """The two updates of the found rows erasing ``subject`` on its ``rows``: its e-mail and
+    full name wherever they occur, then its own rows, each where the subject's update over
+    the whole table would apply (its condition). Given the rows' values (``seen``), a
+    column is only set where its expression can change them (compiling every expression
+    for every column is most of the work otherwise)."""
     email_forms = subject.email_forms()
     everywhere = {**email_forms, **dict.fromkeys(subject.full_names, ERASED)}
     params: dict[str, str] = {f"id{i}": v for i, v in enumerate(sorted(probes.ids))}
@@ -363,9 +529,39 @@ def _subject_statements(table: str, columns: list[str], subject: Subject, probes
     own = _any_contains(columns, probes.own, "own", params)
     if "contact_id" in columns and probes.ids:
         own = f"{own} or contact_id in ({ids})"
+    mine = f"{_ROW} in ({', '.join(str(r) for r in rows)})"
     hit = f"{own} or {_any_contains(columns, probes.names, 'names', params)}"
-    replace = [_replacements(table, columns, everywhere, hit, params)] if everywhere else []
-    return [*replace, _own_rows(table, columns, subject, email_forms, own, params)]
+    words = sorted(n for n in subject.first_names | subject.last_names if len(n) >= 2)
+    replace = _replacements(columns, everywhere, params) if everywhere else {}
+    clear = _own_rows(columns, email_forms, words, params)
+    if seen is not None:
+        replaced, owned = _changing_columns(columns, seen, everywhere, words)
+        replace = {c: v for c, v in replace.items() if c in replaced}
+        clear = {c: v for c, v in clear.items() if c in owned}
+    return [(f"update {_ROWS} set {', '.join(f'{_quote(c)} = {v}' for c, v in sets.items())}"
+             f" where {mine} and ({where})", params)
+            for sets, where in ((replace, hit), (clear, own)) if sets]
+
+
+def _changing_columns(columns: list[str], seen: list[tuple], everywhere: dict[str, str],
+                      words: list[str]) -> tuple[set[str], set[str]]:
+    """The columns of rows ``seen`` that the replacements, then the own-row clearing, can
+    change: a needle (or a name) there compared case-folded (wider than the regular
+    expressions' case-insensitive match), any value of a personal column, a quote (JSON)."""
+    needles = {v.casefold() for n in everywhere for v in _variants(n)}
+    names = {v.casefold() for n in words for v in _variants(n)}
+    made = {t.casefold() for t in everywhere.values()} | {ERASED}
+    if any(n in t for n in names for t in made):  # a replacement could write a name
+        names = {""}
+    replaced, owned = set(), set()
+    for at, column in enumerate(columns):
+        texts = [row[at].casefold() for row in seen if isinstance(row[at], str)]
+        if any(n in t for t in texts for n in needles):
+            replaced.add(column)
+        if texts and (_EMAIL_COLUMN.match(column) or PERSONAL.match(column)
+                      or any('"' in t or any(n in t for n in names) for t in texts)):
+            owned.add(column)
+    return replaced, owned
 
 
 def _any_contains(columns: list[str], probes: set[str], key: str,
@@ -377,57 +573,55 @@ def _any_contains(columns: list[str], probes: set[str], key: str,
     return "(" + " or ".join(f"lower({_quote(c)}) ~ :{key}" for c in columns) + ")"
 
 
-def _replacements(table: str, columns: list[str], needles: dict[str, str], hit: str,
-                  params: dict[str, str]) -> tuple[str, dict]:
-    """The statement replacing each needle (every written form, any case) by its
-    pseudonym in every column of the rows ``hit`` (every row holding a needle)."""
-    values = dict(params)
-    sets = []
+def _replacements(columns: list[str], needles: dict[str, str], params: dict[str, str],
+                  key: str = "") -> dict[str, str]:
+    """Per column, the value with each needle (every written form, any case) replaced by
+    its pseudonym."""
+    for n, (needle, token) in enumerate(needles.items()):
+        variants = sorted(_variants(needle), key=len, reverse=True)
+        params[f"{key}pattern{n}"] = "|".join(_regex_literal(v) for v in variants)
+        params[f"{key}token{n}"] = token
+    sets = {}
     for column in columns:
         value = _quote(column)
-        for n, (needle, token) in enumerate(needles.items()):
-            variants = sorted(_variants(needle), key=len, reverse=True)
-            values[f"pattern{n}"] = "|".join(_regex_literal(v) for v in variants)
-            values[f"token{n}"] = token
-            value = f"regexp_replace({value}, :pattern{n}, :token{n}, 'gi')"
-        sets.append(f"{_quote(column)} = {value}")
-    return f"update {_quote(table)} set {', '.join(sets)} where {hit}", values
+        for n in range(len(needles)):
+            value = f"regexp_replace({value}, :{key}pattern{n}, :{key}token{n}, 'gi')"
+        sets[column] = value
+    return sets
 
 
-def _own_rows(table: str, columns: list[str], subject: Subject, email_forms: dict[str, str],
-              own: str, params: dict[str, str]) -> tuple[str, dict]:
-    """The statement that clears the subject's own rows: personal columns whole, first and
-    last names as words, personal values inside JSON."""
-    values = dict(params)
-    values["token"] = next(iter(email_forms.values()), f"erased@{ERASED_DOMAIN}")
-    values["json_personal"] = _JSON_PERSONAL
-    values["json_email"] = _JSON_EMAIL
-    values["erased_domain"] = "@" + ERASED_DOMAIN
-    values["json_erased"] = '"\\1": "' + ERASED + '"'
-    names = sorted(n for n in subject.first_names | subject.last_names if len(n) >= 2)
+def _own_rows(columns: list[str], email_forms: dict[str, str], words: list[str],
+              params: dict[str, str], key: str = "") -> dict[str, str]:
+    """Per column, the value clearing the subject's own rows: personal columns whole,
+    first and last names (``words``) as words, personal values inside JSON."""
+    params[f"{key}pseudonym"] = next(iter(email_forms.values()), f"erased@{ERASED_DOMAIN}")
+    params["json_personal"] = _JSON_PERSONAL
+    params["json_email"] = _JSON_EMAIL
+    params["erased_domain"] = "@" + ERASED_DOMAIN
+    params["json_erased"] = '"\\1": "' + ERASED + '"'
     # A name is a word: its neighbours are no letters or digits (RE2 has no lookaround).
-    values["names"] = ("(^|[^[:alnum:]_])(" + "|".join(
-        _regex_literal(v) for n in names for v in sorted(_variants(n), key=len, reverse=True))
+    params[f"{key}words"] = ("(^|[^[:alnum:]_])(" + "|".join(
+        _regex_literal(v) for n in words for v in sorted(_variants(n), key=len, reverse=True))
         + ")($|[^[:alnum:]_])")
-    values["name_erased"] = "\\1" + ERASED + "\\3"
-    sets = []
+    params["name_erased"] = "\\1" + ERASED + "\\3"
+    sets = {}
     for column in columns:
         c = _quote(column)
         if _EMAIL_COLUMN.match(column):
-            sets.append(f"{c} = case when {c} is null or lower({c}) like '%@{ERASED_DOMAIN}'"
-                        f" then {c} else :token end")
+            sets[column] = (f"case when {c} is null or lower({c}) like '%@{ERASED_DOMAIN}'"
+                            f" then {c} else :{key}pseudonym end")
         elif PERSONAL.match(column):
-            sets.append(f"{c} = case when {c} is null then null else '{ERASED}' end")
+            sets[column] = f"case when {c} is null then null else '{ERASED}' end"
         else:
             value = (f"case when strpos({c}, :erased_domain) > 0 then {c} else"
                      f" regexp_replace({c}, :json_email, :json_erased, 'g') end")
             value = f"regexp_replace({value}, :json_personal, :json_erased, 'g')"
-            if names:
+            if words:
                 # twice: a match consumes the blank a following name would start from
                 for _ in range(2):
-                    value = f"regexp_replace({value}, :names, :name_erased, 'gi')"
-            sets.append(f"{c} = {value}")
-    return f"update {_quote(table)} set {', '.join(sets)} where {own}", values
+                    value = f"regexp_replace({value}, :{key}words, :name_erased, 'gi')"
+            sets[column] = value
+    return sets
 
 
 # -- files ------------------------------------------------------------------------------
