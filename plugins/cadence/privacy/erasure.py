@@ -99,7 +99,9 @@ class Subject:
         """Every written form of each address (as normalised, with a Unicode domain) ->
         its pseudonym."""
         forms = {}
-        for email in self.emails:
+        # Sorted: the first form's pseudonym fills a cleared email column, the same one
+        # whatever the process's hash seed.
+        for email in sorted(self.emails):
             token = erased_email(email)
             forms[email] = token
             local, _, domain = email.rpartition("@")
