@@ -285,11 +285,7 @@ def _facts(rows: pd.DataFrame, context: TaskContext, as_of: date, last_touches: 
     facts["health_band"] = by.map(health["band"])
     facts["score_delta_14d"] = pd.to_numeric(by.map(health["score_delta_14d"]),
                                              errors="coerce")
-    weakest = health[list(COMPONENTS)].apply(
-        lambda h: ", ".join(f"{c.replace('_', ' ')} {h[c]:.0f}"
-                            for c in h.dropna().sort_values().index[:2]) or None, axis=1) \
-        if len(health) else pd.Series(dtype=object)
-    facts["weakest_components"] = by.map(weakest)
+    facts["weakest_components"] = by.map(weakest_components(health))
     renewal = pd.to_datetime(rows["renewal_date"])
     facts["renewal_date"] = renewal.dt.date
     facts["days_to_renewal"] = (renewal - pd.Timestamp(as_of)).dt.days.astype("Int64")
@@ -318,6 +314,20 @@ def _facts(rows: pd.DataFrame, context: TaskContext, as_of: date, last_touches: 
     facts["contact_role"] = rows["contact_role"]
     facts["escalation_reason"] = rows["escalation_reason"]
     return facts
+
+
+def weakest_components(health: pd.DataFrame) -> pd.Series:
+    """Each account's two lowest known components (``engagement 31, support 40``; ties in
+    column order), None when none is known; indexed like ``health``."""
+    values = health[list(COMPONENTS)].to_numpy(dtype=float, na_value=np.nan)
+    # A stable sort puts NaN last: the first two known of each row are its weakest.
+    order = np.argsort(values, axis=1, kind="stable")[:, :2].tolist()
+    names = [c.replace("_", " ") for c in COMPONENTS]
+    text = []
+    for row, columns in zip(values.tolist(), order, strict=True):
+        text.append(", ".join(f"{names[c]} {row[c]:.0f}" for c in columns
+                              if row[c] == row[c]) or None)  # NaN != NaN: unknown
+    return pd.Series(text, index=health.index, dtype=object)
 
 
 def _last_touches(recent: pd.DataFrame, n: int) -> pd.Series:
@@ -426,7 +436,7 @@ def read_task_context(warehouse: Warehouse, policy: Policy, as_of: date) -> Task
     def read(name: str) -> pd.DataFrame:
         sql = warehouse.render(f"csm_tasks/{name}.sql",
                                channels=policy.planner.human_channels)
-        return warehouse.read_frame(sql, params)
+        return warehouse.read_columns(sql, params)
 
     return TaskContext(
         accounts=read("accounts"), contacts=read("contacts"), csms=read("csms"),
@@ -458,9 +468,9 @@ def write_csm_task_lists(warehouse: Warehouse, policy: Policy, out_dir, as_of: d
     from cadence.outputs.csm_task_files import write_task_files
 
     params = {"plan_date": as_of, **_channel_params(policy)}
-    human = warehouse.read_frame(warehouse.render(
+    human = warehouse.read_columns(warehouse.render(
         "csm_tasks/human_touches.sql", channels=policy.planner.human_channels), params)
-    escalated = warehouse.read_frame(warehouse.render("csm_tasks/escalated_touches.sql"),
+    escalated = warehouse.read_columns(warehouse.render("csm_tasks/escalated_touches.sql"),
                                      {"plan_date": as_of})
     context = read_task_context(warehouse, policy, as_of)
     build = build_csm_tasks(human, escalated, context, policy, as_of, task_crm(policy))
