@@ -317,16 +317,21 @@ def _facts(rows: pd.DataFrame, context: TaskContext, as_of: date, last_touches: 
 
 
 def weakest_components(health: pd.DataFrame) -> pd.Series:
-    """Each account's two lowest known components (``engagement 31, support 40``; ties in
-    column order), None when none is known; indexed like ``health``."""
-    values = health[list(COMPONENTS)].to_numpy(dtype=float, na_value=np.nan)
-    # A stable sort puts NaN last: the first two known of each row are its weakest.
-    order = np.argsort(values, axis=1, kind="stable")[:, :2].tolist()
-    names = [c.replace("_", " ") for c in COMPONENTS]
+    """Each account's two lowest known components (``engagement 31, support 40``), None when
+    none is known; indexed like ``health``. Ties fall as pandas' sort of the row's known
+    values left them (numpy's quicksort: on float rows not stable)."""
+    columns = health[list(COMPONENTS)]
+    values = columns.to_numpy(dtype=float, na_value=np.nan)
+    # A row of mixed column types was sorted as objects, which keeps ties in column order.
+    kind = "quicksort" if all(dtype == "float64" for dtype in columns.dtypes) else "stable"
+    names = np.array([c.replace("_", " ") for c in COMPONENTS], dtype=object)
     text = []
-    for row, columns in zip(values.tolist(), order, strict=True):
-        text.append(", ".join(f"{names[c]} {row[c]:.0f}" for c in columns
-                              if row[c] == row[c]) or None)  # NaN != NaN: unknown
+    for row in values:
+        known = ~np.isnan(row)
+        shown = row[known]
+        weakest = np.argsort(shown, kind=kind)[:2]
+        text.append(", ".join(f"{name} {value:.0f}" for name, value in zip(
+            names[known][weakest], shown[weakest].tolist(), strict=True)) or None)
     return pd.Series(text, index=health.index, dtype=object)
 
 
