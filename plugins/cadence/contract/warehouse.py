@@ -19,6 +19,7 @@ from typing import Any
 
 import jinja2
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
 from cadence.contract.settings import SQL_DIR, Settings, load_settings
@@ -100,13 +101,19 @@ class Warehouse:
             # reading a million rows).
             return pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
 
-    def read_columns(self, sql: str) -> pd.DataFrame:
-        """The rows of a query without parameters, handed over column by column where the
-        engine can (DuckDB: ~10x faster than row tuples for a million rows)."""
+    def read_columns(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """:meth:`read_frame` read column-wise: on DuckDB the rows come as Arrow columns and
+        are given the dtypes ``read_frame`` gives, not built row by row (a million-row
+        calendar is read in seconds, not a minute). PostgreSQL reads as ``read_frame``."""
         if self.dialect != "duckdb":
-            return self.read_frame(sql)
+            return self.read_frame(sql, params)
+        compiled = sa.text(sql).compile(dialect=self.engine.dialect)
+        values = dict(params or {})
         with self.engine.connect() as conn:
-            return conn.connection.driver_connection.execute(sql).df()
+            driver = conn.connection.driver_connection
+            table = driver.sql(str(compiled), params=[
+                values[name] for name in compiled.positiontup or ()]).to_arrow_table()
+        return frame_of_columns(table)
 
     def read_table(self, table: str, where: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """All rows of a table, optionally filtered by equality on columns."""
@@ -254,6 +261,38 @@ class Warehouse:
             cursor.copy_expert(
                 f"copy {table} ({columns}) from stdin with (format csv, null '\\N')", buffer
             )
+
+
+def frame_of_columns(table: pa.Table) -> pd.DataFrame:
+    """The frame pandas builds from the rows of ``table`` as Python values (what
+    :meth:`Warehouse.read_frame` returns), made from its Arrow columns: text as ``str``,
+    integers as int64 (float64 with a NULL), booleans as bool (objects with a NULL),
+    timestamps as datetime64[us] (objects when every value is NULL), dates and anything
+    else as Python objects; no rows give object columns."""
+    columns = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind, nulls, rows = column.type, column.null_count, len(column)
+        if rows == 0 or nulls == rows:
+            values = pd.Series([None] * rows, dtype=object)
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            # One chunk, as pandas makes from Python strings: code taking the Arrow array
+            # of a text column expects an array, not a chunked one.
+            values = pd.Series(column.combine_chunks(), dtype="str")
+        elif pa.types.is_integer(kind):
+            values = pd.Series(column.to_numpy(), dtype="float64" if nulls else "int64")
+        elif pa.types.is_floating(kind):
+            values = pd.Series(column.to_numpy(), dtype="float64")
+        elif pa.types.is_boolean(kind) and not nulls:
+            values = pd.Series(column.to_numpy(), dtype=bool)
+        elif pa.types.is_timestamp(kind):
+            unit = column.cast(pa.timestamp("us", kind.tz))
+            values = pd.Series(unit.to_pandas())
+            values = values.astype(f"datetime64[us, {kind.tz}]" if kind.tz
+                                   else "datetime64[us]")
+        else:
+            values = pd.Series(column.to_pylist(), dtype=object)
+        columns[name] = values.reset_index(drop=True)
+    return pd.DataFrame(columns, columns=table.column_names)
 
 
 def split_statements(sql: str) -> list[str]:

@@ -14,13 +14,16 @@ run as a formula are neutralised (OWASP: a leading ``'``).
 
 from __future__ import annotations
 
+import csv
+import functools
 import hashlib
+import io
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from icalendar import Alarm, Calendar, Event, vCalAddress, vText
+from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vText
 
 from cadence.contract.schema import table_columns
 from cadence.outputs.csm_tasks import is_safe_id
@@ -167,8 +170,22 @@ def feed(versions: pd.DataFrame, owner: str, rules: CsmTasksPolicy) -> Calendar:
             alarm.add("trigger", timedelta(minutes=-rules.feed.alarm_minutes_before))
             event.add_component(alarm)
         calendar.add_component(event)
-    calendar.add_missing_timezones()
+    # The zones' VTIMEZONEs in name order (icalendar's add_missing_timezones adds them in
+    # set order, which differs from process to process), each built once per run.
+    for position, tzid in enumerate(sorted(calendar.get_missing_tzids())):
+        timezone = _vtimezone(tzid)
+        if timezone is not None:
+            calendar.subcomponents.insert(position, timezone)
     return calendar
+
+
+@functools.cache
+def _vtimezone(tzid: str) -> Timezone | None:
+    # Unknown zones get none, as add_missing_timezones leaves them out.
+    try:
+        return Timezone.from_tzid(tzid)
+    except ValueError:
+        return None
 
 
 def week_csv(tasks: pd.DataFrame) -> pd.DataFrame:
@@ -198,7 +215,7 @@ def write_task_files(warehouse: Warehouse, tasks: pd.DataFrame, rules: CsmTasksP
     """Publish the plan's tasks: versions updated, each owner's feed and the weekly CSVs
     from the plan week on rewritten. A plan older than the last published one writes
     nothing (it is a backfill). Returns counts."""
-    previous = warehouse.read_table(VERSIONS)
+    previous = warehouse.read_columns(f"select * from {VERSIONS}")
     if len(previous) and pd.to_datetime(previous["plan_date"]).max().date() > as_of:
         return {"feeds": 0, "csv_files": 0, "feed_note": "a later plan owns the feeds"}
     unsafe = tasks[~tasks["csm_id"].map(lambda v: is_safe_id(v, rules.id_pattern))]
@@ -216,9 +233,13 @@ def write_task_files(warehouse: Warehouse, tasks: pd.DataFrame, rules: CsmTasksP
         feeds += 1
     plan_week = week_name(as_of)
     current = tasks.assign(week=[week_name(d) for d in tasks["due_date"]])
-    # Every row formatted in one pass, then sliced per file: per-file formatting cost more
-    # in fixed overhead than the rows themselves.
+    # Every row formatted by pandas in one pass and read back as CSV fields, then written per
+    # file with the csv module as pandas writes them: a DataFrame.to_csv per file cost more
+    # in fixed overhead than its rows.
     listing = week_csv(current)
+    lines = list(csv.reader(io.StringIO(listing.to_csv(index=False, header=False,
+                                                       lineterminator="\n"))))
+    line_of = pd.Series(range(len(listing)), index=listing.index)
     for owner in sorted(set(versions["owner_id"])):
         folder = safe_path(root, owner)
         folder.mkdir(exist_ok=True)
@@ -226,7 +247,10 @@ def write_task_files(warehouse: Warehouse, tasks: pd.DataFrame, rules: CsmTasksP
             if stale.stem >= plan_week:
                 stale.unlink()
         for week, rows in current[current["csm_id"] == owner].groupby("week", sort=True):
-            listing.loc[rows.index].to_csv(safe_path(folder, f"{week}.csv"), index=False)
+            with safe_path(folder, f"{week}.csv").open("w", newline="", encoding="utf-8") as f:
+                writer = csv.writer(f, lineterminator="\n")
+                writer.writerow(listing.columns)
+                writer.writerows(lines[k] for k in line_of[rows.index].tolist())
             csv_files += 1
     cancelled = versions[(versions["status"] == "cancelled")
                          & (versions["plan_date"] == as_of)]

@@ -285,11 +285,7 @@ def _facts(rows: pd.DataFrame, context: TaskContext, as_of: date, last_touches: 
     facts["health_band"] = by.map(health["band"])
     facts["score_delta_14d"] = pd.to_numeric(by.map(health["score_delta_14d"]),
                                              errors="coerce")
-    weakest = health[list(COMPONENTS)].apply(
-        lambda h: ", ".join(f"{c.replace('_', ' ')} {h[c]:.0f}"
-                            for c in h.dropna().sort_values().index[:2]) or None, axis=1) \
-        if len(health) else pd.Series(dtype=object)
-    facts["weakest_components"] = by.map(weakest)
+    facts["weakest_components"] = by.map(weakest_components(health))
     renewal = pd.to_datetime(rows["renewal_date"])
     facts["renewal_date"] = renewal.dt.date
     facts["days_to_renewal"] = (renewal - pd.Timestamp(as_of)).dt.days.astype("Int64")
@@ -318,6 +314,25 @@ def _facts(rows: pd.DataFrame, context: TaskContext, as_of: date, last_touches: 
     facts["contact_role"] = rows["contact_role"]
     facts["escalation_reason"] = rows["escalation_reason"]
     return facts
+
+
+def weakest_components(health: pd.DataFrame) -> pd.Series:
+    """Each account's two lowest known components (``engagement 31, support 40``), None when
+    none is known; indexed like ``health``. Ties fall as pandas' sort of the row's known
+    values left them (numpy's quicksort: on float rows not stable)."""
+    columns = health[list(COMPONENTS)]
+    values = columns.to_numpy(dtype=float, na_value=np.nan)
+    # A row of mixed column types was sorted as objects, which keeps ties in column order.
+    kind = "quicksort" if all(dtype == "float64" for dtype in columns.dtypes) else "stable"
+    names = np.array([c.replace("_", " ") for c in COMPONENTS], dtype=object)
+    text = []
+    for row in values:
+        known = ~np.isnan(row)
+        shown = row[known]
+        weakest = np.argsort(shown, kind=kind)[:2]
+        text.append(", ".join(f"{name} {value:.0f}" for name, value in zip(
+            names[known][weakest], shown[weakest].tolist(), strict=True)) or None)
+    return pd.Series(text, index=health.index, dtype=object)
 
 
 def _last_touches(recent: pd.DataFrame, n: int) -> pd.Series:
@@ -426,7 +441,7 @@ def read_task_context(warehouse: Warehouse, policy: Policy, as_of: date) -> Task
     def read(name: str) -> pd.DataFrame:
         sql = warehouse.render(f"csm_tasks/{name}.sql",
                                channels=policy.planner.human_channels)
-        return warehouse.read_frame(sql, params)
+        return warehouse.read_columns(sql, params)
 
     return TaskContext(
         accounts=read("accounts"), contacts=read("contacts"), csms=read("csms"),
@@ -458,9 +473,9 @@ def write_csm_task_lists(warehouse: Warehouse, policy: Policy, out_dir, as_of: d
     from cadence.outputs.csm_task_files import write_task_files
 
     params = {"plan_date": as_of, **_channel_params(policy)}
-    human = warehouse.read_frame(warehouse.render(
+    human = warehouse.read_columns(warehouse.render(
         "csm_tasks/human_touches.sql", channels=policy.planner.human_channels), params)
-    escalated = warehouse.read_frame(warehouse.render("csm_tasks/escalated_touches.sql"),
+    escalated = warehouse.read_columns(warehouse.render("csm_tasks/escalated_touches.sql"),
                                      {"plan_date": as_of})
     context = read_task_context(warehouse, policy, as_of)
     build = build_csm_tasks(human, escalated, context, policy, as_of, task_crm(policy))

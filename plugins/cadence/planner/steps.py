@@ -74,9 +74,9 @@ def level_csm_capacity(warehouse: Warehouse, policy: Policy, as_of: date) -> dic
     their decisions. Rewrites the plan date's calendar and decisions. The only levelling
     of a DAG run: the shards do not level."""
     params = {"as_of": as_of}
-    calendar = warehouse.read_frame(warehouse.render("planner/calendar.sql"), params)
-    decisions = warehouse.read_frame(warehouse.render("planner/decisions.sql"), params)
-    candidates = warehouse.read_frame(warehouse.render("planner/candidates.sql",
+    calendar = warehouse.read_columns(warehouse.render("planner/calendar.sql"), params)
+    decisions = warehouse.read_columns(warehouse.render("planner/decisions.sql"), params)
+    candidates = warehouse.read_columns(warehouse.render("planner/candidates.sql",
                                                        in_shard=False), params)
     if calendar.empty:
         return {"levelled": 0, "moved_or_dropped": 0}
