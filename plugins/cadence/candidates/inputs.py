@@ -183,7 +183,10 @@ def read_candidate_inputs(warehouse: Warehouse, as_of: date) -> CandidateInputs:
     day_params = {"as_of": as_of, "since": first_day}
 
     def read(name: str, query_params: dict | None = None) -> pd.DataFrame:
-        return warehouse.read_frame(warehouse.render(SQL.format(name)), query_params or params)
+        # Columns, not rows: the usage and history frames are millions of rows at 100,000
+        # accounts; :meth:`CandidateInputs.normalized` gives both readings the same types.
+        return warehouse.read_columns(warehouse.render(SQL.format(name)),
+                                      query_params or params)
 
     return CandidateInputs(
         accounts=read("accounts"),

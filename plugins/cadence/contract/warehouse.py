@@ -100,6 +100,20 @@ class Warehouse:
             # reading a million rows).
             return pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
 
+    def read_columns(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """:meth:`read_frame` for results of hundreds of thousands of rows: on DuckDB the
+        columns come through Arrow (text as pandas strings, timestamps as datetime64), a
+        fraction of the CPU of building a Python value per cell; on PostgreSQL the rows of
+        :meth:`read_frame`."""
+        if self.dialect != "duckdb":
+            return self.read_frame(sql, params)
+        query = sa.text(sql).compile(dialect=self.engine.dialect)
+        values = dict(params or {})
+        with self.engine.connect() as conn:
+            relation = conn.connection.driver_connection.sql(
+                str(query), params=[values[name] for name in query.positiontup or ()])
+            return relation.to_arrow_table().to_pandas()
+
     def read_table(self, table: str, where: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """All rows of a table, optionally filtered by equality on columns."""
         clause, params = _where(where)
