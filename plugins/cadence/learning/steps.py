@@ -94,8 +94,10 @@ def generate_candidates(warehouse: Warehouse, policy, as_of: date, horizon_days:
     wanted = {label for label, arm_policy in arm_policies.items()
               if arm_policy.candidates != policy.candidates}
     if wanted & set(assignments["experiment_arm"]):
-        by_arm = {label: generate(inputs, arm_policies[label], as_of, horizon_days)
-                  for label in sorted(wanted)}
+        # Each arm generates for its own accounts only, not for every account.
+        by_arm = {label: generate(inputs.of_accounts(assignments.loc[
+            assignments["experiment_arm"] == label, "account_id"]), arm_policies[label],
+            as_of, horizon_days) for label in sorted(wanted)}
     candidates = exp.split_candidates(base, by_arm, assignments)
     warehouse.write_frame("touch_candidates", candidates, replace_where={"plan_date": as_of})
     arms = candidates["experiment_arm"].value_counts()
