@@ -156,6 +156,23 @@ def test_same_inputs_give_an_identical_frame(policy):
                                   generate_candidates(inputs, policy, AS_OF))
 
 
+def test_an_experiment_arms_accounts_get_the_same_candidates_from_their_own_inputs(policy):
+    # Each arm generates from its accounts' inputs only: it must propose, for them, exactly
+    # what generating for every account proposes.
+    inputs = make_inputs(
+        [account("a1", "strategic"), account("a2", "mid_market"),
+         account("a3", "smb", contract_start="2026-02-27")],
+        signals=[("a2", "expansion_ready", "2026-03-01"), ("a3", "at_risk", "2026-03-01")],
+        nps=[{"contact_id": "a2-user", "score": 10, "responded_at": "2026-03-01T15:00:00Z"}],
+        campaigns=[webinar()])
+    every = generate_candidates(inputs, policy, AS_OF)
+    mine = generate_candidates(inputs.of_accounts(pd.Series(["a2", "a3"])), policy, AS_OF)
+    expected = every[every["account_id"].isin(["a2", "a3"])].reset_index(drop=True)
+    assert set(expected["source"]) >= {"campaign", "trigger"}
+    # Same rows and values; a text column may hold pandas strings instead of objects.
+    pd.testing.assert_frame_equal(mine, expected, check_dtype=False)
+
+
 def test_touch_id_is_the_shared_deterministic_id(policy):
     candidates = generate_candidates(make_inputs([account("a1", "strategic")]), policy, AS_OF)
     call = rule(candidates, "tier_cadences.strategic_check_in_call").iloc[0]

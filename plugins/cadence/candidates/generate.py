@@ -80,10 +80,21 @@ def generate_touch_candidates(warehouse: Warehouse, policy: Policy, as_of: date,
     """Nightly task: read the inputs, write ``touch_candidates`` (partition plan_date) and
     campaign rows with unparseable audiences to ``quarantine`` (partition as_of_date and
     entity ``campaigns_audience``). Returns counts for the task log."""
+    summary, candidates, _ = candidates_of_plan_date(warehouse, policy, as_of, horizon_days,
+                                                     run_id)
+    warehouse.write_frame("touch_candidates", candidates, replace_where={"plan_date": as_of})
+    return summary
+
+
+def candidates_of_plan_date(warehouse: Warehouse, policy: Policy, as_of: date,
+                            horizon_days: int = 28, run_id: str | None = None
+                            ) -> tuple[dict, pd.DataFrame, CandidateInputs]:
+    """:func:`generate_touch_candidates` up to writing the candidates: the counts, the
+    candidates and the inputs they came from (callers that relabel the candidates write
+    them once, and generate again from the same inputs)."""
     inputs = read_candidate_inputs(warehouse, as_of)
     candidates = generate_candidates(inputs, policy, as_of, horizon_days)
     _, rejects = split_campaign_audiences(inputs.campaigns)
-    warehouse.write_frame("touch_candidates", candidates, replace_where={"plan_date": as_of})
     # Outside Airflow (CLI, tests) the plan date names the run.
     rejects = rejects.assign(run_id=run_id or f"plan__{as_of.isoformat()}", as_of_date=as_of)
     # An empty frame cannot type a new table; with no table there is nothing to replace.
@@ -96,4 +107,4 @@ def generate_touch_candidates(warehouse: Warehouse, policy: Policy, as_of: date,
         "by_source": {k: int(v) for k, v in candidates["source"].value_counts().items()},
         "audience_rejects": len(rejects),
         "fading_contacts": len(inputs.fading_contacts),
-    }
+    }, candidates, inputs

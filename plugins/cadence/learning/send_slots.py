@@ -93,46 +93,73 @@ def steer_send_times(calendar: pd.DataFrame, windows: pd.DataFrame, slots: pd.Da
                  & (out["message_type"] != "transactional") & at_policy_slot)
     if not concerned.any():
         return out, text
-    by_contact = slots[slots["scope"] == "contact"].set_index("key")
-    by_segment = slots[slots["scope"] == "segment"].set_index("key")
-    window = windows.drop_duplicates("touch_id").set_index("touch_id")
+    # Column-wise over the concerned touches: a contact's own slot first, else its
+    # account's tier segment's slot, else the policy slot.
+    touches = out[concerned]
+    has_tier = touches["account_id"].isin(tiers.index)
+    tier = touches["account_id"].map(tiers).where(has_tier, "unsegmented")
+    by_contact = _slots_by_key(slots, "contact")
+    by_segment = _slots_by_key(slots, "segment")
+    mine = touches["contact_id"].isin(by_contact.index)
+    theirs = ~mine & tier.isin(by_segment.index)
+    slot = pd.concat([by_contact.reindex(touches["contact_id"][mine]).set_axis(
+        touches.index[mine]), by_segment.reindex(tier[theirs]).set_axis(
+        touches.index[theirs])]).reindex(touches.index)
+    learned = (mine | theirs).to_numpy()
+    whose = pd.Series([f"the {t} segment's opens" for t in tier], index=touches.index)
+    whose[mine] = "this contact's opens"
     policy_slot = f"{timing.send_hour:02d}:00"
-    for row in np.flatnonzero(concerned.to_numpy()):
-        touch = out.iloc[row]
-        tier = tiers.get(touch["account_id"], "unsegmented")
-        if touch["contact_id"] in by_contact.index:
-            slot, whose = by_contact.loc[touch["contact_id"]], "this contact's opens"
-        elif tier in by_segment.index:
-            slot, whose = by_segment.loc[tier], f"the {tier} segment's opens"
-        else:
-            text.iloc[row] = (f"send time {policy_slot} from policy: too little engagement "
-                              f"history for a learned slot")
-            continue
-        best = (f"{WEEKDAYS[int(slot['weekday'])].capitalize()} {int(slot['hour']):02d}:00 "
-                f"best, {int(slot['opens_in_slot'])} of {int(slot['delivered'])} opened then")
-        hour = int(slot["hour"])
-        if hour == timing.send_hour:
-            text.iloc[row] = f"send time {policy_slot} learned from {whose} ({best})"
-            continue
-        new_local = local.iloc[row].normalize() + pd.Timedelta(hours=hour)
-        zone = touch["timezone"] or "UTC"
-        new_utc = new_local.tz_localize(zone, ambiguous=False, nonexistent="shift_forward")
-        new_utc = new_utc.tz_convert("UTC")
-        earliest, latest = _window(window, touch["touch_id"])
-        if (earliest is not None and new_utc < earliest) or (latest is not None
-                                                             and new_utc > latest):
-            text.iloc[row] = (f"send time {policy_slot} from policy: the slot learned from "
-                              f"{whose} ({best}) is outside the touch's window")
-            continue
-        out.iloc[row, out.columns.get_loc("local_send_at")] = new_local
-        out.iloc[row, out.columns.get_loc("scheduled_at")] = new_utc
-        text.iloc[row] = f"send time {hour:02d}:00 learned from {whose} ({best})"
+    says = pd.Series(f"send time {policy_slot} from policy: too little engagement history "
+                     "for a learned slot", index=touches.index, dtype=object)
+    if learned.any():
+        chosen = slot[learned].astype("int64")
+        best = pd.Series([f"{WEEKDAYS[w].capitalize()} {h:02d}:00 best, {o} of {d} opened then"
+                          for w, h, o, d in zip(chosen["weekday"], chosen["hour"],
+                                                chosen["opens_in_slot"], chosen["delivered"],
+                                                strict=True)], index=chosen.index)
+        hour = chosen["hour"]
+        same = hour == timing.send_hour
+        says[same.index[same]] = [f"send time {policy_slot} learned from {w} ({b})" for w, b in
+                                  zip(whose[same.index[same]], best[same], strict=True)]
+        move = same.index[~same]
+        new_local = local[move].dt.normalize() + pd.to_timedelta(hour[move], unit="h")
+        new_utc = _utc_of(new_local, touches.loc[move, "timezone"])
+        earliest, latest = _windows(windows, touches.loc[move, "touch_id"])
+        outside = ((earliest.notna() & (new_utc < earliest))
+                   | (latest.notna() & (new_utc > latest)))
+        says[move[outside]] = [
+            f"send time {policy_slot} from policy: the slot learned from {w} ({b}) is outside"
+            " the touch's window" for w, b in zip(whose[move[outside]], best[move[outside]],
+                                                  strict=True)]
+        moved = move[~outside]
+        out.loc[moved, "local_send_at"] = new_local[moved]
+        out.loc[moved, "scheduled_at"] = new_utc[moved]
+        says[moved] = [f"send time {h:02d}:00 learned from {w} ({b})" for h, w, b in
+                       zip(hour[moved], whose[moved], best[moved], strict=True)]
+    text[touches.index] = says
     return out, text
 
 
-def _window(window: pd.DataFrame, touch_id: str):
-    if touch_id not in window.index:
-        return None, None
-    earliest, latest = window.loc[touch_id, ["earliest_at", "latest_at"]]
-    return (pd.Timestamp(earliest).tz_convert("UTC") if pd.notna(earliest) else None,
-            pd.Timestamp(latest).tz_convert("UTC") if pd.notna(latest) else None)
+def _slots_by_key(slots: pd.DataFrame, scope: str) -> pd.DataFrame:
+    columns = ["weekday", "hour", "opens_in_slot", "delivered"]
+    return slots.loc[slots["scope"] == scope, ["key", *columns]].drop_duplicates(
+        "key").set_index("key")
+
+
+def _utc_of(local: pd.Series, timezone: pd.Series) -> pd.Series:
+    # Wall-clock times to UTC, one zone at a time: a skipped time moves forward, a repeated
+    # one takes standard time.
+    zone = timezone.where(timezone.notna() & (timezone != ""), "UTC")
+    utc = pd.Series(pd.NaT, index=local.index, dtype="datetime64[ns, UTC]")
+    for name, rows in local.groupby(zone).groups.items():
+        utc[rows] = pd.DatetimeIndex(local[rows]).tz_localize(
+            name, ambiguous=np.zeros(len(rows), dtype=bool),
+            nonexistent="shift_forward").tz_convert("UTC")
+    return utc
+
+
+def _windows(windows: pd.DataFrame, touch_ids: pd.Series) -> tuple[pd.Series, pd.Series]:
+    window = windows.drop_duplicates("touch_id").set_index("touch_id")
+    return tuple(pd.Series(pd.to_datetime(window[column].reindex(touch_ids).to_numpy(),
+                                          utc=True), index=touch_ids.index)
+                 for column in ("earliest_at", "latest_at"))

@@ -78,24 +78,26 @@ def planning_policy(warehouse: Warehouse, policy, as_of: date, shard: int | None
 def generate_candidates(warehouse: Warehouse, policy, as_of: date, horizon_days: int,
                         run_id: str | None = None) -> dict:
     """Nightly: every team's candidates (:func:`cadence.candidates.generate
-    .generate_touch_candidates`), then, while experiments run, the day's new assignments
+    .candidates_of_plan_date`), then, while experiments run, the day's new assignments
     (``experiment_assignments``) and each arm's accounts' candidates generated under the
     arm's policy, the holdout's cut to transactional and lifecycle touches."""
+    from cadence.candidates.generate import candidates_of_plan_date
     from cadence.candidates.generate import generate_candidates as generate
-    from cadence.candidates.generate import generate_touch_candidates
-    from cadence.candidates.inputs import read_candidate_inputs
 
-    result = generate_touch_candidates(warehouse, policy, as_of, horizon_days, run_id=run_id)
+    # The candidates are written once, labelled with their arms: not written, read back
+    # and written again (millions of rows at 100,000 accounts).
+    result, base, inputs = candidates_of_plan_date(warehouse, policy, as_of, horizon_days,
+                                                   run_id=run_id)
     assignments = assign_experiments(warehouse, policy, as_of)
-    base = warehouse.read_table("touch_candidates", {"plan_date": as_of})
     by_arm = {}
     arm_policies = exp.arm_policies(policy, as_of)
     wanted = {label for label, arm_policy in arm_policies.items()
               if arm_policy.candidates != policy.candidates}
     if wanted & set(assignments["experiment_arm"]):
-        inputs = read_candidate_inputs(warehouse, as_of)
-        by_arm = {label: generate(inputs, arm_policies[label], as_of, horizon_days)
-                  for label in sorted(wanted)}
+        # Each arm generates for its own accounts only, not for every account.
+        by_arm = {label: generate(inputs.of_accounts(assignments.loc[
+            assignments["experiment_arm"] == label, "account_id"]), arm_policies[label],
+            as_of, horizon_days) for label in sorted(wanted)}
     candidates = exp.split_candidates(base, by_arm, assignments)
     warehouse.write_frame("touch_candidates", candidates, replace_where={"plan_date": as_of})
     arms = candidates["experiment_arm"].value_counts()
@@ -149,12 +151,16 @@ def apply_learned_send_slots(warehouse: Warehouse, policy, as_of: date) -> dict:
     experiment arm, set the learned send hour on the plan date's email and in-app touches
     and say which slot each uses in its calendar reason and decision detail."""
     rules = policy.learning.send_time
-    calendar = warehouse.read_table("communication_calendar", {"plan_date": as_of})
+    # Columns through Arrow: the plan date's calendar, candidates and decisions are
+    # millions of rows at 100,000 accounts.
+    partition = {"plan_date": as_of}
+    calendar = warehouse.read_columns(
+        "select * from communication_calendar where plan_date = :plan_date", partition)
     if calendar.empty:
         return {"steered": 0}
     calendar["scheduled_at"] = pd.to_datetime(calendar["scheduled_at"], utc=True)
     calendar["local_send_at"] = pd.to_datetime(calendar["local_send_at"])
-    windows = warehouse.read_frame(
+    windows = warehouse.read_columns(
         "select touch_id, earliest_at, latest_at, experiment_arm from touch_candidates"
         " where plan_date = :d", {"d": as_of})
     arm_of = windows.drop_duplicates("touch_id").set_index("touch_id")["experiment_arm"]
@@ -163,7 +169,8 @@ def apply_learned_send_slots(warehouse: Warehouse, policy, as_of: date) -> dict:
     if slots.empty or not rules.enabled:
         slots = pd.DataFrame(columns=["scope", "key", "weekday", "hour", "delivered",
                                       "opens_in_slot"])
-    tiers = warehouse.read_frame(warehouse.render("candidates/segments.sql"), {"as_of": as_of})
+    tiers = warehouse.read_columns(warehouse.render("candidates/segments.sql"),
+                                   {"as_of": as_of})
     tiers = tiers[tiers["segment_type"] == "tier"].drop_duplicates("account_id")
     steered, text = steer_send_times(calendar, windows, slots,
                                      tiers.set_index("account_id")["segment_key"],
@@ -171,12 +178,12 @@ def apply_learned_send_slots(warehouse: Warehouse, policy, as_of: date) -> dict:
     said = text != ""
     steered.loc[said, "reason"] = steered.loc[said, "reason"].fillna("") + "; " + text[said]
     moved = steered["scheduled_at"] != calendar["scheduled_at"]
-    decisions = warehouse.read_table("calendar_decisions", {"plan_date": as_of})
+    decisions = warehouse.read_columns(
+        "select * from calendar_decisions where plan_date = :plan_date", partition)
     detail = dict(zip(steered.loc[said, "touch_id"], text[said], strict=True))
     extra = decisions["touch_id"].map(detail)
     has = extra.notna() & decisions["decision"].isin(["scheduled", "deferred"])
     decisions.loc[has, "detail"] = decisions.loc[has, "detail"].fillna("") + "; " + extra[has]
-    partition = {"plan_date": as_of}
     with_columns = steered.astype({"plan_date": "object"})
     warehouse.write_frame("communication_calendar", with_columns, replace_where=partition)
     warehouse.write_frame("calendar_decisions", decisions.astype({"plan_date": "object"}),
