@@ -172,6 +172,9 @@ def _contact_week_figure(summary: PlanSummary) -> Figure:
     return Figure(title, chart.resolve_scale(x="independent"), note)
 
 
+CSM_CHARTS = 40  # CSMs drawn in the load figure at most
+
+
 def _csm_figure(summary: PlanSummary) -> Figure:
     title = "CSM load per week against capacity"
     frame = summary.figures.get("csm_day_load")
@@ -186,6 +189,17 @@ def _csm_figure(summary: PlanSummary) -> Figure:
             .agg(touches=("touches", "sum"), capacity=("capacity", "max")))
     data["week"] = data["week"].astype(str)
     data["over"] = data["touches"] > data["capacity"]
+    # One small chart per CSM reads for a team, not for thousands: past CSM_CHARTS, the
+    # most loaded CSMs (peak week against capacity) are drawn and the note says so.
+    csms = data["csm_id"].nunique()
+    shown = ""
+    if csms > CSM_CHARTS:
+        peak = (data["touches"] / data["capacity"].where(data["capacity"] > 0)).fillna(
+            float("inf")).groupby(data["csm_id"]).max()
+        busiest = peak.sort_values(ascending=False, kind="stable").index[:CSM_CHARTS]
+        data = data[data["csm_id"].isin(busiest)]
+        shown = (f" Showing the {CSM_CHARTS} most loaded of {csms} CSMs (peak week against "
+                 "capacity); every CSM's weeks are in the calendar view.")
     base = alt.Chart(data)
     bars = base.mark_bar().encode(
         x=alt.X("week:O", title="week (Monday)", axis=alt.Axis(labelAngle=-45)),
@@ -198,7 +212,7 @@ def _csm_figure(summary: PlanSummary) -> Figure:
         facet=alt.Facet("csm_id:N", title=None), columns=2)
     weeks = data["week"].nunique()
     note = (f"Black tick: the CSM's weekly capacity; red bars are over it. {weeks} weeks "
-            f"carry human touches, the last starting {data['week'].max()}.")
+            f"carry human touches, the last starting {data['week'].max()}.{shown}")
     return Figure(title, chart, note)
 
 
@@ -345,7 +359,11 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
     """The chart as an SVG string, rendered locally (no browser, no CDN)."""
     import vl_convert as vlc
 
-    return vlc.vegalite_to_svg(chart.to_dict())
+    # Altair's 5,000-row guard protects a browser from a huge embedded spec; here the
+    # chart is drawn into SVG on this machine, and a large plan must not fail its report.
+    with alt.data_transformers.disable_max_rows():
+        spec = chart.to_dict()
+    return vlc.vegalite_to_svg(spec)
 
 
 # -- page ------------------------------------------------------------------------------------
