@@ -167,6 +167,23 @@ def test_a_full_overlap_gives_the_least_outside_free_slot_and_says_so(policy):
     assert outside_day(tasks.reset_index()) == 0
 
 
+def test_two_csms_in_one_zone_get_the_same_day_each_whatever_the_other_booked(policy):
+    # Slots are searched per day and zone pair for all owners alike: one CSM's booked
+    # calls must never make another's slot look taken.
+    csms = [{"csm_id": c, "name": c, "email": f"{c}@vendor.example",
+             "timezone": "America/New_York", "manager_id": None} for c in ("csm_a", "csm_b")]
+    context = make_context([account("a1", "csm_a"), account("a2", "csm_b")],
+                           [contact(f"c{k}", "a1" if k <= 5 else "a2") for k in range(1, 11)],
+                           csms=csms)
+    human = [touch(f"t_{k:02d}", "a1" if k <= 5 else "a2", "csm_a" if k <= 5 else "csm_b",
+                   "tier_cadences.strategic_check_in_call", "2026-12-02", contact=f"c{k}",
+                   priority=80 - k) for k in range(1, 11)]
+    tasks = build(human, context, policy)
+    days = {csm: sorted(t["starts_at"]) for csm, t in tasks.groupby("csm_id")}
+    assert days["csm_a"] == days["csm_b"]
+    assert tasks.groupby("csm_id")["within_hours"].sum().tolist() == [4, 4]
+
+
 def test_no_overlap_takes_the_least_outside_slot_in_the_csms_day_and_says_so(policy):
     # Singapore CSM, Los Angeles contact: 16 hours apart, no overlap at all.
     context = make_context([account("a1", "csm_sg", country="US", zone="America/Los_Angeles")],

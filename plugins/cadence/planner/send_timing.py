@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from operator import itemgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -151,6 +151,13 @@ def _zone_countries() -> dict[str, str]:
     return {row[2]: row[0] for row in rows if len(row) >= 3}
 
 
+@cache
+def zone_of(name: str) -> ZoneInfo:
+    """The zone of an IANA name, kept for the process: ZoneInfo's own cache holds eight
+    strongly, and a planner cycling through more would reread the tz files."""
+    return ZoneInfo(name)
+
+
 def zone_country(zone: str | None) -> str | None:
     """The ISO country of an IANA zone (``Europe/Berlin`` -> ``DE``), None when the zone
     names none (``UTC``)."""
@@ -187,6 +194,7 @@ class Placement:
 
 
 _FIRST = itemgetter(0)
+_FIRST_TWO = itemgetter(0, 1)
 _DAY = 86_400.0
 
 
@@ -211,26 +219,26 @@ class MeetingPlanner:
         # the longest: a slot is checked only against the calls that can reach it.
         self.busy: dict[str, list[tuple[float, datetime, datetime]]] = {}
         self.longest: dict[str, float] = {}
+        self._slots: dict[tuple, list] = {}
 
     def place(self, meeting: Meeting) -> Placement:
         """The placement of one call; it is booked in its owner's calendar."""
-        contact = ZoneInfo(meeting.contact_zone)
-        owner = ZoneInfo(meeting.owner_zone) if meeting.owner_zone else None
+        contact = zone_of(meeting.contact_zone)
+        owner = zone_of(meeting.owner_zone) if meeting.owner_zone else None
         days = self._days(meeting)
         found = None
         for day in days:  # 1: inside both business hours
-            for start in self._starts(day, contact, meeting.minutes, inside_only=True):
-                if self._inside(start, meeting, owner) and self._owner_day(start, meeting, owner):
-                    found = (start, True)
-                    break
-            if found:
+            start = self._first_free(meeting, self._inside_slots(day, meeting))
+            if start is not None:
+                found = (start, True)
                 break
         if found is None:  # 2: least outside, owner's business day, stretch hours
-            found = self._least_outside(days, meeting, contact, owner, strict=True)
+            found = self._least_outside(days, meeting, strict=True)
         if found is None and owner is not None:  # 3: any free slot of the owner's stretch
-            found = self._owner_stretch(meeting, contact, owner)
+            start = self._first_free(meeting, self._stretch_slots(meeting))
+            found = (start, False) if start is not None else None
         if found is None:  # 4: least outside anywhere free
-            found = self._least_outside(days, meeting, contact, owner, strict=False)
+            found = self._least_outside(days, meeting, strict=False)
         start, inside = found or (datetime.combine(meeting.planned_day, time(10),
                                                    tzinfo=contact), False)
         end = start + timedelta(minutes=meeting.minutes)
@@ -267,6 +275,103 @@ class MeetingPlanner:
                 return False
         return True
 
+    # Which slots a call may take, and in which order, depends only on the day, both zones,
+    # the owner's country and the length; only whether a slot is free depends on the calls
+    # placed before. The slot lists are built once per such key and searched for the first
+    # free slot: thousands of calls share a few hundred keys.
+
+    def _first_free(self, meeting: Meeting, slots: list[datetime]) -> datetime | None:
+        for start in slots:
+            if self._free(meeting.owner, start, meeting.minutes):
+                return start
+        return None
+
+    def _inside_slots(self, day: date, meeting: Meeting) -> list[datetime]:
+        # Step 1's slots of a day: inside both business hours, on an owner's business day.
+        key = ("inside", day, meeting.contact_zone, meeting.owner_zone, meeting.owner_country,
+               meeting.minutes)
+        slots = self._slots.get(key)
+        if slots is None:
+            owner = zone_of(meeting.owner_zone) if meeting.owner_zone else None
+            slots = self._slots[key] = [
+                start for start in self._starts(day, zone_of(meeting.contact_zone),
+                                                meeting.minutes, inside_only=True)
+                if not (owner is not None and self._outside(
+                    start, meeting.minutes, owner, self.hours.start_hour, self.hours.end_hour))
+                and self._owner_day(start, meeting, owner)]
+        return slots
+
+    def _ranked_slots(self, day: date, meeting: Meeting, strict: bool) -> list[datetime]:
+        # A day's slots for the least-outside steps, least outside first (then earliest).
+        key = ("ranked", day, meeting.contact_zone, meeting.owner_zone,
+               meeting.owner_country, meeting.minutes, strict)
+        slots = self._slots.get(key)
+        if slots is None:
+            hours, contact = self.hours, zone_of(meeting.contact_zone)
+            owner = zone_of(meeting.owner_zone) if meeting.owner_zone else None
+            ranked = []
+            for start in self._starts(day, contact, meeting.minutes, inside_only=False):
+                if owner is not None and start.astimezone(owner).date() < self.as_of:
+                    continue
+                if strict and (not self._owner_day(start, meeting, owner) or (
+                        owner is not None and self._outside(
+                            start, meeting.minutes, owner, hours.stretch_start_hour,
+                            hours.stretch_end_hour))):
+                    continue
+                cost = self._outside(start, meeting.minutes, contact, hours.start_hour,
+                                     hours.end_hour)
+                if owner is not None:
+                    cost += self._outside(start, meeting.minutes, owner, hours.start_hour,
+                                          hours.end_hour)
+                ranked.append((cost, start))
+            ranked.sort(key=_FIRST_TWO)
+            slots = self._slots[key] = ranked
+        return slots
+
+    def _least_outside(self, days: list[date], meeting: Meeting, strict: bool):
+        # The free slot least outside both parties' hours; ties go to the earlier day in
+        # ``days``, then to the earlier time.
+        best = None
+        for rank, day in enumerate(days):
+            for cost, start in self._ranked_slots(day, meeting, strict):
+                if best is not None and (cost, rank) >= best[0]:
+                    break
+                if self._free(meeting.owner, start, meeting.minutes):
+                    best = ((cost, rank), start)
+                    break
+        return (best[1], False) if best else None
+
+    def _stretch_slots(self, meeting: Meeting) -> list[datetime]:
+        # The contact's planned day runs ahead of or behind the owner's by most of a day
+        # (Melbourne and New York): the owner's stretch hours around it, a business day of
+        # the owner preferred, least outside the contact's hours, the contact's day kept
+        # when it can be.
+        key = ("stretch", meeting.planned_day, meeting.contact_zone, meeting.owner_zone,
+               meeting.owner_country, meeting.minutes)
+        slots = self._slots.get(key)
+        if slots is not None:
+            return slots
+        hours, ranked = self.hours, []
+        contact, owner = zone_of(meeting.contact_zone), zone_of(meeting.owner_zone)
+        for shift in (0, -1, 1):
+            day = meeting.planned_day + timedelta(days=shift)
+            for minute in range(hours.stretch_start_hour * 60,
+                                hours.stretch_end_hour * 60 - meeting.minutes + 1,
+                                hours.slot_minutes):
+                start = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=owner)
+                if day < self.as_of or start.astimezone(contact).date() < self.as_of:
+                    continue
+                ranked.append(((not self._owner_day(start, meeting, owner),
+                                start.astimezone(contact).date() != meeting.planned_day,
+                                self._outside(start, meeting.minutes, contact,
+                                              hours.start_hour, hours.end_hour)
+                                + self._outside(start, meeting.minutes, owner,
+                                                hours.start_hour, hours.end_hour),
+                                abs(shift), start), start))
+        ranked.sort(key=_FIRST)
+        slots = self._slots[key] = [start for _, start in ranked]
+        return slots
+
     def _starts(self, day: date, zone: ZoneInfo, minutes: int, inside_only: bool):
         step = self.hours.slot_minutes
         lo, hi = (self.hours.start_hour * 60, self.hours.end_hour * 60 - minutes) \
@@ -286,12 +391,6 @@ class MeetingPlanner:
         s = local.hour * 60 + local.minute
         return max(0, lo * 60 - s) + max(0, s + minutes - hi * 60)
 
-    def _inside(self, start: datetime, meeting: Meeting, owner: ZoneInfo | None) -> bool:
-        if owner is not None and self._outside(start, meeting.minutes, owner,
-                                               self.hours.start_hour, self.hours.end_hour):
-            return False
-        return self._free(meeting.owner, start, meeting.minutes)
-
     def _owner_day(self, start: datetime, meeting: Meeting, owner: ZoneInfo | None) -> bool:
         local_day = start.astimezone(owner).date() if owner else start.date()
         if local_day < self.as_of:
@@ -309,56 +408,6 @@ class MeetingPlanner:
         lo = bisect_left(booked, start.timestamp() - self.longest[owner] - _DAY, key=_FIRST)
         hi = bisect_right(booked, end.timestamp() + _DAY, key=_FIRST)
         return all(end <= s or start >= e for _, s, e in booked[lo:hi])
-
-    def _least_outside(self, days: list[date], meeting: Meeting, contact: ZoneInfo,
-                       owner: ZoneInfo | None, strict: bool):
-        best, best_cost = None, None
-        hours = self.hours
-        for rank, day in enumerate(days):
-            for start in self._starts(day, contact, meeting.minutes, inside_only=False):
-                if not self._free(meeting.owner, start, meeting.minutes):
-                    continue
-                if start.astimezone(owner).date() < self.as_of if owner else False:
-                    continue
-                if strict and (not self._owner_day(start, meeting, owner) or (
-                        owner is not None and self._outside(
-                            start, meeting.minutes, owner, hours.stretch_start_hour,
-                            hours.stretch_end_hour))):
-                    continue
-                cost = self._outside(start, meeting.minutes, contact, hours.start_hour,
-                                     hours.end_hour)
-                if owner is not None:
-                    cost += self._outside(start, meeting.minutes, owner, hours.start_hour,
-                                          hours.end_hour)
-                key = (cost, rank, start)
-                if best_cost is None or key < best_cost:
-                    best, best_cost = (start, False), key
-        return best
-
-    def _owner_stretch(self, meeting: Meeting, contact: ZoneInfo, owner: ZoneInfo):
-        # The contact's planned day runs ahead of or behind the owner's by most of a day
-        # (Melbourne and New York): the owner's stretch hours around it, a business day of
-        # the owner preferred, least outside the contact's hours, the contact's day kept
-        # when it can be.
-        hours, best = self.hours, None
-        step = hours.slot_minutes
-        for shift in (0, -1, 1):
-            day = meeting.planned_day + timedelta(days=shift)
-            for minute in range(hours.stretch_start_hour * 60,
-                                hours.stretch_end_hour * 60 - meeting.minutes + 1, step):
-                start = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=owner)
-                if day < self.as_of or start.astimezone(contact).date() < self.as_of \
-                        or not self._free(meeting.owner, start, meeting.minutes):
-                    continue
-                key = (not self._owner_day(start, meeting, owner),
-                       start.astimezone(contact).date() != meeting.planned_day,
-                       self._outside(start, meeting.minutes, contact, hours.start_hour,
-                                     hours.end_hour)
-                       + self._outside(start, meeting.minutes, owner, hours.start_hour,
-                                       hours.end_hour), abs(shift), start)
-                if best is None or key < best[0]:
-                    best = (key, start)
-        return (best[1], False) if best else None
 
     def _note(self, meeting: Meeting, start: datetime, inside: bool, contact: ZoneInfo,
               owner: ZoneInfo | None) -> str | None:
