@@ -172,6 +172,32 @@ class Warehouse:
                 conn.execute(sa.text(statement), dict(params or {}))
 
     # -- writing -----------------------------------------------------------------------
+    def execute_with(self, sql: str, frames: Mapping[str, pd.DataFrame],
+                     params: Mapping[str, Any] | None = None) -> None:
+        """Execute statements that read each of ``frames`` as a table of that name, in one
+        transaction: a few changed rows applied with ``update ... from`` instead of a
+        partition rewritten. DuckDB reads the frames in place; PostgreSQL gets temporary
+        tables, filled by COPY and dropped at commit."""
+        with self.engine.begin() as conn:
+            driver = conn.connection.driver_connection
+            for name, frame in frames.items():
+                _check_identifier(name)
+                if self.dialect == "duckdb":
+                    driver.register(name, frame)
+                    continue
+                ddl = ", ".join(f"{_check_identifier(c)} {sql_type(frame[c])}"
+                                for c in frame.columns)
+                conn.execute(sa.text(f"create temporary table {name} ({ddl}) on commit drop"))
+                if len(frame):
+                    self._bulk_insert(conn, name, frame)
+            try:
+                for statement in split_statements(sql):
+                    conn.execute(sa.text(statement), dict(params or {}))
+            finally:
+                if self.dialect == "duckdb":
+                    for name in frames:
+                        driver.unregister(name)
+
     def write_frame(
         self,
         table: str,

@@ -45,19 +45,40 @@ def week_of(as_of: date, day: int) -> int:
     return (as_of.weekday() + day) // 7
 
 
+CHANGE_COLUMNS = ["touch_id", "decision", "rule", "detail", "scheduled_at", "local_send_at",
+                  "reason"]
+
+
 def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: pd.DataFrame,
                    context: PlanningContext, policy: Policy, as_of: date,
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Level every CSM's human touches of ``calendar`` across weeks under weekly capacity;
     returns (calendar, decisions) with moved and dropped touches and their decisions
     updated. ``candidates`` give each touch's window."""
+    changes = csm_levelling_changes(calendar, candidates, context, policy, as_of)
+    return apply_levelling(calendar, decisions, changes)
+
+
+def human_touches(calendar: pd.DataFrame, policy: Policy) -> pd.Series:
+    """Which calendar rows are CSM work that levelling places (calls and meetings of an
+    account with a CSM, not transactional)."""
+    return (calendar["channel"].isin(policy.planner.human_channels)
+            & (calendar["message_type"] != "transactional") & calendar["csm_id"].notna())
+
+
+def csm_levelling_changes(calendar: pd.DataFrame, candidates: pd.DataFrame,
+                          context: PlanningContext, policy: Policy, as_of: date
+                          ) -> pd.DataFrame:
+    """What levelling ``calendar`` changes: one row per moved, dropped or escalated touch
+    (and per promotional touch dropped to keep the mix), with its new decision, rule and
+    detail and, for a touch that stays on the calendar, its new scheduled_at,
+    local_send_at and reason (``CHANGE_COLUMNS``, by touch_id). ``calendar`` needs only the
+    rows of the accounts with human touches; ``candidates`` those of their touches."""
     planner = policy.planner
-    human = (calendar["channel"].isin(planner.human_channels)
-             & (calendar["message_type"] != "transactional") & calendar["csm_id"].notna())
+    human = human_touches(calendar, policy)
     if not human.any():
-        return calendar, decisions
+        return _no_changes()
     calendar = calendar.reset_index(drop=True)
-    decisions = decisions.reset_index(drop=True)
     origin = pd.Timestamp(as_of)
     day_of = ((calendar["local_send_at"] - origin) // pd.Timedelta(days=1)).to_numpy(np.int64,
                                                                                     copy=True)
@@ -136,18 +157,11 @@ def level_csm_load(calendar: pd.DataFrame, decisions: pd.DataFrame, candidates: 
             touched_contacts.add(contact)
             reasons[r] = (f"levelled to {day_text(as_of, chosen)}: CSM {csm} "
                           f"capacity {limit} a week, QBRs and renewals first")
-    if moved:
-        levelled = sorted(reasons)
-        changed = np.zeros(len(calendar), dtype=bool)
-        changed[levelled] = True
-        calendar["reason"] = _replaced(calendar["reason"], changed,
-                                       [reasons[r] for r in levelled])
-        facts_at = np.full(len(calendar), -1, dtype=np.int64)
-        facts_at[rows] = at
-        _move(calendar, moved, facts, facts_at, send, as_of)
+    facts_at = np.full(len(calendar), -1, dtype=np.int64)
+    facts_at[rows] = at
     mix_drops = _restore_mix(receives, touched_contacts, calendar, policy)
-    return _apply(calendar, decisions, moved, reasons, dropped, escalated, mix_drops, as_of,
-                  candidates)
+    return _changes(calendar, moved, reasons, dropped, escalated, mix_drops, as_of,
+                    candidates, _move(moved, facts, facts_at, send, as_of))
 
 
 def _sent_this_week(context: PlanningContext, policy: Policy,
@@ -184,16 +198,19 @@ def _touch(touch_id: str, channel: str, contact: str, facts, i: int,
                  frequencies.get((contact, category)))
 
 
-def _move(calendar: pd.DataFrame, moved: dict[int, tuple[int, int]], facts,
-          facts_at: np.ndarray, send: int, as_of: date) -> None:
+def _move(moved: dict[int, tuple[int, int]], facts, facts_at: np.ndarray, send: int,
+          as_of: date) -> dict[int, tuple[pd.Timestamp, pd.Timestamp]]:
     # New UTC and local send times of the moved rows, computed together per timezone.
     rows = np.array(sorted(moved), dtype=np.int64)
+    if not len(rows):
+        return {}
     at = facts_at[rows]
     day = np.array([moved[r][1] for r in rows.tolist()], dtype=np.int64)
     second = np.where(day == facts.first_day[at], facts.first_second[at], send)
     utc, wall = utc_of_local(day, second, facts.zone[at], facts.zones, as_of)
-    calendar.loc[rows, "scheduled_at"] = pd.to_datetime(utc, unit="s", utc=True).to_numpy()
-    calendar.loc[rows, "local_send_at"] = pd.to_datetime(wall, unit="s").to_numpy()
+    return dict(zip(rows.tolist(), zip(pd.to_datetime(utc, unit="s", utc=True),
+                                       pd.to_datetime(wall, unit="s"), strict=True),
+                    strict=True))
 
 
 def _day_in_week(touch: Touch, week: int, first: int, last: int, current: int, facts,
@@ -353,11 +370,11 @@ def _restore_mix(receives: _Receives, contacts: set[str], calendar: pd.DataFrame
     return drops
 
 
-def _apply(calendar, decisions, moved, reasons, dropped, escalated, mix_drops, as_of,
-           candidates):
-    # Replace the decision of every moved, dropped or escalated touch; take the dropped and
-    # escalated ones off the calendar. The note candidate policy gave a touch (a season,
-    # an account override) still starts its detail, as the planner wrote it.
+def _changes(calendar, moved, reasons, dropped, escalated, mix_drops, as_of, candidates,
+             times) -> pd.DataFrame:
+    # The decision of every moved, dropped or escalated touch; the dropped and escalated
+    # ones leave the calendar. The note candidate policy gave a touch (a season, an account
+    # override) still starts its detail, as the planner wrote it.
     rows = sorted(moved.keys() | dropped.keys() | escalated.keys())
     touch_ids = dict(zip(rows, calendar["touch_id"].iloc[rows].tolist(), strict=True))
     updates: dict[str, tuple[str, str, str]] = {}
@@ -371,7 +388,7 @@ def _apply(calendar, decisions, moved, reasons, dropped, escalated, mix_drops, a
     for touch_id, detail in mix_drops.items():
         updates[touch_id] = ("dropped", MIX, detail)
     if not updates:
-        return calendar, decisions
+        return _no_changes()
     keys = sorted(updates)
     if "note" in candidates.columns:
         at = positions(keys, candidates["touch_id"])  # each key's candidate row
@@ -381,15 +398,52 @@ def _apply(calendar, decisions, moved, reasons, dropped, escalated, mix_drops, a
             if isinstance(note, str) and note:
                 decision, rule, detail = updates[key]
                 updates[key] = (decision, rule, f"{note}; {detail}")
+    # A touch that stays has a new time and reason only when it moved.
+    stays = {touch_ids[r]: (*times[r], reasons[r]) for r in moved
+             if updates[touch_ids[r]][0] in ("scheduled", "deferred")}
+    none = (pd.NaT, pd.NaT, None)
+    changes = pd.DataFrame([(k, *updates[k], *stays.get(k, none)) for k in keys],
+                           columns=CHANGE_COLUMNS)
+    return _typed(changes)
+
+
+def _no_changes() -> pd.DataFrame:
+    return _typed(pd.DataFrame(columns=CHANGE_COLUMNS))
+
+
+def _typed(changes: pd.DataFrame) -> pd.DataFrame:
+    return changes.astype({"touch_id": object, "decision": object, "rule": object,
+                           "detail": object, "reason": object}).assign(
+        scheduled_at=pd.to_datetime(changes["scheduled_at"], utc=True),
+        local_send_at=pd.to_datetime(changes["local_send_at"]))
+
+
+def apply_levelling(calendar: pd.DataFrame, decisions: pd.DataFrame, changes: pd.DataFrame
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``calendar`` and ``decisions`` with levelling's ``changes`` made: moved touches at
+    their new time with their new reason, dropped and escalated ones off the calendar,
+    every changed touch's decision replaced."""
+    calendar = calendar.reset_index(drop=True)
+    decisions = decisions.reset_index(drop=True)
+    if changes.empty:
+        return calendar, decisions
+    stays = changes[changes["scheduled_at"].notna()]
+    at = positions(stays["touch_id"], calendar["touch_id"])  # each moved touch's row
+    order = np.argsort(at, kind="stable")
+    changed = np.zeros(len(calendar), dtype=bool)
+    changed[at] = True
+    calendar["reason"] = _replaced(calendar["reason"], changed,
+                                   stays["reason"].iloc[order].tolist())
+    calendar.loc[at, "scheduled_at"] = stays["scheduled_at"].to_numpy()
+    calendar.loc[at, "local_send_at"] = stays["local_send_at"].to_numpy()
     decisions = decisions.copy()
     # Hashing the few keys, not the million decisions.
-    key_at = positions(decisions["touch_id"], keys)
+    key_at = positions(decisions["touch_id"], changes["touch_id"])
     changed = key_at >= 0
-    in_row_order = [keys[k] for k in key_at[changed].tolist()]
-    for k, column in enumerate(("decision", "rule", "detail")):
+    for column in ("decision", "rule", "detail"):
         decisions[column] = _replaced(decisions[column], changed,
-                                      [updates[t][k] for t in in_row_order])
-    gone = [t for t in keys if updates[t][0] in ("dropped", "escalated")]
+                                      changes[column].to_numpy()[key_at[changed]].tolist())
+    gone = changes.loc[changes["decision"].isin(["dropped", "escalated"]), "touch_id"]
     calendar = calendar[~is_in(calendar["touch_id"], gone)].reset_index(drop=True)
     return calendar, decisions
 

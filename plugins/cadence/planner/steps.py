@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from cadence.contract.warehouse import Warehouse
-from cadence.planner.csm_capacity import level_csm_load
+from cadence.planner.csm_capacity import RULE as CSM_CAPACITY
+from cadence.planner.csm_capacity import csm_levelling_changes, human_touches
 from cadence.planner.engine import plan_calendar
 from cadence.planner.inputs import read_context
 
@@ -71,28 +72,24 @@ def level_csm_capacity(warehouse: Warehouse, policy: Policy, as_of: date) -> dic
     """After every shard: level each CSM's human touches of the plan date across weeks
     under weekly capacity (by class, QBRs and renewals first), counting the human touches
     already sent this week, moving, dropping or escalating calendar rows and replacing
-    their decisions. Rewrites the plan date's calendar and decisions. The only levelling
-    of a DAG run: the shards do not level."""
-    params = {"as_of": as_of}
-    calendar = warehouse.read_columns(warehouse.render("planner/calendar.sql"), params)
-    decisions = warehouse.read_columns(warehouse.render("planner/decisions.sql"), params)
-    candidates = warehouse.read_columns(warehouse.render("planner/candidates.sql",
-                                                       in_shard=False), params)
+    their decisions. Reads only the accounts with human touches and changes only the rows
+    it moves, drops or escalates. The only levelling of a DAG run: the shards do not
+    level."""
+    channels = policy.planner.human_channels
+    params = {"as_of": as_of, **{f"channel_{k}": c for k, c in enumerate(channels, start=1)}}
+    calendar = warehouse.read_columns(
+        warehouse.render("planner/levelling_calendar.sql", channels=channels), params)
     if calendar.empty:
-        return {"levelled": 0, "moved_or_dropped": 0}
+        return {"human_touches": 0, "moved_or_dropped": 0, "mix_drops": 0}
+    candidates = warehouse.read_columns(
+        warehouse.render("planner/levelling_candidates.sql", channels=channels), params)
     calendar["scheduled_at"] = pd.to_datetime(calendar["scheduled_at"], utc=True)
     calendar["local_send_at"] = pd.to_datetime(calendar["local_send_at"])
-    scheduled = calendar[calendar["status"] == "scheduled"].reset_index(drop=True)
-    others = calendar[calendar["status"] != "scheduled"]
-    context = read_context(warehouse, as_of, set(scheduled["account_id"]),
+    context = read_context(warehouse, as_of, set(calendar["account_id"]),
                            policy.planner.horizon_days)
-    levelled, new_decisions = level_csm_load(scheduled, decisions, candidates, context,
-                                             policy, as_of)
-    merged = pd.concat([levelled, others], ignore_index=True).sort_values(
-        ["shard", "touch_id"], kind="stable")
-    new_decisions = new_decisions.sort_values(["shard", "touch_id"], kind="stable")
-    partition = {"plan_date": as_of}
-    warehouse.write_frame("communication_calendar", merged, replace_where=partition)
-    warehouse.write_frame("calendar_decisions", new_decisions, replace_where=partition)
-    changed = (new_decisions["rule"] == "9.csm_capacity").sum()
-    return {"levelled": int(len(levelled)), "moved_or_dropped": int(changed)}
+    changes = csm_levelling_changes(calendar, candidates, context, policy, as_of)
+    warehouse.execute_with(warehouse.render("planner/apply_csm_levelling.sql"),
+                           {"levelled_touches": changes}, {"as_of": as_of})
+    return {"human_touches": int(human_touches(calendar, policy).sum()),
+            "moved_or_dropped": int((changes["rule"] == CSM_CAPACITY).sum()),
+            "mix_drops": int((changes["rule"] != CSM_CAPACITY).sum())}
