@@ -85,7 +85,7 @@ def read_context(warehouse: Warehouse, as_of: date, account_ids: set[str],
     flags = {"in_shard": shard is not None}
     frames = {}
     for name, path in SQL.items():
-        frame = warehouse.read_frame(warehouse.render(path, **flags), params)
+        frame = warehouse.read_columns(warehouse.render(path, **flags), params)
         if "account_id" in frame.columns:
             frame = frame[is_in(frame["account_id"], account_ids)]
         frames[name] = frame.reset_index(drop=True)

@@ -52,8 +52,8 @@ def plan_calendar_shard(warehouse: Warehouse, policy: Policy, as_of: date, shard
     """Plan the accounts of one shard (as :func:`list_shards` assigned them) for ``as_of``
     and replace its calendar and decisions partition (plan_date, shard); the warehouse
     reads only that shard's candidates and context. Returns counts for the task log."""
-    candidates = warehouse.read_frame(warehouse.render("planner/candidates.sql", in_shard=True),
-                                      {"as_of": as_of, "shard": shard})
+    candidates = warehouse.read_columns(warehouse.render("planner/candidates.sql", in_shard=True),
+                                        {"as_of": as_of, "shard": shard})
     accounts = set(candidates["account_id"])
     context = read_context(warehouse, as_of, accounts, policy.planner.horizon_days, shard)
     # CSM capacity is levelled once, across shards, by level_csm_capacity.
