@@ -155,3 +155,45 @@ def test_the_next_plan_runs_under_the_learned_share(warehouse, policy):
     # another day's plan has no learned share of its own: the policy's holds
     later = planning_policy(warehouse, policy, date(2026, 12, 2))
     assert later.planner.limits_for("smb").promotional_max_share == 0.2
+
+
+def test_steering_in_the_warehouse_moves_says_why_and_a_rerun_changes_nothing(
+        any_warehouse, policy):
+    # The nightly step on DuckDB and PostgreSQL: a contact's learned hour moves its emails,
+    # the others say the policy slot stays; reason and decision detail say so once, even
+    # when the step is run again.
+    from cadence.learning.steps import apply_learned_send_slots
+    from cadence.planner.steps import list_shards, plan_calendar_shard
+    from tests.unit.test_planner_sharding import AS_OF as PLAN_DATE
+    from tests.unit.test_planner_sharding import seed
+
+    seed(any_warehouse)
+    for shard in list_shards(any_warehouse, policy, PLAN_DATE):
+        plan_calendar_shard(any_warehouse, policy, PLAN_DATE, shard)
+    any_warehouse.write_frame("learned_send_slots", pd.DataFrame({
+        "scope": ["contact"], "key": ["acc3_c"], "weekday": [1], "hour": [14],
+        "delivered": [8], "opens_in_slot": [5], "open_rate": [0.625],
+        "as_of_date": [PLAN_DATE]}), replace_all=True)
+
+    def emails():
+        calendar = any_warehouse.read_table("communication_calendar")
+        decisions = any_warehouse.read_table("calendar_decisions").set_index("touch_id")
+        mail = calendar[(calendar["channel"] == "email")
+                        & (calendar["status"] == "scheduled")].set_index("touch_id")
+        return mail.assign(detail=mail.index.map(decisions["detail"])).sort_index()
+
+    summary = apply_learned_send_slots(any_warehouse, policy, PLAN_DATE)
+    first = emails()
+    mine = first[first["contact_id"] == "acc3_c"]
+    assert summary["steered"] == len(mine) > 0
+    assert (pd.to_datetime(mine["local_send_at"]).dt.hour == 14).all()
+    assert mine["reason"].str.contains("send time 14:00 learned from this contact's opens").all()
+    assert mine["detail"].str.contains("learned from this contact's opens").all()
+    others = first[first["contact_id"] != "acc3_c"]
+    assert (pd.to_datetime(others["local_send_at"]).dt.hour == 10).all()
+    assert (others["reason"].str.count("send time 10:00 from policy") == 1).all()
+    assert (others["detail"].str.count("send time 10:00 from policy") == 1).all()
+    apply_learned_send_slots(any_warehouse, policy, PLAN_DATE)
+    again = emails()
+    pd.testing.assert_frame_equal(again[["reason", "detail", "scheduled_at"]],
+                                  first[["reason", "detail", "scheduled_at"]])

@@ -151,11 +151,10 @@ def apply_learned_send_slots(warehouse: Warehouse, policy, as_of: date) -> dict:
     experiment arm, set the learned send hour on the plan date's email and in-app touches
     and say which slot each uses in its calendar reason and decision detail."""
     rules = policy.learning.send_time
-    # Columns through Arrow: the plan date's calendar, candidates and decisions are
-    # millions of rows at 100,000 accounts.
-    partition = {"plan_date": as_of}
-    calendar = warehouse.read_columns(
-        "select * from communication_calendar where plan_date = :plan_date", partition)
+    # Columns through Arrow, and only those steering reads: the plan date's calendar and
+    # candidates are millions of rows at 100,000 accounts. The changes are applied in place.
+    calendar = warehouse.read_columns(warehouse.render("learning/steering_calendar.sql"),
+                                      {"as_of": as_of})
     if calendar.empty:
         return {"steered": 0}
     calendar["scheduled_at"] = pd.to_datetime(calendar["scheduled_at"], utc=True)
@@ -164,7 +163,7 @@ def apply_learned_send_slots(warehouse: Warehouse, policy, as_of: date) -> dict:
         "select touch_id, earliest_at, latest_at, experiment_arm from touch_candidates"
         " where plan_date = :d", {"d": as_of})
     arm_of = windows.drop_duplicates("touch_id").set_index("touch_id")["experiment_arm"]
-    calendar["experiment_arm"] = calendar["touch_id"].map(arm_of)
+    arm = calendar["touch_id"].map(arm_of)
     slots = _read_partition(warehouse, "learned_send_slots", as_of)
     if slots.empty or not rules.enabled:
         slots = pd.DataFrame(columns=["scope", "key", "weekday", "hour", "delivered",
@@ -176,18 +175,17 @@ def apply_learned_send_slots(warehouse: Warehouse, policy, as_of: date) -> dict:
                                      tiers.set_index("account_id")["segment_key"],
                                      policy.planner.timing, rules)
     said = text != ""
-    steered.loc[said, "reason"] = steered.loc[said, "reason"].fillna("") + "; " + text[said]
     moved = steered["scheduled_at"] != calendar["scheduled_at"]
-    decisions = warehouse.read_columns(
-        "select * from calendar_decisions where plan_date = :plan_date", partition)
-    detail = dict(zip(steered.loc[said, "touch_id"], text[said], strict=True))
-    extra = decisions["touch_id"].map(detail)
-    has = extra.notna() & decisions["decision"].isin(["scheduled", "deferred"])
-    decisions.loc[has, "detail"] = decisions.loc[has, "detail"].fillna("") + "; " + extra[has]
-    with_columns = steered.astype({"plan_date": "object"})
-    warehouse.write_frame("communication_calendar", with_columns, replace_where=partition)
-    warehouse.write_frame("calendar_decisions", decisions.astype({"plan_date": "object"}),
-                          replace_where=partition)
+    relabelled = ~((arm == calendar["experiment_arm"])
+                   | (arm.isna() & calendar["experiment_arm"].isna()))
+    changed = said | moved | relabelled
+    warehouse.execute_with(warehouse.render("learning/apply_send_slots.sql"), {
+        "steered_touches": pd.DataFrame({
+            "touch_id": steered.loc[changed, "touch_id"],
+            "experiment_arm": arm[changed].astype(object),
+            "scheduled_at": steered.loc[changed, "scheduled_at"],
+            "local_send_at": steered.loc[changed, "local_send_at"],
+            "said": text[changed].where(said[changed], None)})}, {"as_of": as_of})
     counts = text[said].str.extract(r"(learned from this contact|learned from the|policy)")[0]
     return {"steered": int(moved.sum()),
             "by_contact_slot": int((counts == "learned from this contact").sum()),
