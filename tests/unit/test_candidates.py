@@ -7,10 +7,12 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cadence.candidates.generate import generate_candidates, generate_touch_candidates
 from cadence.candidates.inputs import COLUMNS, CandidateInputs, InputError
-from cadence.contract.tables import TOUCH_CANDIDATES, touch_id
+from cadence.contract.tables import TOUCH_CANDIDATES, touch_id, touch_ids
 from cadence.policy import parse_policy
 
 AS_OF = date(2026, 3, 2)
@@ -179,6 +181,17 @@ def test_touch_id_is_the_shared_deterministic_id(policy):
     intended = (call["latest_at"] - pd.Timedelta(days=4)).date()  # window_days = 4
     assert call["touch_id"] == touch_id("a1-champ", "tier_cadences.strategic_check_in_call",
                                         intended)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.text()), st.text(min_size=1),
+                          st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1))),
+                min_size=1, max_size=20))
+def test_touch_ids_of_a_column_are_the_touch_id_of_each_row(rows):
+    contacts, keys, days = zip(*rows, strict=True)
+    intended = pd.Series(pd.to_datetime(list(days)))
+    assert touch_ids(pd.Series(contacts, dtype=object), pd.Series(keys, dtype=object),
+                     intended) == [touch_id(c, k, d) for c, k, d in rows]
 
 
 def test_renewal_60_days_out_gets_the_csm_renewal_discussion(policy):

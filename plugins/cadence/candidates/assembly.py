@@ -12,7 +12,7 @@ import pandas as pd
 from cadence.candidates.inputs import CandidateInputs
 from cadence.candidates.policy import HUMAN_CHANNELS, CandidatesPolicy, TouchSpec
 from cadence.contract.audience import audience_mask
-from cadence.contract.tables import TOUCH_CANDIDATES, touch_id
+from cadence.contract.tables import TOUCH_CANDIDATES, touch_ids
 
 DAY = pd.Timedelta(days=1)
 # Carried next to the contract columns into the payload, then dropped.
@@ -135,8 +135,7 @@ def assemble(rows: pd.DataFrame, ctx: PlanContext) -> pd.DataFrame:
                              - pd.Timedelta(seconds=1)).dt.tz_localize("UTC")
     # A touch whose window opened before the plan date may go from the plan date on.
     rows["earliest_at"] = rows["earliest_at"].clip(lower=ctx.start.tz_localize("UTC"))
-    rows["touch_id"] = [touch_id(c, k, d) for c, k, d in
-                        zip(rows["contact_id"], rows["id_key"], intended.dt.date, strict=True)]
+    rows["touch_id"] = touch_ids(rows["contact_id"], rows["id_key"], intended)
     rows["plan_date"] = ctx.as_of
     rows["payload"] = None
     for column in ("hold", "note"):
