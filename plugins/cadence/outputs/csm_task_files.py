@@ -5,7 +5,9 @@ The feed is live: ``csm_task_versions`` (grain owner × task_id) remembers every
 has published, so a task keeps its UID (``<task_id>@<policy domain>``) across plans, its
 SEQUENCE rises whenever what the event says changes, and a task that disappears from the
 plan before its day is published as STATUS:CANCELLED instead of silently vanishing. A plan
-older than the newest one published (a backfill) leaves the files alone.
+older than the newest one published (a backfill) leaves the files alone. The events are
+written column-wise, byte for byte as icalendar's ``Event`` would write them (the tests hold
+icalendar as the reference); icalendar writes each feed's header and VTIMEZONEs.
 
 Files are safe: owner ids are checked against the policy pattern before they name a file,
 every path is resolved inside ``CADENCE_OUT_DIR``, and CSV cells that a spreadsheet would
@@ -19,6 +21,7 @@ import functools
 import hashlib
 import io
 import re
+from collections import namedtuple
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -134,6 +137,9 @@ def next_versions(previous: pd.DataFrame, tasks: pd.DataFrame, as_of: date,
 # of the nightly at 20,000 accounts and ~150 s at 100,000. icalendar still writes what is few
 # and cheap (the calendar's header lines, the VTIMEZONEs, a DURATION per length, the DTSTART
 # form per zone) and stays the reference the tests compare these bytes with.
+EventRow = namedtuple("EventRow", ["task_id", "sequence", "status", "minutes", "summary",
+                                   "description", "organizer_name", "organizer_email",
+                                   "attendee_name", "attendee_email", "url"])
 CALENDAR_END = "END:VCALENDAR\r\n"
 FOLD_OCTETS = 74  # RFC 5545 lines are at most 75 octets; icalendar folds before the 75th
 TEXT_ESCAPES = (("\\N", "\n"), ("\\", "\\\\"), (";", "\\;"), (",", "\\,"), ("\r\n", "\\n"),
@@ -216,10 +222,10 @@ def event_text(versions: pd.DataFrame, rules: CsmTasksPolicy) -> list[str]:
     what icalendar writes for it: properties in icalendar's order (SUMMARY, DTSTART,
     DURATION, DTSTAMP, UID, SEQUENCE, then by name), TEXT escaped, lines folded, and a VALARM
     on open events when the policy asks for one."""
-    zones = [z or "UTC" for z in versions["task_zone"]]
-    starts = pd.to_datetime(versions["starts_at"])
-    local = pd.Series("", index=versions.index, dtype=object)
-    for zone, rows in pd.Series(zones, index=versions.index).groupby(zones).groups.items():
+    zones = pd.Series([z or "UTC" for z in versions["task_zone"]], dtype=object)
+    starts = pd.to_datetime(versions["starts_at"]).reset_index(drop=True)
+    local = pd.Series("", index=zones.index, dtype=object)
+    for zone, rows in zones.groupby(zones).groups.items():  # wall times a zone at a time
         local[rows] = starts[rows].dt.tz_convert(zone).dt.strftime("%Y%m%dT%H%M%S")
     stamps = pd.to_datetime(versions["changed_at"])
     stamps = (stamps.dt.tz_localize("UTC") if stamps.dt.tz is None  # naive reads as UTC
@@ -227,8 +233,11 @@ def event_text(versions: pd.DataFrame, rules: CsmTasksPolicy) -> list[str]:
     alarm_minutes = rules.feed.alarm_minutes_before
     trigger = (None if alarm_minutes is None
                else vDuration(timedelta(minutes=-alarm_minutes)).to_ical().decode())
+    # Rows from column lists: itertuples reads Arrow-backed text a value at a time.
+    rows = map(EventRow._make,
+               zip(*(versions[c].tolist() for c in EventRow._fields), strict=True))
     events = []
-    for v, zone, start, stamp in zip(versions.itertuples(index=False), zones, local, stamps,
+    for v, zone, start, stamp in zip(rows, zones.tolist(), local.tolist(), stamps.tolist(),
                                      strict=True):
         summary = _text(v.summary)
         _, param, utc = _start_form(zone)
@@ -258,8 +267,9 @@ def event_text(versions: pd.DataFrame, rules: CsmTasksPolicy) -> list[str]:
 def feeds(versions: pd.DataFrame, rules: CsmTasksPolicy):
     """``(owner, bytes)`` for every owner in name order: the RFC 5545 feed of every published
     version, cancelled ones as STATUS:CANCELLED, each with a stable UID and its SEQUENCE."""
-    events = pd.Series(event_text(versions, rules), index=versions.index, dtype=object)
-    for owner, theirs in versions.groupby("owner_id", sort=True):
+    events = event_text(versions, rules)
+    tzids = [_start_form(z or "UTC")[0] for z in versions["task_zone"]]
+    for owner, rows in sorted(versions.groupby("owner_id").indices.items()):
         calendar = Calendar()
         calendar.add("prodid", "-//cadence//csm tasks//EN")
         calendar.add("version", "2.0")
@@ -271,9 +281,9 @@ def feeds(versions: pd.DataFrame, rules: CsmTasksPolicy):
         head = calendar.to_ical().decode().removesuffix(CALENDAR_END)
         # The VTIMEZONEs of the zones named in a TZID, in name order (icalendar's
         # add_missing_timezones adds them in set order, which differs between processes).
-        tzids = {_start_form(z or "UTC")[0] for z in theirs["task_zone"]} - {None}
-        zones = "".join(_vtimezone(tzid) for tzid in sorted(tzids))
-        yield owner, (head + zones + "".join(events[theirs.index]) + CALENDAR_END).encode()
+        zones = "".join(_vtimezone(tzid) for tzid in sorted({tzids[i] for i in rows} - {None}))
+        body = "".join(events[i] for i in rows)
+        yield owner, (head + zones + body + CALENDAR_END).encode()
 
 
 @functools.cache
