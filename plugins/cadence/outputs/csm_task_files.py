@@ -30,7 +30,7 @@ import pandas as pd
 from icalendar import Calendar, Timezone, vDDDTypes, vDuration
 
 from cadence.contract.schema import table_columns
-from cadence.outputs.csm_tasks import is_safe_id
+from cadence.outputs.csm_tasks import is_safe_id, wall_clock
 
 if TYPE_CHECKING:
     from cadence.contract.warehouse import Warehouse
@@ -300,11 +300,10 @@ def week_csv(tasks: pd.DataFrame) -> pd.DataFrame:
     """Tasks as the rows of the weekly CSVs (same index): local start and end,
     neutralised."""
     listing = tasks.copy()
-    local = [pd.Timestamp(t).tz_convert(z) for t, z in zip(listing["starts_at"],
-                                                           listing["task_zone"], strict=True)]
-    listing["starts_at"] = [t.strftime("%Y-%m-%d %H:%M") for t in local]
-    listing["ends_at"] = [(t + pd.Timedelta(minutes=int(m))).strftime("%H:%M")
-                          for t, m in zip(local, listing["minutes"], strict=True)]
+    local = wall_clock(listing["starts_at"], listing["task_zone"])
+    listing["starts_at"] = local.dt.strftime("%Y-%m-%d %H:%M")
+    listing["ends_at"] = (local + pd.to_timedelta(listing["minutes"].astype("int64"), unit="min")
+                          ).dt.strftime("%H:%M")
     listing["talking_points"] = listing["talking_points"].str.replace("\n", " | ")
     listing = listing[CSV_COLUMNS]
     text = listing.select_dtypes(include=["object", "string"]).columns
@@ -346,18 +345,21 @@ def write_task_files(warehouse: Warehouse, tasks: pd.DataFrame, rules: CsmTasksP
     listing = week_csv(current)
     lines = list(csv.reader(io.StringIO(listing.to_csv(index=False, header=False,
                                                        lineterminator="\n"))))
-    line_of = pd.Series(range(len(listing)), index=listing.index)
+    # Each owner's rows per week (positions, in task order), grouped once for every owner.
+    weeks: dict[str, dict[str, list[int]]] = {}
+    for (owner, week), at in current.groupby(["csm_id", "week"], sort=True).indices.items():
+        weeks.setdefault(owner, {})[week] = at.tolist()
     for owner in sorted(set(versions["owner_id"])):
         folder = safe_path(root, owner)
         folder.mkdir(exist_ok=True)
         for stale in folder.glob("*.csv"):  # this week on is rewritten, earlier weeks kept
             if stale.stem >= plan_week:
                 stale.unlink()
-        for week, rows in current[current["csm_id"] == owner].groupby("week", sort=True):
+        for week, at in weeks.get(owner, {}).items():
             with safe_path(folder, f"{week}.csv").open("w", newline="", encoding="utf-8") as f:
                 writer = csv.writer(f, lineterminator="\n")
                 writer.writerow(listing.columns)
-                writer.writerows(lines[k] for k in line_of[rows.index].tolist())
+                writer.writerows(lines[k] for k in at)
             csv_files += 1
     cancelled = versions[(versions["status"] == "cancelled")
                          & (versions["plan_date"] == as_of)]
