@@ -41,3 +41,18 @@ def test_values_round_trip_with_nulls_empty_strings_and_utc(any_warehouse):
 def test_identifiers_are_checked(warehouse):
     with pytest.raises(ValueError, match="not a valid warehouse identifier"):
         warehouse.write_frame("t; drop table x", _frame(date(2026, 1, 1)))
+
+
+def test_the_embedded_warehouse_bounds_its_memory_as_the_operator_says(tmp_path):
+    # DuckDB would otherwise cache up to 80% of the machine in the process running the tasks.
+    from cadence.contract.settings import load_settings
+    from cadence.contract.warehouse import connect
+
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    warehouse = connect(load_settings({"CADENCE_WAREHOUSE_URL": url,
+                                       "CADENCE_DUCKDB_MEMORY_LIMIT": "768MB"}))
+    limit = warehouse.read_frame("select current_setting('memory_limit') as m")["m"][0]
+    assert limit.replace(" ", "") in ("732.4MiB", "768.0MB")
+    assert connect(load_settings({"CADENCE_WAREHOUSE_URL": url})).duckdb_memory_limit == "2GB"
+    with pytest.raises(ValueError, match="CADENCE_DUCKDB_MEMORY_LIMIT='2GB; drop table x'"):
+        load_settings({"CADENCE_DUCKDB_MEMORY_LIMIT": "2GB; drop table x"})

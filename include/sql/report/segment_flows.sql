@@ -7,3 +7,4 @@ select segment_type, segment_key,
        sum(case when valid_to = :d then 1 else 0 end) as left_segment
 from segment_membership
 group by segment_type, segment_key
+order by segment_type, segment_key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 INCLUDE_DIR = PROJECT_ROOT / "include"
 SQL_DIR = INCLUDE_DIR / "sql"
 CONFIG_DIR = INCLUDE_DIR / "config"
+# The embedded warehouse's buffer cache: DuckDB's own default is 80% of the machine, and a
+# nightly's tasks share one process (``dags test``) or one worker with pandas frames.
+DUCKDB_MEMORY_LIMIT = "2GB"
+_SIZE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,7 @@ class Settings:
     source_dir: Path
     out_dir: Path
     policy_path: Path
+    duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT  # DuckDB's buffer cache, e.g. 2GB
 
 
 def _path(value: str) -> Path:
@@ -38,4 +44,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         source_dir=_path(env.get("CADENCE_SOURCE_DIR") or "data/sources"),
         out_dir=_path(env.get("CADENCE_OUT_DIR") or "data/out"),
         policy_path=_path(env.get("CADENCE_POLICY") or "include/config/policy.yml"),
+        duckdb_memory_limit=_size("CADENCE_DUCKDB_MEMORY_LIMIT",
+                                  env.get("CADENCE_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT),
     )
+
+
+def _size(name: str, value: str) -> str:
+    # A memory size goes into a SET statement: only a number and a unit are let through.
+    if not _SIZE.fullmatch(value.strip()):
+        raise ValueError(f"{name}={value!r} is not a memory size such as 2GB or 512MB")
+    return value.strip()

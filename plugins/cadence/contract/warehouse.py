@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
 
-from cadence.contract.settings import SQL_DIR, Settings, load_settings
+from cadence.contract.settings import DUCKDB_MEMORY_LIMIT, SQL_DIR, Settings, load_settings
 
 POSTGRES_SCHEMA = "cadence"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -80,11 +80,13 @@ class Warehouse:
     url: str
     schema: str = POSTGRES_SCHEMA  # PostgreSQL only; DuckDB uses its main schema
     engine: sa.Engine | None = None
+    # DuckDB only: the bound of its buffer cache (``CADENCE_DUCKDB_MEMORY_LIMIT``)
+    duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT
 
     def __post_init__(self) -> None:
         _check_identifier(self.schema)
         if self.engine is None:
-            self.engine = _create_engine(self.url, self.schema)
+            self.engine = _create_engine(self.url, self.schema, self.duckdb_memory_limit)
 
     @property
     def dialect(self) -> str:
@@ -338,7 +340,7 @@ def _where(where: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
     return " where " + " and ".join(clauses), {f"w_{k}": v for k, v in where.items()}
 
 
-def _create_engine(url: str, schema: str) -> sa.Engine:
+def _create_engine(url: str, schema: str, memory_limit: str) -> sa.Engine:
     if url.startswith("duckdb"):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
@@ -346,8 +348,11 @@ def _create_engine(url: str, schema: str) -> sa.Engine:
         engine = sa.create_engine(url)
 
         @sa.event.listens_for(engine, "connect")
-        def _utc(dbapi_connection, _record):  # timestamps read back in UTC, not host time
+        def _session(dbapi_connection, _record):
+            # Timestamps read back in UTC, not host time. DuckDB's buffer cache takes 80% of
+            # RAM unless bounded, and a run's tasks share one process and one database.
             dbapi_connection.execute("set TimeZone = 'UTC'")
+            dbapi_connection.execute(f"set memory_limit = '{memory_limit}'")
 
         return engine
     engine = sa.create_engine(
@@ -364,4 +369,5 @@ def connect(settings: Settings | None = None) -> Warehouse:
     """The warehouse of ``settings`` (default: the environment's ``CADENCE_WAREHOUSE_URL``
     and, for PostgreSQL, ``CADENCE_WAREHOUSE_SCHEMA``)."""
     settings = settings or load_settings()
-    return Warehouse(settings.warehouse_url, schema=settings.warehouse_schema)
+    return Warehouse(settings.warehouse_url, schema=settings.warehouse_schema,
+                     duckdb_memory_limit=settings.duckdb_memory_limit)
