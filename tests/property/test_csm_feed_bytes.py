@@ -27,6 +27,11 @@ DST_EDGES = ["2026-03-29 00:59:59", "2026-03-29 01:00", "2026-10-25 00:30", "202
 AWKWARD = "\\;,:\"'^ \n\r\t\u2019\u00e9\u65e5\U0001f600N"
 
 
+def _name(value) -> str | None:
+    # A missing name is None, NaN (pandas) or empty: the address shows instead.
+    return value if isinstance(value, str) and value else None
+
+
 def reference_feed(versions: pd.DataFrame, owner: str, rules) -> bytes:
     """The feed as icalendar's Calendar/Event build wrote it before the column-wise writer."""
     calendar = Calendar()
@@ -52,11 +57,11 @@ def reference_feed(versions: pd.DataFrame, owner: str, rules) -> bytes:
         event.add("status", "CANCELLED" if v.status == "cancelled" else "CONFIRMED")
         if isinstance(v.organizer_email, str) and v.organizer_email:
             organizer = vCalAddress(f"mailto:{v.organizer_email}")
-            organizer.params["cn"] = vText(v.organizer_name or v.organizer_email)
+            organizer.params["cn"] = vText(_name(v.organizer_name) or v.organizer_email)
             event.add("organizer", organizer)
         if isinstance(v.attendee_email, str) and v.attendee_email:
             attendee = vCalAddress(f"mailto:{v.attendee_email}")
-            attendee.params["cn"] = vText(v.attendee_name or v.attendee_email)
+            attendee.params["cn"] = vText(_name(v.attendee_name) or v.attendee_email)
             attendee.params["role"] = vText("REQ-PARTICIPANT")
             event.add("attendee", attendee)
         if isinstance(v.url, str) and v.url:
@@ -130,6 +135,7 @@ def awkward_rows() -> list[dict]:
         version("bare", description=None, url=None, organizer_email=None, attendee_email="",
                 attendee_name=None),
         version("no-names", organizer_name="", attendee_name=None, url=""),
+        version("nan-names", organizer_name=float("nan"), attendee_name=float("nan")),
         version("cancelled", status="cancelled", sequence=3),
         version("utc", zone="UTC"), version("no-zone", zone=""),
         version("reykjavik", zone="Atlantic/Reykjavik", minutes=90),
@@ -169,6 +175,9 @@ def test_feeds_are_the_bytes_icalendar_writes_and_parse_back(policy, alarm):
                 assert str(event["description"]) == unescaped(v.description)
             if v.attendee_email:
                 assert str(event["attendee"]) == f"mailto:{v.attendee_email}"
+                if not (isinstance(v.attendee_name, str) and v.attendee_name):
+                    # A missing name shows the address, never "nan".
+                    assert event["attendee"].params["cn"] == v.attendee_email
             assert bool(event.walk("VALARM")) == (alarm is not None and v.status == "open")
 
 

@@ -213,7 +213,8 @@ def _address(name: str, email, display, task_id, role: str = "") -> str:
     """An ORGANIZER or ATTENDEE line (CN the name, else the address), or none."""
     if not (isinstance(email, str) and email):
         return ""
-    cn = _param(str(display or email), QUOTED_CN)
+    # A missing name (None, NaN or empty) shows the address, never "nan".
+    cn = _param(display if isinstance(display, str) and display else email, QUOTED_CN)
     return fold(f"{name};CN={cn}{role}:mailto:{_raw(email, task_id)}") + "\r\n"
 
 
