@@ -53,6 +53,6 @@ def test_the_embedded_warehouse_bounds_its_memory_as_the_operator_says(tmp_path)
                                        "CADENCE_DUCKDB_MEMORY_LIMIT": "768MB"}))
     limit = warehouse.read_frame("select current_setting('memory_limit') as m")["m"][0]
     assert limit.replace(" ", "") in ("732.4MiB", "768.0MB")
-    assert connect(load_settings({"CADENCE_WAREHOUSE_URL": url})).duckdb_memory_limit == "2GB"
+    assert connect(load_settings({"CADENCE_WAREHOUSE_URL": url})).duckdb_memory_limit == "4GB"
     with pytest.raises(ValueError, match="CADENCE_DUCKDB_MEMORY_LIMIT='2GB; drop table x'"):
         load_settings({"CADENCE_DUCKDB_MEMORY_LIMIT": "2GB; drop table x"})

@@ -13,7 +13,7 @@ SQL_DIR = INCLUDE_DIR / "sql"
 CONFIG_DIR = INCLUDE_DIR / "config"
 # The embedded warehouse's buffer cache: DuckDB's own default is 80% of the machine, and a
 # nightly's tasks share one process (``dags test``) or one worker with pandas frames.
-DUCKDB_MEMORY_LIMIT = "2GB"
+DUCKDB_MEMORY_LIMIT = "4GB"
 _SIZE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
@@ -26,7 +26,7 @@ class Settings:
     source_dir: Path
     out_dir: Path
     policy_path: Path
-    duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT  # DuckDB's buffer cache, e.g. 2GB
+    duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT  # DuckDB's buffer cache, e.g. 4GB
 
 
 def _path(value: str) -> Path:
