@@ -32,6 +32,7 @@ import contextlib
 import csv
 import html
 import io
+import itertools
 import json
 import logging
 import re
@@ -342,13 +343,19 @@ def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
     patterns = {mark: {f"probes{m}_{k}": _matches_any(held[k:k + _CHUNK])
                        for k in range(0, len(held), _CHUNK)}
                 for m, (mark, held) in enumerate(by_mark.items())}
+    # Between a row's values when they are searched as one text: a character no probe
+    # holds, so no probe is found across two values.
+    separator = next(chr(k) for k in itertools.count(1) if all(chr(k) not in p for p in everything))
     tables = text_columns(warehouse)
     with warehouse.engine.begin() as conn:
         for table, columns in tables.items():
             if table in skip or not columns:
                 continue
             params: dict[str, str] = {k: v for keys in patterns.values() for k, v in keys.items()}
-            hits = [_holds(c, patterns) for c in columns] if patterns else []
+            hits = []
+            if patterns:
+                params["separator"] = separator
+                hits.append(_holds(columns, patterns))
             if "contact_id" in columns and all_ids:
                 params |= {f"i{i}": v for i, v in enumerate(all_ids)}
                 hits.append(f"contact_id in ({', '.join(f':i{i}' for i in range(len(all_ids)))})")
@@ -361,18 +368,24 @@ def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
     return changed
 
 
-def _holds(column: str, patterns: dict[str, dict[str, str]]) -> str:
-    """SQL: ``column`` lower-cased matches a pattern (bound by its key) of ``patterns``
-    (mark -> key -> pattern), each tried only on values holding its mark (lower-casing
-    makes no mark; most values, ids, dates and numbers, hold none)."""
-    c = _quote(column)
+def _holds(columns: list[str], patterns: dict[str, dict[str, str]]) -> str:
+    """SQL: a row's ``columns``, lower-cased and joined by the bound ``separator``, match a
+    pattern (bound by its key) of ``patterns`` (mark -> key -> pattern), each tried only on
+    rows holding its mark (lower-casing makes no mark; most values, ids, dates and numbers,
+    hold none). One text per row: a regular expression is compiled once per table, not
+    once per column, and run once per row."""
+    quoted = [_quote(c) for c in columns]
+    joined = f"concat_ws(cast(:separator as text), {', '.join(quoted)})"
     held = []
     for mark, keys in patterns.items():
-        match = " or ".join(f"lower({c}) ~ :{key}" for key in keys)
+        match = " or ".join(f"lower({joined}) ~ :{key}" for key in keys)
         # A case: the mark first, whatever order the database prefers.
-        held.append(f"(case when strpos({c}, {mark!r}) = 0 then false else ({match}) end)"
+        held.append(f"(case when strpos({joined}, {mark!r}) = 0 then false else ({match}) end)"
                     if mark else f"({match})")
-    return "(" + " or ".join(held) + ")"
+    if "" in patterns:
+        return "(" + " or ".join(held) + ")"
+    marked = " or ".join(f"strpos({c}, {m!r}) > 0" for c in quoted for m in patterns)
+    return f"(case when {marked} then ({' or '.join(held)}) else false end)"
 
 
 def _erase_in_table(conn: sa.Connection, table: str, columns: list[str], hit: str,
