@@ -333,10 +333,10 @@ def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
     everything = sorted({p for pr in probes for p in pr.own | pr.names})
     all_ids = sorted({i for pr in probes for i in pr.ids})
     # Regular expressions of the probes holding each mark (the first of ``_MARKS`` they
-    # hold), searched only in values holding it: an address is only looked for where there
-    # is an @ (few values), so the many names do not search every e-mail column and the
-    # many addresses not every text. RE2 (DuckDB) and PostgreSQL run each in one pass over
-    # a cell, in chunks: PostgreSQL refuses a "too complex" expression, RE2 caps its memory.
+    # hold), searched only in rows holding it: an address is only looked for where there
+    # is an @, so the many names do not search every e-mail and the many addresses not
+    # every text. RE2 (DuckDB) and PostgreSQL run each in one pass over a row's text, in
+    # chunks: PostgreSQL refuses a "too complex" expression, RE2 caps its memory.
     by_mark: dict[str, list[str]] = {}
     for p in everything:
         by_mark.setdefault(next((m for m in _MARKS if m in p), ""), []).append(p)
