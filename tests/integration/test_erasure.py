@@ -244,3 +244,33 @@ def test_many_requests_in_one_run_are_all_carried_out_and_logged(any_warehouse, 
     assert apply_erasures(warehouse, out_dir, NOW, "nightly_3") == {"erasure_requests": 0}
     assert len(warehouse.read_table("erasure_log")) == 20
     assert hits(warehouse, out_dir, [f"c{i}@example.com" for i in range(1, 21)]) == []
+
+
+def test_a_row_naming_several_erased_people_loses_each_of_them(any_warehouse, tmp_path):
+    """Erased people who share a row (a note about several of them, one of them known by
+    two contacts and so by every pairing of their names) are each erased from it, one
+    after the other; the rest of the row and rows about others stay as they were."""
+    warehouse, out_dir = any_warehouse, tmp_path / "out"
+    seed_people(warehouse, contacts=5)
+    contacts = warehouse.read_table("stg_contacts")
+    contacts.loc[contacts["contact_id"] == "c3", ["email", "last_name"]] = ["c2@Example.com",
+                                                                             "Roe"]
+    warehouse.write_frame("stg_contacts", contacts, replace_all=True)
+    warehouse.write_frame("csm_notes", pd.DataFrame({
+        "note_id": ["n1", "n2", "n3"],
+        "note": ["Met Firstc1 Doe and Firstc3 Doe, then FIRSTC2 Roe (c2@example.COM)",
+                 "Firstc4 Doe asked about Firstc2 Roe", "Firstc5 Doe"],
+        "who": ["s1", "Firstc1", "Firstc4"], "surname": ["x", "Doe", "Doe"]}))
+    warehouse.write_frame("stg_suppressions", pd.DataFrame({
+        "email": [None, "c2@example.com"], "contact_id": ["c1", None], "reason": "erasure",
+        "scope": "all", "created_at": pd.Timestamp(at("09:00"))}).astype(
+            {"email": object, "contact_id": object}))
+
+    assert apply_erasures(warehouse, out_dir, NOW, "nightly_1") == {"erasure_requests": 2}
+    notes = warehouse.read_table("csm_notes").set_index("note_id")
+    pseudonym = warehouse.read_table("stg_contacts").set_index("contact_id").loc["c2", "email"]
+    assert pseudonym.endswith("@erased.invalid")
+    assert notes.loc["n1", "note"] == f"Met [erased] and [erased], then [erased] ({pseudonym})"
+    assert notes.loc["n2"].tolist() == ["Firstc4 Doe asked about [erased]", "Firstc1", "Doe"]
+    assert notes.loc["n3"].tolist() == ["Firstc5 Doe", "Firstc4", "Doe"]
+    assert hits(warehouse, out_dir, ["firstc1 doe", "firstc2", "firstc3", "c2@example"]) == []
