@@ -14,6 +14,7 @@ from cadence.devtools.nightly_bench import (
     TreeMemorySampler,
     read_task_instances,
     sample_rows,
+    task_peaks,
     task_seconds,
     tree_rss,
 )
@@ -75,3 +76,15 @@ def test_source_rows_are_the_counts_the_sample_command_prints():
                "usage_daily             215,374 rows\n"
                "written to /tmp/sources\n")
     assert sample_rows(printed) == {"accounts": 1010, "usage_daily": 215374}
+
+
+def test_each_task_gets_the_peak_sampled_while_it_ran():
+    # Instances as the metadata DB stores them (UTC, one with an offset); samples in naive UTC.
+    rows = [("validate", -1, "2026-11-23 01:00:00", "2026-11-23 01:00:10"),
+            ("plan", 0, "2026-11-23T01:00:10+00:00", "2026-11-23T01:00:20+00:00"),
+            ("plan", 1, "2026-11-23 01:00:20", "2026-11-23 01:00:30"),
+            ("skipped", -1, None, None)]
+    mb = 2**20
+    series = [(datetime(2026, 11, 23, 1, 0, s), size * mb)
+              for s, size in [(1, 100), (9, 900), (12, 300), (25, 700), (40, 5000)]]
+    assert task_peaks(rows, series) == {"validate": 900, "plan": 700}

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from time import perf_counter
 
@@ -42,9 +42,11 @@ _SAMPLE_LINE = re.compile(r"^(?P<entity>\w+)\s+(?P<rows>[\d,]+) rows$")
 
 
 def _timestamp(value: str | datetime | None) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value)
+    if value is None:
+        return None
+    stamp = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    # The metadata DB keeps UTC, with or without an offset: compared as naive UTC.
+    return stamp.astimezone(UTC).replace(tzinfo=None) if stamp.tzinfo else stamp
 
 
 def task_seconds(rows: Iterable[tuple]) -> dict[str, dict[str, float]]:
@@ -121,12 +123,15 @@ class TreeMemorySampler:
         self.interval = interval
         self.peak_bytes = 0
         self.samples = 0
+        self.series: list[tuple[datetime, int]] = []  # (naive UTC, bytes) of each sample
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> None:
-        self.peak_bytes = max(self.peak_bytes, tree_rss(self.pid))
+        size = tree_rss(self.pid)
+        self.peak_bytes = max(self.peak_bytes, size)
         self.samples += 1
+        self.series.append((datetime.now(UTC).replace(tzinfo=None), size))
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -141,6 +146,20 @@ class TreeMemorySampler:
         self._stop.set()
         self._thread.join()
         self._sample()
+
+
+def task_peaks(rows: Iterable[tuple], series: list[tuple[datetime, int]]) -> dict[str, int]:
+    """The largest tree RSS (MB) sampled while each task ran (its instances' start to end;
+    ``series`` of naive-UTC times and bytes): which task holds the run's peak."""
+    peaks: dict[str, int] = {}
+    for task_id, _map_index, start, end in rows:
+        start, end = _timestamp(start), _timestamp(end)
+        if start is None or end is None:
+            continue
+        inside = [size for at, size in series if start <= at <= end]
+        if inside:
+            peaks[task_id] = max(peaks.get(task_id, 0), max(inside))
+    return {task: round(size / 2**20) for task, size in peaks.items()}
 
 
 def warehouse_rows(url: str) -> dict[str, int]:
@@ -193,7 +212,10 @@ def nightly_bench(accounts: int = DEFAULT_ACCOUNTS, workdir: Path | None = None)
                 _progress(f"the nightly failed in {failed}:\n{first_traceback(log) or exc}")
         nightly_s = perf_counter() - run_started
 
-        tasks = task_seconds(read_task_instances(airflow_home / "airflow.db", DAG_ID))
+        instances = read_task_instances(airflow_home / "airflow.db", DAG_ID)
+        tasks = task_seconds(instances)
+        for task, peak in task_peaks(instances, sampler.series).items():
+            tasks[task]["peak_rss_tree_mb"] = peak
         rows = warehouse_rows(url)
     return {
         "accounts": accounts,
