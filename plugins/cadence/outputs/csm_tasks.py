@@ -11,6 +11,7 @@ by :mod:`cadence.outputs.csm_task_files`.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import string
@@ -34,6 +35,15 @@ SUPPRESSED_RULE = "csm_tasks.no_human_tier"
 COMPONENTS = ("product_usage", "adoption_breadth", "engagement", "support", "sentiment",
               "commercial")
 MEETING_TIMES = table_columns("csm_meeting_times")
+# What the readable summary of a task says, and what placing its call reads, of each row.
+CONTEXT_FIELDS = ["task_type", "rule_id", "contact_name", "contact_role", "contact_email",
+                  "contact_phone", "placement_note", "talking_points", "health_score",
+                  "health_band", "score_delta_14d", "weakest_components", "renewal_date",
+                  "days_to_renewal", "renewal_status", "arr", "open_tickets",
+                  "top_ticket_priority", "last_nps", "last_nps_comment", "last_touches"]
+PLACING_FIELDS = ["touch_id", "contact_id", "csm_id", "origin", "timezone", "contact_timezone",
+                  "account_timezone", "owner_type", "owner_zone", "country", "planned_day",
+                  "scheduled_at", "earliest_at", "latest_at", "minutes", "urgent"]
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,7 @@ def build_csm_tasks(human: pd.DataFrame, escalated: pd.DataFrame, context: TaskC
                      axis=1)
     rows["talking_points"] = [
         "\n".join(talking_points(row, rules)) for row in facts.to_dict("records")]
-    rows["context"] = [_context_text(row) for row in rows.to_dict("records")]
+    rows["context"] = [_context_text(row) for row in rows[CONTEXT_FIELDS].to_dict("records")]
     rows["task_id"] = "task_" + rows["touch_id"].str.removeprefix("t_")
     rows["plan_date"] = as_of
     rows["status"] = "open"
@@ -214,7 +224,7 @@ def _place(rows: pd.DataFrame, context: TaskContext, policy: Policy, as_of: date
     contact_zones: dict[int, str] = {}
     task_zones: dict[int, str] = {}
     # Plain dicts: a frame row read or written by label costs more than placing the call.
-    records = rows.to_dict("index")
+    records = dict(zip(rows.index, rows[PLACING_FIELDS].to_dict("records"), strict=True))
     for i in order:
         row = records[i]
         contact_zone = _first_zone(row["timezone"], row["contact_timezone"],
@@ -241,7 +251,8 @@ def _place(rows: pd.DataFrame, context: TaskContext, policy: Policy, as_of: date
     rows["starts_at"] = pd.Series([placed[i].starts_at for i in index], index=index,
                                   dtype="datetime64[us, UTC]")
     rows["within_hours"] = [placed[i].within_hours for i in index]
-    notes = [[n for n in (placed[i].note, rows.at[i, "owner_note"]) if n] for i in index]
+    notes = [[n for n in (placed[i].note, owner_note) if n]
+             for i, owner_note in zip(index, rows["owner_note"].tolist(), strict=True)]
     rows["placement_note"] = ["; ".join(n) or None for n in notes]
     rows["due_date"] = wall_clock(rows["starts_at"], rows["task_zone"]).dt.date
     return rows
@@ -363,22 +374,34 @@ def talking_points(facts: dict, rules: CsmTasksPolicy) -> list[str]:
     up to ``min_points``) from a task's facts; a rule whose fact is unknown never says,
     nor one quoting an unknown fact, and each fact is spoken for once."""
     points, said = [], set()
-    shown = {k: _shown(v) for k, v in facts.items()}
+    shown: dict[str, str] = {}
+
+    def show(name: str) -> str:
+        if name not in shown:
+            shown[name] = _shown(facts.get(name))
+        return shown[name]
+
     for rule in rules.talking_points:
         if len(points) == rules.max_points:
             break
         # One point per fact (the first rule that holds); a point quoting an unknown fact
         # is not said rather than said with a hole in it.
-        quoted = [name for _, name, _, _ in string.Formatter().parse(rule.say) if name]
+        quoted = _quoted(rule.say)
         if rule.fact not in said and _passes(rule, facts.get(rule.fact)) \
-                and all(shown.get(name) for name in quoted):
-            points.append(rule.say.format_map(shown))
+                and all(show(name) for name in quoted):
+            points.append(rule.say.format_map({name: show(name) for name in quoted}))
             said.add(rule.fact)
     for fallback in rules.fallback_points:
         if len(points) >= rules.min_points:
             break
         points.append(fallback)
     return points
+
+
+@functools.cache
+def _quoted(say: str) -> tuple[str, ...]:
+    # The facts a talking point's text quotes ({health_score} ...).
+    return tuple(name for _, name, _, _ in string.Formatter().parse(say) if name)
 
 
 def _passes(rule: TalkingPoint, value) -> bool:

@@ -254,9 +254,11 @@ class MeetingPlanner:
         week = meeting.planned_day - timedelta(days=meeting.planned_day.weekday())
         lo = max(meeting.first_day, week, self.as_of)
         hi = min(meeting.last_day, week + timedelta(days=6))
+        taken = sorted(other.toordinal() for other in meeting.other_days)
         others = [lo + timedelta(days=k) for k in range((hi - lo).days + 1)]
         others = sorted((d for d in others if d != meeting.planned_day
-                         and self._contact_day(d, meeting) and self._keeps_caps(d, meeting)),
+                         and self._contact_day(d, meeting)
+                         and self._keeps_caps(d.toordinal(), taken)),
                         key=lambda d: (abs((d - meeting.planned_day).days), d))
         return [max(meeting.planned_day, self.as_of), *others]
 
@@ -266,12 +268,16 @@ class MeetingPlanner:
         return day.weekday() in self.business and day not in _holidays_of(
             meeting.contact_country, day.year)
 
-    def _keeps_caps(self, day: date, meeting: Meeting) -> bool:
-        if any(abs((day - other).days) < self.min_gap for other in meeting.other_days):
+    def _keeps_caps(self, day: int, taken: list[int]) -> bool:
+        # ``day`` and the contact's other days (``taken``, sorted) as ordinals.
+        if not taken:
+            return True
+        at = bisect_left(taken, day)  # the nearest other days on each side keep the gap
+        if at < len(taken) and taken[at] - day < self.min_gap \
+                or at > 0 and day - taken[at - 1] < self.min_gap:
             return False
-        for start in range(-6, 1):  # every 7-day window holding the day
-            lo, hi = day + timedelta(days=start), day + timedelta(days=start + 6)
-            if sum(lo <= other <= hi for other in meeting.other_days) + 1 > self.per_7:
+        for start in range(day - 6, day + 1):  # every 7-day window holding the day
+            if bisect_right(taken, start + 6) - bisect_left(taken, start) + 1 > self.per_7:
                 return False
         return True
 
