@@ -58,3 +58,22 @@ def test_a_run_reads_the_wall_clock_it_is_given_and_the_policy_bound(tmp_path):
     future = Run("r", "manual", *_window(NOW + timedelta(days=7)), NOW, clock=lambda: NOW,
                  settings=settings)
     assert not future.is_live
+
+
+def test_a_task_leaves_no_warehouse_open_and_the_warehouse_still_works(tmp_path):
+    # dags test and a Celery worker run task after task in one process: each task's DuckDB
+    # connection (and with it DuckDB's buffer cache) is closed when the task ends.
+    import pandas as pd
+
+    from cadence.contract.warehouse import Warehouse
+    from cadence.orchestration.dag_defaults import releases_memory_after
+
+    warehouse = Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+
+    @releases_memory_after
+    def write() -> int:
+        return warehouse.write_frame("t", pd.DataFrame({"x": [1, 2]}))
+
+    assert write() == 2
+    assert warehouse.engine.pool.checkedin() == 0
+    assert warehouse.count("t") == 2  # reopened on use

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,6 +27,7 @@ from cadence.contract.settings import DUCKDB_MEMORY_LIMIT, SQL_DIR, Settings, lo
 
 POSTGRES_SCHEMA = "cadence"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+_OPENED: weakref.WeakSet[sa.Engine] = weakref.WeakSet()  # engines of file or server warehouses
 # Shared query fragments (one usage window for several queries) are included by path.
 _SQL_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(SQL_DIR),
                                     undefined=jinja2.StrictUndefined)
@@ -87,6 +89,8 @@ class Warehouse:
         _check_identifier(self.schema)
         if self.engine is None:
             self.engine = _create_engine(self.url, self.schema, self.duckdb_memory_limit)
+            if not self.url.endswith(":memory:"):  # an in-memory database lives in its pool
+                _OPENED.add(self.engine)
 
     @property
     def dialect(self) -> str:
@@ -363,6 +367,15 @@ def _create_engine(url: str, schema: str, memory_limit: str) -> sa.Engine:
     with engine.begin() as conn:
         conn.execute(sa.text(f"create schema if not exists {schema}"))
     return engine
+
+
+def close_opened_warehouses() -> None:
+    """Close the connections of every warehouse opened so far (they reopen when used again):
+    a task's DuckDB database, its buffer cache with it, is released when the task ends, not
+    carried into the next task run by the same process (``dags test``, a Celery worker)."""
+    for engine in list(_OPENED):
+        engine.dispose()
+    _OPENED.clear()
 
 
 def connect(settings: Settings | None = None) -> Warehouse:

@@ -81,12 +81,30 @@ def fail_now_when_retry_cannot_help(function: Callable) -> Callable:
     return run
 
 
+def releases_memory_after(function: Callable) -> Callable:
+    """``function`` that, however it ends, closes the warehouse connections it opened and
+    hands the memory its frames freed back to the system: a process running task after task
+    (``dags test``, a Celery worker) otherwise keeps each task's DuckDB cache and heap."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            from cadence.orchestration.memory import release_memory
+
+            release_memory()
+
+    return run
+
+
 def task(python_callable: Callable | None = None, **kwargs: Any):
     """Airflow's ``@task`` (bare or with arguments) whose callable fails now on a
     :class:`RetryCannotHelp` error; every cadence DAG task is declared with it."""
 
     def decorate(function: Callable):
-        return airflow_task(**kwargs)(fail_now_when_retry_cannot_help(function))
+        return airflow_task(**kwargs)(fail_now_when_retry_cannot_help(
+            releases_memory_after(function)))
 
     return decorate(python_callable) if python_callable is not None else decorate
 
