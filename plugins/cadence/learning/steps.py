@@ -83,6 +83,7 @@ def generate_candidates(warehouse: Warehouse, policy, as_of: date, horizon_days:
     arm's policy, the holdout's cut to transactional and lifecycle touches."""
     from cadence.candidates.generate import candidates_of_plan_date
     from cadence.candidates.generate import generate_candidates as generate
+    from cadence.orchestration.memory import release_memory
 
     # The candidates are written once, labelled with their arms: not written, read back
     # and written again (millions of rows at 100,000 accounts).
@@ -98,7 +99,12 @@ def generate_candidates(warehouse: Warehouse, policy, as_of: date, horizon_days:
         by_arm = {label: generate(inputs.of_accounts(assignments.loc[
             assignments["experiment_arm"] == label, "account_id"]), arm_policies[label],
             as_of, horizon_days) for label in sorted(wanted)}
+    # Millions of rows at 100,000 accounts: the warehouse's cache is let go while they are
+    # split, and the generations they came from before they are written.
+    release_memory()
     candidates = exp.split_candidates(base, by_arm, assignments)
+    del base, by_arm, inputs
+    release_memory()
     warehouse.write_frame("touch_candidates", candidates, replace_where={"plan_date": as_of})
     arms = candidates["experiment_arm"].value_counts()
     return {**result, "candidates": len(candidates),
