@@ -7,6 +7,7 @@ in a temporary folder, as Airflow would run it (without the scheduler's retry lo
 
 from __future__ import annotations
 
+import inspect
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,7 +47,8 @@ def _run(tmp_path: Path, policy_path: Path | None = None):
 
 def _call(dag_bag, monkeypatch, dag_id: str, task_id: str, run):
     callable_ = dag_bag.dags[dag_id].get_task(task_id).python_callable
-    monkeypatch.setitem(callable_.__wrapped__.__globals__, "current_run", lambda **_: run)
+    # The DAG file's own function, under the wrappers every cadence task has.
+    monkeypatch.setitem(inspect.unwrap(callable_).__globals__, "current_run", lambda **_: run)
     return callable_()
 
 
