@@ -183,7 +183,9 @@ def test_feeds_are_the_bytes_icalendar_writes_and_parse_back(policy, alarm):
 
 @st.composite
 def versions(draw):
-    text = st.text(alphabet=st.one_of(st.sampled_from(AWKWARD), st.characters()), max_size=160)
+    # Any character text can hold: lone surrogates cannot be stored (UTF-8), so none.
+    text = st.text(alphabet=st.one_of(st.sampled_from(AWKWARD), st.characters(
+        blacklist_categories=["Cs"])), max_size=160)
     plain = st.text(alphabet=st.characters(blacklist_categories=["Cs"],
                                            blacklist_characters="\r\n"),
                     min_size=1, max_size=40)

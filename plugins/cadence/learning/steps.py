@@ -83,7 +83,7 @@ def generate_candidates(warehouse: Warehouse, policy, as_of: date, horizon_days:
     arm's policy, the holdout's cut to transactional and lifecycle touches."""
     from cadence.candidates.generate import candidates_of_plan_date
     from cadence.candidates.generate import generate_candidates as generate
-    from cadence.orchestration.memory import release_memory
+    from cadence.contract.memory import release_memory
 
     # The candidates are written once, labelled with their arms: not written, read back
     # and written again (millions of rows at 100,000 accounts).

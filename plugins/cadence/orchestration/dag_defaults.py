@@ -91,7 +91,7 @@ def releases_memory_after(function: Callable) -> Callable:
         try:
             return function(*args, **kwargs)
         finally:
-            from cadence.orchestration.memory import release_memory
+            from cadence.contract.memory import release_memory
 
             release_memory()
 

@@ -1,5 +1,5 @@
-"""Memory a finished task leaves behind, handed back (see
-:func:`cadence.orchestration.dag_defaults.releases_memory_after`)."""
+"""Memory a finished task (or a step between two large phases) leaves behind, handed back
+(see :func:`cadence.orchestration.dag_defaults.releases_memory_after`)."""
 
 from __future__ import annotations
 
