@@ -16,3 +16,16 @@
     where plan_date = :as_of and shard = :shard)
 {%- endif %}
 {%- endmacro %}
+
+{#- The accounts with a scheduled human touch on the plan date ``:as_of``: a call or meeting
+    (``channels``, bound as ``:channel_1``... by PlannerPolicy.human_channel_params) of an
+    account with a CSM, not transactional. -#}
+{% macro accounts_with_human_touch(channels) -%}
+select h.account_id
+    from communication_calendar as h
+    where h.plan_date = :as_of
+      and h.status = 'scheduled'
+      and h.csm_id is not null
+      and coalesce(h.message_type, '') <> 'transactional'
+      and h.channel in ({% for channel in channels %}:channel_{{ loop.index }}{{ ", " if not loop.last }}{% endfor %})
+{%- endmacro %}

@@ -225,9 +225,7 @@ def event_text(versions: pd.DataFrame, rules: CsmTasksPolicy) -> list[str]:
     on open events when the policy asks for one."""
     zones = pd.Series([z or "UTC" for z in versions["task_zone"]], dtype=object)
     starts = pd.to_datetime(versions["starts_at"]).reset_index(drop=True)
-    local = pd.Series("", index=zones.index, dtype=object)
-    for zone, rows in zones.groupby(zones).groups.items():  # wall times a zone at a time
-        local[rows] = starts[rows].dt.tz_convert(zone).dt.strftime("%Y%m%dT%H%M%S")
+    local = wall_clock(starts, zones).dt.strftime("%Y%m%dT%H%M%S")
     stamps = pd.to_datetime(versions["changed_at"])
     stamps = (stamps.dt.tz_localize("UTC") if stamps.dt.tz is None  # naive reads as UTC
               else stamps.dt.tz_convert("UTC")).dt.strftime("%Y%m%dT%H%M%SZ")

@@ -470,7 +470,7 @@ def read_task_context(warehouse: Warehouse, policy: Policy, as_of: date) -> Task
     params = {"as_of": as_of, "plan_date": as_of,
               "day_end": day_start(as_of + timedelta(days=1)),
               "since": day_start(as_of - timedelta(days=HISTORY_DAYS)),
-              "plan_start": day_start(as_of), **_channel_params(policy)}
+              "plan_start": day_start(as_of), **policy.planner.human_channel_params()}
 
     def read(name: str) -> pd.DataFrame:
         sql = warehouse.render(f"csm_tasks/{name}.sql",
@@ -482,10 +482,6 @@ def read_task_context(warehouse: Warehouse, policy: Policy, as_of: date) -> Task
         health=read("health"), latest_nps=read("latest_nps"), open_tickets=read("open_tickets"),
         usage=read("usage_trend"), recent_touches=read("recent_touches"),
         contact_days=read("contact_days"))
-
-
-def _channel_params(policy: Policy) -> dict[str, str]:
-    return {f"channel_{k}": c for k, c in enumerate(policy.planner.human_channels, start=1)}
 
 
 def task_crm(policy: Policy) -> str | None:
@@ -506,7 +502,7 @@ def write_csm_task_lists(warehouse: Warehouse, policy: Policy, out_dir, as_of: d
     already owns the feed: a backfill). Returns counts for the task log and the demo."""
     from cadence.outputs.csm_task_files import write_task_files
 
-    params = {"plan_date": as_of, **_channel_params(policy)}
+    params = {"plan_date": as_of, **policy.planner.human_channel_params()}
     human = warehouse.read_columns(warehouse.render(
         "csm_tasks/human_touches.sql", channels=policy.planner.human_channels), params)
     escalated = warehouse.read_columns(warehouse.render("csm_tasks/escalated_touches.sql"),

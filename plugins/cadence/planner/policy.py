@@ -125,6 +125,11 @@ class PlannerPolicy(Section):
                                  PositiveInt] = Field(default_factory=lambda: {
         "weekly": 7, "biweekly": 14, "monthly": 30, "quarterly": 91})
 
+    def human_channel_params(self) -> dict[str, str]:
+        """The human channels bound as ``:channel_1``, ``:channel_2``... for the SQL files
+        that list them (rendered with ``channels``)."""
+        return {f"channel_{k}": c for k, c in enumerate(self.human_channels, start=1)}
+
     def limits_for(self, tier: str | None) -> Limits:
         """The limits of a tier: the defaults with the tier's overrides applied."""
         override = self.tier_limits.get(tier or "")

@@ -76,7 +76,7 @@ def level_csm_capacity(warehouse: Warehouse, policy: Policy, as_of: date) -> dic
     it moves, drops or escalates. The only levelling of a DAG run: the shards do not
     level."""
     channels = policy.planner.human_channels
-    params = {"as_of": as_of, **{f"channel_{k}": c for k, c in enumerate(channels, start=1)}}
+    params = {"as_of": as_of, **policy.planner.human_channel_params()}
     calendar = warehouse.read_columns(
         warehouse.render("planner/levelling_calendar.sql", channels=channels), params)
     if calendar.empty:
