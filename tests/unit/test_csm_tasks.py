@@ -339,3 +339,23 @@ def test_playbook_tasks_say_why_the_call_happens(policy):
     assert points[0].startswith("new key contact (admin): the champion left")
     review = talking_points({"task_type": "executive_business_review"}, policy.csm_tasks)
     assert review[0].startswith("executive review with the sponsor")
+
+
+def test_a_booked_solid_owner_gets_later_days_in_stretch_hours_never_the_night(policy):
+    # 70 half-hour calls due Wed 2 Dec for one Berlin CSM: the plan day, the planned day
+    # and the day after hold 66 slots of 08:00-19:00. The rest go to Friday's stretch
+    # hours, saying the window is missed, instead of 04:00.
+    context = make_context([account("a1", "csm1")],
+                           [contact(f"c{k}", "a1") for k in range(70)])
+    human = [touch(f"t_{k:02d}", "a1", "csm1", "tier_cadences.strategic_check_in_call",
+                   "2026-12-02", contact=f"c{k}", priority=90 - k // 10) for k in range(70)]
+    tasks = build(human, context, policy)
+    assert outside_day(tasks) == 0
+    starts = sorted(tasks["starts_at"])
+    assert all(b - a >= pd.Timedelta(minutes=30) for a, b in zip(starts, starts[1:], strict=False))
+    berlin = tasks.set_index("touch_id")["starts_at"].dt.tz_convert("Europe/Berlin")
+    late = berlin[berlin.dt.date > date(2026, 12, 3)]
+    assert len(late) == 4 and (late.dt.date == date(2026, 12, 4)).all()
+    assert late.index.str.startswith("t_6").all()  # the least important wait
+    notes = tasks.set_index("touch_id").loc[late.index, "placement_note"]
+    assert notes.str.contains("past the touch's window").all()

@@ -196,6 +196,7 @@ class Placement:
 _FIRST = itemgetter(0)
 _FIRST_TWO = itemgetter(0, 1)
 _DAY = 86_400.0
+LATER_DAYS = 14  # how far past the planned day a call of a fully booked owner may move
 
 
 class MeetingPlanner:
@@ -206,7 +207,8 @@ class MeetingPlanner:
     the touch's window in the same week that keep the contact's spacing and 7-day cap; with
     no such slot, the slot least outside both parties' hours within the owner's stretch
     hours (08:00-19:00) on an owner's business day, else in the owner's stretch hours
-    around the planned day; the task says so."""
+    around the planned day, else (an owner booked solid) in the stretch hours of the
+    owner's next business days; the task says so."""
 
     def __init__(self, hours, as_of: date, min_gap_days: int, per_7_days: int) -> None:
         self.hours = hours
@@ -237,7 +239,14 @@ class MeetingPlanner:
         if found is None and owner is not None:  # 3: any free slot of the owner's stretch
             start = self._first_free(meeting, self._stretch_slots(meeting))
             found = (start, False) if start is not None else None
-        if found is None:  # 4: least outside anywhere free
+        for day in self._later_owner_days(meeting) if found is None and owner else ():
+            # 4: the owner's calendar is full around the planned day: the next business
+            # days of the owner, still in stretch hours (a late call beats one at 04:00)
+            start = self._first_free(meeting, self._owner_day_slots(day, meeting))
+            if start is not None:
+                found = (start, False)
+                break
+        if found is None:  # 5: least outside anywhere free
             found = self._least_outside(days, meeting, strict=False)
         start, inside = found or (datetime.combine(meeting.planned_day, time(10),
                                                    tzinfo=contact), False)
@@ -378,6 +387,32 @@ class MeetingPlanner:
         slots = self._slots[key] = [start for _, start in ranked]
         return slots
 
+    def _later_owner_days(self, meeting: Meeting) -> list[date]:
+        # The owner's days after step 3's (planned day + 1) for two weeks.
+        first = max(meeting.planned_day, self.as_of) + timedelta(days=2)
+        return [first + timedelta(days=k) for k in range(LATER_DAYS)]
+
+    def _owner_day_slots(self, day: date, meeting: Meeting) -> list[datetime]:
+        # A day of the owner's stretch hours (none on the owner's weekend or holiday), least
+        # outside the contact's hours first, then earliest.
+        key = ("later", day, meeting.contact_zone, meeting.owner_zone, meeting.owner_country,
+               meeting.minutes)
+        slots = self._slots.get(key)
+        if slots is None:
+            hours = self.hours
+            contact, owner = zone_of(meeting.contact_zone), zone_of(meeting.owner_zone)
+            ranked = []
+            for minute in range(hours.stretch_start_hour * 60,
+                                hours.stretch_end_hour * 60 - meeting.minutes + 1,
+                                hours.slot_minutes):
+                start = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=owner)
+                if self._owner_day(start, meeting, owner):
+                    ranked.append((self._outside(start, meeting.minutes, contact,
+                                                 hours.start_hour, hours.end_hour), start))
+            ranked.sort(key=_FIRST_TWO)
+            slots = self._slots[key] = [start for _, start in ranked]
+        return slots
+
     def _starts(self, day: date, zone: ZoneInfo, minutes: int, inside_only: bool):
         step = self.hours.slot_minutes
         lo, hi = (self.hours.start_hour * 60, self.hours.end_hour * 60 - minutes) \
@@ -423,6 +458,9 @@ class MeetingPlanner:
             notes.append(f"moved from {meeting.planned_day:%a %d %b} to {day:%a %d %b}"
                          " (the contact's day): no slot in both business days and hours on"
                          " the planned day")
+        if day > max(meeting.last_day, meeting.planned_day + timedelta(days=1)):
+            notes.append(f"past the touch's window (to {meeting.last_day:%a %d %b}): your"
+                         " calendar is full in it; reassign the call if it cannot wait")
         if not inside:
             their = start.astimezone(contact).strftime("%H:%M")
             mine = start.astimezone(owner).strftime("%H:%M") if owner else their
