@@ -254,7 +254,8 @@ def test_owners_manager_for_escalations_queues_otherwise_never_nobody(policy):
         "template_id": "onboarding_welcome", "priority": 90,
         "earliest_at": pd.Timestamp("2026-11-30", tz="UTC"),
         "latest_at": pd.Timestamp("2026-12-01", tz="UTC"),
-        "detail": "no allowed day before its deadline 1 Dec: every day over the caps"}])
+        "detail": "escalated (lifecycle_critical, protected): no allowed day before its"
+                  " deadline 1 Dec: every day over the caps"}])
     tasks = build(human, context, policy, escalated).set_index("touch_id")
     assert tasks["csm_id"].notna().all()
     assert tuple(tasks.loc["t_1", ["csm_id", "owner_type", "account_csm_id"]]) == (
@@ -264,7 +265,8 @@ def test_owners_manager_for_escalations_queues_otherwise_never_nobody(policy):
     assert "has no manager" in tasks.loc["t_3", "placement_note"]
     four = tasks.loc["t_4"]
     assert (four["csm_id"], four["task_type"]) == ("boss", "escalation")
-    assert four["talking_points"].splitlines()[0].startswith("escalated: no allowed day")
+    assert four["talking_points"].splitlines()[0].startswith(
+        "escalated (lifecycle_critical, protected): no allowed day")
     assert "unassigned" not in set(tasks["csm_id"])
 
 

@@ -108,7 +108,7 @@ class FeedPolicy(Section):
 def _default_points() -> list[TalkingPoint]:
     return [
         TalkingPoint(fact="escalation_reason", present=True,
-                     say="escalated: {escalation_reason}"),
+                     say="{escalation_reason}"),
         TalkingPoint(fact="usage_change_30d_pct", below=-20,
                      say="usage down {usage_drop_30d_pct}% in 30 days: ask what changed"
                          " in their rollout"),
