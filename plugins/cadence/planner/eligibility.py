@@ -121,11 +121,16 @@ def _suppression_rules(suppressions: pd.DataFrame,
     if not len(suppressions):
         return {}
     addresses = suppressions["email"].tolist()
-    emails = None
-    if any(isinstance(address, str) for address in addresses):
-        by_email = contacts.dropna(subset=["email"])
-        emails = pd.Series(by_email["contact_id"].to_numpy(),
-                           index=by_email["email"].str.strip().str.lower().to_numpy())
+    # The contacts of each suppressed address (several share one, e.g. a team inbox):
+    # a dict, as a lookup in a non-unique index scans it whole each time.
+    wanted = {a.strip().lower() for a in addresses if isinstance(a, str)}
+    emails: dict[str, list[str]] = {}
+    if wanted:
+        normal = contacts["email"].str.strip().str.lower()
+        hit = normal.isin(wanted).to_numpy()
+        for address, contact_id in zip(normal[hit].tolist(),
+                                       contacts["contact_id"][hit].tolist(), strict=True):
+            emails.setdefault(address, []).append(contact_id)
     rules: dict[tuple[str, str], set[str]] = {}
     for contact_id, address, reason, scope in zip(
             suppressions["contact_id"].tolist(), addresses, suppressions["reason"].tolist(),
@@ -134,9 +139,7 @@ def _suppression_rules(suppressions: pd.DataFrame,
         if isinstance(contact_id, str):
             ids.add(contact_id)
         if isinstance(address, str):
-            matched = emails.get(address.strip().lower())
-            if matched is not None:
-                ids.update([matched] if isinstance(matched, str) else list(matched))
+            ids.update(emails.get(address.strip().lower(), ()))
         scope = scope if isinstance(scope, str) else "all"
         rules.setdefault((reason, "any"), set()).update(ids)
         rules.setdefault((reason, scope), set()).update(ids)
