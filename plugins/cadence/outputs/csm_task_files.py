@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 from icalendar import Calendar, Timezone, vDDDTypes, vDuration
 
@@ -48,6 +49,7 @@ CSV_COLUMNS = ["due_date", "starts_at", "ends_at", "task_zone", "task_type", "pr
                "top_ticket_priority", "last_nps", "last_nps_comment", "last_touches",
                "escalation_reason", "crm_url", "account_id", "contact_id", "task_id"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+WEEK_NAME = re.compile(r"\d{4}-W\d{2}")
 KEEP_PAST_DAYS = 14  # past events stay in the feed this long, then leave it and the table
 
 
@@ -85,9 +87,12 @@ def event_rows(tasks: pd.DataFrame) -> pd.DataFrame:
         "organizer_name": tasks["owner_name"], "organizer_email": tasks["owner_email"],
         "attendee_name": tasks["contact_name"], "attendee_email": tasks["contact_email"],
         "url": tasks["crm_url"]})
-    events["fingerprint"] = [
-        hashlib.sha256("\x1f".join("" if pd.isna(v) else str(v) for v in row).encode())
-        .hexdigest()[:32] for row in events[list(EVENT_FIELDS)].itertuples(index=False)]
+    # Each field as its text ("" when missing), a column at a time.
+    texts = [[str(v) for v in values] for values in (
+        events[field].astype(object).where(events[field].notna(), "").tolist()
+        for field in EVENT_FIELDS)]
+    events["fingerprint"] = [hashlib.sha256("\x1f".join(row).encode()).hexdigest()[:32]
+                             for row in zip(*texts, strict=True)]
     return events
 
 
@@ -101,29 +106,29 @@ def next_versions(previous: pd.DataFrame, tasks: pd.DataFrame, as_of: date,
     if previous.empty:
         out = current.assign(sequence=0, plan_date=as_of, changed_at=stamp)
         return out[list(VERSION_COLUMNS)]
-    prev = previous.set_index(["owner_id", "task_id"])
-    cur = current.set_index(["owner_id", "task_id"])
-    rows = []
-    for key, new in cur.iterrows():
-        if key in prev.index:
-            old = prev.loc[key]
-            if old["fingerprint"] == new["fingerprint"] and old["status"] == "open":
-                rows.append({**old.to_dict(), "owner_id": key[0], "task_id": key[1]})
-                continue
-            sequence = int(old["sequence"]) + 1
-        else:
-            sequence = 0
-        rows.append({**new.to_dict(), "owner_id": key[0], "task_id": key[1],
-                     "sequence": sequence, "plan_date": as_of, "changed_at": stamp})
-    for key, old in prev[~prev.index.isin(cur.index)].iterrows():
-        row = {**old.to_dict(), "owner_id": key[0], "task_id": key[1]}
-        due = pd.Timestamp(old["due_date"]).date()
-        if old["status"] == "open" and due >= as_of:
-            row.update(status="cancelled", sequence=int(old["sequence"]) + 1, plan_date=as_of,
-                       changed_at=stamp)
-        if due >= as_of - timedelta(days=KEEP_PAST_DAYS):
-            rows.append(row)
-    out = pd.DataFrame(rows, columns=list(VERSION_COLUMNS))
+    key = ["owner_id", "task_id"]
+    old = current[key].merge(previous[[*key, "fingerprint", "status", "sequence"]],
+                             on=key, how="left")
+    known = old["sequence"].notna().to_numpy()
+    same = known & (old["fingerprint"].to_numpy() == current["fingerprint"].to_numpy()) \
+        & (old["status"] == "open").to_numpy()
+    # Unchanged tasks keep their published row; new and changed ones are published now.
+    kept = current.loc[same, key].merge(previous, on=key, how="left")
+    published = current[~same].assign(
+        sequence=np.where(known[~same], old["sequence"].to_numpy()[~same] + 1, 0)
+        .astype("int64"), plan_date=as_of, changed_at=stamp)
+    gone = previous[~previous.set_index(key).index.isin(current.set_index(key).index)].copy()
+    due = pd.to_datetime(gone["due_date"]).dt.date
+    cancel = ((gone["status"] == "open") & (due >= as_of)).to_numpy()
+    gone.loc[cancel, "status"] = "cancelled"
+    gone.loc[cancel, "sequence"] = gone.loc[cancel, "sequence"].astype("int64") + 1
+    gone.loc[cancel, "plan_date"] = as_of
+    gone.loc[cancel, "changed_at"] = stamp
+    gone = gone[(due >= as_of - timedelta(days=KEEP_PAST_DAYS)).to_numpy()]
+    out = pd.concat([frame.reindex(columns=list(VERSION_COLUMNS))
+                     for frame in (kept, published, gone)], ignore_index=True)
+    out["sequence"] = out["sequence"].astype("int64")
+    out["minutes"] = out["minutes"].astype("int64")
     out["starts_at"] = pd.to_datetime(out["starts_at"], utc=True)
     out["changed_at"] = pd.to_datetime(out["changed_at"], utc=True)
     out["due_date"] = pd.to_datetime(out["due_date"]).dt.date
@@ -268,21 +273,31 @@ def feeds(versions: pd.DataFrame, rules: CsmTasksPolicy):
     version, cancelled ones as STATUS:CANCELLED, each with a stable UID and its SEQUENCE."""
     events = event_text(versions, rules)
     tzids = [_start_form(z or "UTC")[0] for z in versions["task_zone"]]
+    before, after = _feed_head()
     for owner, rows in sorted(versions.groupby("owner_id").indices.items()):
-        calendar = Calendar()
-        calendar.add("prodid", "-//cadence//csm tasks//EN")
-        calendar.add("version", "2.0")
-        calendar.add("calscale", "GREGORIAN")
-        calendar.add("method", "PUBLISH")
-        calendar.add("x-wr-calname", f"cadence tasks {owner}")
-        calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
-        calendar.add("x-published-ttl", "PT1H")
-        head = calendar.to_ical().decode().removesuffix(CALENDAR_END)
+        head = f"{before}{fold('X-WR-CALNAME:' + _text(f'cadence tasks {owner}'))}\r\n{after}"
         # The VTIMEZONEs of the zones named in a TZID, in name order (icalendar's
         # add_missing_timezones adds them in set order, which differs between processes).
         zones = "".join(_vtimezone(tzid) for tzid in sorted({tzids[i] for i in rows} - {None}))
         body = "".join(events[i] for i in rows)
         yield owner, (head + zones + body + CALENDAR_END).encode()
+
+
+@functools.cache
+def _feed_head() -> tuple[str, str]:
+    # The feed's header lines as icalendar writes them, around the one line that names the
+    # owner (X-WR-CALNAME): built once, not once per owner.
+    calendar = Calendar()
+    calendar.add("prodid", "-//cadence//csm tasks//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", "cadence tasks")
+    calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT1H")
+    before, after = calendar.to_ical().decode().removesuffix(CALENDAR_END).split(
+        "X-WR-CALNAME:cadence tasks\r\n")
+    return before, after
 
 
 @functools.cache
@@ -305,8 +320,13 @@ def week_csv(tasks: pd.DataFrame) -> pd.DataFrame:
                           ).dt.strftime("%H:%M")
     listing["talking_points"] = listing["talking_points"].str.replace("\n", " | ")
     listing = listing[CSV_COLUMNS]
-    text = listing.select_dtypes(include=["object", "string"]).columns
-    listing[text] = listing[text].map(neutralise)
+    for column in listing.select_dtypes(include=["object", "string"]).columns:
+        values = listing[column]
+        if isinstance(values.dtype, pd.StringDtype):  # text only: vectorised
+            risky = values.str.startswith(FORMULA_STARTS).fillna(False).astype(bool)
+            listing[column] = values.where(~risky, "'" + values)
+        else:
+            listing[column] = [neutralise(v) for v in values.tolist()]
     return listing
 
 
@@ -349,13 +369,15 @@ def write_task_files(warehouse: Warehouse, tasks: pd.DataFrame, rules: CsmTasksP
     for (owner, week), at in current.groupby(["csm_id", "week"], sort=True).indices.items():
         weeks.setdefault(owner, {})[week] = at.tolist()
     for owner in sorted(set(versions["owner_id"])):
-        folder = safe_path(root, owner)
+        folder = safe_path(root, owner)  # checked once: its files are week names
         folder.mkdir(exist_ok=True)
         for stale in folder.glob("*.csv"):  # this week on is rewritten, earlier weeks kept
             if stale.stem >= plan_week:
                 stale.unlink()
         for week, at in weeks.get(owner, {}).items():
-            with safe_path(folder, f"{week}.csv").open("w", newline="", encoding="utf-8") as f:
+            if not WEEK_NAME.fullmatch(week):  # names a file in the checked folder
+                raise UnsafePath(f"week {week!r} of owner {owner!r} is no week name")
+            with (folder / f"{week}.csv").open("w", newline="", encoding="utf-8") as f:
                 writer = csv.writer(f, lineterminator="\n")
                 writer.writerow(listing.columns)
                 writer.writerows(lines[k] for k in at)

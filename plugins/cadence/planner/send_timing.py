@@ -195,7 +195,6 @@ class Placement:
 
 _FIRST = itemgetter(0)
 _FIRST_TWO = itemgetter(0, 1)
-_DAY = 86_400.0
 LATER_DAYS = 14  # how far past the planned day a call of a fully booked owner may move
 
 
@@ -217,9 +216,9 @@ class MeetingPlanner:
         self.per_7 = per_7_days
         self.business = {WEEKDAYS.index(d) for d in hours.business_weekdays}
         self.preferred = [int(t[:2]) * 60 + int(t[3:]) for t in hours.preferred_times]
-        # Each owner's calls (UTC seconds of the start, start, end), sorted by start, and
-        # the longest: a slot is checked only against the calls that can reach it.
-        self.busy: dict[str, list[tuple[float, datetime, datetime]]] = {}
+        # Each owner's calls (UTC seconds of the start and the end), sorted, and the
+        # longest: a slot is checked only against the calls that can reach it.
+        self.busy: dict[str, list[tuple[float, float]]] = {}
         self.longest: dict[str, float] = {}
         self._slots: dict[tuple, list] = {}
 
@@ -250,26 +249,33 @@ class MeetingPlanner:
             found = self._least_outside(days, meeting, strict=False)
         start, inside = found or (datetime.combine(meeting.planned_day, time(10),
                                                    tzinfo=contact), False)
-        end = start + timedelta(minutes=meeting.minutes)
         if owner is not None:
-            insort(self.busy.setdefault(meeting.owner, []), (start.timestamp(), start, end),
-                   key=_FIRST)
+            at = start.timestamp()
+            insort(self.busy.setdefault(meeting.owner, []), (at, at + 60.0 * meeting.minutes))
             self.longest[meeting.owner] = max(self.longest.get(meeting.owner, 0.0),
                                               60.0 * meeting.minutes)
         return Placement(start.astimezone(UTC), inside,
                          self._note(meeting, start, inside, contact, owner))
 
     def _days(self, meeting: Meeting) -> list[date]:
-        week = meeting.planned_day - timedelta(days=meeting.planned_day.weekday())
-        lo = max(meeting.first_day, week, self.as_of)
-        hi = min(meeting.last_day, week + timedelta(days=6))
+        # The contact's business days of the window in the planned week, nearest the planned
+        # day first (the same for every call of that window and calendar), then those that
+        # keep the contact's spacing and cap.
+        key = ("days", meeting.planned_day, meeting.first_day, meeting.last_day,
+               meeting.contact_country, meeting.any_day)
+        others = self._slots.get(key)
+        if others is None:
+            week = meeting.planned_day - timedelta(days=meeting.planned_day.weekday())
+            lo = max(meeting.first_day, week, self.as_of)
+            hi = min(meeting.last_day, week + timedelta(days=6))
+            days = [lo + timedelta(days=k) for k in range((hi - lo).days + 1)]
+            others = self._slots[key] = sorted(
+                ((d, d.toordinal()) for d in days
+                 if d != meeting.planned_day and self._contact_day(d, meeting)),
+                key=lambda d: (abs((d[0] - meeting.planned_day).days), d[0]))
         taken = sorted(other.toordinal() for other in meeting.other_days)
-        others = [lo + timedelta(days=k) for k in range((hi - lo).days + 1)]
-        others = sorted((d for d in others if d != meeting.planned_day
-                         and self._contact_day(d, meeting)
-                         and self._keeps_caps(d.toordinal(), taken)),
-                        key=lambda d: (abs((d - meeting.planned_day).days), d))
-        return [max(meeting.planned_day, self.as_of), *others]
+        return [max(meeting.planned_day, self.as_of),
+                *(d for d, ordinal in others if self._keeps_caps(ordinal, taken))]
 
     def _contact_day(self, day: date, meeting: Meeting) -> bool:
         if meeting.any_day:
@@ -440,15 +446,15 @@ class MeetingPlanner:
                                  _holidays_of(meeting.owner_country, local_day.year))
 
     def _free(self, owner: str, start: datetime, minutes: int) -> bool:
-        end = start + timedelta(minutes=minutes)
         booked = self.busy.get(owner)
         if not booked:
             return True
-        # The window is widened by a day: two times of one zone compare by wall clock, which
-        # a DST change moves off UTC by hours, never by a day.
-        lo = bisect_left(booked, start.timestamp() - self.longest[owner] - _DAY, key=_FIRST)
-        hi = bisect_right(booked, end.timestamp() + _DAY, key=_FIRST)
-        return all(end <= s or start >= e for _, s, e in booked[lo:hi])
+        # UTC seconds: aware times of one zone would compare by wall clock (off at DST).
+        lo = start.timestamp()
+        hi = lo + 60.0 * minutes
+        first = bisect_left(booked, (lo - self.longest[owner],))
+        last = bisect_left(booked, (hi,))
+        return all(e <= lo for _, e in booked[first:last])
 
     def _note(self, meeting: Meeting, start: datetime, inside: bool, contact: ZoneInfo,
               owner: ZoneInfo | None) -> str | None:
