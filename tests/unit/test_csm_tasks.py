@@ -361,3 +361,23 @@ def test_a_booked_solid_owner_gets_later_days_in_stretch_hours_never_the_night(p
     assert late.index.str.startswith("t_6").all()  # the least important wait
     notes = tasks.set_index("touch_id").loc[late.index, "placement_note"]
     assert notes.str.contains("past the touch's window").all()
+
+
+def test_a_person_booked_solid_for_two_weeks_gets_an_overlap_in_working_hours(policy):
+    # 320 half-hour calls for one Berlin CSM from Wed 2 Dec: 22 fit in a day's 08:00-19:00,
+    # so the plan day to Thu and the two weeks after hold 286. The rest overlap the fewest
+    # calls in the CSM's hours around the planned day and say so; none is at night.
+    context = make_context([account("a1", "csm1")],
+                           [contact(f"c{k}", "a1") for k in range(320)])
+    human = [touch(f"t_{k:03d}", "a1", "csm1", "tier_cadences.strategic_check_in_call",
+                   "2026-12-02", contact=f"c{k}", priority=90 - k // 100) for k in range(320)]
+    tasks = build(human, context, policy).set_index("touch_id")
+    assert outside_day(tasks.reset_index()) == 0
+    clash = tasks["placement_note"].fillna("").str.contains("reassign one")
+    assert clash.sum() == 320 - 286
+    # the least important clash
+    assert tasks.loc[clash, "priority"].max() <= tasks.loc[~clash, "priority"].min()
+    berlin = tasks.loc[clash, "starts_at"].dt.tz_convert("Europe/Berlin")
+    assert berlin.dt.date.between(date(2026, 12, 1), date(2026, 12, 3)).all()
+    assert tasks.loc[clash, "placement_note"].str.contains(
+        r"overlaps 1 other call\(s\)").all()

@@ -542,6 +542,9 @@ def write_csm_task_lists(warehouse: Warehouse, policy: Policy, out_dir, as_of: d
         "without_contact_name": int(tasks["contact_name"].isna().sum()),
         "outside_08_19_owner_time": outside_day(tasks),
         "outside_business_hours_noted": int((~tasks["within_hours"].astype(bool)).sum()),
+        # calls of a person booked solid for two weeks, overlapping another (to reassign)
+        "double_booked": int(tasks["placement_note"].fillna("").str.contains(
+            "reassign one", regex=False).sum()),
         "escalations": int((tasks["owner_type"] == "manager").sum()),
         "queued": int((tasks["owner_type"] == "queue").sum()),
         "no_human_tier_suppressed": len(build.suppressed),

@@ -207,7 +207,9 @@ class MeetingPlanner:
     no such slot, the slot least outside both parties' hours within the owner's stretch
     hours (08:00-19:00) on an owner's business day, else in the owner's stretch hours
     around the planned day, else (an owner booked solid) in the stretch hours of the
-    owner's next business days; the task says so."""
+    owner's next business days, else (solid for two weeks) overlapping the fewest other
+    calls in the stretch hours around the planned day: a person's call never leaves their
+    08:00-19:00; the task says so."""
 
     def __init__(self, hours, as_of: date, min_gap_days: int, per_7_days: int) -> None:
         self.hours = hours
@@ -245,7 +247,17 @@ class MeetingPlanner:
             if start is not None:
                 found = (start, False)
                 break
-        if found is None:  # 5: least outside anywhere free
+        overlaps = 0
+        if found is None and owner is not None:
+            # 5: a person booked solid for two weeks: their stretch hours still, on the
+            # call that overlaps fewest others; the task says to reassign it
+            least = min(((self._overlaps(meeting.owner, start, meeting.minutes), k, start)
+                         for k, start in enumerate(self._stretch_slots(meeting))),
+                        default=None)
+            if least is not None:
+                overlaps, _, start = least
+                found = (start, False)
+        if found is None:  # 6: a queue: least outside anywhere free
             found = self._least_outside(days, meeting, strict=False)
         start, inside = found or (datetime.combine(meeting.planned_day, time(10),
                                                    tzinfo=contact), False)
@@ -254,8 +266,11 @@ class MeetingPlanner:
             insort(self.busy.setdefault(meeting.owner, []), (at, at + 60.0 * meeting.minutes))
             self.longest[meeting.owner] = max(self.longest.get(meeting.owner, 0.0),
                                               60.0 * meeting.minutes)
-        return Placement(start.astimezone(UTC), inside,
-                         self._note(meeting, start, inside, contact, owner))
+        notes = [self._note(meeting, start, inside, contact, owner)]
+        if overlaps:
+            notes.append(f"your calendar is full for {LATER_DAYS} days from the planned day:"
+                         f" this call overlaps {overlaps} other call(s); reassign one")
+        return Placement(start.astimezone(UTC), inside, "; ".join(filter(None, notes)) or None)
 
     def _days(self, meeting: Meeting) -> list[date]:
         # The contact's business days of the window in the planned week, nearest the planned
@@ -455,6 +470,14 @@ class MeetingPlanner:
         first = bisect_left(booked, (lo - self.longest[owner],))
         last = bisect_left(booked, (hi,))
         return all(e <= lo for _, e in booked[first:last])
+
+    def _overlaps(self, owner: str, start: datetime, minutes: int) -> int:
+        # How many of the owner's booked calls a call at ``start`` would overlap.
+        booked = self.busy.get(owner) or []
+        lo = start.timestamp()
+        first = bisect_left(booked, (lo - self.longest.get(owner, 0.0),))
+        last = bisect_left(booked, (lo + 60.0 * minutes,))
+        return sum(e > lo for _, e in booked[first:last])
 
     def _note(self, meeting: Meeting, start: datetime, inside: bool, contact: ZoneInfo,
               owner: ZoneInfo | None) -> str | None:
