@@ -330,6 +330,20 @@ def week_csv(tasks: pd.DataFrame) -> pd.DataFrame:
     return listing
 
 
+def csv_rows(text: str) -> list[str]:
+    """Each row of CSV ``text`` (written with ``"\n"`` line ends and ``"`` quotes, doubled
+    inside a field) with its line end: a line ends a row when the row so far holds an even
+    number of quotes, a line break inside a quoted field does not."""
+    rows, pending, quotes = [], [], 0
+    for line in text.split("\n")[:-1]:
+        pending.append(line)
+        quotes += line.count('"')
+        if quotes % 2 == 0:
+            rows.append("\n".join(pending) + "\n")
+            pending, quotes = [], 0
+    return rows
+
+
 def week_name(day: date) -> str:
     """``2026-W49``: the ISO week a due date falls in."""
     year, week, _ = day.isocalendar()
@@ -358,12 +372,12 @@ def write_task_files(warehouse: Warehouse, tasks: pd.DataFrame, rules: CsmTasksP
         feed_count += 1
     plan_week = week_name(as_of)
     current = tasks.assign(week=[week_name(d) for d in tasks["due_date"]])
-    # Every row formatted by pandas in one pass and read back as CSV fields, then written per
-    # file with the csv module as pandas writes them: a DataFrame.to_csv per file cost more
-    # in fixed overhead than its rows.
+    # Every row formatted by pandas in one pass and cut into rows, each file the header and
+    # its rows' text: a DataFrame.to_csv per file cost more in fixed overhead than its rows.
     listing = week_csv(current)
-    lines = list(csv.reader(io.StringIO(listing.to_csv(index=False, header=False,
-                                                       lineterminator="\n"))))
+    lines = csv_rows(listing.to_csv(index=False, header=False, lineterminator="\n"))
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(listing.columns)
     # Each owner's rows per week (positions, in task order), grouped once for every owner.
     weeks: dict[str, dict[str, list[int]]] = {}
     for (owner, week), at in current.groupby(["csm_id", "week"], sort=True).indices.items():
@@ -378,9 +392,7 @@ def write_task_files(warehouse: Warehouse, tasks: pd.DataFrame, rules: CsmTasksP
             if not WEEK_NAME.fullmatch(week):  # names a file in the checked folder
                 raise UnsafePath(f"week {week!r} of owner {owner!r} is no week name")
             with (folder / f"{week}.csv").open("w", newline="", encoding="utf-8") as f:
-                writer = csv.writer(f, lineterminator="\n")
-                writer.writerow(listing.columns)
-                writer.writerows(lines[k] for k in at)
+                f.write(header.getvalue() + "".join([lines[k] for k in at]))
             csv_files += 1
     cancelled = versions[(versions["status"] == "cancelled")
                          & (versions["plan_date"] == as_of)]
