@@ -24,7 +24,13 @@ import pandas as pd
 
 from cadence.contract.schema import table_columns
 from cadence.contract.tables import CSM_TASKS
-from cadence.planner.send_timing import Meeting, MeetingPlanner, zone_country, zone_of
+from cadence.planner.send_timing import (
+    DOUBLE_BOOKED,
+    Meeting,
+    MeetingPlanner,
+    zone_country,
+    zone_of,
+)
 
 if TYPE_CHECKING:
     from cadence.contract.warehouse import Warehouse
@@ -218,7 +224,7 @@ def _place(rows: pd.DataFrame, context: TaskContext, policy: Policy, as_of: date
     rows = rows.assign(minutes=rows["task_type"].map(rules.minutes).fillna(
         rules.default_minutes).astype("int64"))
     # Plain lists: a frame row read or written by label costs more than placing the call.
-    col = {c: rows[c].to_numpy(dtype=object).tolist() for c in PLACING_FIELDS}
+    col = column_lists(rows, PLACING_FIELDS)
     contact_zones = [_first_zone(a, b, c, default_zone) for a, b, c in zip(
         col["timezone"], col["contact_timezone"], col["account_timezone"], strict=True)]
     task_owner_zones = [None if kind == "queue" and not _text(zone)
@@ -282,12 +288,16 @@ def _windows(rows: pd.DataFrame, col: dict[str, list], zones: list[str], as_of: 
     return out
 
 
+def column_lists(frame: pd.DataFrame, columns) -> dict[str, list]:
+    """Each column's values as a list of what ``to_dict`` gives, made a column at a time:
+    pandas reads Arrow-backed text a value at a time (~10 times slower)."""
+    return {c: frame[c].to_numpy(dtype=object).tolist() for c in columns}
+
+
 def records(frame: pd.DataFrame, columns=None) -> list[dict]:
-    """``frame[columns].to_dict("records")``, the same values, built from whole columns:
-    to_dict reads Arrow-backed text a value at a time (~10 times slower)."""
-    columns = list(frame.columns if columns is None else columns)
-    values = [frame[c].to_numpy(dtype=object).tolist() for c in columns]
-    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+    """``frame[columns].to_dict("records")``, the same values, from :func:`column_lists`."""
+    lists = column_lists(frame, frame.columns if columns is None else columns)
+    return [dict(zip(lists, row, strict=True)) for row in zip(*lists.values(), strict=True)]
 
 
 def wall_clock(stamps: pd.Series, zones: pd.Series) -> pd.Series:
@@ -544,7 +554,7 @@ def write_csm_task_lists(warehouse: Warehouse, policy: Policy, out_dir, as_of: d
         "outside_business_hours_noted": int((~tasks["within_hours"].astype(bool)).sum()),
         # calls of a person booked solid for two weeks, overlapping another (to reassign)
         "double_booked": int(tasks["placement_note"].fillna("").str.contains(
-            "reassign one", regex=False).sum()),
+            DOUBLE_BOOKED, regex=False).sum()),
         "escalations": int((tasks["owner_type"] == "manager").sum()),
         "queued": int((tasks["owner_type"] == "queue").sum()),
         "no_human_tier_suppressed": len(build.suppressed),

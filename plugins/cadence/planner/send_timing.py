@@ -196,6 +196,7 @@ class Placement:
 _FIRST = itemgetter(0)
 _FIRST_TWO = itemgetter(0, 1)
 LATER_DAYS = 14  # how far past the planned day a call of a fully booked owner may move
+DOUBLE_BOOKED = "reassign one"  # ends the note of a call placed over another
 
 
 class MeetingPlanner:
@@ -269,7 +270,7 @@ class MeetingPlanner:
         notes = [self._note(meeting, start, inside, contact, owner)]
         if overlaps:
             notes.append(f"your calendar is full for {LATER_DAYS} days from the planned day:"
-                         f" this call overlaps {overlaps} other call(s); reassign one")
+                         f" this call overlaps {overlaps} other call(s); {DOUBLE_BOOKED}")
         return Placement(start.astimezone(UTC), inside, "; ".join(filter(None, notes)) or None)
 
     def _days(self, meeting: Meeting) -> list[date]:
@@ -391,10 +392,7 @@ class MeetingPlanner:
         contact, owner = zone_of(meeting.contact_zone), zone_of(meeting.owner_zone)
         for shift in (0, -1, 1):
             day = meeting.planned_day + timedelta(days=shift)
-            for minute in range(hours.stretch_start_hour * 60,
-                                hours.stretch_end_hour * 60 - meeting.minutes + 1,
-                                hours.slot_minutes):
-                start = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=owner)
+            for start in self._stretch_starts(day, owner, meeting.minutes):
                 if day < self.as_of or start.astimezone(contact).date() < self.as_of:
                     continue
                 ranked.append(((not self._owner_day(start, meeting, owner),
@@ -407,6 +405,13 @@ class MeetingPlanner:
         ranked.sort(key=_FIRST)
         slots = self._slots[key] = [start for _, start in ranked]
         return slots
+
+    def _stretch_starts(self, day: date, owner: ZoneInfo, minutes: int):
+        # Every slot start of the owner's stretch hours on their ``day``.
+        hours = self.hours
+        for minute in range(hours.stretch_start_hour * 60,
+                            hours.stretch_end_hour * 60 - minutes + 1, hours.slot_minutes):
+            yield datetime.combine(day, time(minute // 60, minute % 60), tzinfo=owner)
 
     def _later_owner_days(self, meeting: Meeting) -> list[date]:
         # The owner's days after step 3's (planned day + 1) for two weeks.
@@ -423,10 +428,7 @@ class MeetingPlanner:
             hours = self.hours
             contact, owner = zone_of(meeting.contact_zone), zone_of(meeting.owner_zone)
             ranked = []
-            for minute in range(hours.stretch_start_hour * 60,
-                                hours.stretch_end_hour * 60 - meeting.minutes + 1,
-                                hours.slot_minutes):
-                start = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=owner)
+            for start in self._stretch_starts(day, owner, meeting.minutes):
                 if self._owner_day(start, meeting, owner):
                     ranked.append((self._outside(start, meeting.minutes, contact,
                                                  hours.start_hour, hours.end_hour), start))
@@ -461,21 +463,17 @@ class MeetingPlanner:
                                  _holidays_of(meeting.owner_country, local_day.year))
 
     def _free(self, owner: str, start: datetime, minutes: int) -> bool:
-        booked = self.busy.get(owner)
-        if not booked:
-            return True
-        # UTC seconds: aware times of one zone would compare by wall clock (off at DST).
-        lo = start.timestamp()
-        hi = lo + 60.0 * minutes
-        first = bisect_left(booked, (lo - self.longest[owner],))
-        last = bisect_left(booked, (hi,))
-        return all(e <= lo for _, e in booked[first:last])
+        return not self._overlaps(owner, start, minutes)
 
     def _overlaps(self, owner: str, start: datetime, minutes: int) -> int:
-        # How many of the owner's booked calls a call at ``start`` would overlap.
-        booked = self.busy.get(owner) or []
+        # How many of the owner's booked calls a call at ``start`` would overlap, in UTC
+        # seconds (aware times of one zone would compare by wall clock, off at DST): only
+        # the calls starting from the longest call's length before it can reach it.
+        booked = self.busy.get(owner)
+        if not booked:
+            return 0
         lo = start.timestamp()
-        first = bisect_left(booked, (lo - self.longest.get(owner, 0.0),))
+        first = bisect_left(booked, (lo - self.longest[owner],))
         last = bisect_left(booked, (lo + 60.0 * minutes,))
         return sum(e > lo for _, e in booked[first:last])
 
