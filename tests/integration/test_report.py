@@ -138,3 +138,33 @@ def test_a_chart_over_altairs_row_guard_still_renders():
     assert "<svg" in to_svg(chart)
     with pytest.raises(MaxRowsError):  # the guard is back for everything else
         chart.to_dict()
+
+
+def test_every_report_query_has_a_top_level_order_by(bare_warehouse):
+    """Without ``order by`` the rows come in whatever order the engine returns (DuckDB and
+    PostgreSQL differ, and a chart reordered between runs). Each file under
+    include/sql/report/ is rendered as the code renders it (Jinja, placeholder identifiers
+    for its variables) and parsed with sqlglot; a query of one row by construction (only
+    aggregates, no ``group by``) needs no order."""
+    import jinja2
+    import jinja2.meta
+    import sqlglot
+    from sqlglot import exp
+
+    from cadence.contract.settings import SQL_DIR
+
+    files = sorted((SQL_DIR / "report").glob("*.sql"))
+    assert len(files) > 20
+    unordered = []
+    for path in files:
+        names = jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(
+            path.read_text())) - {"dialect"}
+        sql = bare_warehouse.render(path, **{name: f"placeholder_{name}" for name in names})
+        query = sqlglot.parse_one(sql, read="duckdb")
+        if not isinstance(query, exp.Query):
+            continue  # returns no rows to the report
+        one_row = (isinstance(query, exp.Select) and not query.args.get("group")
+                   and all(isinstance(e.unalias(), exp.AggFunc) for e in query.expressions))
+        if not query.args.get("order") and not one_row:
+            unordered.append(path.name)
+    assert unordered == []

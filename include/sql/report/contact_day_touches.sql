@@ -4,3 +4,4 @@ select contact_id, cast(scheduled_at as date) as day, channel, count(*) as touch
 from communication_calendar
 where plan_date = :d and status in ('scheduled', 'sent') and message_type <> 'transactional'
 group by contact_id, cast(scheduled_at as date), channel
+order by contact_id, day, channel

@@ -5,3 +5,4 @@ from communication_calendar c
 left join stg_csms s on s.csm_id = c.csm_id
 where c.plan_date = :d and c.status in ('scheduled', 'sent') and c.channel in ('call', 'meeting')
 group by c.csm_id, cast(c.scheduled_at as date)
+order by c.csm_id nulls last, day

@@ -4,3 +4,4 @@ from calendar_decisions d
 join touch_candidates t on t.touch_id = d.touch_id and t.plan_date = d.plan_date
 where d.plan_date = :d
 group by t.rule_id, d.decision
+order by t.rule_id, d.decision

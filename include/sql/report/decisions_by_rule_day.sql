@@ -4,3 +4,4 @@ from calendar_decisions d
 join touch_candidates t on t.touch_id = d.touch_id and t.plan_date = d.plan_date
 where d.plan_date = :d
 group by cast(t.earliest_at as date), d.decision, d.rule
+order by day, d.rule, d.decision

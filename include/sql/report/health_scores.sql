@@ -3,3 +3,4 @@ select floor(score / 5) * 5 as score_bin, band, count(*) as accounts
 from account_health
 where as_of_date = :d
 group by floor(score / 5) * 5, band
+order by score_bin, band

@@ -4,3 +4,4 @@ from calendar_decisions
 where plan_date = :d
   and detail like '%account override candidates.account_overrides.%'
 group by decision
+order by decision

@@ -10,3 +10,4 @@ where plan_date = :d
 group by case when decision <> 'held' then 'moved'
               when detail like '%lighter cadence, one in %' then 'lightened'
               else 'skipped' end, decision
+order by action, decision

@@ -7,3 +7,4 @@ from touch_candidates c
 join calendar_decisions d on d.touch_id = c.touch_id and d.plan_date = c.plan_date
 where c.plan_date = :d and c.channel = 'sms'
 group by c.message_type, d.decision, case when d.decision = 'suppressed' then d.detail else '' end
+order by c.message_type, d.decision, why
