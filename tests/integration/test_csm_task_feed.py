@@ -11,7 +11,13 @@ import pytest
 from icalendar import Calendar
 
 from cadence.contract.tables import CSM_TASKS
-from cadence.outputs.csm_task_files import UnsafePath, neutralise, safe_path, write_task_files
+from cadence.outputs.csm_task_files import (
+    UnsafePath,
+    neutralise,
+    neutralise_text,
+    safe_path,
+    write_task_files,
+)
 
 DAY1 = date(2026, 12, 1)
 DAY2 = date(2026, 12, 2)
@@ -129,6 +135,36 @@ def test_weekly_csv_neutralises_formulas_for_spreadsheets(warehouse, policy, tmp
     assert rows[1]["contact_name"] == "'-2+3" and rows[1]["last_nps_comment"] == "'\tTab start"
     for value in ("plain", "Renewal - 2026", 5, -3.5, None):
         assert neutralise(value) == value
+
+
+PHONES = ["+61 2 9374 4000", "+1 (555) 123 4567", "+44 (0)20 7946 0958", "+49 30 12345678"]
+# Arithmetic, a function, a formula after the number, a bare run of digits (Excel makes it a
+# number without its "+"), a line end or a non-ASCII digit: still quoted.
+STILL_QUOTED = ["+1-2", "+1+1", "=1+1", "+61 2 9374 4000;=cmd", "+SUM(A1)", "+1/2", "+1.5*3",
+                "+1 2*3", "+(1)-2", "+61293744000", "+61 2 9374 4000\n", "+61  2", "+６1 2",
+                "-61 2 9374 4000", "+1 (555) 123-4567"]
+
+
+def test_weekly_csv_writes_a_plain_phone_number_unquoted(warehouse, policy, tmp_path):
+    tasks = frame(*(task(f"k{i}", f"2026-12-02 1{i}:00") for i in range(6)))
+    tasks["contact_phone"] = [*PHONES, "+1-2", "+61 2 9374 4000;=cmd"]
+    write_task_files(warehouse, tasks, policy.csm_tasks, tmp_path, DAY1,
+                     datetime(2026, 12, 1, tzinfo=UTC))
+    with open(tmp_path / "csm_tasks" / "csm1" / "2026-W49.csv", newline="") as handle:
+        phones = [r["contact_phone"] for r in csv.DictReader(handle)]
+    assert phones == [*PHONES, "'+1-2", "'+61 2 9374 4000;=cmd"]
+
+
+@pytest.mark.parametrize("dtype", ["str", "string[python]", "string[pyarrow]"])
+def test_the_column_and_the_cell_neutralise_the_same_cells(dtype):
+    """week_csv quotes a text column at once (neutralise_text) and any other cell by cell
+    (neutralise): both quote exactly the formulas, never the phone numbers."""
+    cells = [*PHONES, *STILL_QUOTED, None, "plain", "Renewal - 2026"]
+    expected = [None if v is None else "'" + v if v in STILL_QUOTED else v for v in cells]
+    assert [neutralise(v) for v in cells] == expected
+    column = neutralise_text(pd.Series(cells, dtype=dtype))
+    assert column.isna().tolist() == [v is None for v in cells]
+    assert column.dropna().tolist() == [v for v in expected if v is not None]
 
 
 @pytest.mark.parametrize("part", ["../../../x", "/etc/passwd", "a/../../b", "..", "x/../../.."])

@@ -11,7 +11,7 @@ icalendar as the reference); icalendar writes each feed's header and VTIMEZONEs.
 
 Files are safe: owner ids are checked against the policy pattern before they name a file,
 every path is resolved inside ``CADENCE_OUT_DIR``, and CSV cells that a spreadsheet would
-run as a formula are neutralised (OWASP: a leading ``'``).
+run as a formula are neutralised (OWASP: a leading ``'``), a plain phone number excepted.
 """
 
 from __future__ import annotations
@@ -49,6 +49,18 @@ CSV_COLUMNS = ["due_date", "starts_at", "ends_at", "task_zone", "task_type", "pr
                "top_ticket_priority", "last_nps", "last_nps_comment", "last_touches",
                "escalation_reason", "crm_url", "account_id", "contact_id", "task_id"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A plain phone number is written as it is, not quoted: "+", a country code, then groups of
+# digits split by single spaces, or an area code in brackets ("+61 2 9374 4000",
+# "+1 (555) 123 4567", "+44 (0)20 7946 0958"). Digits side by side are no formula a
+# spreadsheet computes. A hyphen, slash, dot, "*" or second "+" between digits is arithmetic
+# Excel would compute (+1-2, +1/2, +1.5*3) and a letter may start a function: those cells
+# keep their quote. A bare run of digits (+61293744000) is quoted too: Excel would turn it
+# into a number, dropping the "+" (and showing 12 digits or more as 6.1E+11). ASCII digits
+# and the space only, so Python's re and pandas' pyarrow (RE2) match the same cells; the
+# outer group keeps the alternatives whole when pandas anchors the pattern.
+PHONE_NUMBER = (r"(?:\+[0-9]{1,3}(?: [0-9]{1,8}){1,6}"
+                r"|\+[0-9]{1,3} ?\([0-9]{1,4}\)[0-9]{0,8}(?: [0-9]{1,8}){0,5})")
+_PHONE = re.compile(PHONE_NUMBER)
 WEEK_NAME = re.compile(r"\d{4}-W\d{2}")
 KEEP_PAST_DAYS = 14  # past events stay in the feed this long, then leave it and the table
 
@@ -68,10 +80,22 @@ def safe_path(root: Path, *parts: str) -> Path:
 
 def neutralise(value):
     """A CSV cell a spreadsheet will not run: text starting with ``= + - @``, tab or CR
-    gets a leading ``'`` (OWASP CSV injection); numbers and other text pass unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    gets a leading ``'`` (OWASP CSV injection), unless it is a plain phone number
+    (:data:`PHONE_NUMBER`); numbers and other text pass unchanged."""
+    if (isinstance(value, str) and value.startswith(FORMULA_STARTS)
+            and not _PHONE.fullmatch(value)):
         return "'" + value
     return value
+
+
+def neutralise_text(values: pd.Series) -> pd.Series:
+    """:func:`neutralise` over a text column (a pandas string dtype), vectorised: the same
+    cells get the ``'``, missing ones stay missing. Only cells with a risky start are
+    matched against the phone pattern."""
+    risky = values.str.startswith(FORMULA_STARTS).fillna(False).to_numpy(dtype=bool, copy=True)
+    at = np.flatnonzero(risky)
+    risky[at] = ~values.iloc[at].str.fullmatch(PHONE_NUMBER).to_numpy(dtype=bool)
+    return values.where(~risky, "'" + values)
 
 
 def event_rows(tasks: pd.DataFrame) -> pd.DataFrame:
@@ -323,8 +347,7 @@ def week_csv(tasks: pd.DataFrame) -> pd.DataFrame:
     for column in listing.select_dtypes(include=["object", "string"]).columns:
         values = listing[column]
         if isinstance(values.dtype, pd.StringDtype):  # text only: vectorised
-            risky = values.str.startswith(FORMULA_STARTS).fillna(False).astype(bool)
-            listing[column] = values.where(~risky, "'" + values)
+            listing[column] = neutralise_text(values)
         else:
             listing[column] = [neutralise(v) for v in values.tolist()]
     return listing
