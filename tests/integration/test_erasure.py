@@ -274,3 +274,47 @@ def test_a_row_naming_several_erased_people_loses_each_of_them(any_warehouse, tm
     assert notes.loc["n2"].tolist() == ["Firstc4 Doe asked about [erased]", "Firstc1", "Doe"]
     assert notes.loc["n3"].tolist() == ["Firstc5 Doe", "Firstc4", "Doe"]
     assert hits(warehouse, out_dir, ["firstc1 doe", "firstc2", "firstc3", "c2@example"]) == []
+
+
+def test_a_junk_address_or_a_shared_name_erases_no_one_else(any_warehouse, tmp_path):
+    """One person's erasure stays theirs: a junk address the CRM gave many contacts
+    (``bounced@@example``, quarantined) does not widen it to every contact holding it, and
+    a CSM or another contact who shares the full name keeps it in their own name columns,
+    while a comment that mentions the person loses the name."""
+    warehouse, out_dir = any_warehouse, tmp_path / "out"
+    seed_people(warehouse, contacts=4)
+    contacts = warehouse.read_table("stg_contacts")
+    contacts.loc[contacts["contact_id"] == "c1", ["first_name", "last_name"]] = ["Felix",
+                                                                               "Moreau"]
+    warehouse.write_frame("stg_contacts", contacts, replace_all=True)
+    raw = contacts.astype(str)
+    raw["email"] = ["bounced@@example", "bounced@@example", "bounced@@example",
+                    "c4@Example.com"]
+    warehouse.write_frame("raw_contacts", raw, replace_all=True)
+    warehouse.write_frame("stg_csms", pd.DataFrame({
+        "csm_id": ["s1", "s2"], "name": ["Felix Moreau", "Sam CSM"],
+        "email": ["felix@vendor.example", "sam@vendor.example"]}), replace_all=True)
+    warehouse.write_frame("stg_nps_responses", pd.DataFrame({
+        "response_id": ["n1", "n2"], "contact_id": ["c2", "c3"], "score": [9, 3],
+        "comment": ["Felix Moreau set it up for us", "slow"]}))
+    warehouse.write_frame("stg_suppressions", pd.DataFrame({
+        "email": [None], "contact_id": ["c1"], "reason": ["erasure"], "scope": ["all"],
+        "created_at": [pd.Timestamp(at("09:00"))]}).astype({"email": object}))
+
+    assert apply_erasures(warehouse, out_dir, NOW, "nightly_1") == {"erasure_requests": 1}
+    proof = warehouse.read_table("erasure_log")
+    assert proof["contact_id"].tolist() == ["c1"]
+    raw = warehouse.read_table("raw_contacts").set_index("contact_id")
+    assert raw.loc["c1", "email"].endswith("@erased.invalid")
+    assert raw.loc["c1", "first_name"] == "[erased]"
+    # the other holders of the junk address are not the person
+    assert raw.loc[["c2", "c3"], "email"].tolist() == ["bounced@@example"] * 2
+    assert raw.loc[["c2", "c3"], "first_name"].tolist() == ["Firstc2", "Firstc3"]
+    staged = warehouse.read_table("stg_contacts").set_index("contact_id")
+    assert staged.loc[["c2", "c3", "c4"], "first_name"].tolist() == [
+        "Firstc2", "Firstc3", "Firstc4"]
+    csms = warehouse.read_table("stg_csms").set_index("csm_id").sort_index()
+    assert csms["name"].tolist() == ["Felix Moreau", "Sam CSM"]  # a namesake, kept
+    comments = warehouse.read_table("stg_nps_responses").set_index("response_id").sort_index()
+    assert comments["comment"].tolist() == ["[erased] set it up for us", "slow"]
+    assert "stg_csms" not in proof.loc[0, "tables"]

@@ -3,7 +3,21 @@ domain in punycode."""
 
 from __future__ import annotations
 
+import re
+
 import idna
+
+# Any mailbox name without blanks, control characters or "@", then a dotted ASCII domain: the
+# form validation accepts (a domain in punycode, as normalise_email writes it).
+EMAIL = (r"^[^@\s\x00-\x1f\x7f]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+         r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_ADDRESS = re.compile(EMAIL)
+
+
+def is_address(value: object) -> bool:
+    """Whether ``value`` (normalised) has the form of a mailbox validation accepts: a junk
+    value such as ``bounced@@example`` reaches no one, so it identifies no one."""
+    return isinstance(value, str) and bool(_ADDRESS.match(value))
 
 
 def normalise_email(value: object) -> object:

@@ -45,7 +45,7 @@ import idna
 import pandas as pd
 import sqlalchemy as sa
 
-from cadence.contract.emails import normalise_email
+from cadence.contract.emails import is_address, normalise_email
 from cadence.contract.erased_contacts import (
     _EMAIL_COLUMN,
     ERASED,
@@ -69,6 +69,8 @@ _JSON_PERSONAL = (r'"((?:contact_)?(?:first_name|last_name|full_name|name|phone)
 # (a malformed copy validation quarantined).
 _JSON_EMAIL = r'"((?:contact_)?email)"\s*:\s*"(?:[^"\\]|\\.)*"'
 _REGEX_SPECIAL = set(r"\.^$|?*+()[]{}")
+# Columns holding a person's name whole (cleared in the subject's own rows only).
+NAME_COLUMN = re.compile(r"^(?:contact_)?(?:first_name|last_name|full_name|name)$")
 # Probes per regular expression when a table is searched for every subject at once (RE2
 # matches an address against 250 at a quarter of the time it takes against 500).
 _CHUNK = 250
@@ -213,7 +215,7 @@ def find_subjects(warehouse: Warehouse, requests: list[tuple[set[str], set[str]]
     """The person behind each request's ``(emails, contact_ids)``: every table with
     ``contact_id`` and ``email`` columns, and quarantined contact rows, searched for all
     requests at once and widened once each way (an id's other addresses, an address's
-    other ids)."""
+    other ids; only through addresses validation accepts)."""
     subjects = [Subject(set(contact_ids), {normalise_email(e) for e in emails})
                 for emails, contact_ids in requests]
     tables = text_columns(warehouse)
@@ -236,7 +238,10 @@ def find_subjects(warehouse: Warehouse, requests: list[tuple[set[str], set[str]]
             if widening < 2:
                 subject.contact_ids |= {rows[i][0] for i in match
                                         if isinstance(rows[i][0], str)}
-                subject.emails |= {rows[i][1] for i in match if isinstance(rows[i][1], str)}
+                # A junk address (``bounced@@example``, on dozens of rows) is the request's
+                # own when it names it, but finds no one else: it would widen one person to
+                # everyone holding it, and their names into every table.
+                subject.emails |= {rows[i][1] for i in match if is_address(rows[i][1])}
                 continue
             for i in match:
                 first, last = rows[i][2], rows[i][3]
@@ -336,13 +341,17 @@ def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
     # hold), searched only in rows holding it: an address is only looked for where there
     # is an @, so the many names do not search every e-mail and the many addresses not
     # every text. RE2 (DuckDB) and PostgreSQL run each in one pass over a row's text, in
-    # chunks: PostgreSQL refuses a "too complex" expression, RE2 caps its memory.
-    by_mark: dict[str, list[str]] = {}
-    for p in everything:
-        by_mark.setdefault(next((m for m in _MARKS if m in p), ""), []).append(p)
-    patterns = {mark: {f"probes{m}_{k}": _matches_any(held[k:k + _CHUNK])
-                       for k in range(0, len(held), _CHUNK)}
-                for m, (mark, held) in enumerate(by_mark.items())}
+    # chunks: PostgreSQL refuses a "too complex" expression, RE2 caps its memory. Full
+    # names (``names``) are mentions: not looked for in name columns (someone's own name
+    # there is a namesake's, a CSM's).
+    by_mark: dict[tuple[str, str], list[str]] = {}
+    for kind, held in (("own", {p for pr in probes for p in pr.own}),
+                       ("names", {p for pr in probes for p in pr.names})):
+        for p in sorted(held):
+            by_mark.setdefault((kind, next((m for m in _MARKS if m in p), "")), []).append(p)
+    patterns = {group: {f"probes{m}_{k}": _matches_any(held[k:k + _CHUNK])
+                        for k in range(0, len(held), _CHUNK)}
+                for m, (group, held) in enumerate(by_mark.items())}
     # Between a row's values when they are searched as one text: a character no probe
     # holds, so no probe is found across two values.
     separator = next(chr(k) for k in itertools.count(1) if all(chr(k) not in p for p in everything))
@@ -368,23 +377,37 @@ def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
     return changed
 
 
-def _holds(columns: list[str], patterns: dict[str, dict[str, str]]) -> str:
+def mention_columns(columns: list[str]) -> list[str]:
+    """The columns a full name is looked for and replaced in: all but name columns (a
+    ``name`` or ``first_name`` of a row that is not the subject's own is another person's,
+    such as a CSM who shares the name; the subject's own rows are cleared whole)."""
+    return [c for c in columns if not NAME_COLUMN.match(c)]
+
+
+def _holds(columns: list[str], patterns: dict[tuple[str, str], dict[str, str]]) -> str:
     """SQL: a row's ``columns``, lower-cased and joined by the bound ``separator``, match a
-    pattern (bound by its key) of ``patterns`` (mark -> key -> pattern), each tried only on
-    rows holding its mark (lower-casing makes no mark; most values, ids, dates and numbers,
-    hold none). One text per row: a regular expression is compiled once per table, not
-    once per column, and run once per row."""
+    pattern (bound by its key) of ``patterns`` ((kind, mark) -> key -> pattern; full names
+    only in :func:`mention_columns`), each tried only on rows holding its mark
+    (lower-casing makes no mark; most values, ids, dates and numbers, hold none). One text
+    per row: a regular expression is compiled once per table, not once per column, and
+    run once per row."""
     quoted = [_quote(c) for c in columns]
-    joined = f"concat_ws(cast(:separator as text), {', '.join(quoted)})"
     held = []
-    for mark, keys in patterns.items():
+    for (kind, mark), keys in patterns.items():
+        searched = [_quote(c) for c in (mention_columns(columns) if kind == "names" else columns)]
+        if not searched:
+            continue
+        joined = f"concat_ws(cast(:separator as text), {', '.join(searched)})"
         match = " or ".join(f"lower({joined}) ~ :{key}" for key in keys)
         # A case: the mark first, whatever order the database prefers.
         held.append(f"(case when strpos({joined}, {mark!r}) = 0 then false else ({match}) end)"
                     if mark else f"({match})")
-    if "" in patterns:
+    if not held:
+        return "false"
+    if any(mark == "" for _, mark in patterns):
         return "(" + " or ".join(held) + ")"
-    marked = " or ".join(f"strpos({c}, {m!r}) > 0" for c in quoted for m in patterns)
+    marks = sorted({mark for _, mark in patterns})
+    marked = " or ".join(f"strpos({c}, {m!r}) > 0" for c in quoted for m in marks)
     return f"(case when {marked} then ({' or '.join(held)}) else false end)"
 
 
@@ -460,13 +483,15 @@ def _subjects_by_row(rows: list[tuple], columns: list[str], probes: list[_Probes
                      ) -> dict[int, list[int]]:
     """Row number -> the subjects (ascending) whose probe a text cell of the row holds
     (lower-cased, but ``contact_id`` as it is), or whose id is the row's ``contact_id``."""
-    every = [(p, n) for n, pr in enumerate(probes) for p in pr.own | pr.names]
+    every = [(p, n, False) for n, pr in enumerate(probes) for p in pr.own]
+    every += [(p, n, True) for n, pr in enumerate(probes) for p in pr.names]
     # Probes are looked up by their first ``width`` characters at every position of a
     # cell: every occurrence is found, overlapping ones too, whatever the number of probes.
-    width = min((len(p) for p, _ in every), default=0)
-    index: dict[str, list[tuple[str, int]]] = {}
-    for p, n in every:
-        index.setdefault(p[:width], []).append((p, n))
+    width = min((len(p) for p, _, _ in every), default=0)
+    index: dict[str, list[tuple[str, int, bool]]] = {}
+    for p, n, mention in every:
+        index.setdefault(p[:width], []).append((p, n, mention))
+    named = {at for at, c in enumerate(columns) if NAME_COLUMN.match(c)}
     by_id: dict[str, set[int]] = {}
     for n, pr in enumerate(probes):
         for i in pr.ids:
@@ -480,8 +505,9 @@ def _subjects_by_row(rows: list[tuple], columns: list[str], probes: list[_Probes
                 continue
             text = value if at == id_at else value.lower()
             for i in range(len(text) - width + 1):
-                for p, n in index.get(text[i:i + width], ()):
-                    if n not in found and text.startswith(p, i):
+                for p, n, mention in index.get(text[i:i + width], ()):
+                    if (n not in found and not (mention and at in named)
+                            and text.startswith(p, i)):
                         found.add(n)
         if id_at is not None and isinstance(values[id_at], str):
             found |= by_id.get(values[id_at], set())
@@ -525,7 +551,8 @@ def _joint_statements(columns: list[str], together: list[tuple[int, list[int], l
         everywhere = {**email_forms, **dict.fromkeys(subject.full_names, ERASED)}
         words = sorted(x for x in subject.first_names | subject.last_names if len(x) >= 2)
         applying = _applying(everywhere, [cells[r] for r in rows])
-        replace = _replacements(columns, applying, params, key) if applying else {}
+        replace = (_replacements(columns, applying, params, key, subject.full_names)
+                   if applying else {})
         changing, _ = _changing_columns(columns, [cells[r] for r in rows], applying, words)
         mine = f"{_ROW} in ({', '.join(str(r) for r in rows)})"
         every.append(mine)
@@ -566,10 +593,11 @@ def _subject_statements(columns: list[str], subject: Subject, probes: _Probes,
     if "contact_id" in columns and probes.ids:
         own = f"{own} or contact_id in ({ids})"
     mine = f"{_ROW} in ({', '.join(str(r) for r in rows)})"
-    hit = f"{own} or {_any_contains(columns, probes.names, 'names', params)}"
+    hit = f"{own} or {_any_contains(mention_columns(columns), probes.names, 'names', params)}"
     words = sorted(n for n in subject.first_names | subject.last_names if len(n) >= 2)
     applying = _applying(everywhere, seen)
-    replace = _replacements(columns, applying, params) if applying else {}
+    replace = (_replacements(columns, applying, params, names=subject.full_names)
+               if applying else {})
     clear = _own_rows(columns, email_forms, words, params)
     replaced, _ = _changing_columns(columns, seen, applying, words)
     _, owned = _changing_columns(columns, seen, everywhere, words)
@@ -635,9 +663,11 @@ def _any_contains(columns: list[str], probes: set[str], key: str,
 
 
 def _replacements(columns: list[str], needles: dict[str, str], params: dict[str, str],
-                  key: str = "") -> dict[str, str]:
+                  key: str = "", names: Iterable[str] = ()) -> dict[str, str]:
     """Per column, the value with each needle (every written form, any case) replaced by
-    its pseudonym."""
+    its pseudonym; full ``names`` only in :func:`mention_columns`."""
+    names = set(names)
+    mentions = set(mention_columns(columns))
     for n, (needle, token) in enumerate(needles.items()):
         variants = sorted(_variants(needle), key=len, reverse=True)
         params[f"{key}pattern{n}"] = "|".join(_regex_literal(v) for v in variants)
@@ -645,8 +675,9 @@ def _replacements(columns: list[str], needles: dict[str, str], params: dict[str,
     sets = {}
     for column in columns:
         value = _quote(column)
-        for n in range(len(needles)):
-            value = f"regexp_replace({value}, :{key}pattern{n}, :{key}token{n}, 'gi')"
+        for n, needle in enumerate(needles):
+            if column in mentions or needle not in names:
+                value = f"regexp_replace({value}, :{key}pattern{n}, :{key}token{n}, 'gi')"
         sets[column] = value
     return sets
 

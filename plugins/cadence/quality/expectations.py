@@ -17,11 +17,9 @@ from importlib import resources
 
 import pandas as pd
 
+from cadence.contract.emails import EMAIL
 from cadence.contract.entities import Column, Entity, iana_timezones
 
-# Any mailbox name without blanks, control characters or "@", then a dotted ASCII domain.
-EMAIL = (r"^[^@\s\x00-\x1f\x7f]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-         r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 # Non-capturing groups only: GX runs these through pandas ``str.contains``.
 DATE = r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])$"
 TIMESTAMP = (r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[T ](?:[01]\d|2[0-3]):[0-5]\d"
