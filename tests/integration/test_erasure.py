@@ -84,6 +84,11 @@ def _seed(warehouse, out_dir: Path) -> None:
         "contact_name": [f"{FIRST} {LAST}", "Firstc2 Doe"],
         "contact_email": [EMAIL, "c2@example.com"],
         "talking_points": [f"Ask {FIRST} about the rollout", "Ask Firstc2 about seats"]}))
+    # rows that only mention the person: one address, two, and a JSON contact id
+    warehouse.write_frame("support_notes", pd.DataFrame({
+        "note_id": ["s1", "s2", "s3", "s4"],
+        "note": [f"Reply to {EMAIL.upper()} today", f"cc c2@example.com and {EMAIL}",
+                 '{"contact_id": "c1", "topic": "seats"}', "nothing about anyone"]}))
     warehouse.write_frame("stg_suppressions", pd.DataFrame({
         "email": [f"  {EMAIL} "], "contact_id": [None], "reason": ["erasure"],
         "scope": ["all"], "created_at": [pd.Timestamp(at("09:00"))]}).astype(
@@ -144,6 +149,11 @@ def test_erasure_leaves_no_email_or_name_in_any_table_or_file(any_warehouse, tmp
     assert row["email_sha256"] == email_sha256(EMAIL) and row["contact_id"] == "c1"
     assert "stg_contacts (1 rows)" in row["tables"] and "deliveries" in row["tables"]
     assert "csm_task_contacts" in row["tables"] and "quarantine (3 rows)" in row["tables"]
+    assert "support_notes (3 rows)" in row["tables"]  # each mention found, the JSON id too
+    notes = warehouse.read_table("support_notes").set_index("note_id").sort_index()["note"]
+    pseudonym = staged["email"]
+    assert notes.tolist() == [f"Reply to {pseudonym} today", f"cc c2@example.com and {pseudonym}",
+                              '{"contact_id": "c1", "topic": "seats"}', "nothing about anyone"]
     assert set(row["files"].splitlines()) == {
         "outbox/2026-11-23/b1.jsonl", "csm_tasks/2026-11-23/s1/2026-11-24.csv",
         "csm_tasks/2026-11-23/s1/2026-11-24.ics", "reports/notes.html"}
