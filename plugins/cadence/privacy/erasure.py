@@ -317,6 +317,9 @@ class _Probes:
 # The rows of one table holding any subject, numbered, with their values before erasure.
 _ROWS = "_erasure_rows"
 _ROW = "_erasure_row"
+# The text an address or a JSON contact id is keyed around, and the characters kept
+# before and after it.
+_ANCHORS = {"@": ("@", 4, 4), '"': ('"contact_id": "', 0, 8)}
 # Subjects per update made together (bounds the statement and its bound values).
 _SUBJECTS_PER_STATEMENT = 50
 
@@ -344,27 +347,36 @@ def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
     # chunks: PostgreSQL refuses a "too complex" expression, RE2 caps its memory. Full
     # names (``names``) are mentions: not looked for in name columns (someone's own name
     # there is a namesake's, a CSM's).
-    by_mark: dict[tuple[str, str], list[str]] = {}
+    # A group's expressions only run on rows its gate lets through (:func:`_gates`): the
+    # expressions' cost grows with the probes they hold (a night with a backlog of
+    # requests), a gate's does not.
+    by_mark: dict[tuple[str, str, bool], list[str]] = {}
     for kind, held in (("own", {p for pr in probes for p in pr.own}),
                        ("names", {p for pr in probes for p in pr.names})):
         for p in sorted(held):
-            by_mark.setdefault((kind, next((m for m in _MARKS if m in p), "")), []).append(p)
+            mark = next((m for m in _MARKS if m in p), "")
+            gated = mark not in _ANCHORS or anchor_key(p, *_ANCHORS[mark]) is not None
+            by_mark.setdefault((kind, mark, gated), []).append(p)
     patterns = {group: {f"probes{m}_{k}": _matches_any(held[k:k + _CHUNK])
                         for k in range(0, len(held), _CHUNK)}
                 for m, (group, held) in enumerate(by_mark.items())}
+    gates = _gates(by_mark)
     # Between a row's values when they are searched as one text: a character no probe
     # holds, so no probe is found across two values.
     separator = next(chr(k) for k in itertools.count(1) if all(chr(k) not in p for p in everything))
     tables = text_columns(warehouse)
     with warehouse.engine.begin() as conn:
         for table, columns in tables.items():
-            if table in skip or not columns:
+            # An empty table is not searched: compiling the expressions costs more than
+            # the search of a small table (a first night has dozens of empty ones).
+            if (table in skip or not columns or conn.execute(sa.text(
+                    f"select 1 from {_quote(table)} limit 1")).first() is None):
                 continue
-            params: dict[str, str] = {k: v for keys in patterns.values() for k, v in keys.items()}
+            params: dict[str, str] = {k: v for ps in patterns.values() for k, v in ps.items()}
             hits = []
             if patterns:
-                params["separator"] = separator
-                hits.append(_holds(columns, patterns))
+                params |= {"separator": separator, **gates}
+                hits.append(_holds(columns, patterns, gates))
             if "contact_id" in columns and all_ids:
                 params |= {f"i{i}": v for i, v in enumerate(all_ids)}
                 hits.append(f"contact_id in ({', '.join(f':i{i}' for i in range(len(all_ids)))})")
@@ -377,6 +389,71 @@ def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
     return changed
 
 
+def anchor_key(probe: str, anchor: str, before: int, after: int) -> str | None:
+    """The text around a probe's first ``anchor`` that any text holding the probe holds
+    around one of its own: the last ``before`` characters before it and the first
+    ``after`` after it, each within the anchor-separated part (None when the probe is too
+    short to tell them)."""
+    head, found, rest = probe.partition(anchor)
+    if not found or len(head) < before:
+        return None
+    tail, again, _ = rest.partition(anchor)
+    if len(tail) < after and not again:
+        return None
+    return head[len(head) - before:] + anchor + tail[:after]
+
+
+def _gates(by_mark: dict[tuple[str, str, bool], list[str]]) -> dict[str, str]:
+    """Per gated group (bound as ``gate<m>``, its position in ``by_mark``), what a text
+    holding one of its probes holds for sure:
+
+    - addresses and JSON contact ids: the key around the text's first anchor is a probe's
+      key (:func:`anchor_key`; patterns of whole keys bound as ``gate<m>_<k>``: an ``in``
+      list or subquery would become a join over every row of the table), or the text holds
+      the anchor twice;
+    - full names: a character that ends a first name, a blank and one that starts a last
+      name (a phone number's blanks have digits around them), as a bound pattern.
+    """
+    gates: dict[str, str] = {}
+    for m, ((_, mark, gated), held) in enumerate(by_mark.items()):
+        if not gated:
+            continue
+        if mark in _ANCHORS:
+            gates[f"gate{m}"] = _ANCHORS[mark][0]
+            keys = sorted({anchor_key(p, *_ANCHORS[mark]) for p in held})
+            gates |= {f"gate{m}_{k}": "^(?:" + "|".join(map(_regex_literal, keys[k:k + _CHUNK]))
+                      + ")$" for k in range(0, len(keys), _CHUNK)}
+        elif mark == " ":
+            pairs = [p.partition(" ") for p in held]
+            ends = {h[-1:] for h, _, _ in pairs}
+            starts = {t[:1] for _, _, t in pairs}
+            if all(c.isalnum() for c in ends | starts):
+                gates[f"gate{m}"] = (f"(?s).*[{''.join(sorted(ends))}]"
+                                     f" [{''.join(sorted(starts))}].*")
+    return gates
+
+
+def _gate(columns: list[str], mark: str, m: int, gates: dict[str, str]) -> str:
+    """SQL: gate ``m`` (:func:`_gates`) lets a row through, a value of ``columns`` (quoted)
+    at a time: a probe lies within one value, and a value's marks are few."""
+    ors = []
+    for c in columns:
+        text = f"lower({c})"
+        if mark == " ":
+            ors.append(f"(case when strpos({c}, ' ') = 0 then false else {text} ~ :gate{m} end)")
+            continue
+        _, before, after = _ANCHORS[mark]
+        at = f"strpos({text}, :gate{m})"
+        size = f"length(:gate{m})"
+        window = (f"substr({text}, greatest({at} - {before}, 1), least({at} - 1, {before}))"
+                  f" || substr({text}, {at}, {size} + {after})")
+        keys = " or ".join(f"{window} ~ :{k}" for k in gates if k.startswith(f"gate{m}_"))
+        ors.append(f"(case when strpos({c}, {mark!r}) = 0 or {at} = 0 then false"
+                   f" when strpos(substr({text}, {at} + {size}), :gate{m}) > 0 then true"
+                   f" else ({keys}) end)")
+    return "(" + " or ".join(ors) + ")"
+
+
 def mention_columns(columns: list[str]) -> list[str]:
     """The columns a full name is looked for and replaced in: all but name columns (a
     ``name`` or ``first_name`` of a row that is not the subject's own is another person's,
@@ -384,29 +461,33 @@ def mention_columns(columns: list[str]) -> list[str]:
     return [c for c in columns if not NAME_COLUMN.match(c)]
 
 
-def _holds(columns: list[str], patterns: dict[tuple[str, str], dict[str, str]]) -> str:
+def _holds(columns: list[str], patterns: dict[tuple[str, str, bool], dict[str, str]],
+           gates: dict[str, str]) -> str:
     """SQL: a row's ``columns``, lower-cased and joined by the bound ``separator``, match a
-    pattern (bound by its key) of ``patterns`` ((kind, mark) -> key -> pattern; full names
-    only in :func:`mention_columns`), each tried only on rows holding its mark
-    (lower-casing makes no mark; most values, ids, dates and numbers, hold none). One text
-    per row: a regular expression is compiled once per table, not once per column, and
-    run once per row."""
+    pattern (bound by its key) of ``patterns`` ((kind, mark, gated) -> key -> pattern; full
+    names only in :func:`mention_columns`), each tried only on rows holding its mark
+    (lower-casing makes no mark; most values, ids, dates and numbers, hold none) that its
+    gate lets through. One text per row: a regular expression is compiled once per table,
+    not once per column, and run once per row."""
     quoted = [_quote(c) for c in columns]
     held = []
-    for (kind, mark), keys in patterns.items():
+    for m, ((kind, mark, _), keys) in enumerate(patterns.items()):
         searched = [_quote(c) for c in (mention_columns(columns) if kind == "names" else columns)]
         if not searched:
             continue
         joined = f"concat_ws(cast(:separator as text), {', '.join(searched)})"
         match = " or ".join(f"lower({joined}) ~ :{key}" for key in keys)
+        if f"gate{m}" in gates:
+            gate = _gate(searched, mark, m, gates)
+            match = f"case when {gate} then ({match}) else false end"
         # A case: the mark first, whatever order the database prefers.
         held.append(f"(case when strpos({joined}, {mark!r}) = 0 then false else ({match}) end)"
                     if mark else f"({match})")
     if not held:
         return "false"
-    if any(mark == "" for _, mark in patterns):
+    if any(mark == "" for _, mark, _ in patterns):
         return "(" + " or ".join(held) + ")"
-    marks = sorted({mark for _, mark in patterns})
+    marks = sorted({mark for _, mark, _ in patterns})
     marked = " or ".join(f"strpos({c}, {m!r}) > 0" for c in quoted for m in marks)
     return f"(case when {marked} then ({' or '.join(held)}) else false end)"
 
