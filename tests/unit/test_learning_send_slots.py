@@ -8,7 +8,7 @@ import pandas as pd
 
 from cadence.learning.mix import learn_mix, mix_overrides
 from cadence.learning.policy import MixLearning, SendTimeLearning
-from cadence.learning.send_slots import learn_send_slots, steer_send_times
+from cadence.learning.send_slots import learn_send_slots, slot_counts, steer_send_times
 from cadence.planner.policy import PlannerPolicy, Timing
 
 AS_OF = date(2026, 12, 1)  # a Tuesday
@@ -197,3 +197,16 @@ def test_steering_in_the_warehouse_moves_says_why_and_a_rerun_changes_nothing(
     again = emails()
     pd.testing.assert_frame_equal(again[["reason", "detail", "scheduled_at"]],
                                   first[["reason", "detail", "scheduled_at"]])
+
+
+def test_the_steering_summary_counts_each_slot_its_texts_name():
+    far = pd.DataFrame({"touch_id": ["t3"], "earliest_at": [pd.NaT],
+                        "latest_at": [pd.Timestamp("2026-12-03 10:00Z")]})
+    _, text = steer([calendar_row("t1", "c1"), calendar_row("t2", "c7"),
+                     calendar_row("t3", "c1"), calendar_row("t4", "c1", hour=9)], far)
+    # t3's learned slot is past its window: a policy text naming the slot it refused
+    assert "from policy: the slot learned from this contact" in text[2]
+    assert slot_counts(text[text != ""]) == {"by_contact_slot": 1, "by_segment_slot": 1,
+                                             "policy_slot": 1}
+    assert slot_counts(pd.Series([], dtype=object)) == {
+        "by_contact_slot": 0, "by_segment_slot": 0, "policy_slot": 0}

@@ -13,7 +13,7 @@ from cadence.contract.policy_section import deep_merge
 from cadence.contract.warehouse import Warehouse
 from cadence.learning import experiments as exp
 from cadence.learning.mix import learn_mix, mix_overrides
-from cadence.learning.send_slots import learn_send_slots, steer_send_times
+from cadence.learning.send_slots import learn_send_slots, slot_counts, steer_send_times
 
 
 def _day_start(day: date) -> pd.Timestamp:
@@ -166,10 +166,9 @@ def apply_learned_send_slots(warehouse: Warehouse, policy, as_of: date) -> dict:
     calendar["scheduled_at"] = pd.to_datetime(calendar["scheduled_at"], utc=True)
     calendar["local_send_at"] = pd.to_datetime(calendar["local_send_at"])
     windows = warehouse.read_columns(
-        "select touch_id, earliest_at, latest_at, experiment_arm from touch_candidates"
+        "select touch_id, earliest_at, latest_at from touch_candidates"
         " where plan_date = :d", {"d": as_of})
-    arm_of = windows.drop_duplicates("touch_id").set_index("touch_id")["experiment_arm"]
-    arm = calendar["touch_id"].map(arm_of)
+    arm = calendar.pop("candidate_arm")
     slots = _read_partition(warehouse, "learned_send_slots", as_of)
     if slots.empty or not rules.enabled:
         slots = pd.DataFrame(columns=["scope", "key", "weekday", "hour", "delivered",
@@ -192,11 +191,7 @@ def apply_learned_send_slots(warehouse: Warehouse, policy, as_of: date) -> dict:
             "scheduled_at": steered.loc[changed, "scheduled_at"],
             "local_send_at": steered.loc[changed, "local_send_at"],
             "said": text[changed].where(said[changed], None)})}, {"as_of": as_of})
-    counts = text[said].str.extract(r"(learned from this contact|learned from the|policy)")[0]
-    return {"steered": int(moved.sum()),
-            "by_contact_slot": int((counts == "learned from this contact").sum()),
-            "by_segment_slot": int((counts == "learned from the").sum()),
-            "policy_slot": int((counts == "policy").sum())}
+    return {"steered": int(moved.sum()), **slot_counts(text[said])}
 
 
 def write_experiment_readout(warehouse: Warehouse, policy, as_of: date,
