@@ -351,16 +351,20 @@ def erase_in_warehouse(warehouse: Warehouse, subjects: list[Subject],
     # expressions' cost grows with the probes they hold (a night with a backlog of
     # requests), a gate's does not.
     by_mark: dict[tuple[str, str, bool], list[str]] = {}
+    keys: dict[str, str] = {}  # probe -> its anchor_key, for probes of an anchored mark
     for kind, held in (("own", {p for pr in probes for p in pr.own}),
                        ("names", {p for pr in probes for p in pr.names})):
         for p in sorted(held):
             mark = next((m for m in _MARKS if m in p), "")
-            gated = mark not in _ANCHORS or anchor_key(p, *_ANCHORS[mark]) is not None
-            by_mark.setdefault((kind, mark, gated), []).append(p)
+            key = anchor_key(p, *_ANCHORS[mark]) if mark in _ANCHORS else None
+            if key is not None:
+                keys[p] = key
+            by_mark.setdefault((kind, mark, mark not in _ANCHORS or key is not None),
+                               []).append(p)
     patterns = {group: {f"probes{m}_{k}": _matches_any(held[k:k + _CHUNK])
                         for k in range(0, len(held), _CHUNK)}
                 for m, (group, held) in enumerate(by_mark.items())}
-    gates = _gates(by_mark)
+    gates = _gates(by_mark, keys)
     # Between a row's values when they are searched as one text: a character no probe
     # holds, so no probe is found across two values.
     separator = next(chr(k) for k in itertools.count(1) if all(chr(k) not in p for p in everything))
@@ -403,14 +407,15 @@ def anchor_key(probe: str, anchor: str, before: int, after: int) -> str | None:
     return head[len(head) - before:] + anchor + tail[:after]
 
 
-def _gates(by_mark: dict[tuple[str, str, bool], list[str]]) -> dict[str, str]:
+def _gates(by_mark: dict[tuple[str, str, bool], list[str]],
+           keys: dict[str, str]) -> dict[str, str]:
     """Per gated group (bound as ``gate<m>``, its position in ``by_mark``), what a text
     holding one of its probes holds for sure:
 
     - addresses and JSON contact ids: the key around the text's first anchor is a probe's
-      key (:func:`anchor_key`; patterns of whole keys bound as ``gate<m>_<k>``: an ``in``
-      list or subquery would become a join over every row of the table), or the text holds
-      the anchor twice;
+      key (``keys``, from :func:`anchor_key`; patterns of whole keys bound as
+      ``gate<m>_<k>``: an ``in`` list or subquery would become a join over every row of
+      the table), or the text holds the anchor twice;
     - full names: a character that ends a first name, a blank and one that starts a last
       name (a phone number's blanks have digits around them), as a bound pattern.
     """
@@ -420,9 +425,10 @@ def _gates(by_mark: dict[tuple[str, str, bool], list[str]]) -> dict[str, str]:
             continue
         if mark in _ANCHORS:
             gates[f"gate{m}"] = _ANCHORS[mark][0]
-            keys = sorted({anchor_key(p, *_ANCHORS[mark]) for p in held})
-            gates |= {f"gate{m}_{k}": "^(?:" + "|".join(map(_regex_literal, keys[k:k + _CHUNK]))
-                      + ")$" for k in range(0, len(keys), _CHUNK)}
+            held_keys = sorted({keys[p] for p in held})
+            gates |= {f"gate{m}_{k}": "^(?:" + "|".join(
+                map(_regex_literal, held_keys[k:k + _CHUNK])) + ")$"
+                for k in range(0, len(held_keys), _CHUNK)}
         elif mark == " ":
             pairs = [p.partition(" ") for p in held]
             ends = {h[-1:] for h, _, _ in pairs}
@@ -572,7 +578,8 @@ def _subjects_by_row(rows: list[tuple], columns: list[str], probes: list[_Probes
     index: dict[str, list[tuple[str, int, bool]]] = {}
     for p, n, mention in every:
         index.setdefault(p[:width], []).append((p, n, mention))
-    named = {at for at, c in enumerate(columns) if NAME_COLUMN.match(c)}
+    mentions = set(mention_columns(columns))
+    named = {at for at, c in enumerate(columns) if c not in mentions}
     by_id: dict[str, set[int]] = {}
     for n, pr in enumerate(probes):
         for i in pr.ids:
