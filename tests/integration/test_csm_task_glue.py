@@ -177,3 +177,38 @@ def test_nightly_step_places_owns_and_publishes_then_a_replan_moves_and_cancels(
     assert (int(moved["sequence"]), str(moved["status"])) == (1, "CONFIRMED")
     assert moved.decoded("dtstart").astimezone(UTC).date() == date(2026, 12, 3)
     assert (int(gone["sequence"]), str(gone["status"])) == (1, "CANCELLED")
+
+
+def test_a_rerun_of_the_step_leaves_the_calendar_decisions_tasks_and_files_as_they_were(
+        any_warehouse, policy, tmp_path):
+    # The placed rows are replaced (deleted, inserted changed): a rerun for the same night
+    # must find them again and neither double nor lose a row or a column.
+    warehouse = any_warehouse
+    seed(warehouse)
+    plan(warehouse, DAY1, [
+        ("t_1", "a1", "c1", "csm1", CHECK_IN, "2026-12-02 10:00", "call"),
+        ("t_3", "a2", "c2", None, "renewal_timeline.renewal_discussion", "2026-12-03 10:00",
+         "call"),
+    ])
+    started = datetime(2026, 12, 1, 1, tzinfo=UTC)
+    out = tmp_path / "out"
+
+    def state():
+        files = {p.relative_to(out).as_posix(): p.read_bytes()
+                 for p in sorted(out.rglob("*")) if p.is_file()}
+        return [warehouse.read_table(t, {"plan_date": DAY1}).sort_values("touch_id")
+                .reset_index(drop=True)
+                for t in ("communication_calendar", "calendar_decisions", "csm_tasks")], files
+
+    first = write_csm_task_lists(warehouse, policy, out, DAY1, started)
+    tables, files = state()
+    assert write_csm_task_lists(warehouse, policy, out, DAY1, started) == first
+    again, files_again = state()
+    for before, after in zip(tables, again, strict=True):
+        pd.testing.assert_frame_equal(before, after)
+    assert files_again == files and "csm_tasks/csm1.ics" in files
+    calendar, decisions = tables[0].set_index("touch_id"), tables[1].set_index("touch_id")
+    assert calendar.loc["t_1", "reason"].startswith("CSM call")
+    assert calendar.loc["t_1", ["team", "template_id", "shard"]].notna().all()
+    assert calendar.loc["t_3", "status"] == "cancelled"
+    assert decisions.loc["t_3", "decision"] == "suppressed"

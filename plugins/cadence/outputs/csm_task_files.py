@@ -22,6 +22,8 @@ import hashlib
 import io
 import re
 from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,6 +64,7 @@ PHONE_NUMBER = (r"(?:\+[0-9]{1,3}(?: [0-9]{1,8}){1,6}"
                 r"|\+[0-9]{1,3} ?\([0-9]{1,4}\)[0-9]{0,8}(?: [0-9]{1,8}){0,5})")
 _PHONE = re.compile(PHONE_NUMBER)
 WEEK_NAME = re.compile(r"\d{4}-W\d{2}")
+SAVING_THREADS = 4
 KEEP_PAST_DAYS = 14  # past events stay in the feed this long, then leave it and the table
 
 
@@ -373,27 +376,88 @@ def week_name(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
+def feed_versions(warehouse: Warehouse, tasks: pd.DataFrame, rules: CsmTasksPolicy,
+                  as_of: date, changed_at: datetime) -> pd.DataFrame | None:
+    """The versions the plan ``as_of`` publishes (:func:`next_versions` of the stored ones),
+    or None when a later plan owns the feeds (a backfill writes no file)."""
+    previous = warehouse.read_columns(f"select * from {VERSIONS}")
+    if len(previous) and pd.to_datetime(previous["plan_date"]).max().date() > as_of:
+        return None
+    unsafe = tasks[~tasks["csm_id"].map(lambda v: is_safe_id(v, rules.id_pattern))]
+    if len(unsafe):  # owners come from validated ids or policy queues: a bug, not data
+        raise UnsafePath(f"task {unsafe['task_id'].iloc[0]}: owner id"
+                         f" {unsafe['csm_id'].iloc[0]!r} does not match csm_tasks.id_pattern")
+    return next_versions(previous, tasks, as_of, changed_at)
+
+
+LATER_PLAN_OWNS = {"feeds": 0, "csv_files": 0, "feed_note": "a later plan owns the feeds"}
+
+
 def write_task_files(warehouse: Warehouse, tasks: pd.DataFrame, rules: CsmTasksPolicy,
                      out_dir, as_of: date, changed_at: datetime) -> dict:
     """Publish the plan's tasks: versions updated, each owner's feed and the weekly CSVs
     from the plan week on rewritten. A plan older than the last published one writes
     nothing (it is a backfill). Returns counts."""
-    previous = warehouse.read_columns(f"select * from {VERSIONS}")
-    if len(previous) and pd.to_datetime(previous["plan_date"]).max().date() > as_of:
-        return {"feeds": 0, "csv_files": 0, "feed_note": "a later plan owns the feeds"}
-    unsafe = tasks[~tasks["csm_id"].map(lambda v: is_safe_id(v, rules.id_pattern))]
-    if len(unsafe):  # owners come from validated ids or policy queues: a bug, not data
-        raise UnsafePath(f"task {unsafe['task_id'].iloc[0]}: owner id"
-                         f" {unsafe['csm_id'].iloc[0]!r} does not match csm_tasks.id_pattern")
-    versions = next_versions(previous, tasks, as_of, changed_at)
+    versions = feed_versions(warehouse, tasks, rules, as_of, changed_at)
+    if versions is None:
+        return dict(LATER_PLAN_OWNS)
     warehouse.write_frame(VERSIONS, versions, replace_all=True)
-    root = safe_path(Path(out_dir), "csm_tasks")
-    root.mkdir(parents=True, exist_ok=True)
-    feed_count = csv_files = 0
-    for owner, text in feeds(versions, rules):
-        safe_path(root, f"{owner}.ics").write_bytes(text)
-        feed_count += 1
-    plan_week = week_name(as_of)
+    return write_feed_files(versions, tasks, rules, out_dir, as_of)
+
+
+def write_feed_files(versions: pd.DataFrame, tasks: pd.DataFrame, rules: CsmTasksPolicy,
+                     out_dir, as_of: date) -> dict:
+    """Each owner's feed of ``versions`` and the weekly CSVs of ``tasks`` from the plan
+    week on, under ``out_dir/csm_tasks``. Returns counts."""
+    return feed_files(versions, tasks, rules, as_of).save(out_dir)
+
+
+@dataclass
+class FeedFiles:
+    """The text of a plan's files, made before any is written (:func:`feed_files`): each
+    owner's feed and each owner's weekly CSVs from the plan week on."""
+
+    as_of: date
+    feeds: list[tuple[str, bytes]]  # (owner, the feed), owners in name order
+    weeks: dict[str, dict[str, str]]  # owner -> week name -> the CSV
+    cancelled_events: int
+
+    def save(self, out_dir) -> dict:
+        """Write the files under ``out_dir/csm_tasks`` (this plan week on replaced, earlier
+        weeks kept; every path checked inside the folder). Returns counts."""
+        root = safe_path(Path(out_dir), "csm_tasks")
+        root.mkdir(parents=True, exist_ok=True)
+        # Owners' files on a few threads: creating a file is a kernel call that lets go of
+        # the GIL, and one owner's folder is no other's (19,000 files at 100k accounts).
+        with ThreadPoolExecutor(max_workers=SAVING_THREADS,
+                                thread_name_prefix="csm_task_files") as pool:
+            csv_files = sum(pool.map(lambda feed: self._save_owner(root, *feed), self.feeds))
+        return {"feeds": len(self.feeds), "csv_files": csv_files,
+                "cancelled_events": self.cancelled_events, "feed_dir": str(root)}
+
+    def _save_owner(self, root: Path, owner: str, feed: bytes) -> int:
+        # An owner's feed and weekly CSVs; stale CSVs of this week on go, others are
+        # overwritten in place (rewriting a file costs a fraction of making one).
+        safe_path(root, f"{owner}.ics").write_bytes(feed)
+        folder = safe_path(root, owner)  # checked once: its files are week names
+        folder.mkdir(exist_ok=True)
+        weeks = self.weeks.get(owner, {})
+        plan_week = week_name(self.as_of)
+        for stale in folder.glob("*.csv"):
+            if stale.stem >= plan_week and stale.stem not in weeks:
+                stale.unlink()
+        for week, text in weeks.items():
+            if not WEEK_NAME.fullmatch(week):  # names a file in the checked folder
+                raise UnsafePath(f"week {week!r} of owner {owner!r} is no week name")
+            (folder / f"{week}.csv").write_text(text, encoding="utf-8", newline="")
+        return len(weeks)
+
+
+def feed_files(versions: pd.DataFrame, tasks: pd.DataFrame, rules: CsmTasksPolicy,
+               as_of: date) -> FeedFiles:
+    """The text of each owner's feed of ``versions`` and weekly CSVs of ``tasks``, nothing
+    written (so it may be made while the warehouse writes, and saved after its commits:
+    a database's fsync would otherwise wait for these files' pages too)."""
     current = tasks.assign(week=[week_name(d) for d in tasks["due_date"]])
     # Every row formatted by pandas in one pass and cut into rows, each file the header and
     # its rows' text: a DataFrame.to_csv per file cost more in fixed overhead than its rows.
@@ -402,22 +466,10 @@ def write_task_files(warehouse: Warehouse, tasks: pd.DataFrame, rules: CsmTasksP
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow(listing.columns)
     # Each owner's rows per week (positions, in task order), grouped once for every owner.
-    weeks: dict[str, dict[str, list[int]]] = {}
+    weeks: dict[str, dict[str, str]] = {}
     for (owner, week), at in current.groupby(["csm_id", "week"], sort=True).indices.items():
-        weeks.setdefault(owner, {})[week] = at.tolist()
-    for owner in sorted(set(versions["owner_id"])):
-        folder = safe_path(root, owner)  # checked once: its files are week names
-        folder.mkdir(exist_ok=True)
-        for stale in folder.glob("*.csv"):  # this week on is rewritten, earlier weeks kept
-            if stale.stem >= plan_week:
-                stale.unlink()
-        for week, at in weeks.get(owner, {}).items():
-            if not WEEK_NAME.fullmatch(week):  # names a file in the checked folder
-                raise UnsafePath(f"week {week!r} of owner {owner!r} is no week name")
-            with (folder / f"{week}.csv").open("w", newline="", encoding="utf-8") as f:
-                f.write(header.getvalue() + "".join([lines[k] for k in at]))
-            csv_files += 1
+        weeks.setdefault(owner, {})[week] = header.getvalue() + "".join(
+            [lines[k] for k in at.tolist()])
     cancelled = versions[(versions["status"] == "cancelled")
                          & (versions["plan_date"] == as_of)]
-    return {"feeds": feed_count, "csv_files": csv_files, "cancelled_events": len(cancelled),
-            "feed_dir": str(root)}
+    return FeedFiles(as_of, list(feeds(versions, rules)), weeks, len(cancelled))

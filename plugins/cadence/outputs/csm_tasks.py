@@ -15,6 +15,7 @@ import functools
 import json
 import re
 import string
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -527,7 +528,12 @@ def write_csm_task_lists(warehouse: Warehouse, policy: Policy, out_dir, as_of: d
     (partition plan_date); their meeting times go into the calendar; each owner's live
     feed and weekly CSVs are written under ``out_dir/csm_tasks`` (unless a later plan
     already owns the feed: a backfill). Returns counts for the task log and the demo."""
-    from cadence.outputs.csm_task_files import write_task_files
+    from cadence.outputs.csm_task_files import (
+        LATER_PLAN_OWNS,
+        VERSIONS,
+        feed_files,
+        feed_versions,
+    )
 
     params = {"plan_date": as_of, **policy.planner.human_channel_params()}
     human = warehouse.read_columns(warehouse.render(
@@ -537,13 +543,24 @@ def write_csm_task_lists(warehouse: Warehouse, policy: Policy, out_dir, as_of: d
     context = read_task_context(warehouse, policy, as_of)
     build = build_csm_tasks(human, escalated, context, policy, as_of, task_crm(policy))
     tasks = build.tasks
-    _record_meeting_times(warehouse, human, build, as_of)
-    warehouse.write_frame("csm_tasks", tasks, replace_where={"plan_date": as_of})
-    if len(build.quarantine):
-        warehouse.write_frame("quarantine", build.quarantine.assign(run_id=f"csm_tasks {as_of}"),
-                              replace_where={"as_of_date": as_of, "entity": "csms"})
     stamp = changed_at or datetime.combine(as_of, datetime.min.time(), tzinfo=UTC)
-    files = write_task_files(warehouse, tasks, policy.csm_tasks, out_dir, as_of, stamp)
+    versions = feed_versions(warehouse, tasks, policy.csm_tasks, as_of, stamp)
+    meeting_times = _meeting_times(human, build, as_of)
+    # The files' text is made on a second thread while this one only writes the warehouse
+    # (the database works without holding the GIL); they are saved after its commits, whose
+    # fsync would otherwise wait for their pages too. A rerun writes the same rows and files.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="csm_task_files") as beside:
+        made = None if versions is None else beside.submit(
+            feed_files, versions, tasks, policy.csm_tasks, as_of)
+        _record_meeting_times(warehouse, meeting_times, as_of)
+        warehouse.write_frame("csm_tasks", tasks, replace_where={"plan_date": as_of})
+        if len(build.quarantine):
+            warehouse.write_frame("quarantine",
+                                  build.quarantine.assign(run_id=f"csm_tasks {as_of}"),
+                                  replace_where={"as_of_date": as_of, "entity": "csms"})
+        if versions is not None:
+            warehouse.write_frame(VERSIONS, versions, replace_all=True)
+        files = dict(LATER_PLAN_OWNS) if made is None else made.result().save(out_dir)
     return {
         "plan_date": as_of.isoformat(),
         "tasks": len(tasks),
@@ -593,10 +610,8 @@ def outside_day(tasks: pd.DataFrame, start_hour: int = 8, end_hour: int = 19) ->
     return int((~inside).sum())
 
 
-def _record_meeting_times(warehouse: Warehouse, human: pd.DataFrame, build: TaskBuild,
-                          as_of: date) -> None:
-    # The placed times (and the no-human-tier suppressions) are written to
-    # csm_meeting_times and applied to the calendar and decisions in one statement each.
+def _meeting_times(human: pd.DataFrame, build: TaskBuild, as_of: date) -> pd.DataFrame:
+    # The placed times and the no-human-tier suppressions (csm_meeting_times rows).
     placed = build.tasks[build.tasks["touch_id"].isin(human["touch_id"])]
     planned = human.set_index("touch_id")["planned_day"]
     zones = _contact_zones(placed, human)
@@ -622,8 +637,13 @@ def _record_meeting_times(warehouse: Warehouse, human: pd.DataFrame, build: Task
     frame["scheduled_at"] = pd.to_datetime(frame["scheduled_at"], utc=True)
     frame["local_send_at"] = pd.to_datetime(frame["local_send_at"])
     frame["planned_day"] = pd.to_datetime(frame["planned_day"]).dt.date
-    warehouse.write_frame("csm_meeting_times", frame[list(MEETING_TIMES)],
-                          replace_where={"plan_date": as_of})
+    return frame[list(MEETING_TIMES)]
+
+
+def _record_meeting_times(warehouse: Warehouse, meeting_times: pd.DataFrame, as_of: date
+                          ) -> None:
+    # Written to csm_meeting_times and applied to the calendar and the decisions.
+    warehouse.write_frame("csm_meeting_times", meeting_times, replace_where={"plan_date": as_of})
     warehouse.execute(warehouse.render("csm_tasks/apply_meeting_times.sql"),
                       {"plan_date": as_of, "rule": SUPPRESSED_RULE})
 

@@ -436,17 +436,26 @@ class MeetingPlanner:
             slots = self._slots[key] = [start for _, start in ranked]
         return slots
 
-    def _starts(self, day: date, zone: ZoneInfo, minutes: int, inside_only: bool):
+    def _starts(self, day: date, zone: ZoneInfo, minutes: int, inside_only: bool
+                ) -> list[datetime]:
+        # A day's start times in one zone, preferred first: the same for every owner zone
+        # and country, so built once per key (a few thousand keys for 92k calls).
+        key = ("starts", day, zone, minutes, inside_only)
+        starts = self._slots.get(key)
+        if starts is not None:
+            return starts
         step = self.hours.slot_minutes
         lo, hi = (self.hours.start_hour * 60, self.hours.end_hour * 60 - minutes) \
             if inside_only else (0, 24 * 60 - minutes)
         times = list(range(lo - lo % step + (step if lo % step else 0), hi + 1, step))
         preferred = [t for t in self.preferred if lo <= t <= hi]
+        starts = self._slots[key] = []
         for minute in [*preferred, *(t for t in times if t not in preferred)]:
             local = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone)
             if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) \
                     == local.replace(tzinfo=None):  # not a wall time a DST change skips
-                yield local
+                starts.append(local)
+        return starts
 
     def _outside(self, start: datetime, minutes: int, zone: ZoneInfo, lo: int, hi: int) -> int:
         # How far the call lies outside the hours, in minutes (0 inside): 18:00-18:45 is
