@@ -15,6 +15,7 @@ from cadence.outputs.csm_tasks import (
     is_safe_id,
     outside_day,
     talking_points,
+    talking_points_of,
 )
 from cadence.policy import parse_policy
 
@@ -381,3 +382,23 @@ def test_a_person_booked_solid_for_two_weeks_gets_an_overlap_in_working_hours(po
     assert berlin.dt.date.between(date(2026, 12, 1), date(2026, 12, 3)).all()
     assert tasks.loc[clash, "placement_note"].str.contains(
         r"overlaps 1 other call\(s\)").all()
+
+
+def test_the_talking_points_of_many_tasks_are_each_tasks_own(policy):
+    """Tested a rule at a time over a column, each task still gets what its own facts
+    say: the same points as alone, in order, a fact spoken for once, 2-4 points."""
+    facts = pd.DataFrame({
+        "last_nps": [6, None, 9, 3, None],
+        "last_nps_comment": ["Support is slow", None, None, "", "Great"],
+        "arr": [250000.0, None, 1200.0, 90000.0, float("nan")],
+        "usage_drop_30d_pct": [40.0, None, 5.0, 80.0, None],
+        "health_band": ["red", None, "green", "amber", "red"],
+        "task_type": ["check_in_call", "champion_change", None, "qbr", "renewal_call"],
+        "contact_role": ["admin", "champion", None, None, "sponsor"]})
+    together = talking_points_of(facts, policy.csm_tasks)
+    rules = policy.csm_tasks
+    for i, row in enumerate(facts.to_dict("records")):
+        assert together[i] == talking_points(row, rules)
+        assert rules.min_points <= len(together[i]) <= rules.max_points
+    assert together[0][0] == 'last NPS 6: follow up on "Support is slow"'
+    assert together[1] != together[2]

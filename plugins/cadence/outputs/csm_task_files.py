@@ -456,8 +456,7 @@ class FeedFiles:
 def feed_files(versions: pd.DataFrame, tasks: pd.DataFrame, rules: CsmTasksPolicy,
                as_of: date) -> FeedFiles:
     """The text of each owner's feed of ``versions`` and weekly CSVs of ``tasks``, nothing
-    written (so it may be made while the warehouse writes, and saved after its commits:
-    a database's fsync would otherwise wait for these files' pages too)."""
+    written yet."""
     current = tasks.assign(week=[week_name(d) for d in tasks["due_date"]])
     # Every row formatted by pandas in one pass and cut into rows, each file the header and
     # its rows' text: a DataFrame.to_csv per file cost more in fixed overhead than its rows.

@@ -116,8 +116,7 @@ def build_csm_tasks(human: pd.DataFrame, escalated: pd.DataFrame, context: TaskC
     facts = _facts(rows, context, as_of, rules.last_touches)
     rows = pd.concat([rows.drop(columns=[c for c in facts.columns if c in rows]), facts],
                      axis=1)
-    rows["talking_points"] = [
-        "\n".join(talking_points(row, rules)) for row in records(facts)]
+    rows["talking_points"] = ["\n".join(p) for p in talking_points_of(facts, rules)]
     rows["context"] = [_context_text(row) for row in records(rows, CONTEXT_FIELDS)]
     rows["task_id"] = "task_" + rows["touch_id"].str.removeprefix("t_")
     rows["plan_date"] = as_of
@@ -399,30 +398,47 @@ def _last_touches(recent: pd.DataFrame, n: int) -> pd.Series:
 
 def talking_points(facts: dict, rules: CsmTasksPolicy) -> list[str]:
     """2–4 talking points (policy ``csm_tasks.talking_points``, then the fallback points
-    up to ``min_points``) from a task's facts; a rule whose fact is unknown never says,
-    nor one quoting an unknown fact, and each fact is spoken for once."""
-    points, said = [], set()
-    shown: dict[str, str] = {}
+    up to ``min_points``) from one task's facts (:func:`talking_points_of`)."""
+    return talking_points_of(pd.DataFrame([facts]), rules)[0]
 
-    def show(name: str) -> str:
+
+def talking_points_of(facts: pd.DataFrame, rules: CsmTasksPolicy) -> list[list[str]]:
+    """Each row's talking points: the policy rules in order, a rule said when its test
+    passes on the row's fact; a rule whose fact is unknown never says, nor one quoting an
+    unknown fact, each fact is spoken for once (the first rule that holds), at most
+    ``max_points``; then the fallback points up to ``min_points``. Tested a rule at a time
+    over the column, formatted only where it is said."""
+    size = len(facts)
+    points: list[list[str]] = [[] for _ in range(size)]
+    count = np.zeros(size, dtype=np.int64)
+    said: dict[str, np.ndarray] = {}
+    shown: dict[str, list[str]] = {}
+    known: dict[str, np.ndarray] = {}
+
+    def show(name: str) -> list[str]:
         if name not in shown:
-            shown[name] = _shown(facts.get(name))
+            values = facts[name].to_numpy(dtype=object) if name in facts else [None] * size
+            shown[name] = [_shown(v) for v in values]
+            known[name] = np.fromiter(map(bool, shown[name]), dtype=bool, count=size)
         return shown[name]
 
     for rule in rules.talking_points:
-        if len(points) == rules.max_points:
-            break
-        # One point per fact (the first rule that holds); a point quoting an unknown fact
-        # is not said rather than said with a hole in it.
         quoted = _quoted(rule.say)
-        if rule.fact not in said and _passes(rule, facts.get(rule.fact)) \
-                and all(show(name) for name in quoted):
-            points.append(rule.say.format_map({name: show(name) for name in quoted}))
-            said.add(rule.fact)
+        holds = (count < rules.max_points) & ~said.get(rule.fact, np.zeros(size, dtype=bool))
+        holds &= _passes(rule, facts.get(rule.fact), size)
+        for name in quoted:
+            show(name)
+            holds &= known[name]
+        at = np.flatnonzero(holds)
+        for i in at.tolist():
+            points[i].append(rule.say.format_map({name: shown[name][i] for name in quoted}))
+        count[at] += 1
+        said[rule.fact] = said.get(rule.fact, np.zeros(size, dtype=bool)) | holds
     for fallback in rules.fallback_points:
-        if len(points) >= rules.min_points:
-            break
-        points.append(fallback)
+        at = np.flatnonzero(count < rules.min_points)
+        for i in at.tolist():
+            points[i].append(fallback)
+        count[at] += 1
     return points
 
 
@@ -432,14 +448,21 @@ def _quoted(say: str) -> tuple[str, ...]:
     return tuple(name for _, name, _, _ in string.Formatter().parse(say) if name)
 
 
-def _passes(rule: TalkingPoint, value) -> bool:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return False
-    if rule.is_in is not None and str(value) not in rule.is_in:
-        return False
-    if rule.below is not None and not float(value) < rule.below:
-        return False
-    return rule.at_least is None or float(value) >= rule.at_least
+def _passes(rule: TalkingPoint, values: pd.Series | None, size: int) -> np.ndarray:
+    # Which rows' fact passes the rule's tests, in their order: a later test is only
+    # computed where the earlier ones hold (a text fact is never turned into a number).
+    if values is None:
+        return np.zeros(size, dtype=bool)
+    column = values.to_numpy(dtype=object)
+    holds = ~pd.isna(column).astype(bool)
+    if rule.is_in is not None:
+        allowed = set(rule.is_in)
+        holds[holds] = [str(v) in allowed for v in column[holds]]
+    if rule.below is not None:
+        holds[holds] = [float(v) < rule.below for v in column[holds]]
+    if rule.at_least is not None:
+        holds[holds] = [float(v) >= rule.at_least for v in column[holds]]
+    return holds
 
 
 def _shown(value) -> str:
@@ -531,8 +554,8 @@ def write_csm_task_lists(warehouse: Warehouse, policy: Policy, out_dir, as_of: d
     from cadence.outputs.csm_task_files import (
         LATER_PLAN_OWNS,
         VERSIONS,
-        feed_files,
         feed_versions,
+        write_feed_files,
     )
 
     params = {"plan_date": as_of, **policy.planner.human_channel_params()}
@@ -546,12 +569,13 @@ def write_csm_task_lists(warehouse: Warehouse, policy: Policy, out_dir, as_of: d
     stamp = changed_at or datetime.combine(as_of, datetime.min.time(), tzinfo=UTC)
     versions = feed_versions(warehouse, tasks, policy.csm_tasks, as_of, stamp)
     meeting_times = _meeting_times(human, build, as_of)
-    # The files' text is made on a second thread while this one only writes the warehouse
-    # (the database works without holding the GIL); they are saved after its commits, whose
-    # fsync would otherwise wait for their pages too. A rerun writes the same rows and files.
+    # The files are made and saved on a second thread while this one only writes the
+    # warehouse (the database and file creation work without holding the GIL). Either may
+    # finish first: the versions are computed before both, so a rerun after a failure of
+    # either writes the same rows and the same files.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="csm_task_files") as beside:
         made = None if versions is None else beside.submit(
-            feed_files, versions, tasks, policy.csm_tasks, as_of)
+            write_feed_files, versions, tasks, policy.csm_tasks, out_dir, as_of)
         _record_meeting_times(warehouse, meeting_times, as_of)
         warehouse.write_frame("csm_tasks", tasks, replace_where={"plan_date": as_of})
         if len(build.quarantine):
@@ -560,7 +584,7 @@ def write_csm_task_lists(warehouse: Warehouse, policy: Policy, out_dir, as_of: d
                                   replace_where={"as_of_date": as_of, "entity": "csms"})
         if versions is not None:
             warehouse.write_frame(VERSIONS, versions, replace_all=True)
-        files = dict(LATER_PLAN_OWNS) if made is None else made.result().save(out_dir)
+        files = dict(LATER_PLAN_OWNS) if made is None else made.result()
     return {
         "plan_date": as_of.isoformat(),
         "tasks": len(tasks),
