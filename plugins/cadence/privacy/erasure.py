@@ -836,16 +836,16 @@ def erase_in_files(out_dir: Path, subjects: list[Subject]) -> list[list[str] | E
                         f"{path}: not UTF-8 text but holds the erased contact's data;"
                         " cadence cannot pseudonymise it")
             continue
-        original = text
-        for n in needles.found_in(text.lower()):
-            # a stopped request is left alone from then on (files read before stay done)
-            if isinstance(changed[n], list):
-                new = _scrub_text(path, text, scrubbers[n])
-                if new != text:
-                    changed[n].append(str(path.relative_to(root)))
-                text = new
-        if text != original:
-            path.write_text(text, encoding="utf-8")
+        # a stopped request is left alone from then on (files read before stay done)
+        mine = [(n, scrubbers[n]) for n in needles.found_in(text.lower())
+                if isinstance(changed[n], list)]
+        if not mine:
+            continue
+        new, by = _scrub_text(path, text, dict(mine), needles)
+        for n in sorted(by):
+            changed[n].append(str(path.relative_to(root)))
+        if new != text:
+            path.write_text(new, encoding="utf-8")
     return changed
 
 
@@ -878,38 +878,62 @@ def _variants_all(values: Iterable[str]) -> set[str]:
     return {v for value in values for v in _variants(value)}
 
 
-def _scrub_text(path: Path, text: str, scrubber: Scrubber) -> str:
+def _scrub_text(path: Path, text: str, scrubbers: dict[int, Scrubber], needles: _Needles
+                ) -> tuple[str, set[int]]:
+    """``text`` without the personal data of every subject of ``scrubbers`` (by number),
+    the file parsed and written once; and which subjects changed it. Each piece (event,
+    row, line) is scrubbed by the subjects whose texts it holds, one after the other: a
+    piece holding none of a subject's addresses, names or ids has nothing of theirs."""
+    changed: set[int] = set()
+
+    def present(piece: str) -> list[tuple[int, Scrubber]]:
+        return [(n, scrubbers[n]) for n in needles.found_in(piece.lower()) if n in scrubbers]
+
+    def scrub(piece: str, tied: Callable[[Scrubber, str], bool]) -> str:
+        for n, scrubber in present(piece):
+            new = scrubber.scrub(piece, tied(scrubber, piece))
+            if new != piece:
+                changed.add(n)
+                piece = new
+        return piece
+
     suffix = path.suffix.lower()
     if suffix == ".ics":
-        return _scrub_ics(text, scrubber)
-    if suffix == ".csv":
-        return _scrub_csv(text, scrubber)
-    if suffix in (".jsonl", ".ndjson"):
-        return "".join(scrubber.scrub(line, scrubber.ties(line))
-                       for line in text.splitlines(keepends=True))
-    return scrubber.scrub(text, tied=False)
+        new = _scrub_ics(text, scrub)
+    elif suffix == ".csv":
+        new = _scrub_csv(text, present, changed)
+    elif suffix in (".jsonl", ".ndjson"):
+        new = "".join(scrub(line, Scrubber.ties) for line in text.splitlines(keepends=True))
+    else:
+        new = scrub(text, _no_tie)
+    return (new, changed) if changed else (text, changed)
 
 
-def _scrub_csv(text: str, scrubber: Scrubber) -> str:
+def _scrub_csv(text: str, present: Callable[[str], list[tuple[int, Scrubber]]],
+               changed: set[int]) -> str:
     rows = list(csv.reader(io.StringIO(text, newline="")))
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n" if "\r\n" in text else "\n")
     for row in rows:
-        joined = "\x1f".join(row)
-        tied = scrubber.ties(joined) or any(f.strip() in scrubber.subject.contact_ids
-                                            for f in row)
-        writer.writerow([scrubber.scrub(f, tied) for f in row])
+        for n, scrubber in present("\x1f".join(row)):
+            tied = scrubber.ties("\x1f".join(row)) or any(
+                f.strip() in scrubber.subject.contact_ids for f in row)
+            new = [scrubber.scrub(f, tied) for f in row]
+            if new != row:
+                changed.add(n)
+                row = new
+        writer.writerow(row)
     return out.getvalue()
 
 
-def _scrub_ics(text: str, scrubber: Scrubber) -> str:
+def _scrub_ics(text: str, scrub: Callable[[str, Callable[[Scrubber, str], bool]], str]
+               ) -> str:
     from icalendar import Calendar
 
     newline = "\r\n" if "\r\n" in text else "\n"
     unfolded = re.sub(r"\r?\n[ \t]", "", text)
     parts = re.split(r"(BEGIN:VEVENT.*?END:VEVENT)", unfolded, flags=re.DOTALL)
-    scrubbed = "".join(scrubber.scrub(p, p.startswith("BEGIN:VEVENT")
-                                      and (scrubber.ties(p) or scrubber.ties_by_id(p)))
+    scrubbed = "".join(scrub(p, _event_tie if p.startswith("BEGIN:VEVENT") else _no_tie)
                        for p in parts)
     if scrubbed == unfolded:
         return text
@@ -917,6 +941,15 @@ def _scrub_ics(text: str, scrubber: Scrubber) -> str:
         return Calendar.from_ical(scrubbed).to_ical().decode("utf-8")
     except ValueError:
         return scrubbed.replace("\r\n", "\n").replace("\n", newline)
+
+
+def _event_tie(scrubber: Scrubber, event: str) -> bool:
+    # An event is the contact's own when it carries an address of theirs or their id.
+    return scrubber.ties(event) or scrubber.ties_by_id(event)
+
+
+def _no_tie(_scrubber: Scrubber, _text: str) -> bool:
+    return False
 
 
 # -- requests, the log and later loads ---------------------------------------------------
