@@ -64,7 +64,7 @@ PHONE_NUMBER = (r"(?:\+[0-9]{1,3}(?: [0-9]{1,8}){1,6}"
                 r"|\+[0-9]{1,3} ?\([0-9]{1,4}\)[0-9]{0,8}(?: [0-9]{1,8}){0,5})")
 _PHONE = re.compile(PHONE_NUMBER)
 WEEK_NAME = re.compile(r"\d{4}-W\d{2}")
-SAVING_THREADS = 4
+SAVING_THREADS = 4  # owners whose files are saved at once (making a file waits on the kernel)
 KEEP_PAST_DAYS = 14  # past events stay in the feed this long, then leave it and the table
 
 
