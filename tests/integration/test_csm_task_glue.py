@@ -103,6 +103,11 @@ def plan(warehouse, day: date, touches: list[tuple]) -> None:
 
 
 CHECK_IN = "tier_cadences.strategic_check_in_call"
+# A Berlin contact's check-in call with a New York CSM, and a tech-touch account's renewal
+# call under the ARR threshold (no human task: suppressed).
+BERLIN_CHECK_IN = ("t_1", "a1", "c1", "csm1", CHECK_IN, "2026-12-02 10:00", "call")
+TECH_TOUCH_CALL = ("t_3", "a2", "c2", None, "renewal_timeline.renewal_discussion",
+                   "2026-12-03 10:00", "call")
 
 
 def test_nightly_step_places_owns_and_publishes_then_a_replan_moves_and_cancels(
@@ -110,11 +115,10 @@ def test_nightly_step_places_owns_and_publishes_then_a_replan_moves_and_cancels(
     warehouse = any_warehouse
     seed(warehouse)
     plan(warehouse, DAY1, [
-        ("t_1", "a1", "c1", "csm1", CHECK_IN, "2026-12-02 10:00", "call"),
+        BERLIN_CHECK_IN,
         ("t_2", "a1", "c1", "csm1", "tier_cadences.strategic_qbr", "2026-12-04 10:00",
          "meeting"),
-        ("t_3", "a2", "c2", None, "renewal_timeline.renewal_discussion", "2026-12-03 10:00",
-         "call"),
+        TECH_TOUCH_CALL,
         ("t_4", "a1", "c1", "csm1", "renewal_timeline.escalation", "2026-12-07 10:00", "call"),
     ])
     # #9's planner: a protected touch it could not place is decided 'escalated', with why.
@@ -185,11 +189,7 @@ def test_a_rerun_of_the_step_leaves_the_calendar_decisions_tasks_and_files_as_th
     # must find them again and neither double nor lose a row or a column.
     warehouse = any_warehouse
     seed(warehouse)
-    plan(warehouse, DAY1, [
-        ("t_1", "a1", "c1", "csm1", CHECK_IN, "2026-12-02 10:00", "call"),
-        ("t_3", "a2", "c2", None, "renewal_timeline.renewal_discussion", "2026-12-03 10:00",
-         "call"),
-    ])
+    plan(warehouse, DAY1, [BERLIN_CHECK_IN, TECH_TOUCH_CALL])
     started = datetime(2026, 12, 1, 1, tzinfo=UTC)
     out = tmp_path / "out"
 

@@ -23,7 +23,6 @@ import io
 import re
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -408,55 +407,8 @@ def write_task_files(warehouse: Warehouse, tasks: pd.DataFrame, rules: CsmTasksP
 def write_feed_files(versions: pd.DataFrame, tasks: pd.DataFrame, rules: CsmTasksPolicy,
                      out_dir, as_of: date) -> dict:
     """Each owner's feed of ``versions`` and the weekly CSVs of ``tasks`` from the plan
-    week on, under ``out_dir/csm_tasks``. Returns counts."""
-    return feed_files(versions, tasks, rules, as_of).save(out_dir)
-
-
-@dataclass
-class FeedFiles:
-    """The text of a plan's files, made before any is written (:func:`feed_files`): each
-    owner's feed and each owner's weekly CSVs from the plan week on."""
-
-    as_of: date
-    feeds: list[tuple[str, bytes]]  # (owner, the feed), owners in name order
-    weeks: dict[str, dict[str, str]]  # owner -> week name -> the CSV
-    cancelled_events: int
-
-    def save(self, out_dir) -> dict:
-        """Write the files under ``out_dir/csm_tasks`` (this plan week on replaced, earlier
-        weeks kept; every path checked inside the folder). Returns counts."""
-        root = safe_path(Path(out_dir), "csm_tasks")
-        root.mkdir(parents=True, exist_ok=True)
-        # Owners' files on a few threads: creating a file is a kernel call that lets go of
-        # the GIL, and one owner's folder is no other's (19,000 files at 100k accounts).
-        with ThreadPoolExecutor(max_workers=SAVING_THREADS,
-                                thread_name_prefix="csm_task_files") as pool:
-            csv_files = sum(pool.map(lambda feed: self._save_owner(root, *feed), self.feeds))
-        return {"feeds": len(self.feeds), "csv_files": csv_files,
-                "cancelled_events": self.cancelled_events, "feed_dir": str(root)}
-
-    def _save_owner(self, root: Path, owner: str, feed: bytes) -> int:
-        # An owner's feed and weekly CSVs; stale CSVs of this week on go, others are
-        # overwritten in place (rewriting a file costs a fraction of making one).
-        safe_path(root, f"{owner}.ics").write_bytes(feed)
-        folder = safe_path(root, owner)  # checked once: its files are week names
-        folder.mkdir(exist_ok=True)
-        weeks = self.weeks.get(owner, {})
-        plan_week = week_name(self.as_of)
-        for stale in folder.glob("*.csv"):
-            if stale.stem >= plan_week and stale.stem not in weeks:
-                stale.unlink()
-        for week, text in weeks.items():
-            if not WEEK_NAME.fullmatch(week):  # names a file in the checked folder
-                raise UnsafePath(f"week {week!r} of owner {owner!r} is no week name")
-            (folder / f"{week}.csv").write_text(text, encoding="utf-8", newline="")
-        return len(weeks)
-
-
-def feed_files(versions: pd.DataFrame, tasks: pd.DataFrame, rules: CsmTasksPolicy,
-               as_of: date) -> FeedFiles:
-    """The text of each owner's feed of ``versions`` and weekly CSVs of ``tasks``, nothing
-    written yet."""
+    week on, under ``out_dir/csm_tasks`` (earlier weeks kept; every path checked inside the
+    folder). Returns counts."""
     current = tasks.assign(week=[week_name(d) for d in tasks["due_date"]])
     # Every row formatted by pandas in one pass and cut into rows, each file the header and
     # its rows' text: a DataFrame.to_csv per file cost more in fixed overhead than its rows.
@@ -464,11 +416,39 @@ def feed_files(versions: pd.DataFrame, tasks: pd.DataFrame, rules: CsmTasksPolic
     lines = csv_rows(listing.to_csv(index=False, header=False, lineterminator="\n"))
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow(listing.columns)
-    # Each owner's rows per week (positions, in task order), grouped once for every owner.
+    # Each owner's CSV per week (its rows in task order), grouped once for every owner.
     weeks: dict[str, dict[str, str]] = {}
     for (owner, week), at in current.groupby(["csm_id", "week"], sort=True).indices.items():
         weeks.setdefault(owner, {})[week] = header.getvalue() + "".join(
             [lines[k] for k in at.tolist()])
+    root = safe_path(Path(out_dir), "csm_tasks")
+    root.mkdir(parents=True, exist_ok=True)
+    plan_week = week_name(as_of)
+    # Owners' files on a few threads: creating a file is a kernel call that lets go of the
+    # GIL, and one owner's folder is no other's (19,000 files at 100k accounts).
+    with ThreadPoolExecutor(max_workers=SAVING_THREADS,
+                            thread_name_prefix="csm_task_files") as pool:
+        saved = list(pool.map(
+            lambda feed: _save_owner(root, *feed, weeks.get(feed[0], {}), plan_week),
+            feeds(versions, rules)))
     cancelled = versions[(versions["status"] == "cancelled")
                          & (versions["plan_date"] == as_of)]
-    return FeedFiles(as_of, list(feeds(versions, rules)), weeks, len(cancelled))
+    return {"feeds": len(saved), "csv_files": sum(saved), "cancelled_events": len(cancelled),
+            "feed_dir": str(root)}
+
+
+def _save_owner(root: Path, owner: str, feed: bytes, weeks: dict[str, str], plan_week: str
+                ) -> int:
+    # An owner's feed and weekly CSVs; stale CSVs of this week on go, others are overwritten
+    # in place (rewriting a file costs a fraction of making one). Returns the CSVs written.
+    safe_path(root, f"{owner}.ics").write_bytes(feed)
+    folder = safe_path(root, owner)  # checked once: its files are week names
+    folder.mkdir(exist_ok=True)
+    for stale in folder.glob("*.csv"):
+        if stale.stem >= plan_week and stale.stem not in weeks:
+            stale.unlink()
+    for week, text in weeks.items():
+        if not WEEK_NAME.fullmatch(week):  # names a file in the checked folder
+            raise UnsafePath(f"week {week!r} of owner {owner!r} is no week name")
+        (folder / f"{week}.csv").write_text(text, encoding="utf-8", newline="")
+    return len(weeks)

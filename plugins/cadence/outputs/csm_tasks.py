@@ -411,7 +411,8 @@ def talking_points_of(facts: pd.DataFrame, rules: CsmTasksPolicy) -> list[list[s
     size = len(facts)
     points: list[list[str]] = [[] for _ in range(size)]
     count = np.zeros(size, dtype=np.int64)
-    said: dict[str, np.ndarray] = {}
+    nobody = np.zeros(size, dtype=bool)
+    said: dict[str, np.ndarray] = {}  # fact -> the rows a point already spoke for it
     shown: dict[str, list[str]] = {}
     known: dict[str, np.ndarray] = {}
 
@@ -424,7 +425,7 @@ def talking_points_of(facts: pd.DataFrame, rules: CsmTasksPolicy) -> list[list[s
 
     for rule in rules.talking_points:
         quoted = _quoted(rule.say)
-        holds = (count < rules.max_points) & ~said.get(rule.fact, np.zeros(size, dtype=bool))
+        holds = (count < rules.max_points) & ~said.get(rule.fact, nobody)
         holds &= _passes(rule, facts.get(rule.fact), size)
         for name in quoted:
             show(name)
@@ -433,7 +434,7 @@ def talking_points_of(facts: pd.DataFrame, rules: CsmTasksPolicy) -> list[list[s
         for i in at.tolist():
             points[i].append(rule.say.format_map({name: shown[name][i] for name in quoted}))
         count[at] += 1
-        said[rule.fact] = said.get(rule.fact, np.zeros(size, dtype=bool)) | holds
+        said[rule.fact] = said.get(rule.fact, nobody) | holds
     for fallback in rules.fallback_points:
         at = np.flatnonzero(count < rules.min_points)
         for i in at.tolist():

@@ -837,11 +837,11 @@ def erase_in_files(out_dir: Path, subjects: list[Subject]) -> list[list[str] | E
                         " cadence cannot pseudonymise it")
             continue
         # a stopped request is left alone from then on (files read before stay done)
-        mine = [(n, scrubbers[n]) for n in needles.found_in(text.lower())
-                if isinstance(changed[n], list)]
+        mine = {n: scrubbers[n] for n in needles.found_in(text.lower())
+                if isinstance(changed[n], list)}
         if not mine:
             continue
-        new, by = _scrub_text(path, text, dict(mine), needles)
+        new, by = _scrub_text(path, text, mine, needles)
         for n in sorted(by):
             changed[n].append(str(path.relative_to(root)))
         if new != text:
@@ -916,8 +916,9 @@ def _scrub_csv(text: str, present: Callable[[str], list[tuple[int, Scrubber]]],
     writer = csv.writer(out, lineterminator="\r\n" if "\r\n" in text else "\n")
     for row in rows:
         for n, scrubber in present("\x1f".join(row)):
-            tied = scrubber.ties("\x1f".join(row)) or any(
-                f.strip() in scrubber.subject.contact_ids for f in row)
+            joined = "\x1f".join(row)  # as an earlier subject left it
+            tied = scrubber.ties(joined) or any(f.strip() in scrubber.subject.contact_ids
+                                                for f in row)
             new = [scrubber.scrub(f, tied) for f in row]
             if new != row:
                 changed.add(n)
